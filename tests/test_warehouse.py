@@ -1,0 +1,130 @@
+"""Raw -> normalised loading: real X v2 pages, idempotency, atomic batches with cursors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tracker.hashtags import normalise_tag
+from tracker.sources.base import RawPage
+from tracker.store import ledger
+from tracker.store.db import connect, schema_version
+from tracker.store.load import store_batch
+
+from .conftest import FIXTURES, counts, jsonl
+
+TWARC_FILES = sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl"))
+
+
+def pages_of(path):
+    return [RawPage("x_v2_page", "x", json.dumps(p), request=f"{path.name}")
+            for p in jsonl(path)]
+
+
+def expected_from_payloads(payloads: list[dict]) -> dict:
+    """Independent computation in plain Python over the same payloads."""
+    posts, authors, tags = set(), set(), set()
+    for page in payloads:
+        data = page.get("data")
+        tweets = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+        tweets = tweets + page.get("includes", {}).get("tweets", [])
+        for t in tweets:
+            posts.add(t["id"])
+            for h in t.get("entities", {}).get("hashtags", []):
+                tags.add((t["id"], normalise_tag(h["tag"])))
+        for u in page.get("includes", {}).get("users", []):
+            authors.add(u["id"])
+    return {"posts": posts, "authors": authors, "tags": tags}
+
+
+def test_fixture_files_exist():
+    assert len(TWARC_FILES) >= 8
+
+
+@pytest.mark.parametrize("path", TWARC_FILES, ids=lambda p: p.name)
+def test_real_x_v2_fixtures_load_with_right_counts(warehouse, path):
+    run = ledger.start_run(warehouse, "test", None, "import")
+    pages = pages_of(path)
+    assert pages, "fixture has no readable page"
+    store_batch(warehouse, pages, run_id=run, source="import", campaign=None)
+    want = expected_from_payloads(jsonl(path))
+    got_posts = {r[0] for r in warehouse.execute("select post_id from norm.posts").fetchall()}
+    got_authors = {r[0] for r in warehouse.execute(
+        "select author_id from norm.authors").fetchall()}
+    got_tags = set(warehouse.execute("select post_id, tag from norm.post_hashtags").fetchall())
+    assert got_posts == want["posts"]
+    assert got_authors == want["authors"]
+    assert got_tags == want["tags"]
+
+
+def test_x_v2_fields_and_kinds(warehouse):
+    run = ledger.start_run(warehouse, "test", None, "import")
+    store_batch(warehouse, pages_of(FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl"),
+                run_id=run, source="import", campaign=None)
+    row = warehouse.execute(
+        "select kind, parent_id, author_id, lang, text from norm.posts "
+        "where post_id = '1394735776701816833'").fetchone()
+    assert row == ("repost", "1391677057810288641", "1379899464345923590", "und",
+                   "RT @bibaigna96: #POIUYTREWQ")
+    followers = warehouse.execute(
+        "select followers, following, posts from norm.author_observations "
+        "where author_id = '1380086327023169540'").fetchall()
+    assert followers == [(1, 0, 3)]
+
+
+def test_geo_place_is_joined(warehouse):
+    run = ledger.start_run(warehouse, "test", None, "import")
+    store_batch(warehouse, pages_of(FIXTURES / "x_v2" / "twarc2_geo_tweets.jsonl"),
+                run_id=run, source="import", campaign=None)
+    places = warehouse.execute(
+        "select count(*) from norm.posts where country_code is not null").fetchone()[0]
+    assert places >= 1
+
+
+def test_loading_the_same_payload_twice_changes_nothing(warehouse):
+    run = ledger.start_run(warehouse, "test", None, "import")
+    pages = [p for f in TWARC_FILES for p in pages_of(f)]
+    first = store_batch(warehouse, pages, run_id=run, source="import", campaign=None)
+    before = counts(warehouse)
+    again = store_batch(warehouse, pages, run_id=run, source="import", campaign=None)
+    assert first.posts_new == before["norm.posts"] > 0
+    assert (again.pages_new, again.posts_new) == (0, 0)
+    assert counts(warehouse) == before
+
+
+def test_same_post_on_two_pages_is_stored_once(warehouse):
+    page = jsonl(FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl")[0]
+    other = dict(page, meta={"result_count": 1, "next_token": "b"})
+    run = ledger.start_run(warehouse, "test", None, "import")
+    store_batch(warehouse, [RawPage("x_v2_page", "x", json.dumps(page))],
+                run_id=run, source="import", campaign=None)
+    res = store_batch(warehouse, [RawPage("x_v2_page", "x", json.dumps(other))],
+                      run_id=run, source="import", campaign=None)
+    assert res.pages_new == 1 and res.posts_new == 0 and res.duplicates == 2
+    assert warehouse.execute("select count(*) from raw.pages").fetchone()[0] == 2
+    assert warehouse.execute("select count(*) from norm.posts").fetchone()[0] == 2
+
+
+def test_failed_batch_stores_nothing_and_keeps_cursor(warehouse):
+    run = ledger.start_run(warehouse, "test", "c", "s")
+    good = pages_of(FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl")[0]
+    good.cursor = {"n": 1}
+    store_batch(warehouse, [good], run_id=run, source="s", campaign="c", cursor={"n": 1},
+                set_cursor=True)
+    bad = RawPage("no_such_format", "x", "{}")
+    before = counts(warehouse)
+    with pytest.raises(Exception, match="no normalisation for raw format 'no_such_format'"):
+        store_batch(warehouse, [bad], run_id=run, source="s", campaign="c", cursor={"n": 2},
+                    set_cursor=True)
+    assert counts(warehouse) == before
+    assert ledger.get_cursor(warehouse, "c", "s") == {"n": 1}
+
+
+def test_schema_is_versioned_and_migration_is_idempotent(tmp_path):
+    con = connect(tmp_path / "a.duckdb")
+    v = schema_version(con)
+    con.close()
+    con = connect(tmp_path / "a.duckdb")
+    assert schema_version(con) == v >= 1
+    con.close()

@@ -1,0 +1,387 @@
+"""Configuration: read `tracker.toml`, validate it, and return typed settings.
+
+Every mistake is reported in one line naming the file, the key and what is expected, e.g.
+`tracker.toml: campaigns[0].hashtags: expected a non-empty list of hashtags`.
+Credentials never live here: see `tracker.credentials`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+from .hashtags import normalise_tag
+
+DEFAULT_CONFIG = "tracker.toml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Options each source type accepts: name -> (accepted python types, human description).
+SOURCE_OPTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
+    "simulated": {
+        "platform": ((str,), "one of 'x', 'mastodon', 'bluesky'"),
+        "posts": ((int,), "a whole number of posts (10 to 10000000)"),
+        "seed": ((int,), "a whole number"),
+        "per_run": ((int,), "a whole number of posts released per collection run"),
+        "page_size": ((int,), "a whole number"),
+    },
+    "x": {
+        "endpoint": ((str,), "'recent' or 'all'"),
+        "extra_query": ((str,), "extra search operators, e.g. 'lang:ar -is:retweet'"),
+        "monthly_budget": ((int,), "a whole number of posts per month"),
+        "max_pages": ((int,), "a whole number of pages per run"),
+    },
+    "mastodon": {
+        "instances": ((list,), "a list of instance host names"),
+        "tokens": ((dict,), "a table instance = 'ENV_VAR_NAME' naming the variable with the token"),
+        "max_pages": ((int,), "a whole number of pages per run"),
+    },
+    "bluesky": {
+        "max_pages": ((int,), "a whole number of pages per run"),
+        "lang": ((str,), "a language code"),
+    },
+}
+SIMULATED_PLATFORMS = ("x", "mastodon", "bluesky")
+
+_CAMPAIGN_KEYS = {
+    "name", "title", "hashtags", "sources", "schedule", "start", "end", "timezone", "events",
+}
+_TOP_KEYS = {"warehouse", "reports", "log", "daemon", "campaigns", "csv_mappings"}
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Event:
+    date: dt.date
+    label: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    interval_seconds: int | None = None
+    cron: str | None = None
+
+    def describe(self) -> str:
+        if self.cron:
+            return f"cron '{self.cron}'"
+        return f"every {self.interval_seconds}s"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    type: str
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Campaign:
+    name: str
+    title: str
+    hashtags: tuple[str, ...]
+    sources: tuple[SourceConfig, ...]
+    schedule: Schedule
+    start: dt.date | None = None
+    end: dt.date | None = None
+    timezone: str = "UTC"
+    events: tuple[Event, ...] = ()
+
+    @property
+    def slug(self) -> str:
+        return slugify(self.name)
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """Normalised hashtags (comparison form)."""
+        return tuple(dict.fromkeys(normalise_tag(t) for t in self.hashtags))
+
+    def source(self, name: str) -> SourceConfig:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"campaign '{self.name}' has no source named '{name}'")
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    warehouse: Path
+    spool: Path
+    reports: Path
+    campaigns: tuple[Campaign, ...]
+    log_level: str = "INFO"
+    log_file: Path | None = None
+    daemon: dict[str, Any] = field(default_factory=dict)
+    csv_mappings: dict[str, dict[str, str]] = field(default_factory=dict)
+    synthetic: bool = False
+
+    def campaign(self, name: str) -> Campaign:
+        for c in self.campaigns:
+            if c.name == name:
+                return c
+        known = ", ".join(c.name for c in self.campaigns) or "none"
+        raise ConfigError(f"{self.path.name}: no campaign named '{name}' (known: {known})")
+
+
+def slugify(name: str) -> str:
+    """A file-system-safe name: ascii letters, digits and dashes only (never '..' or '/')."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = _SLUG.sub("-", ascii_name.lower()).strip("-")
+    if not slug:
+        slug = "campaign-" + "".join(f"{ord(c):x}" for c in name)[:24]
+    return slug
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The config file: --config, else $TRACKER_CONFIG, else ./tracker.toml."""
+    return Path(explicit or os.environ.get("TRACKER_CONFIG") or DEFAULT_CONFIG)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    p = config_path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: config file not found (create one with `tracker init`)")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p.name}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p.name}: not valid UTF-8 text") from None
+    return parse_config(data, p)
+
+
+def parse_config(data: dict[str, Any], path: Path) -> Config:
+    v = _Validator(path.name)
+    v.keys(data, _TOP_KEYS, "")
+    base = path.resolve().parent
+    wh = v.table(data, "warehouse", "")
+    v.keys(wh, {"path", "spool"}, "warehouse")
+    rep = v.table(data, "reports", "")
+    v.keys(rep, {"dir"}, "reports")
+    log = v.table(data, "log", "")
+    v.keys(log, {"level", "file"}, "log")
+    daemon = v.table(data, "daemon", "")
+    level = v.opt(log, "level", str, "log.level", "one of DEBUG, INFO, WARNING, ERROR") or "INFO"
+    if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        v.fail("log.level", f"expected one of DEBUG, INFO, WARNING, ERROR, got '{level}'")
+    warehouse = base / (v.opt(wh, "path", str, "warehouse.path", "a file path")
+                        or "warehouse/tracker.duckdb")
+    spool = v.opt(wh, "spool", str, "warehouse.spool", "a directory path")
+    log_file = v.opt(log, "file", str, "log.file", "a file path")
+    csv_mappings = v.table(data, "csv_mappings", "")
+    for mname, mapping in csv_mappings.items():
+        if not isinstance(mapping, dict) or not all(isinstance(x, str) for x in mapping.values()):
+            v.fail(f"csv_mappings.{mname}", "expected a table of field = 'column name'")
+
+    raw_campaigns = data.get("campaigns", [])
+    if not isinstance(raw_campaigns, list) or not all(isinstance(c, dict) for c in raw_campaigns):
+        v.fail("campaigns", "expected an array of tables ([[campaigns]])")
+    campaigns: list[Campaign] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_campaigns):
+        c = _campaign(v, raw, f"campaigns[{i}]")
+        key = c.name.casefold()
+        if key in seen or c.slug in {x.slug for x in campaigns}:
+            v.fail(f"campaigns[{i}].name", f"duplicate campaign '{c.name}'")
+        seen[key] = i
+        campaigns.append(c)
+    return Config(
+        path=path,
+        warehouse=warehouse,
+        spool=base / spool if spool else warehouse.parent / "spool",
+        reports=base / (v.opt(rep, "dir", str, "reports.dir", "a directory path") or "reports"),
+        campaigns=tuple(campaigns),
+        log_level=level.upper(),
+        log_file=base / log_file if log_file else None,
+        daemon=dict(daemon),
+        csv_mappings={k: dict(m) for k, m in csv_mappings.items()},
+    )
+
+
+def _campaign(v: _Validator, raw: dict[str, Any], where: str) -> Campaign:
+    v.keys(raw, _CAMPAIGN_KEYS, where)
+    name = v.req(raw, "name", str, f"{where}.name", "a campaign name")
+    if not name.strip():
+        v.fail(f"{where}.name", "expected a non-empty campaign name")
+    tags = raw.get("hashtags")
+    if (not isinstance(tags, list) or not tags
+            or not all(isinstance(t, str) and normalise_tag(t) for t in tags)):
+        v.fail(f"{where}.hashtags", "expected a non-empty list of hashtags")
+    tz = v.opt(raw, "timezone", str, f"{where}.timezone", "an IANA time zone") or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        v.fail(f"{where}.timezone",
+               f"expected an IANA time zone such as 'Asia/Damascus', got '{tz}'")
+    start = _date(v, raw.get("start"), f"{where}.start")
+    end = _date(v, raw.get("end"), f"{where}.end")
+    if start and end and end < start:
+        v.fail(f"{where}.end", "expected a date on or after start")
+    events = []
+    raw_events = raw.get("events", [])
+    if not isinstance(raw_events, list):
+        v.fail(f"{where}.events", "expected a list of {date, label} tables")
+    for j, e in enumerate(raw_events):
+        ew = f"{where}.events[{j}]"
+        if not isinstance(e, dict):
+            v.fail(ew, "expected a table with date and label")
+        v.keys(e, {"date", "label"}, ew)
+        d = _date(v, e.get("date"), f"{ew}.date")
+        if d is None:
+            v.fail(f"{ew}.date", "expected a date such as 2016-04-27")
+        events.append(Event(d, v.req(e, "label", str, f"{ew}.label", "a text label")))
+    sources = _sources(v, raw.get("sources", []), f"{where}.sources")
+    return Campaign(
+        name=name.strip(),
+        title=v.opt(raw, "title", str, f"{where}.title", "a display title") or name.strip(),
+        hashtags=tuple(tags),
+        sources=sources,
+        schedule=_schedule(v, raw.get("schedule"), f"{where}.schedule"),
+        start=start,
+        end=end,
+        timezone=tz,
+        events=tuple(events),
+    )
+
+
+def _sources(v: _Validator, raw: Any, where: str) -> tuple[SourceConfig, ...]:
+    if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
+        v.fail(where, "expected an array of tables ([[campaigns.sources]])")
+    out: list[SourceConfig] = []
+    for k, s in enumerate(raw):
+        sw = f"{where}[{k}]"
+        stype = v.req(s, "type", str, f"{sw}.type", "a source type")
+        if stype not in SOURCE_OPTIONS:
+            v.fail(f"{sw}.type", f"expected one of {', '.join(sorted(SOURCE_OPTIONS))}, "
+                                 f"got '{stype}'")
+        spec = SOURCE_OPTIONS[stype]
+        v.keys(s, {"type", "name", *spec}, sw)
+        options = {}
+        for key, (types, desc) in spec.items():
+            if key in s:
+                val = s[key]
+                if not isinstance(val, types) or isinstance(val, bool):
+                    v.fail(f"{sw}.{key}", f"expected {desc}, got {_show(val)}")
+                options[key] = val
+        if stype == "simulated":
+            plat = options.get("platform", "x")
+            if plat not in SIMULATED_PLATFORMS:
+                v.fail(f"{sw}.platform",
+                       f"expected one of 'x', 'mastodon', 'bluesky', got '{plat}'")
+            posts = options.get("posts", 1000)
+            if not 10 <= posts <= 10_000_000:
+                v.fail(f"{sw}.posts", f"expected a whole number of posts (10 to 10000000), "
+                                      f"got {posts}")
+        if stype == "x" and options.get("endpoint", "recent") not in ("recent", "all"):
+            v.fail(f"{sw}.endpoint", f"expected 'recent' or 'all', got '{options['endpoint']}'")
+        if stype == "mastodon":
+            inst = options.get("instances")
+            if not inst or not all(isinstance(i, str) and i.strip() for i in inst):
+                v.fail(f"{sw}.instances", "expected a non-empty list of instance host names")
+        name = v.opt(s, "name", str, f"{sw}.name", "a source name") or (
+            f"{stype}-{options.get('platform', 'x')}" if stype == "simulated" else stype)
+        if name in {x.name for x in out}:
+            v.fail(f"{sw}.name", f"duplicate source name '{name}' (set a distinct name)")
+        out.append(SourceConfig(stype, name, options))
+    return tuple(out)
+
+
+def _schedule(v: _Validator, raw: Any, where: str) -> Schedule:
+    if raw is None:
+        return Schedule(interval_seconds=900)
+    if not isinstance(raw, dict):
+        v.fail(where, "expected a table: { interval = \"15m\" } or { cron = \"*/15 * * * *\" }")
+    v.keys(raw, {"interval", "cron"}, where)
+    if ("interval" in raw) == ("cron" in raw):
+        v.fail(where, "expected exactly one of interval or cron")
+    if "cron" in raw:
+        cron = raw["cron"]
+        try:
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(cron)
+        except (ValueError, TypeError, AttributeError):
+            v.fail(f"{where}.cron", f"expected a 5-field crontab expression, got {_show(cron)}")
+        return Schedule(cron=cron)
+    seconds = parse_duration(raw["interval"])
+    if seconds is None or seconds < 10:
+        got = _show(raw["interval"])
+        v.fail(f"{where}.interval",
+               f"expected a duration of at least 10s such as '15m' or '1h', got {got}")
+    return Schedule(interval_seconds=seconds)
+
+
+def parse_duration(value: Any) -> int | None:
+    """'90s', '15m', '2h', '1d' or a number of seconds -> seconds; None if not a duration."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        return None
+    m = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", value)
+    if not m:
+        return None
+    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def _date(v: _Validator, raw: Any, where: str) -> dt.date | None:
+    if raw is None:
+        return None
+    if isinstance(raw, dt.datetime):
+        return raw.date()
+    if isinstance(raw, dt.date):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            pass
+    v.fail(where, f"expected a date such as 2016-04-22, got {_show(raw)}")
+    return None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "a table"
+    return repr(value)
+
+
+class _Validator:
+    def __init__(self, filename: str):
+        self.filename = filename
+
+    def fail(self, key: str, what: str) -> None:
+        raise ConfigError(f"{self.filename}: {key}: {what}")
+
+    def keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
+        for k in table:
+            if k not in allowed:
+                key = f"{where}.{k}" if where else k
+                self.fail(key, f"unknown key (expected one of: {', '.join(sorted(allowed))})")
+
+    def table(self, data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        val = data.get(key, {})
+        if not isinstance(val, dict):
+            self.fail(f"{where}.{key}" if where else key, "expected a table")
+        return val
+
+    def req(self, table: dict[str, Any], key: str, typ: type, where: str, desc: str) -> Any:
+        if key not in table:
+            self.fail(where, f"missing (expected {desc})")
+        return self.opt(table, key, typ, where, desc)
+
+    def opt(self, table: dict[str, Any], key: str, typ: type, where: str, desc: str) -> Any:
+        val = table.get(key)
+        if val is not None and (not isinstance(val, typ) or isinstance(val, bool)):
+            self.fail(where, f"expected {desc}, got {_show(val)}")
+        return val

@@ -1,0 +1,127 @@
+"""One collection pass: source -> raw pages -> warehouse, with the cursor in the same transaction.
+
+Fetching (the source) and saving (`store.load`) stay separate; this module joins them and
+writes the run to the ledger.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+
+from .config import Campaign, Config, SourceConfig
+from .errors import TrackerError
+from .sources import build_source
+from .sources.base import RawPage, RunLog
+from .store import ledger
+from .store.load import store_batch
+from .store.normalise import prepare
+
+log = logging.getLogger("tracker.pipeline")
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    campaign: str
+    source: str
+    status: str = "ok"
+    pages: int = 0
+    posts_new: int = 0
+    duplicates: int = 0
+    requests: int = 0
+    errors: int = 0
+    message: str | None = None
+    resume_after: dt.datetime | None = None
+    gaps: list = field(default_factory=list)
+
+    def line(self) -> str:
+        text = (f"{self.campaign}/{self.source}: {self.status}, {self.posts_new} new posts, "
+                f"{self.duplicates} duplicates, {self.pages} pages, {self.requests} requests")
+        if self.message:
+            text += f" - {self.message}"
+        return text
+
+
+def collect_source(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campaign,
+                   source_cfg: SourceConfig, *, batch_pages: int = 1,
+                   on_page: Callable[[RunSummary], None] | None = None) -> RunSummary:
+    """Run one pass of one source for one campaign and record it in the ledger."""
+    prepare(con, config.campaigns)
+    run_id = ledger.start_run(con, "collect", campaign.name, source_cfg.name)
+    summary = RunSummary(run_id, campaign.name, source_cfg.name)
+    runlog = RunLog()
+    pending: list[RawPage] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        result = store_batch(con, pending, run_id=run_id, source=source_cfg.name,
+                             campaign=campaign.name, cursor=pending[-1].cursor,
+                             set_cursor=True)
+        summary.pages += result.pages_new
+        summary.posts_new += result.posts_new
+        summary.duplicates += result.duplicates
+        pending.clear()
+        if on_page:
+            on_page(summary)
+
+    try:
+        source = build_source(campaign, source_cfg)
+        cursor = ledger.get_cursor(con, campaign.name, source_cfg.name)
+        for page in source.pages(cursor, runlog):
+            # Pages that share a cursor are one unit: never commit half of them.
+            if pending and len(pending) >= batch_pages and page.cursor != pending[-1].cursor:
+                flush()
+            pending.append(page)
+        flush()
+        summary.status = runlog.status or "ok"
+        summary.message = runlog.message
+    except TrackerError as exc:
+        pending.clear()
+        summary.status = "failed"
+        summary.message = str(exc)
+        runlog.errors += 1
+    except BaseException:
+        pending.clear()
+        _finish(con, summary, runlog, "interrupted", "stopped before the run finished")
+        raise
+    _finish(con, summary, runlog, summary.status, summary.message)
+    return summary
+
+
+def _finish(con: duckdb.DuckDBPyConnection, summary: RunSummary, runlog: RunLog, status: str,
+            message: str | None) -> None:
+    summary.requests = runlog.requests
+    summary.errors = runlog.errors
+    summary.resume_after = runlog.resume_after
+    summary.gaps = list(runlog.gaps)
+    ledger.add_gaps(con, summary.run_id, summary.campaign, summary.source, runlog.gaps)
+    for origin, reason, raw in runlog.quarantine:
+        ledger.quarantine(con, summary.run_id, origin, None, reason, raw)
+    ledger.finish_run(con, summary.run_id, status, requests=runlog.requests,
+                      errors=runlog.errors, rate_limit_waits=runlog.rate_limit_waits,
+                      resume_after=runlog.resume_after, message=message)
+    log.info("run finished", extra={"event": "run_finished", "run_id": summary.run_id,
+                                    "campaign": summary.campaign, "source": summary.source,
+                                    "status": status, "posts_new": summary.posts_new})
+
+
+def collect(con: duckdb.DuckDBPyConnection, config: Config, campaign: str | None = None,
+            source: str | None = None, *, batch_pages: int = 1,
+            on_run: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
+    """One pass of every configured (campaign, source), or of the one selected."""
+    campaigns = [config.campaign(campaign)] if campaign else list(config.campaigns)
+    out = []
+    for c in campaigns:
+        sources = [c.source(source)] if source else list(c.sources)
+        for s in sources:
+            summary = collect_source(con, config, c, s, batch_pages=batch_pages)
+            out.append(summary)
+            if on_run:
+                on_run(summary)
+    return out

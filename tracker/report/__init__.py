@@ -1,0 +1,1 @@
+"""Reports: Altair charts over the marts, rendered into self-contained HTML pages."""

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: connection, schema migrations, raw storage and normalisation."""

@@ -1,0 +1,104 @@
+"""Open the warehouse, migrate its schema, and turn DuckDB's lock errors into clear messages."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from ..config import PROJECT_ROOT
+from ..errors import WarehouseError, WarehouseLocked
+
+SCHEMA_DIR = PROJECT_ROOT / "warehouse" / "schema"
+_PID = re.compile(r"\(PID (\d+)\)")
+
+
+def migrations() -> list[tuple[int, Path]]:
+    """Schema files `NNN_name.sql` in version order."""
+    out = []
+    for p in sorted(SCHEMA_DIR.glob("*.sql")):
+        out.append((int(p.name.split("_", 1)[0]), p))
+    return out
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'main' and table_name = 'schema_migrations'").fetchone()
+    if not row or not row[0]:
+        return 0
+    return con.execute("select coalesce(max(version), 0) from schema_migrations").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply the schema files not yet applied; return the resulting version."""
+    con.execute(
+        "create table if not exists schema_migrations "
+        "(version integer primary key, name varchar, applied_at timestamptz default now())")
+    current = schema_version(con)
+    for version, path in migrations():
+        if version <= current:
+            continue
+        con.execute("begin transaction")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("insert into schema_migrations (version, name) values (?, ?)",
+                        [version, path.stem])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        current = version
+    return current
+
+
+def _describe_lock(path: Path, exc: Exception) -> str:
+    m = _PID.search(str(exc))
+    holder = f"process {m.group(1)}" if m else "another process"
+    return f"{path}: warehouse is locked by {holder}"
+
+
+def is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+
+
+def connect(path: Path | str, *, read_only: bool = False, wait: float = 0.0,
+            on_wait: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. With `wait` > 0, retry for that many seconds while it is locked.
+
+    Writers get the schema migrated. Readers need an existing warehouse.
+    """
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"{path}: warehouse not found (run `tracker collect`, "
+                             "`tracker import` or `tracker demo` first)")
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
+    told = False
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only,
+                                 config={"autoinstall_known_extensions": False,
+                                         "autoload_known_extensions": True})
+            break
+        except duckdb.IOException as exc:
+            if not is_lock_error(exc):
+                raise WarehouseError(f"{path}: cannot open warehouse: {exc}") from None
+            if time.monotonic() >= deadline:
+                raise WarehouseLocked(_describe_lock(path, exc)) from None
+            if on_wait and not told:
+                on_wait(_describe_lock(path, exc) + "; waiting...")
+                told = True
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"{path}: cannot open warehouse: {exc}") from None
+    if not read_only:
+        migrate(con)
+    return con

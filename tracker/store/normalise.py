@@ -1,0 +1,110 @@
+"""Build the normalised tables from one batch of raw pages, in SQL over the JSON.
+
+Each raw format has a file `warehouse/normalise/<format>.sql`; `_merge.sql` moves the result
+into `norm.*`. Only the pages of the batch are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import duckdb
+
+from ..config import PROJECT_ROOT, Campaign
+from ..errors import WarehouseError
+from ..hashtags import normalise_tag
+
+NORMALISE_DIR = PROJECT_ROOT / "warehouse" / "normalise"
+
+_TEMP_TABLES = """
+create or replace temp table n_posts (
+    platform varchar, post_id varchar, url varchar, created_at timestamptz, author_id varchar,
+    text varchar, lang varchar, kind varchar, parent_id varchar, conversation_id varchar,
+    place varchar, country_code varchar, synthetic boolean, first_page_id varchar,
+    first_seen_at timestamptz);
+create or replace temp table n_authors (
+    platform varchar, author_id varchar, handle varchar, name varchar, created_at timestamptz,
+    verified boolean, last_seen_at timestamptz);
+create or replace temp table n_author_obs (
+    platform varchar, author_id varchar, observed_at timestamptz, followers bigint,
+    following bigint, posts bigint);
+create or replace temp table n_hashtags (platform varchar, post_id varchar, tag_text varchar);
+create or replace temp table n_mentions (
+    platform varchar, post_id varchar, mentioned_handle varchar);
+create or replace temp table n_engagement (
+    platform varchar, post_id varchar, observed_at timestamptz, likes bigint, reposts bigint,
+    replies bigint, quotes bigint, impressions bigint);
+"""
+
+_sql_cache: dict[str, str] = {}
+
+
+def formats() -> list[str]:
+    """The raw formats that can be normalised."""
+    return sorted(p.stem for p in NORMALISE_DIR.glob("*.sql") if not p.stem.startswith("_"))
+
+
+def _sql(name: str) -> str:
+    if name not in _sql_cache:
+        path = NORMALISE_DIR / f"{name}.sql"
+        if not path.exists():
+            raise WarehouseError(f"no normalisation for raw format '{name}' ({path} missing)")
+        _sql_cache[name] = path.read_text(encoding="utf-8")
+    return _sql_cache[name]
+
+
+def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> None:
+    """Per-connection set-up: the tag UDF and the campaign -> tag table."""
+    try:
+        con.create_function("tracker_tag_norm", normalise_tag, ["VARCHAR"], "VARCHAR",
+                            side_effects=False)
+    except (duckdb.CatalogException, duckdb.NotImplementedException):
+        pass  # already registered on this connection
+    con.execute("create or replace temp table campaign_tags (campaign varchar, tag varchar)")
+    rows = [(c.name, t) for c in campaigns for t in c.tags]
+    if rows:
+        con.executemany("insert into campaign_tags values (?, ?)", rows)
+    con.execute("create or replace temp table assign_campaign (campaign varchar)")
+
+
+def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
+                    assign_campaign: str | None = None) -> tuple[int, int]:
+    """Normalise the pages in temp table `batch_table` (must be new pages only).
+
+    Returns (posts_new, duplicates). Call inside the caller's transaction.
+    """
+    con.execute(_TEMP_TABLES)
+    con.execute("delete from assign_campaign")
+    if assign_campaign:
+        con.execute("insert into assign_campaign values (?)", [assign_campaign])
+    fmts = [r[0] for r in con.execute(f"select distinct format from {batch_table}").fetchall()]
+    for fmt in fmts:
+        con.execute(
+            "create or replace temp table batch as select page_id, platform, retrieved_at, "
+            f"synthetic, payload from {batch_table} where format = ?", [fmt])
+        con.execute(_sql(fmt))
+    con.execute(_sql("_merge"))
+    posts_new, duplicates = con.execute("select posts_new, duplicates from n_counts").fetchone()
+    return int(posts_new), int(duplicates)
+
+
+def relink_campaigns(con: duckdb.DuckDBPyConnection) -> int:
+    """Add campaign membership for stored posts whose tags match the current config.
+
+    Needed when a hashtag is added to a campaign after posts were stored. Uses the
+    `campaign_tags` table set up by `prepare`. Returns the number of links added.
+    """
+    before = con.execute("select count(*) from norm.campaign_posts").fetchone()[0]
+    con.execute("""
+        insert into norm.campaign_posts
+        select distinct ct.campaign, h.platform, h.post_id
+        from norm.post_hashtags h join campaign_tags ct on ct.tag = h.tag
+        on conflict do nothing""")
+    con.execute("""
+        insert into norm.campaign_posts
+        select distinct cp.campaign, p.platform, p.post_id
+        from norm.posts p
+        join norm.campaign_posts cp on cp.platform = p.platform and cp.post_id = p.parent_id
+        where p.kind = 'repost'
+        on conflict do nothing""")
+    return con.execute("select count(*) from norm.campaign_posts").fetchone()[0] - before
