@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -11,9 +12,21 @@ from tracker.store.db import connect
 from tracker.store.normalise import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures"
-if not FIXTURES.exists():  # CI lays shared/ beside the clone
-    FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+
+
+def _find_fixtures() -> Path:
+    """shared/fixtures beside the checkout (or beside any ancestor, e.g. for worktrees)."""
+    env = os.environ.get("TRACKER_SHARED_FIXTURES")
+    if env:
+        return Path(env)
+    for parent in ROOT.parents:
+        candidate = parent / "shared" / "fixtures"
+        if candidate.exists():
+            return candidate
+    return ROOT.parent / "shared" / "fixtures"
+
+
+FIXTURES = _find_fixtures()
 
 
 def fixture_path(*parts: str) -> Path:
