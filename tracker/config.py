@@ -376,7 +376,7 @@ class _Validator:
         return val
 
     def req(self, table: dict[str, Any], key: str, typ: type, where: str, desc: str) -> Any:
-        if key not in table:
+        if table.get(key) is None:
             self.fail(where, f"missing (expected {desc})")
         return self.opt(table, key, typ, where, desc)
 
