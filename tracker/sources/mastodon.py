@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from importlib.metadata import version
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -40,7 +41,7 @@ from .retry import (
 LIMIT = 40                           # the most statuses a timeline page returns
 DEFAULT_RESET_SECONDS = 5 * 60       # Mastodon's rate-limit window
 DEFAULT_BACKFILL = dt.timedelta(days=7)
-CLIENT = f"Mastodon.py/{mastodon.__version__}"
+CLIENT = f"Mastodon.py/{version('Mastodon.py')}"
 
 
 def snowflake(at: dt.datetime) -> str:
