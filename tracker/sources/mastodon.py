@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from importlib.metadata import version
 from collections.abc import Callable, Iterator
+from importlib.metadata import version
 from typing import Any, ClassVar
 
 import mastodon
