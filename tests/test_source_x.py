@@ -13,6 +13,7 @@ import responses
 from tracker.config import load_config
 from tracker.pipeline import collect
 from tracker.sources import retry
+from tracker.sources import x as x_source
 from tracker.store import ledger
 from tracker.store.db import connect
 
@@ -30,6 +31,7 @@ _two = json.loads(fixture_path("x_v2", "twarc2_two_tweets.jsonl").read_text().sp
 _two.pop("__twarc")
 PAGE2 = json.dumps(_two).encode()
 EMPTY = b'{"meta":{"result_count":0}}'
+RECORDED_AT = dt.datetime(2022, 10, 8, tzinfo=dt.UTC)  # just after the cassette's tweets
 
 CONFIG = """
 [warehouse]
@@ -77,8 +79,11 @@ def setup(tmp_path, monkeypatch):
     sleeps: list[float] = []
     monkeypatch.setattr(retry, "backoff_sleep", sleeps.append)
 
-    def make(endpoint="recent", extra="", start=None):
-        start = start or (dt.date.today() - dt.timedelta(days=2)).isoformat()
+    def make(endpoint="recent", extra="", start=None, now=None):
+        if now is not None:  # the recorded tweets are from October 2022
+            monkeypatch.setattr(x_source, "utcnow", lambda: now)
+        start = start or ((now or dt.datetime.now(dt.UTC)).date()
+                          - dt.timedelta(days=2)).isoformat()
         cfg = load_config(write_config(tmp_path, CONFIG.format(endpoint=endpoint, extra=extra,
                                                                start=start)))
         return cfg, connect(cfg.warehouse)
@@ -92,7 +97,7 @@ def run(con, cfg, source="x"):
 
 @responses.activate
 def test_backfill_two_pages_then_steady_state(setup):
-    cfg, con = setup()
+    cfg, con = setup(now=RECORDED_AT)
     x = FakeX(responses.mock)
     x.page(None, PAGE1)
     x.page(PAGE1_NEXT, PAGE2)
@@ -298,4 +303,23 @@ def test_full_archive_search_from_campaign_start(setup):
     s = run(con, cfg)
     assert s.status == "ok" and s.posts_new == 10 and not s.gaps
     assert x.calls[0]["start_time"] == "2016-04-22T00:00:00Z"
+    con.close()
+
+
+@responses.activate
+def test_since_id_older_than_recent_window_restarts_at_its_edge(setup):
+    cfg, con = setup()
+    x = FakeX(responses.mock)
+    x.page(None, PAGE2)  # a 2021 tweet: far older than 7 days
+    x.page("unused", EMPTY)
+    run(con, cfg)
+    assert ledger.get_cursor(con, "aleppo", "x")["since_id"] == "1394735776701816833"
+    x.page(None, EMPTY)
+    s = run(con, cfg)
+    last = x.calls[-1]
+    assert "since_id" not in last and "start_time" in last
+    assert s.status == "ok" and len(s.gaps) == 1
+    assert s.gaps[0].start.replace(microsecond=0) == dt.datetime(2021, 5, 18, 19, 24, 56,
+                                                                 tzinfo=dt.UTC)
+    assert "did not run in between" in s.gaps[0].reason
     con.close()

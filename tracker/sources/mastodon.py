@@ -49,6 +49,15 @@ def snowflake(at: dt.datetime) -> str:
     return str((int(at.timestamp()) * 1000) << 16)
 
 
+def newest_id(statuses: list[Any]) -> str | None:
+    """The id to page on from: the largest numeric id (Mastodon), else the first status's id
+    (servers with non-numeric ids answer newest first too)."""
+    ids = [str(s.get("id")) for s in statuses if isinstance(s, dict) and s.get("id")]
+    if ids and all(i.isdigit() for i in ids):
+        return max(ids, key=int)
+    return ids[0] if ids else None
+
+
 class MastodonSource:
     platform: ClassVar[str] = "mastodon"
     primary_key: ClassVar[tuple[str, ...]] = ("platform", "uri")
@@ -92,8 +101,8 @@ class MastodonSource:
     def pages(self, cursor: Any, log: RunLog) -> Iterator[RawPage]:
         state: dict[str, str] = dict((cursor or {}).get("min_id") or {})
         worked, failed = 0, 0
-        for instance in self.instances:
-            client, session = self._client(instance)
+        clients = {i: self._client(i) for i in self.instances}  # every token checked first
+        for instance, (client, session) in clients.items():
             try:
                 for tag in self.tags:
                     yield from self._tag(client, session, instance, tag, state, log)
@@ -122,11 +131,10 @@ class MastodonSource:
                                                      "(none yet, or its hashtag feed is not "
                                                      "public)")
                 return
-            ids = [int(s["id"]) for s in statuses if str(s.get("id", "")).isdigit()]
-            if not ids:
+            min_id = newest_id(statuses)
+            if min_id is None:
                 raise Malformed(f"malformed response from {origin}: statuses without ids",
                                 origin, text)
-            min_id = str(max(ids))
             state[key] = min_id
             yield RawPage("mastodon_statuses", "mastodon", text, request=origin, client=CLIENT,
                           retrieved_at=self.now(), cursor={"min_id": dict(state)})

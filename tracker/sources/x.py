@@ -44,6 +44,7 @@ MAX_RESULTS = 100
 MIN_RESULTS = 10                       # the endpoint refuses max_results below 10
 RECENT_WINDOW = dt.timedelta(days=7)   # what search/recent reaches back
 DEFAULT_RESET_SECONDS = 15 * 60        # one X rate-limit window, when no reset header
+TWITTER_EPOCH_MS = 1288834974657
 CLIENT = f"tweepy/{tweepy.__version__}"
 
 
@@ -54,6 +55,15 @@ def build_query(hashtags: tuple[str, ...], extra: str | None) -> str:
     return f"{query} {extra.strip()}" if extra and extra.strip() else query
 
 
+def tweet_time(tweet_id: str) -> dt.datetime | None:
+    """The time encoded in a tweet id (snowflake), or None."""
+    try:
+        ms = (int(tweet_id) >> 22) + TWITTER_EPOCH_MS
+    except (TypeError, ValueError):
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+
+
 class XSource:
     platform: ClassVar[str] = "x"
     primary_key: ClassVar[tuple[str, ...]] = ("platform", "post_id")
@@ -61,7 +71,7 @@ class XSource:
 
     def __init__(self, campaign: Campaign, cfg: SourceConfig, *,
                  sleep: Callable[[float], None] | None = None,
-                 now: Callable[[], dt.datetime] = utcnow):
+                 now: Callable[[], dt.datetime] | None = None):
         self.campaign = campaign
         self.name = cfg.name
         opts = cfg.options
@@ -70,7 +80,7 @@ class XSource:
         self.budget = opts.get("monthly_budget")
         self.max_pages = opts.get("max_pages", 50)
         self.sleep = sleep
-        self.now = now
+        self.now = now or (lambda: utcnow())
 
     def _client(self) -> tweepy.Client:
         token = credentials.require(
@@ -95,6 +105,20 @@ class XSource:
             return earliest
         return start
 
+    def _expire_since_id(self, state: dict[str, Any], log: RunLog) -> bool:
+        """Recent search refuses a since_id older than 7 days: start again from the window's
+        edge and record what was missed while the collector did not run."""
+        if self.endpoint != "recent" or not state.get("since_id") or state.get("next_token"):
+            return False
+        at = tweet_time(state["since_id"])
+        earliest = self.now() - RECENT_WINDOW + dt.timedelta(minutes=1)
+        if at is not None and at < earliest:
+            log.gaps.append(Gap(at, earliest, "X recent search reaches back 7 days only; the "
+                                              "collector did not run in between"))
+            state.update(since_id=None, start_time=iso(earliest))
+            return True
+        return False
+
     def _end(self) -> dt.datetime | None:
         if not self.campaign.end:
             return None
@@ -111,9 +135,14 @@ class XSource:
         client = self._client()
         search = (client.search_all_tweets if self.endpoint == "all"
                   else client.search_recent_tweets)
-        if not state.get("next_token") and not state.get("since_id"):
-            start = self._start(log)
+        expired = self._expire_since_id(state, log)
+        if not expired and not state.get("next_token") and not state.get("since_id"):
+            start = self._start(log if cursor is None else RunLog())  # gap once, not per run
             state["start_time"] = iso(start) if start else None
+            end = self._end()
+            if start and end and start >= end:
+                log.message = "the campaign ended before the endpoint's reach; nothing to collect"
+                return
         for _ in range(self.max_pages):
             size = MAX_RESULTS
             if self.budget is not None:
