@@ -323,3 +323,22 @@ def test_since_id_older_than_recent_window_restarts_at_its_edge(setup):
                                                                  tzinfo=dt.UTC)
     assert "did not run in between" in s.gaps[0].reason
     con.close()
+
+
+@responses.activate
+def test_cli_collect_reports_each_source_and_fails_without_leaking_token(setup, monkeypatch):
+    from click.testing import CliRunner
+
+    from tracker.cli import cli
+
+    cfg, con = setup()
+    con.close()
+    x = FakeX(responses.mock)
+    x.page(None, b'{"title":"Unauthorized","status":401}', status=401)
+    monkeypatch.setenv("TRACKER_CONFIG", str(cfg.path))
+    result = CliRunner().invoke(cli, ["collect"])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.startswith("aleppo/")]
+    assert lines[0].startswith("aleppo/x: failed, 0 new posts") and "X_BEARER_TOKEN" in lines[0]
+    assert lines[1].startswith("aleppo/simulated-mastodon: ok, 40 new posts")
+    assert "test-bearer-token" not in result.output and "Traceback" not in result.output
