@@ -291,3 +291,24 @@ def test_search_ceiling_is_recorded_as_possible_gap(setup, respx_mock, monkeypat
     assert gap.end == dt.datetime(2026, 11, 21, tzinfo=dt.UTC)  # oldest post seen
     assert con.execute("select count(*) from ledger.gaps").fetchone() == (1,)
     con.close()
+
+
+@respx.mock(assert_all_mocked=True, assert_all_called=False)
+def test_revoked_saved_session_logs_in_again_and_does_not_loop(setup, respx_mock):
+    cfg, con = setup()
+    b = FakeBluesky(respx_mock)
+    b.page(None, {"posts": posts(2, 1)})
+    assert run(con, cfg).posts_new == 2 and b.login.call_count == 1
+    answers = iter([httpx.Response(401, json={"error": "AuthenticationRequired"}),
+                    httpx.Response(200, json={"posts": posts(1, 3)})])
+    respx_mock.get(f"{XRPC}/app.bsky.feed.searchPosts").mock(side_effect=lambda r: next(answers))
+    s = run(con, cfg)
+    assert (s.status, s.posts_new) == ("ok", 1) and b.login.call_count == 2
+
+    # refused again right after a fresh login: one re-login only, then one clear failure
+    respx_mock.get(f"{XRPC}/app.bsky.feed.searchPosts").mock(
+        return_value=httpx.Response(401, json={"error": "AuthenticationRequired"}))
+    s = run(con, cfg)
+    assert s.status == "failed" and "BLUESKY_HANDLE / BLUESKY_APP_PASSWORD" in s.message
+    assert b.login.call_count == 3
+    con.close()

@@ -86,6 +86,7 @@ class BlueskySource:
         self.sleep = sleep
         self.now = now
         self._last: httpx.Response | None = None
+        self._from_saved = False
         self._needed_by = f"source '{self.name}' of campaign '{campaign.name}'"
 
     # --- session ---------------------------------------------------------------------------
@@ -116,9 +117,11 @@ class BlueskySource:
                 saved = json.loads(self.session_path.read_text(encoding="utf-8"))
                 if saved.get("handle", "").lower() == handle.lower().lstrip("@"):
                     client.login(session_string=saved["session"], fetch_bsky_profile=False)
+                    self._from_saved = True
                     return  # no request: the session is refreshed on use when due
             except (ValueError, KeyError, TypeError, atx.AtProtocolError):
                 pass  # unreadable or foreign: log in again
+        self._from_saved = False
         password = credentials.require("BLUESKY_APP_PASSWORD", self._needed_by)
         call(lambda: client.login(handle, password, fetch_bsky_profile=False), log=log,
              classify=self._classify, sleep=self.sleep)
@@ -172,6 +175,9 @@ class BlueskySource:
                     params[key] = st[key]
             if self.lang:
                 params["lang"] = self.lang
+            if self.campaign.end:
+                params["until"] = iso(dt.datetime.combine(self.campaign.end, dt.time(), dt.UTC)
+                                      + dt.timedelta(days=1))
             body, text, origin = self._query(client, log, client.app.bsky.feed.search_posts,
                                              params)
             posts = body.get("posts")
@@ -235,7 +241,8 @@ class BlueskySource:
             return RateLimited("Bluesky: rate limited (429)",
                                resume_at(headers.get("ratelimit-reset"), DEFAULT_RESET_SECONDS,
                                          self.now()))
-        if error in ("ExpiredToken", "InvalidToken") and self.session_path.exists():
+        if self._from_saved and (error in ("ExpiredToken", "InvalidToken")
+                                 or isinstance(exc, atx.UnauthorizedError)):
             return SessionExpired("Bluesky: the saved session was refused")
         if isinstance(exc, atx.UnauthorizedError) or error == "AuthenticationRequired":
             return Refused(f"Bluesky refused BLUESKY_HANDLE / BLUESKY_APP_PASSWORD ({status}"

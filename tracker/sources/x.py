@@ -151,7 +151,8 @@ class XSource:
                     log.status = "budget"
                     log.message = (f"monthly budget of {self.budget} posts reached "
                                    f"({read} read in {month}); resumes next month")
-                    log.gaps.append(Gap(None, self.now(), log.message))
+                    if log.requests:  # the run that reached it; later runs add no gap
+                        log.gaps.append(Gap(None, self.now(), log.message))
                     return
             params = self._params(state, size)
             try:
