@@ -312,3 +312,15 @@ def test_revoked_saved_session_logs_in_again_and_does_not_loop(setup, respx_mock
     assert s.status == "failed" and "BLUESKY_HANDLE / BLUESKY_APP_PASSWORD" in s.message
     assert b.login.call_count == 3
     con.close()
+
+
+@respx.mock(assert_all_mocked=True, assert_all_called=False)
+def test_429_without_reset_header_waits_the_default_window(setup, respx_mock):
+    cfg, con = setup()
+    b = FakeBluesky(respx_mock)
+    b.page(None, httpx.Response(429, json={"error": "RateLimitExceeded"}))
+    before = dt.datetime.now(dt.UTC)
+    s = run(con, cfg)
+    assert s.status == "rate_limited" and setup.sleeps == [] and len(b.search_calls) == 1
+    assert 4.5 * 60 < (s.resume_after - before).total_seconds() < 5.5 * 60
+    con.close()

@@ -277,3 +277,17 @@ def test_empty_tag_is_reported_not_failed(setup):
     assert s.message == ("a.example returned no posts for #hoot (none yet, or its hashtag feed "
                          "is not public)")
     con.close()
+
+
+@responses.activate
+def test_429_without_reset_header_waits_the_default_window(setup):
+    cfg, con = setup()
+    m = FakeMastodon(responses.mock)
+    m.page("a.example", FIRST, b'{"error":"Too many requests"}', status=429)
+    m.page("b.example", FIRST, TIMELINE)
+    before = dt.datetime.now(dt.UTC)
+    s = run(con, cfg)
+    assert s.status == "rate_limited" and setup.sleeps == [] and s.posts_new == 1  # b carried on
+    assert 4.5 * 60 < (s.resume_after - before).total_seconds() < 5.5 * 60
+    assert len([c for c in m.calls if c[0] == "a.example" and "timelines" in c[1]]) == 1
+    con.close()
