@@ -342,3 +342,16 @@ def test_cli_collect_reports_each_source_and_fails_without_leaking_token(setup, 
     assert lines[0].startswith("aleppo/x: failed, 0 new posts") and "X_BEARER_TOKEN" in lines[0]
     assert lines[1].startswith("aleppo/simulated-mastodon: ok, 40 new posts")
     assert "test-bearer-token" not in result.output and "Traceback" not in result.output
+
+
+@responses.activate
+def test_campaign_over_before_recent_window_costs_no_request(setup):
+    cfg, con = setup(start="2016-04-22")
+    text = cfg.path.read_text()
+    cfg.path.write_text(text.replace("start = 2016-04-22", "start = 2016-04-22\nend = 2016-05-05"))
+    cfg = load_config(cfg.path)
+    x = FakeX(responses.mock)
+    s = run(con, cfg)
+    assert s.status == "ok" and x.calls == [] and "nothing to collect" in s.message
+    assert "7 days" in s.gaps[0].reason
+    con.close()

@@ -139,10 +139,11 @@ class XSource:
         if not expired and not state.get("next_token") and not state.get("since_id"):
             start = self._start(log if cursor is None else RunLog())  # gap once, not per run
             state["start_time"] = iso(start) if start else None
-            end = self._end()
-            if start and end and start >= end:
-                log.message = "the campaign ended before the endpoint's reach; nothing to collect"
-                return
+        end = self._end()
+        if (end and state["start_time"] and not state["since_id"]
+                and not state["next_token"] and state["start_time"] >= iso(end)):
+            log.message = "the campaign ended before the endpoint's reach; nothing to collect"
+            return
         for _ in range(self.max_pages):
             size = MAX_RESULTS
             if self.budget is not None:
