@@ -55,6 +55,7 @@ _CAMPAIGN_KEYS = {
 }
 _TOP_KEYS = {"warehouse", "reports", "log", "daemon", "campaigns", "csv_mappings"}
 _SLUG = re.compile(r"[^a-z0-9]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,17 @@ def _sources(v: _Validator, raw: Any, where: str) -> tuple[SourceConfig, ...]:
             inst = options.get("instances")
             if not inst or not all(isinstance(i, str) and i.strip() for i in inst):
                 v.fail(f"{sw}.instances", "expected a non-empty list of instance host names")
+            for host, var in (options.get("tokens") or {}).items():
+                if host not in inst:
+                    v.fail(f"{sw}.tokens.{host}", "expected one of the instances listed in "
+                                                  "instances")
+                if not isinstance(var, str) or not _ENV_NAME.fullmatch(var):
+                    v.fail(f"{sw}.tokens.{host}", "expected the name of an environment variable "
+                                                  f"such as 'MASTODON_TOKEN', got {_show(var)}")
+        for key, low in (("max_pages", 1), ("monthly_budget", 10)):
+            if key in options and options[key] < low:
+                v.fail(f"{sw}.{key}", f"expected a whole number of at least {low}, "
+                                      f"got {options[key]}")
         name = v.opt(s, "name", str, f"{sw}.name", "a source name") or (
             f"{stype}-{options.get('platform', 'x')}" if stype == "simulated" else stype)
         if name in {x.name for x in out}:

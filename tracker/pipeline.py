@@ -71,7 +71,14 @@ def collect_source(con: duckdb.DuckDBPyConnection, config: Config, campaign: Cam
             on_page(summary)
 
     try:
-        source = build_source(campaign, source_cfg)
+        deferred = _deferred_until(con, campaign.name, source_cfg.name, run_id)
+        if deferred is not None:
+            summary.status, summary.message = "deferred", (
+                f"rate limited earlier; skipped until {deferred:%Y-%m-%d %H:%M:%S} UTC")
+            runlog.resume_after = deferred
+            _finish(con, summary, runlog, summary.status, summary.message)
+            return summary
+        source = build_source(campaign, source_cfg, state_dir=config.warehouse.parent)
         cursor = ledger.get_cursor(con, campaign.name, source_cfg.name)
         for page in source.pages(cursor, runlog):
             # Pages that share a cursor are one unit: never commit half of them.
@@ -92,6 +99,17 @@ def collect_source(con: duckdb.DuckDBPyConnection, config: Config, campaign: Cam
         raise
     _finish(con, summary, runlog, summary.status, summary.message)
     return summary
+
+
+def _deferred_until(con: duckdb.DuckDBPyConnection, campaign: str, source: str,
+                    run_id: str) -> dt.datetime | None:
+    """The resume time of the latest finished run of this source, if still in the future."""
+    row = con.execute(
+        "select resume_after from ledger.runs where campaign = ? and source = ? and run_id <> ? "
+        "and status <> 'running' order by started_at desc limit 1",
+        [campaign, source, run_id]).fetchone()
+    at = ledger.as_utc(row[0]) if row and row[0] else None
+    return at if at is not None and at > dt.datetime.now(dt.UTC) else None
 
 
 def _finish(con: duckdb.DuckDBPyConnection, summary: RunSummary, runlog: RunLog, status: str,

@@ -1,0 +1,228 @@
+"""X (Twitter) API v2 search through tweepy: recent search, or full-archive when configured.
+
+The cursor is committed with every page:
+    {"since_id", "start_time", "next_token", "pending_newest_id", "budget": {"month", "read"}}
+A pagination runs newest-first. While it is under way `next_token` and `pending_newest_id`
+are kept, so a restart continues the same pagination (nothing skipped, nothing lost);
+`since_id` moves to `pending_newest_id` only after its last page. Steady state: one request
+per full page of new posts, plus one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import requests
+import tweepy
+
+from .. import credentials
+from ..config import Campaign, SourceConfig
+from .base import Gap, RawPage, RunLog, utcnow
+from .retry import (
+    CallFailed,
+    Malformed,
+    RateLimited,
+    Refused,
+    TimeoutSession,
+    Transient,
+    body_text,
+    call,
+    is_timeout_or_network,
+    iso,
+    month_key,
+    parse_json,
+    resume_at,
+)
+
+EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+TWEET_FIELDS = ["created_at", "lang", "public_metrics", "entities", "conversation_id",
+                "referenced_tweets", "in_reply_to_user_id"]
+USER_FIELDS = ["public_metrics", "created_at", "verified"]
+MAX_RESULTS = 100
+MIN_RESULTS = 10                       # the endpoint refuses max_results below 10
+RECENT_WINDOW = dt.timedelta(days=7)   # what search/recent reaches back
+DEFAULT_RESET_SECONDS = 15 * 60        # one X rate-limit window, when no reset header
+TWITTER_EPOCH_MS = 1288834974657
+CLIENT = f"tweepy/{tweepy.__version__}"
+
+
+def build_query(hashtags: tuple[str, ...], extra: str | None) -> str:
+    """`(#a OR #b) extra` for the search endpoints."""
+    tags = " OR ".join(f"#{t.lstrip('#')}" for t in dict.fromkeys(hashtags))
+    query = f"({tags})" if len(hashtags) > 1 else tags
+    return f"{query} {extra.strip()}" if extra and extra.strip() else query
+
+
+def tweet_time(tweet_id: str) -> dt.datetime | None:
+    """The time encoded in a tweet id (snowflake), or None."""
+    try:
+        ms = (int(tweet_id) >> 22) + TWITTER_EPOCH_MS
+    except (TypeError, ValueError):
+        return None
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
+
+
+class XSource:
+    platform: ClassVar[str] = "x"
+    primary_key: ClassVar[tuple[str, ...]] = ("platform", "post_id")
+    cursor_field: ClassVar[str] = "since_id"
+
+    def __init__(self, campaign: Campaign, cfg: SourceConfig, *,
+                 sleep: Callable[[float], None] | None = None,
+                 now: Callable[[], dt.datetime] | None = None):
+        self.campaign = campaign
+        self.name = cfg.name
+        opts = cfg.options
+        self.endpoint = opts.get("endpoint", "recent")
+        self.query = build_query(campaign.hashtags, opts.get("extra_query"))
+        self.budget = opts.get("monthly_budget")
+        self.max_pages = opts.get("max_pages", 50)
+        self.sleep = sleep
+        self.now = now or (lambda: utcnow())
+
+    def _client(self) -> tweepy.Client:
+        token = credentials.require(
+            "X_BEARER_TOKEN", f"source '{self.name}' of campaign '{self.campaign.name}'")
+        client = tweepy.Client(bearer_token=token, wait_on_rate_limit=False,
+                               return_type=requests.Response)
+        client.session = TimeoutSession()
+        return client
+
+    def _start(self, log: RunLog) -> dt.datetime | None:
+        """Where a first run starts: the campaign start, as far as the endpoint reaches."""
+        now = self.now()
+        start = (dt.datetime.combine(self.campaign.start, dt.time(), dt.UTC)
+                 if self.campaign.start else None)
+        if self.endpoint == "all":
+            return start
+        earliest = now - RECENT_WINDOW + dt.timedelta(minutes=1)
+        if start is None or start < earliest:
+            if start is not None:
+                log.gaps.append(Gap(start, earliest, "X recent search reaches back 7 days only; "
+                                                     "use endpoint = 'all' for older posts"))
+            return earliest
+        return start
+
+    def _expire_since_id(self, state: dict[str, Any], log: RunLog) -> bool:
+        """Recent search refuses a since_id older than 7 days: start again from the window's
+        edge and record what was missed while the collector did not run."""
+        if self.endpoint != "recent" or not state.get("since_id") or state.get("next_token"):
+            return False
+        at = tweet_time(state["since_id"])
+        earliest = self.now() - RECENT_WINDOW + dt.timedelta(minutes=1)
+        if at is not None and at < earliest:
+            log.gaps.append(Gap(at, earliest, "X recent search reaches back 7 days only; the "
+                                              "collector did not run in between"))
+            state.update(since_id=None, start_time=iso(earliest))
+            return True
+        return False
+
+    def _end(self) -> dt.datetime | None:
+        if not self.campaign.end:
+            return None
+        end = dt.datetime.combine(self.campaign.end, dt.time(), dt.UTC) + dt.timedelta(days=1)
+        latest = self.now() - dt.timedelta(seconds=30)  # the API wants end_time in the past
+        return end if end < latest else None
+
+    def pages(self, cursor: Any, log: RunLog) -> Iterator[RawPage]:
+        state = {"since_id": None, "start_time": None, "next_token": None,
+                 "pending_newest_id": None, **(cursor or {})}
+        month = month_key(self.now())
+        budget = state.get("budget") or {}
+        read = budget.get("read", 0) if budget.get("month") == month else 0
+        client = self._client()
+        search = (client.search_all_tweets if self.endpoint == "all"
+                  else client.search_recent_tweets)
+        expired = self._expire_since_id(state, log)
+        if not expired and not state.get("next_token") and not state.get("since_id"):
+            start = self._start(log if cursor is None else RunLog())  # gap once, not per run
+            state["start_time"] = iso(start) if start else None
+        end = self._end()
+        if (end and state["start_time"] and not state["since_id"]
+                and not state["next_token"] and state["start_time"] >= iso(end)):
+            log.message = "the campaign ended before the endpoint's reach; nothing to collect"
+            return
+        for _ in range(self.max_pages):
+            size = MAX_RESULTS
+            if self.budget is not None:
+                size = min(MAX_RESULTS, self.budget - read)
+                if size < MIN_RESULTS:
+                    log.status = "budget"
+                    log.message = (f"monthly budget of {self.budget} posts reached "
+                                   f"({read} read in {month}); resumes next month")
+                    if log.requests:  # the run that reached it; later runs add no gap
+                        log.gaps.append(Gap(None, self.now(), log.message))
+                    return
+            params = self._params(state, size)
+            try:
+                response = call(lambda p=params: search(**p), log=log, classify=self._classify,
+                                sleep=self.sleep)
+                origin = response.url
+                text = body_text(response.content, origin)
+                body = parse_json(text, origin, dict)
+                if not isinstance(body.get("meta", {}), dict):
+                    raise Malformed(f"malformed response from {origin}: no meta", origin, text)
+            except CallFailed as exc:
+                exc.apply(log)
+                return
+            meta = body.get("meta", {})
+            before = dict(state)
+            count = int(meta.get("result_count") or len(body.get("data") or []))
+            read += count
+            newest = state.get("pending_newest_id") or meta.get("newest_id")
+            if meta.get("next_token"):
+                state.update(next_token=meta["next_token"], pending_newest_id=newest)
+            else:
+                state.update(next_token=None, pending_newest_id=None,
+                             since_id=newest or state.get("since_id"))
+                if state["since_id"]:
+                    state["start_time"] = None
+            state["budget"] = {"month": month, "read": read}
+            if count == 0 and state == {**before, "budget": state["budget"]}:
+                return  # nothing new and nothing to remember
+            yield RawPage("x_v2_page", "x", text, request=origin, client=CLIENT,
+                          retrieved_at=self.now(), cursor=dict(state))
+            if not state["next_token"]:
+                return
+        log.message = f"stopped after max_pages={self.max_pages}; continues next run"
+
+    def _params(self, state: dict[str, Any], size: int) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "query": self.query, "expansions": EXPANSIONS, "tweet_fields": TWEET_FIELDS,
+            "user_fields": USER_FIELDS, "max_results": size,
+        }
+        if state.get("since_id"):
+            params["since_id"] = state["since_id"]
+        elif state.get("start_time"):
+            params["start_time"] = state["start_time"]
+        if state.get("next_token"):
+            params["next_token"] = state["next_token"]
+        end = self._end()
+        if end:
+            params["end_time"] = iso(end)
+        return params
+
+    def _classify(self, exc: BaseException) -> CallFailed | None:
+        where = f"X {self.endpoint} search"
+        if isinstance(exc, tweepy.TooManyRequests):
+            return RateLimited(f"{where}: rate limited (429)",
+                               resume_at(exc.reset_time, DEFAULT_RESET_SECONDS, self.now()))
+        if isinstance(exc, tweepy.Unauthorized):
+            return Refused("X_BEARER_TOKEN was refused by the X API (401 Unauthorized): "
+                           "check the token")
+        if isinstance(exc, tweepy.Forbidden):
+            tier = ("full-archive search (endpoint = 'all') needs Pro or Enterprise access"
+                    if self.endpoint == "all" else "recent search needs Basic access or above")
+            detail = "; ".join(exc.api_messages)[:200]
+            return Refused(f"X API refused X_BEARER_TOKEN's access tier (403 Forbidden): {tier}"
+                           + (f" ({detail})" if detail else ""))
+        if isinstance(exc, tweepy.TwitterServerError):
+            return Transient(f"{where}: server error {exc.response.status_code}")
+        if isinstance(exc, tweepy.HTTPException):
+            detail = "; ".join(exc.api_messages)[:300]
+            return CallFailed(f"{where}: HTTP {exc.response.status_code}: {detail}")
+        if is_timeout_or_network(exc):
+            return Transient(f"{where}: {type(exc).__name__}")
+        return None
