@@ -15,7 +15,7 @@ from . import credentials, logs
 from .config import Config, config_path, load_config
 from .errors import TrackerError
 
-EXAMPLE_SQL = ("select campaign, platform, sum(posts) as posts from marts.volume "
+EXAMPLE_SQL = ("select campaign, platform, sum(posts) as posts from marts.volume_daily "
                "group by all order by posts desc")
 
 
@@ -119,10 +119,13 @@ def collect(ctx: click.Context, campaign: str | None, source: str | None) -> Non
 
 
 @cli.command("build")
+@click.option("--full", is_flag=True, help="Rebuild every model from scratch (incremental "
+                                           "models otherwise only add what is new).")
 @click.pass_context
-def build_cmd(ctx: click.Context) -> None:
-    """Rebuild the SQL models (queries/) in dependency order.
+def build_cmd(ctx: click.Context, full: bool) -> None:
+    """Build the SQL models (queries/) in dependency order.
 
+    Writes the config's campaigns into core.campaigns / core.campaign_tags first.
     Example: tracker build
     """
     from .models import build
@@ -134,8 +137,8 @@ def build_cmd(ctx: click.Context) -> None:
     try:
         prepare(con, cfg.campaigns)
         relink_campaigns(con)
-        for model, seconds in build(con):
-            click.echo(f"{model.table:32} {seconds * 1000:8.0f} ms")
+        for step in build(con, cfg.campaigns, full=full):
+            click.echo(f"{step.model.table:32} {step.mode:12} {step.seconds * 1000:8.0f} ms")
     finally:
         con.close()
 
