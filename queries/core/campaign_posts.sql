@@ -12,6 +12,10 @@
 -- platform: x, mastodon or bluesky
 -- post_id: the platform's identity of the post
 -- created_at: posting time (UTC)
+-- hour: start of the UTC hour of posting (TIMESTAMPTZ)
+-- local_day: calendar date of posting in the campaign's time zone
+-- local_hour: clock hour of posting (0-23) in the campaign's time zone
+-- local_weekday: weekday of posting in the campaign's time zone (0 = Monday)
 -- kind: original, repost, reply or quote
 -- parent_id: the post it reposts, quotes or replies to
 -- lang: language code ('und' when undetermined or missing)
@@ -27,7 +31,7 @@
 -- synthetic: true for data from the simulated source
 with
 campaigns as (
-    select campaign from core.campaigns
+    select campaign, timezone from core.campaigns
 ),
 membership as (
     select m.campaign, m.platform, m.post_id
@@ -36,8 +40,10 @@ membership as (
 ),
 posts as (
     select m.campaign, p.platform, p.post_id, p.created_at, p.kind, p.parent_id, p.lang,
-           p.author_id, p.reports_impressions, p.synthetic
+           p.author_id, p.reports_impressions, p.synthetic,
+           timezone(c.timezone, p.created_at) as local_time
     from membership m
+    join campaigns c on c.campaign = m.campaign
     join core.posts p on p.platform = m.platform and p.post_id = m.post_id
 ),
 followers_before as (
@@ -63,7 +69,12 @@ engagement as (
     group by all
 )
 select
-    p.campaign, p.platform, p.post_id, p.created_at, p.kind, p.parent_id, p.lang, p.author_id,
+    p.campaign, p.platform, p.post_id, p.created_at,
+    date_trunc('hour', p.created_at) as hour,
+    cast(p.local_time as date) as local_day,
+    hour(p.local_time)::tinyint as local_hour,
+    (isodow(p.local_time) - 1)::tinyint as local_weekday,
+    p.kind, p.parent_id, p.lang, p.author_id,
     coalesce(b.followers, f.followers) as followers_at_post,
     e.likes, e.reposts, e.replies, e.quotes,
     case when p.reports_impressions then e.impressions end as impressions,

@@ -34,15 +34,19 @@ mentions as (
     join norm.post_mentions m on m.platform = p.platform and m.post_id = p.post_id
     group by all
 ),
+handles as (
+    -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
+    select platform, author_id, lower(handle) as mentioned_handle from authors
+    where handle is not null
+    union
+    select platform, author_id, lower(author_id) from authors where platform = 'bluesky'
+),
 mentioned_accounts as (
-    select distinct on (m.campaign, m.platform, m.mentioned_handle)
-           m.campaign, 'mentions' as metric, m.platform, a.author_id,
+    select m.campaign, 'mentions' as metric, m.platform, min(h.author_id) as author_id,
            m.mentioned_handle as handle, m.value, m.mentioned_handle as tiebreak
     from mentions m
-    left join authors a
-        on a.platform = m.platform
-       and (lower(a.handle) = m.mentioned_handle or lower(a.author_id) = m.mentioned_handle)
-    order by m.campaign, m.platform, m.mentioned_handle, a.author_id
+    left join handles h using (platform, mentioned_handle)
+    group by all
 ),
 candidates as (
     select m.campaign, m.metric, m.platform, m.author_id, a.handle, m.value::bigint as value,
