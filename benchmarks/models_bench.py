@@ -103,7 +103,8 @@ def main() -> None:
     con.execute("insert into ledger.gaps values ('bench-simulated-x', 'aleppo', 'simulated-x', "
                 "'2016-04-25 03:00:00+00', '2016-04-25 05:00:00+00', 'rate limited')")
     con.execute("checkpoint")
-    print(f"fill norm.* in SQL: {time.perf_counter() - t0:.1f} s; file {file_size(db) / 1e6:.0f} MB")
+    print(f"fill norm.* in SQL: {time.perf_counter() - t0:.1f} s; "
+          f"file {file_size(db) / 1e6:.0f} MB")
 
     t0 = time.perf_counter()
     steps = build(con, cfg.campaigns, full=True)

@@ -20,8 +20,11 @@ _POSTS = """
 create or replace temp table bench_posts as
 with
 ids as (
-    select i, hash(i * 32 + 1) / 18446744073709551616.0 as u1, hash(i * 32 + 2) / 18446744073709551616.0 as u2,
-           hash(i * 32 + 3) / 18446744073709551616.0 as u3, hash(i * 32 + 4) / 18446744073709551616.0 as u4,
+    select i,
+           hash(i * 32 + 1) / 18446744073709551616.0 as u1,
+           hash(i * 32 + 2) / 18446744073709551616.0 as u2,
+           hash(i * 32 + 3) / 18446744073709551616.0 as u3,
+           hash(i * 32 + 4) / 18446744073709551616.0 as u4,
            hash(i * 32 + 5) / 18446744073709551616.0 as u5
     from range($lo, $hi) t(i)
 ),
