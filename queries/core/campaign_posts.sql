@@ -1,6 +1,8 @@
 -- One row per (campaign, post): every post of a configured campaign with the numbers the
 -- marts need. A post carrying the tags of two campaigns is one row in each.
 -- @incremental campaign, platform, post_id
+-- @changes norm.campaign_posts(campaign, platform, post_id)
+-- @changes norm.engagement_observations(platform, post_id)
 -- Membership comes from norm.campaign_posts (tag match after NFKC + case folding; a repost
 -- belongs to the campaigns of the post it reposts). Followers at posting: the author's
 -- observation nearest at or before the post (ASOF join), else the earliest one after it.
