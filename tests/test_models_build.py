@@ -17,8 +17,10 @@ from tracker.sources.base import RawPage
 from tracker.store import ledger
 from tracker.store.db import connect
 from tracker.store.load import store_batch
+from tracker.store.normalise import prepare
 
 from .conftest import write_config
+from .test_models_marts import tweet, x_page, x_user
 
 MARTS = ["activity_heatmap", "bursts", "campaign_posts", "campaign_summary",
          "contributors_daily", "coverage", "hashtag_cooccurrence", "hashtags", "languages",
@@ -112,13 +114,35 @@ def test_incremental_build_equals_full_build(built, tmp_path):
     assert snapshot(con) == incremental
 
 
-def test_changed_campaigns_force_a_full_build(built):
+def test_tag_added_to_campaign_links_stored_posts_then_builds_incrementally(built):
     cfg, con = built
+    arabic = "حلب_تحترق"
     fewer = dataclasses.replace(cfg.campaigns[0], hashtags=("AleppoIsBurning",))
-    steps = build(con, [fewer])
+    at = dt.datetime(2016, 4, 23, tzinfo=dt.UTC)
+    prepare(con, [fewer])
+    run = ledger.start_run(con, "test", "aleppo", "hand")
+    store_batch(con, [x_page([tweet("9001", "2016-04-22T10:00:00.000Z", "7", [arabic]),
+                              tweet("9002", "2016-04-22T11:00:00.000Z", "7", ["Syria"])],
+                             [x_user("7", 70)], at)],
+                run_id=run, source="hand", campaign="aleppo")
+    build(con, [fewer])
+    assert con.execute("select count(*) from core.campaign_posts where post_id = '9001'"
+                       ).fetchone()[0] == 0
+    steps = build(con, cfg.campaigns)  # the Arabic tag is back: the stored post is linked
     assert {s.mode for s in steps if s.model.name == "campaign_posts"} == {"full"}
-    again = build(con, [fewer])
-    assert {s.mode for s in again if s.model.name == "campaign_posts"} == {"incremental"}
+    assert con.execute("select count(*) from core.campaign_posts where post_id = '9001'"
+                       ).fetchone()[0] == 1
+    prepare(con, cfg.campaigns)
+    store_batch(con, [x_page([tweet("9003", "2016-04-22T12:00:00.000Z", "7", [arabic])],
+                             [x_user("7", 71)], at + dt.timedelta(hours=1))],
+                run_id=run, source="hand", campaign="aleppo")
+    steps = build(con, cfg.campaigns)
+    assert {s.mode for s in steps if s.model.name == "campaign_posts"} == {"incremental"}
+    assert con.execute("select followers_at_post from core.campaign_posts "
+                       "where post_id = '9003'").fetchone()[0] == 70
+    incremental = snapshot(con)
+    build(con, cfg.campaigns, full=True)
+    assert snapshot(con) == incremental
 
 
 def test_failed_model_leaves_previous_build(built, tmp_path):

@@ -54,8 +54,16 @@ def _ensure_state(con: duckdb.DuckDBPyConnection) -> None:
                 " source varchar, high_water bigint, primary key (model, source))")
 
 
+# Rows inserted in the open transaction have provisional rowids from 2**55 up; a mark taken
+# then would be wrong after commit. Builds never write norm.* inside their transaction.
+_LOCAL_ROWIDS = 1 << 55
+
+
 def _high_water(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return con.execute(f"select coalesce(max(rowid), -1) from {table}").fetchone()[0]
+    mark = con.execute(f"select coalesce(max(rowid), -1) from {table}").fetchone()[0]
+    if mark >= _LOCAL_ROWIDS:
+        raise RuntimeError(f"{table} has uncommitted rows: cannot take a high-water mark")
+    return mark
 
 
 def _changed_name(model_table: str) -> str:

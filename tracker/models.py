@@ -158,6 +158,30 @@ def write_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign
                         [(c, t, text) for (c, t), text in tags.items()])
 
 
+def link_campaigns(con: duckdb.DuckDBPyConnection, campaigns: list[Campaign],
+                   full: bool) -> None:
+    """Link stored posts to tags added to a campaign since they were stored.
+
+    Runs (in its own transaction, committed before the build reads high-water marks) on a
+    full build and whenever the configured tags differ from the last build's; new posts are
+    linked when they are stored.
+    """
+    prepare(con, campaigns)
+    want = sorted({(c.name, _norm(t)) for c in campaigns for t in c.hashtags})
+    try:
+        have = con.execute("select campaign, tag from core.campaign_tags order by all").fetchall()
+    except duckdb.CatalogException:
+        have = None
+    if full or have != want:
+        con.execute("begin transaction")
+        try:
+            relink_campaigns(con)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+
 def _norm(tag: str) -> str:
     from .hashtags import normalise_tag
     return normalise_tag(tag)
@@ -198,12 +222,11 @@ def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
     steps = []
     changed: dict[str, tuple[str, ...]] = {}
     con.execute("set TimeZone = 'UTC'")
+    link_campaigns(con, campaigns, full)
     con.execute("begin transaction")
     try:
         for layer in LAYERS:
             con.execute(f"create schema if not exists {layer}")
-        prepare(con, campaigns)
-        relink_campaigns(con)  # posts stored before a tag was added to a campaign
         write_campaigns(con, campaigns)
         for m in models:
             t0 = time.perf_counter()
