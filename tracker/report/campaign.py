@@ -22,7 +22,7 @@ def volume_chart(rows: list[dict], campaign: Campaign) -> alt.TopLevelMixin:
     data = [{"day": r["day"].strftime("%Y-%m-%d"), "platform": r["platform"],
              "posts": r["posts"]} for r in rows]
     bars = alt.Chart(alt.Data(values=data)).mark_bar().encode(
-        x=alt.X("day:T", title="Day (UTC)"),
+        x=alt.X("day:T", title="Day (campaign time zone)"),
         y=alt.Y("sum(posts):Q", title="Posts"),
         color=alt.Color("platform:N", title="Platform"),
         tooltip=["day:T", "platform:N", "sum(posts):Q"],
@@ -44,7 +44,7 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
     """Write `out_dir/<slug>/index.html` (+ chart PNG/SVG/CSV) and return the HTML path."""
     target = out_dir / campaign.slug
     target.mkdir(parents=True, exist_ok=True)
-    rows = _rows(con, "select day, platform, sum(posts) as posts from marts.volume "
+    rows = _rows(con, "select day, platform, sum(posts) as posts from marts.volume_daily "
                       "where campaign = ? group by all order by day, platform", [campaign.name])
     head = _rows(con, """
         select count(*) as posts, count(distinct (platform, author_id)) as contributors,

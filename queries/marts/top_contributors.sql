@@ -1,0 +1,77 @@
+-- One row per (campaign, metric, rank): the 25 leading accounts by each metric.
+-- Ties are broken by platform, then author_id (handle for mentions), so ranks are stable.
+--
+-- campaign: campaign name from the config
+-- metric: 'posts' (posts made), 'potential_impressions' (sum of followers at posting),
+--   'engagement' (engagement received on their posts) or 'mentions' (times the account was
+--   @-mentioned in campaign posts)
+-- rank: 1 to 25 within (campaign, metric)
+-- platform: x, mastodon or bluesky
+-- author_id: the account's identity (null for a mentioned account never seen as an author)
+-- handle: the account's handle (for mentions, as mentioned, lowercased)
+-- value: the metric's value
+with
+posts as (
+    select * from core.campaign_posts
+),
+authors as (
+    select platform, author_id, handle from norm.authors
+),
+by_author as materialized (
+    select campaign, platform, author_id, count(*) as posts,
+           sum(coalesce(followers_at_post, 0))::bigint as potential_impressions,
+           coalesce(sum(engagement), 0)::bigint as engagement
+    from posts
+    group by all
+),
+author_metrics as (
+    unpivot by_author on posts, potential_impressions, engagement
+    into name metric value value
+),
+mentions as (
+    select p.campaign, m.platform, m.mentioned_handle, count(*) as value
+    from posts p
+    join norm.post_mentions m on m.platform = p.platform and m.post_id = p.post_id
+    group by all
+),
+handles as (
+    -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
+    select platform, author_id, lower(handle) as mentioned_handle from authors
+    where handle is not null
+    union
+    select platform, author_id, lower(author_id) from authors where platform = 'bluesky'
+),
+mentioned_accounts as (
+    select m.campaign, 'mentions' as metric, m.platform, min(h.author_id) as author_id,
+           m.mentioned_handle as handle, m.value::bigint as value,
+           m.mentioned_handle as tiebreak
+    from mentions m
+    left join handles h using (platform, mentioned_handle)
+    group by all
+),
+candidates as (
+    select campaign, metric, platform, author_id, null::varchar as handle,
+           value::bigint as value, author_id as tiebreak
+    from author_metrics
+    union all
+    select * from mentioned_accounts
+),
+top as (
+    -- the 25 smallest (-value, platform, tiebreak): a top-N heap, no full sort
+    select campaign, metric,
+           arg_min({'platform': platform, 'author_id': author_id, 'handle': handle,
+                    'value': value}, (-value, platform, tiebreak), 25) as leaders
+    from candidates
+    group by all
+),
+ranked as (
+    select campaign, metric, unnest(leaders) as leader,
+           unnest(range(1, len(leaders) + 1)) as rank
+    from top
+)
+select r.campaign, r.metric, r.rank, r.leader.platform as platform,
+       r.leader.author_id as author_id, coalesce(r.leader.handle, a.handle) as handle,
+       r.leader.value as value
+from ranked r
+left join authors a on a.platform = r.leader.platform and a.author_id = r.leader.author_id
+order by r.campaign, r.metric, r.rank
