@@ -1,0 +1,187 @@
+"""A real headless Chromium driven over the Chrome DevTools Protocol (no browser download).
+
+`open_page(path)` launches Debian's `chromium` with the network blocked (every host resolves
+to nothing, a dead proxy, and CDP `Network.setBlockedURLs` for every non-file scheme), loads
+the file from file://, and records every request, console error, exception and log error.
+If chromium is missing the caller's test FAILS with a clear message: it is never skipped.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.sync.client import connect as ws_connect
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-extensions", "--disable-default-apps", "--mute-audio",
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+         "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+         "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+         "--remote-allow-origins=*", "--window-size=1400,1000"]
+BLOCKED = ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]
+LOCAL = ("file://", "data:", "blob:", "about:")
+
+
+def chromium_path() -> str:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail("headless Chromium not found: install Debian's `chromium` "
+                "(apt-get install -y chromium; .ci/run does this)", pytrace=False)
+    raise AssertionError  # unreachable
+
+
+@dataclass
+class PageRun:
+    requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    exceptions: list[str] = field(default_factory=list)
+    log_errors: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return self.console_errors + self.exceptions + self.log_errors
+
+    @property
+    def outside_requests(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith(LOCAL)]
+
+
+class Browser:
+    """One Chromium process with one page; `evaluate` runs JavaScript in it."""
+
+    def __init__(self) -> None:
+        self.profile = tempfile.mkdtemp(prefix="tracker-chromium-")
+        self.proc = subprocess.Popen([chromium_path(), *FLAGS, f"--user-data-dir={self.profile}",
+                                      "about:blank"], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        port = self._port()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list",
+                                            timeout=5) as r:
+                    pages = [t for t in json.load(r) if t.get("type") == "page"]
+                if pages:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("chromium started but exposed no page over CDP")
+            time.sleep(0.1)
+        self.ws = ws_connect(pages[0]["webSocketDebuggerUrl"], max_size=None,
+                             open_timeout=30)
+        self.ids = itertools.count(1)
+        self.run = PageRun()
+
+    def _port(self) -> int:
+        marker = Path(self.profile) / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"chromium exited at start (code {self.proc.returncode})")
+            if marker.exists():
+                text = marker.read_text().split()
+                if text:
+                    return int(text[0])
+            time.sleep(0.05)
+        raise AssertionError("chromium did not open its DevTools port within 30 s")
+
+    def close(self) -> None:
+        try:
+            self.ws.close()
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    # --- protocol ---------------------------------------------------------------------------
+    def send(self, method: str, params: dict[str, Any] | None = None,
+             timeout: float = 30) -> dict[str, Any]:
+        msg_id = next(self.ids)
+        self.ws.send(json.dumps({"id": msg_id, "method": method, "params": params or {}}))
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self._recv(deadline - time.monotonic())
+            if msg is None:
+                raise AssertionError(f"CDP {method}: no answer within {timeout} s")
+            if msg.get("id") == msg_id:
+                if "error" in msg:
+                    raise AssertionError(f"CDP {method}: {msg['error']}")
+                return msg.get("result", {})
+
+    def _recv(self, timeout: float) -> dict[str, Any] | None:
+        try:
+            msg = json.loads(self.ws.recv(timeout=max(timeout, 0.001)))
+        except TimeoutError:
+            return None
+        self._record(msg)
+        return msg
+
+    def _record(self, msg: dict[str, Any]) -> None:
+        method, p = msg.get("method"), msg.get("params", {})
+        if method == "Network.requestWillBeSent":
+            self.run.requests.append(p["request"]["url"])
+        elif method == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+            self.run.console_errors.append(
+                " ".join(str(a.get("value", a.get("description", ""))) for a in p["args"]))
+        elif method == "Runtime.exceptionThrown":
+            d = p["exceptionDetails"]
+            self.run.exceptions.append(d.get("exception", {}).get("description", d["text"]))
+        elif method == "Log.entryAdded" and p["entry"]["level"] == "error":
+            self.run.log_errors.append(p["entry"]["text"])
+
+    def drain(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self._recv(deadline - time.monotonic())
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.send("Runtime.evaluate", {"expression": expression,
+                                                "returnByValue": True, "awaitPromise": True})
+        if "exceptionDetails" in result:
+            raise AssertionError(f"evaluate failed: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def open(self, path: Path, ready: str = "window.__reportReady === true",
+             timeout: float = 60) -> PageRun:
+        """Load `path` from file:// with the network blocked; wait until `ready` is true."""
+        for domain in ("Network", "Runtime", "Log", "Page"):
+            self.send(f"{domain}.enable")
+        self.send("Network.setBlockedURLs", {"urls": BLOCKED})
+        self.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        self.send("Page.navigate", {"url": path.resolve().as_uri()})
+        deadline = time.monotonic() + timeout
+        while not self.evaluate(f"Boolean({ready})"):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{path}: page not ready within {timeout} s "
+                                     f"(errors: {self.run.errors})")
+            self.drain(0.1)
+        self.drain(0.3)  # late console errors or requests
+        return self.run
+
+
+def open_page(path: Path, **kw: Any) -> tuple[Browser, PageRun]:
+    browser = Browser()
+    try:
+        return browser, browser.open(path, **kw)
+    except BaseException:
+        browser.close()
+        raise
