@@ -185,3 +185,14 @@ def open_page(path: Path, **kw: Any) -> tuple[Browser, PageRun]:
     except BaseException:
         browser.close()
         raise
+
+
+def screenshot(browser: Browser, out: Path) -> None:
+    """Save a full-page PNG (handy when a browser test fails)."""
+    import base64
+
+    size = browser.evaluate("[document.body.scrollWidth, document.body.scrollHeight]")
+    shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                                                   "clip": {"x": 0, "y": 0, "width": size[0],
+                                                            "height": size[1], "scale": 1}})
+    out.write_bytes(base64.b64decode(shot["data"]))
