@@ -107,7 +107,7 @@ def test_demo_cli_end_to_end(tmp_path, monkeypatch):
     assert 'tracker sql --db warehouse/demo.duckdb "select campaign' in result.output
     con = duckdb.connect("warehouse/demo.duckdb", read_only=True)
     assert con.execute("select bool_and(synthetic) from norm.posts").fetchone()[0] is True
-    assert con.execute("select count(*) from marts.volume").fetchone()[0] > 0
+    assert con.execute("select count(*) from marts.volume_daily").fetchone()[0] > 0
     con.close()
     # The printed query works.
     q = CliRunner().invoke(cli, ["sql", "--db", "warehouse/demo.duckdb",

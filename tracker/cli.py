@@ -15,7 +15,7 @@ from . import credentials, logs
 from .config import Config, config_path, load_config
 from .errors import TrackerError
 
-EXAMPLE_SQL = ("select campaign, platform, sum(posts) as posts from marts.volume "
+EXAMPLE_SQL = ("select campaign, platform, sum(posts) as posts from marts.volume_daily "
                "group by all order by posts desc")
 
 
@@ -119,10 +119,13 @@ def collect(ctx: click.Context, campaign: str | None, source: str | None) -> Non
 
 
 @cli.command("build")
+@click.option("--full", is_flag=True, help="Rebuild every model from scratch (incremental "
+                                           "models otherwise only add what is new).")
 @click.pass_context
-def build_cmd(ctx: click.Context) -> None:
-    """Rebuild the SQL models (queries/) in dependency order.
+def build_cmd(ctx: click.Context, full: bool) -> None:
+    """Build the SQL models (queries/) in dependency order.
 
+    Writes the config's campaigns into core.campaigns / core.campaign_tags first.
     Example: tracker build
     """
     from .models import build
@@ -134,8 +137,8 @@ def build_cmd(ctx: click.Context) -> None:
     try:
         prepare(con, cfg.campaigns)
         relink_campaigns(con)
-        for model, seconds in build(con):
-            click.echo(f"{model.table:32} {seconds * 1000:8.0f} ms")
+        for step in build(con, cfg.campaigns, full=full):
+            click.echo(f"{step.model.table:32} {step.mode:12} {step.seconds * 1000:8.0f} ms")
     finally:
         con.close()
 
@@ -179,21 +182,95 @@ def report(ctx: click.Context, campaign: str | None, since, until, out: str | No
 
 @cli.command()
 @click.argument("query", required=False)
+@click.option("-f", "--file", "sql_file", type=click.Path(dir_okay=False, exists=True),
+              help="Read the query from this .sql file.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl",
+                                                     "parquet"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to this file instead of the screen (required for parquet).")
 @click.option("--db", type=click.Path(dir_okay=False), help="Warehouse file (default: from "
                                                             "the config).")
 @click.pass_context
-def sql(ctx: click.Context, query: str | None, db: str | None) -> None:
-    """Run a read-only SQL query on the warehouse and print the result.
+def sql(ctx: click.Context, query: str | None, sql_file: str | None, fmt: str,
+        output: str | None, db: str | None) -> None:
+    """Run one read-only SQL query on the warehouse and print or save the result.
 
-    Example: tracker sql "select * from marts.volume limit 5"
+    Only SELECT (and EXPLAIN) is accepted; writes, COPY, ATTACH, INSTALL, LOAD, SET and
+    reading other files are refused. See docs/querying.md.
+
+    \b
+    Examples:
+      tracker sql "select * from marts.campaign_summary"
+      tracker sql -f queries/examples/daily_volume.sql --format csv -o volume.csv
+      tracker sql "from marts.top_posts" --format parquet -o top_posts.parquet
     """
-    from .sqlquery import format_table, run_query
+    from .sqlquery import FORMATTERS, run_query, write_parquet
 
-    if not query:
-        raise TrackerError("no query given (pass it as an argument)")
+    if query and sql_file:
+        raise TrackerError("give either a query or -f FILE, not both")
+    if sql_file:
+        try:
+            query = Path(sql_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TrackerError(f"{sql_file}: cannot read: {exc}") from None
+    if not query or not query.strip():
+        raise TrackerError("no query given (pass it as an argument or with -f FILE)")
+    if fmt == "parquet" and not output:
+        raise TrackerError("--format parquet needs --output FILE")
     path = Path(db) if db else get_config(ctx).warehouse
+    if fmt == "parquet":
+        n = write_parquet(path, query, Path(output), on_wait=echo_err)
+        click.echo(f"Wrote {n} rows to {output}")
+        return
     columns, rows = run_query(path, query, on_wait=echo_err)
-    click.echo(format_table(columns, rows))
+    text = FORMATTERS[fmt](columns, rows)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"Wrote {len(rows)} rows to {output}")
+    else:
+        click.echo(text)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--db", type=click.Path(dir_okay=False), help="Warehouse file, for column "
+                                                            "types (default: from the config).")
+@click.pass_context
+def models(ctx: click.Context, name: str | None, db: str | None) -> None:
+    """List the SQL models (queries/) with their descriptions and columns.
+
+    Column types are shown when the warehouse has been built. NAME filters by table name.
+    Example: tracker models marts.reach_daily
+    """
+    from .models import describe
+    from .store.db import connect
+
+    path = Path(db) if db else None
+    if path is None:
+        try:
+            path = get_config(ctx).warehouse
+        except TrackerError:
+            path = None
+    con = None
+    if path is not None and path.exists():
+        con = connect(path, read_only=True, wait=30, on_wait=echo_err)
+    try:
+        entries = describe(con)
+    finally:
+        if con is not None:
+            con.close()
+    shown = [e for e in entries if not name or name in e[0]]
+    if not shown:
+        raise TrackerError(f"no model matches '{name}'")
+    for table, desc, cols in shown:
+        click.echo(table)
+        click.echo(f"  {desc}")
+        width = max([len(c) for c, _, _ in cols] + [1])
+        twidth = max([len(t) for _, t, _ in cols] + [0])
+        for column, dtype, meaning in cols:
+            click.echo(f"    {column:{width}}  {dtype:{twidth}}  {meaning}".rstrip())
+        click.echo("")
 
 
 def main() -> None:

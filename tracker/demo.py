@@ -39,7 +39,7 @@ def run_demo(base: Path, *, scale: float = 1.0, fresh: bool = True,
     con = connect(cfg.warehouse)
     try:
         collect(con, cfg, batch_pages=20, on_run=on_run)
-        build(con)
+        build(con, cfg.campaigns)
         reports = write_reports(con, cfg, cfg.reports)
     finally:
         con.close()

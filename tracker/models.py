@@ -1,24 +1,53 @@
-"""SQL models: the .sql files in `queries/`, materialised as tables in dependency order.
+"""SQL models: the .sql files in `queries/`, materialised in dependency order.
 
-`queries/<layer>/<name>.sql` becomes the table `<layer>.<name>`. A model depends on the models
-it names as `<layer>.<name>`; `tracker build` runs them in that order. The header comment of a
-model (the lines starting with `--` before the SQL) is its description.
+`queries/<layer>/<name>.sql` becomes `<layer>.<name>` (layers: staging, core, marts). A model
+depends on the models it names as `<layer>.<name>`; `tracker build` runs them in that order.
+
+The header comment of a model (the `--` lines before the SQL) documents it:
+
+    -- What one row is (the description, up to the first blank comment line).
+    -- @materialized view            (optional: view | table, default table)
+    -- @incremental key1, key2       (optional: see tracker.incremental)
+    --
+    -- column: what it means
+    --   continued on an indented line
+
+The campaigns of the config are written by Python into `core.campaigns` and
+`core.campaign_tags` before the models run, so the models stay plain SQL.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from .config import PROJECT_ROOT
+from .config import PROJECT_ROOT, Campaign
 from .errors import TrackerError
 
 QUERIES_DIR = PROJECT_ROOT / "queries"
 LAYERS = ("staging", "core", "marts")
+_COLUMN = re.compile(r"^(\w+): (.*)$")
+_REF = re.compile(r"\b((?:staging|core|marts)\.\w+)\b")
+
+# Tables written from the config by `write_campaigns`, documented like models.
+CONFIG_TABLES = {
+    "core.campaigns": ("One row per configured campaign (written from tracker.toml by "
+                       "`tracker build`).",
+                       {"campaign": "campaign name", "title": "display title",
+                        "timezone": "IANA time zone for local days and hours",
+                        "start_date": "configured start date (DATE, may be null)",
+                        "end_date": "configured end date (DATE, may be null)"}),
+    "core.campaign_tags": ("One row per (campaign, configured hashtag) (written from "
+                           "tracker.toml by `tracker build`).",
+                           {"campaign": "campaign name",
+                            "tag": "normalised tag (NFKC + case folding, no '#')",
+                            "tag_text": "the tag as written in the config"}),
+}
 
 
 @dataclass(frozen=True)
@@ -28,34 +57,59 @@ class Model:
     path: Path
     sql: str
     description: str
+    columns: dict[str, str] = field(default_factory=dict)
+    materialized: str = "table"
+    incremental_key: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
         return f"{self.layer}.{self.name}"
 
+    @property
+    def depends_on(self) -> set[str]:
+        body = re.sub(r"--[^\n]*", "", self.sql)
+        return set(_REF.findall(body)) - {self.table}
+
+
+def parse_model(layer: str, path: Path) -> Model:
+    text = path.read_text(encoding="utf-8")
+    description: list[str] = []
+    columns: dict[str, str] = {}
+    materialized, key = "table", ()
+    in_columns, last = False, None
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        body = line[2:]
+        stripped = body.strip()
+        if stripped.startswith("@materialized"):
+            materialized = stripped.split(None, 1)[1].strip()
+            if materialized not in ("view", "table"):
+                raise TrackerError(f"{path}: @materialized: expected 'view' or 'table'")
+        elif stripped.startswith("@incremental"):
+            key = tuple(k.strip() for k in stripped.split(None, 1)[1].split(","))
+        elif not stripped:
+            in_columns = True
+        elif in_columns and (m := _COLUMN.match(stripped)) and not body.startswith("   "):
+            last = m.group(1)
+            columns[last] = m.group(2).strip()
+        elif in_columns and last:
+            columns[last] += " " + stripped
+        elif not in_columns:
+            description.append(stripped)
+    return Model(layer, path.stem, path, text, " ".join(description).strip(), columns,
+                 materialized, key)
+
 
 def discover(queries_dir: Path = QUERIES_DIR) -> list[Model]:
-    out = []
-    for layer in LAYERS:
-        for path in sorted((queries_dir / layer).glob("*.sql")):
-            text = path.read_text(encoding="utf-8")
-            header = []
-            for line in text.splitlines():
-                if not line.startswith("--"):
-                    break
-                header.append(line[2:].strip())
-            out.append(Model(layer, path.stem, path, text, "\n".join(header).strip()))
-    return out
+    return [parse_model(layer, path) for layer in LAYERS
+            for path in sorted((queries_dir / layer).glob("*.sql"))]
 
 
 def ordered(models: list[Model]) -> list[Model]:
     """Topological order by references `<layer>.<name>` in each model's SQL."""
     by_table = {m.table: m for m in models}
-    deps = {}
-    for m in models:
-        body = re.sub(r"--[^\n]*", "", m.sql)
-        refs = set(re.findall(r"\b((?:staging|core|marts)\.\w+)\b", body))
-        deps[m.table] = {r for r in refs if r in by_table and r != m.table}
+    deps = {m.table: {r for r in m.depends_on if r in by_table} for m in models}
     done: list[Model] = []
     seen: set[str] = set()
     visiting: set[str] = set()
@@ -77,29 +131,101 @@ def ordered(models: list[Model]) -> list[Model]:
     return done
 
 
-def build(con: duckdb.DuckDBPyConnection, models: list[Model] | None = None
-          ) -> list[tuple[Model, float]]:
-    """Materialise every model as a table, in dependency order, in one transaction.
+def write_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> None:
+    """Write the config's campaigns into core.campaigns and core.campaign_tags."""
+    campaigns = list(campaigns)
+    con.execute("create schema if not exists core")
+    con.execute("create or replace table core.campaigns (campaign varchar primary key, "
+                "title varchar, timezone varchar not null, start_date date, end_date date)")
+    con.execute("create or replace table core.campaign_tags (campaign varchar not null, "
+                "tag varchar not null, tag_text varchar, primary key (campaign, tag))")
+    if campaigns:
+        con.executemany("insert into core.campaigns values (?, ?, ?, ?, ?)",
+                        [(c.name, c.title, c.timezone, c.start, c.end) for c in campaigns])
+        tags = {}
+        for c in campaigns:
+            for text in c.hashtags:
+                tags.setdefault((c.name, _norm(text)), text)
+        con.executemany("insert into core.campaign_tags values (?, ?, ?)",
+                        [(c, t, text) for (c, t), text in tags.items()])
 
-    Readers see either the previous build or the new one, never a half-built set.
+
+def _norm(tag: str) -> str:
+    from .hashtags import normalise_tag
+    return normalise_tag(tag)
+
+
+@dataclass
+class Step:
+    model: Model
+    seconds: float
+    mode: str  # view, full, incremental
+
+
+def _materialise(con: duckdb.DuckDBPyConnection, m: Model, full: bool) -> str:
+    sql = m.sql.strip().rstrip(";")
+    if m.materialized == "view":
+        con.execute(f"create or replace view {m.table} as\n{sql}")
+        return "view"
+    if m.incremental_key and not full:
+        from .incremental import try_incremental
+        if try_incremental(con, m, sql):
+            return "incremental"
+    con.execute(f"create or replace table {m.table} as\n{sql}")
+    return "full"
+
+
+def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
+          models: list[Model] | None = None, *, full: bool = False) -> list[Step]:
+    """Write the campaigns, then materialise every model in dependency order, in one
+    transaction: readers see either the previous build or the new one, never a half-built set.
+
+    Models marked `@incremental` only add the rows that are new since the last build, unless
+    `full` (see tracker.incremental).
     """
     models = ordered(models if models is not None else discover())
-    timings = []
+    steps = []
+    con.execute("set TimeZone = 'UTC'")
     con.execute("begin transaction")
     try:
         for layer in LAYERS:
             con.execute(f"create schema if not exists {layer}")
+        write_campaigns(con, campaigns)
         for m in models:
             t0 = time.perf_counter()
-            sql = m.sql.strip().rstrip(";")
             try:
-                con.execute(f"create or replace table {m.table} as\n{sql}")
+                mode = _materialise(con, m, full)
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
                 raise TrackerError(f"{m.path}: model failed: {first}") from None
-            timings.append((m, time.perf_counter() - t0))
+            steps.append(Step(m, time.perf_counter() - t0, mode))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    return timings
+    return steps
+
+
+def describe(con: duckdb.DuckDBPyConnection | None, models: list[Model] | None = None
+             ) -> list[tuple[str, str, list[tuple[str, str, str]]]]:
+    """(table, description, [(column, type, meaning)]) for every model and config table.
+
+    Types come from the warehouse when it is given and built; else they are empty.
+    """
+    models = ordered(models if models is not None else discover())
+    entries = [(t, d, cols) for t, (d, cols) in CONFIG_TABLES.items()]
+    entries += [(m.table, m.description, m.columns) for m in models]
+    types: dict[tuple[str, str], str] = {}
+    if con is not None:
+        for schema, table, column, dtype in con.execute(
+                "select table_schema, table_name, column_name, data_type "
+                "from information_schema.columns "
+                "where table_schema in ('staging', 'core', 'marts')").fetchall():
+            types[(f"{schema}.{table}", column)] = dtype
+    out = []
+    for table, desc, cols in entries:
+        built = [c for (t, c) in types if t == table]
+        names = list(cols) + [c for c in built if c not in cols]
+        out.append((table, desc, [(c, types.get((table, c), ""), cols.get(c, ""))
+                                  for c in names]))
+    return out

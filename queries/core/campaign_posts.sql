@@ -1,34 +1,78 @@
--- One row per (campaign, post): every post in a campaign with its author and the author's
--- follower count at posting time.
--- campaign: campaign name from the config; platform, post_id: the post's identity;
--- created_at: posting time (UTC); kind: original, repost, reply or quote;
--- author_id, handle: the author; followers_at_post: the author's followers in the
--- observation nearest before the post (else the earliest after it);
--- synthetic: true for data from the simulated source.
+-- One row per (campaign, post): every post of a configured campaign with the numbers the
+-- marts need. A post carrying the tags of two campaigns is one row in each.
+-- @incremental campaign, platform, post_id
+-- Membership comes from norm.campaign_posts (tag match after NFKC + case folding; a repost
+-- belongs to the campaigns of the post it reposts). Followers at posting: the author's
+-- observation nearest at or before the post (ASOF join), else the earliest one after it.
+-- Engagement: the latest observation of the post. Reposts carry no engagement of their own
+-- (X reports the original's counts on a retweet; a Mastodon reblog is a wrapper), so their
+-- likes, reposts, replies, quotes, impressions and engagement are null.
+--
+-- campaign: campaign name from the config
+-- platform: x, mastodon or bluesky
+-- post_id: the platform's identity of the post
+-- created_at: posting time (UTC)
+-- kind: original, repost, reply or quote
+-- parent_id: the post it reposts, quotes or replies to
+-- lang: language code ('und' when undetermined or missing)
+-- author_id: the author's identity on the platform
+-- followers_at_post: the author's followers when posting (see above; null if never observed)
+-- likes: likes / favourites in the latest observation (null for reposts and unobserved posts)
+-- reposts: reposts / retweets / reblogs in the latest observation
+-- replies: replies in the latest observation
+-- quotes: quotes in the latest observation
+-- impressions: actual impressions where the platform reports them (X impression_count)
+-- engagement: likes + reposts + replies + quotes (missing counts as 0; null for reposts)
+-- engagement_observed_at: time of the engagement observation used
+-- synthetic: true for data from the simulated source
 with
+campaigns as (
+    select campaign from core.campaigns
+),
 membership as (
-    select campaign, platform, post_id from norm.campaign_posts
+    select m.campaign, m.platform, m.post_id
+    from norm.campaign_posts m
+    semi join campaigns c on c.campaign = m.campaign
 ),
 posts as (
-    select m.campaign, p.*
-    from membership m join norm.posts p using (platform, post_id)
+    select m.campaign, p.platform, p.post_id, p.created_at, p.kind, p.parent_id, p.lang,
+           p.author_id, p.reports_impressions, p.synthetic
+    from membership m
+    join core.posts p on p.platform = m.platform and p.post_id = m.post_id
 ),
-before_post as (
+followers_before as (
     select p.campaign, p.platform, p.post_id, o.followers
-    from posts p asof left join norm.author_observations o
+    from posts p
+    asof left join norm.author_observations o
         on o.platform = p.platform and o.author_id = p.author_id
        and p.created_at >= o.observed_at
 ),
-first_seen as (
+followers_first as (
     select platform, author_id, arg_min(followers, observed_at) as followers
-    from norm.author_observations group by all
+    from norm.author_observations
+    where (platform, author_id) in (select platform, author_id from posts)
+    group by all
+),
+engagement as (
+    select platform, post_id, max(observed_at) as observed_at,
+           arg_max(likes, observed_at) as likes, arg_max(reposts, observed_at) as reposts,
+           arg_max(replies, observed_at) as replies, arg_max(quotes, observed_at) as quotes,
+           arg_max(impressions, observed_at) as impressions
+    from norm.engagement_observations
+    where (platform, post_id) in (select platform, post_id from posts where kind <> 'repost')
+    group by all
 )
 select
-    p.campaign, p.platform, p.post_id, p.created_at, p.kind, p.parent_id, p.lang,
-    p.author_id, a.handle, p.text, p.url, p.place, p.country_code,
+    p.campaign, p.platform, p.post_id, p.created_at, p.kind, p.parent_id, p.lang, p.author_id,
     coalesce(b.followers, f.followers) as followers_at_post,
+    e.likes, e.reposts, e.replies, e.quotes,
+    case when p.reports_impressions then e.impressions end as impressions,
+    case when e.observed_at is not null
+         then coalesce(e.likes, 0) + coalesce(e.reposts, 0) + coalesce(e.replies, 0)
+              + coalesce(e.quotes, 0) end as engagement,
+    e.observed_at as engagement_observed_at,
     p.synthetic
 from posts p
-left join before_post b using (campaign, platform, post_id)
-left join first_seen f on f.platform = p.platform and f.author_id = p.author_id
-left join norm.authors a on a.platform = p.platform and a.author_id = p.author_id
+left join followers_before b using (campaign, platform, post_id)
+left join followers_first f on f.platform = p.platform and f.author_id = p.author_id
+left join engagement e on e.platform = p.platform and e.post_id = p.post_id

@@ -1,0 +1,23 @@
+-- One row per (campaign, post, normalised hashtag): the tags carried by each campaign post.
+-- @incremental campaign, platform, post_id, tag
+-- A tag is normalised by NFKC + case folding without '#', so #AleppoIsBurning and
+-- #aleppoisburning on one post are one row. A Mastodon reblog carries no tags of its own.
+--
+-- campaign: campaign name from the config
+-- platform: x, mastodon or bluesky
+-- post_id: the platform's identity of the post
+-- tag: the normalised tag
+-- tag_text: the tag as written in the post (without '#')
+-- is_campaign_tag: true when the tag is one of the campaign's own configured hashtags
+with
+posts as (
+    select campaign, platform, post_id from core.campaign_posts
+),
+tags as (
+    select platform, post_id, tag, tag_text from norm.post_hashtags
+)
+select p.campaign, p.platform, p.post_id, t.tag, t.tag_text,
+       ct.tag is not null as is_campaign_tag
+from posts p
+join tags t on t.platform = p.platform and t.post_id = p.post_id
+left join core.campaign_tags ct on ct.campaign = p.campaign and ct.tag = t.tag

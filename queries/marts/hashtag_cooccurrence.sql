@@ -1,0 +1,23 @@
+-- One row per (campaign, unordered tag pair): how many campaign posts carry both tags.
+-- Tags are normalised (NFKC + case folding, no '#'); tag_a < tag_b in code-point order; the
+-- campaign's own tags take part like any other.
+--
+-- campaign: campaign name from the config
+-- tag_a: the first tag of the pair (normalised)
+-- tag_b: the second tag of the pair (normalised)
+-- posts: campaign posts carrying both tags
+with
+tags as (
+    select campaign, platform, post_id, tag from core.campaign_hashtags
+),
+pairs as (
+    select a.campaign, a.tag as tag_a, b.tag as tag_b
+    from tags a
+    join tags b
+      on b.campaign = a.campaign and b.platform = a.platform and b.post_id = a.post_id
+     and a.tag < b.tag
+)
+select campaign, tag_a, tag_b, count(*) as posts
+from pairs
+group by all
+order by campaign, posts desc, tag_a, tag_b

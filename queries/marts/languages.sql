@@ -1,0 +1,16 @@
+-- One row per (campaign, language): posts by the language the platform reports.
+--
+-- campaign: campaign name from the config
+-- lang: language code as reported ('und' when undetermined or missing)
+-- posts: campaign posts in that language
+-- share: posts / all campaign posts (0 to 1)
+with
+posts as (
+    select campaign, lang from core.campaign_posts
+),
+counts as (
+    select campaign, lang, count(*) as posts from posts group by all
+)
+select campaign, lang, posts, posts / sum(posts) over (partition by campaign) as share
+from counts
+order by campaign, posts desc, lang

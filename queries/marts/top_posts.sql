@@ -1,0 +1,35 @@
+-- One row per (campaign, rank): the 50 posts with the most engagement (latest observation).
+-- Reposts carry no engagement of their own and are not ranked; ties go to the earlier post,
+-- then platform and post_id.
+--
+-- campaign: campaign name from the config
+-- rank: 1 to 50
+-- platform: x, mastodon or bluesky
+-- post_id: the platform's identity of the post
+-- url: link to the post
+-- handle: the author's handle
+-- text: the post text (untrusted: escape before display)
+-- created_at: posting time (UTC)
+-- kind: original, reply or quote
+-- likes: likes in the latest observation
+-- reposts: reposts in the latest observation
+-- replies: replies in the latest observation
+-- quotes: quotes in the latest observation
+-- engagement: likes + reposts + replies + quotes
+-- impressions: actual impressions where reported (X)
+with
+ranked as (
+    select campaign, platform, post_id, author_id, created_at, kind, likes, reposts, replies,
+           quotes, engagement, impressions,
+           row_number() over (partition by campaign
+                              order by engagement desc, created_at, platform, post_id) as rank
+    from core.campaign_posts
+    where engagement is not null
+    qualify rank <= 50
+)
+select r.campaign, r.rank, r.platform, r.post_id, p.url, a.handle, p.text, r.created_at,
+       r.kind, r.likes, r.reposts, r.replies, r.quotes, r.engagement, r.impressions
+from ranked r
+join core.posts p on p.platform = r.platform and p.post_id = r.post_id
+left join core.authors a on a.platform = r.platform and a.author_id = r.author_id
+order by r.campaign, r.rank

@@ -1,0 +1,20 @@
+-- One row per (campaign, day, platform, kind) with at least one post; days are calendar days
+-- in the campaign's time zone (a day across a DST change has 23 or 25 hours).
+--
+-- campaign: campaign name from the config
+-- day: calendar date in the campaign's time zone (DATE)
+-- platform: x, mastodon or bluesky
+-- kind: original, repost, reply or quote
+-- posts: number of campaign posts made that day
+-- authors: distinct authors who posted that day
+with
+posts as (
+    select p.campaign, p.platform, p.kind, p.author_id,
+           cast(timezone(c.timezone, p.created_at) as date) as day
+    from core.campaign_posts p
+    join core.campaigns c using (campaign)
+)
+select campaign, day, platform, kind, count(*) as posts, count(distinct author_id) as authors
+from posts
+group by all
+order by campaign, day, platform, kind

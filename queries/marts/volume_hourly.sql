@@ -1,0 +1,18 @@
+-- One row per (campaign, hour, platform, kind) with at least one post.
+--
+-- campaign: campaign name from the config
+-- hour: start of the UTC hour (TIMESTAMPTZ); a post at exactly 10:00:00 is in the 10:00 hour
+-- platform: x, mastodon or bluesky
+-- kind: original, repost, reply or quote
+-- posts: number of campaign posts made in that hour
+-- authors: distinct authors who posted in that hour
+with
+posts as (
+    select campaign, platform, kind, author_id,
+           date_trunc('hour', created_at) as hour
+    from core.campaign_posts
+)
+select campaign, hour, platform, kind, count(*) as posts, count(distinct author_id) as authors
+from posts
+group by all
+order by campaign, hour, platform, kind
