@@ -8,6 +8,7 @@ If chromium is missing the caller's test FAILS with a clear message: it is never
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import shutil
@@ -82,8 +83,9 @@ class Browser:
             if time.monotonic() > deadline:
                 raise AssertionError("chromium started but exposed no page over CDP")
             time.sleep(0.1)
-        self.ws = ws_connect(pages[0]["webSocketDebuggerUrl"], max_size=None,
-                             open_timeout=30)
+        self.stack = contextlib.ExitStack()
+        self.ws = self.stack.enter_context(ws_connect(pages[0]["webSocketDebuggerUrl"],
+                                                      max_size=None, open_timeout=30))
         self.ids = itertools.count(1)
         self.run = PageRun()
 
@@ -102,7 +104,7 @@ class Browser:
 
     def close(self) -> None:
         try:
-            self.ws.close()
+            self.stack.close()
         finally:
             self.proc.terminate()
             try:
@@ -196,3 +198,22 @@ def screenshot(browser: Browser, out: Path) -> None:
                                                    "clip": {"x": 0, "y": 0, "width": size[0],
                                                             "height": size[1], "scale": 1}})
     out.write_bytes(base64.b64decode(shot["data"]))
+
+
+# Per chart element (data-chart): for each view (a concat member, else the whole chart), the
+# number of drawn data marks (bars, lines, points, cells, text), brush marks excluded.
+MARKS_JS = """(() => {
+  const out = {};
+  document.querySelectorAll('[data-chart]').forEach(el => {
+    const views = el.querySelectorAll('svg g.role-scope[class*="concat_"]');
+    const scopes = views.length ? Array.from(views) : [el];
+    out[el.dataset.chart] = scopes.map(g => Array.from(g.querySelectorAll('g.role-mark'))
+      .filter(m => !/brush/.test(m.getAttribute('class')))
+      .reduce((n, m) => n + m.childElementCount, 0));
+  });
+  return out;
+})()"""
+
+
+def chart_marks(browser: Browser) -> dict[str, list[int]]:
+    return browser.evaluate(MARKS_JS)

@@ -117,3 +117,33 @@ def hostile_campaign(con: duckdb.DuckDBPyConnection, name: str, *, synthetic: bo
                                "Saturday", "Sunday"]) for h in range(24)])
     insert(con, "coverage", [{"campaign": name, "source": img, "day": day, "complete": False,
                               "gaps": 1, "reasons": script}])
+
+
+def insert_posts(con: duckdb.DuckDBPyConnection, campaign: str,
+                 posts: list[dict[str, Any]]) -> None:
+    """Hand-made normalised posts (and their authors, engagement and campaign membership),
+    for the real models to build marts from. Each dict: post_id, created_at, author_id,
+    handle, text, url, and optionally platform, kind, lang, followers, likes."""
+    seen = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    for p in posts:
+        platform = p.get("platform", "x")
+        con.execute("""
+            insert into norm.posts (platform, post_id, url, created_at, author_id, text, lang,
+                                    kind, synthetic, first_page_id, first_seen_at)
+            values (?, ?, ?, ?, ?, ?, ?, ?, false, 'hand-made', ?)""",
+                    [platform, p["post_id"], p.get("url"), p["created_at"], p["author_id"],
+                     p.get("text"), p.get("lang", "en"), p.get("kind", "original"), seen])
+        con.execute("""
+            insert into norm.authors (platform, author_id, handle, name) values (?, ?, ?, ?)
+            on conflict do nothing""", [platform, p["author_id"], p.get("handle"),
+                                        p.get("handle")])
+        con.execute("""
+            insert into norm.author_observations (platform, author_id, observed_at, followers)
+            values (?, ?, ?, ?) on conflict do nothing""",
+                    [platform, p["author_id"], p["created_at"], p.get("followers", 100)])
+        con.execute("""
+            insert into norm.engagement_observations (platform, post_id, observed_at, likes,
+                                                      reposts, replies, quotes)
+            values (?, ?, ?, ?, 1, 0, 0)""", [platform, p["post_id"], seen, p.get("likes", 2)])
+        con.execute("insert into norm.campaign_posts values (?, ?, ?)",
+                    [campaign, platform, p["post_id"]])

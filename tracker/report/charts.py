@@ -68,9 +68,12 @@ def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
         layers.append(base.mark_rule(color=EVENT_COLOUR, strokeDash=[4, 3]).encode(
             x="t:T", tooltip=[alt.Tooltip("label:N", title="Event"),
                               alt.Tooltip("date:N", title="Date")]))
-        layers.append(base.mark_text(align="left", dx=3, dy=4, color=EVENT_COLOUR,
-                                     baseline="top", fontWeight="bold").encode(
-            x="t:T", y=alt.value(0), text="label:N"))
+        # Labels of nearby events would overlap: each event gets its own line (row).
+        layers.append(base.mark_text(align="left", dx=3, color=EVENT_COLOUR, baseline="top",
+                                     fontWeight="bold").encode(
+            x="t:T", y=alt.Y("row:Q", scale=None), text="label:N"
+        ).transform_window(n="row_number()").transform_calculate(
+            row="4 + 14 * ((datum.n - 1) % 4)"))
     title = "Posts over time by kind"
     if brush is not None:
         title += " (drag to zoom the charts below; double-click to reset)"
