@@ -130,13 +130,10 @@ def build_cmd(ctx: click.Context, full: bool) -> None:
     """
     from .models import build
     from .store.db import connect
-    from .store.normalise import prepare, relink_campaigns
 
     cfg = get_config(ctx)
     con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
     try:
-        prepare(con, cfg.campaigns)
-        relink_campaigns(con)
         for step in build(con, cfg.campaigns, full=full):
             click.echo(f"{step.model.table:32} {step.mode:12} {step.seconds * 1000:8.0f} ms")
     finally:

@@ -28,6 +28,7 @@ import duckdb
 
 from .config import PROJECT_ROOT, Campaign
 from .errors import TrackerError
+from .store.normalise import prepare, relink_campaigns
 
 QUERIES_DIR = PROJECT_ROOT / "queries"
 LAYERS = ("staging", "core", "marts")
@@ -177,12 +178,14 @@ def _materialise(con: duckdb.DuckDBPyConnection, m: Model, full: bool) -> str:
 
 def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
           models: list[Model] | None = None, *, full: bool = False) -> list[Step]:
-    """Write the campaigns, then materialise every model in dependency order, in one
-    transaction: readers see either the previous build or the new one, never a half-built set.
+    """Link stored posts to the campaigns' current tags, write the campaigns, then
+    materialise every model in dependency order, in one transaction: readers see either the
+    previous build or the new one, never a half-built set.
 
     Models marked `@incremental` only add the rows that are new since the last build, unless
     `full` (see tracker.incremental).
     """
+    campaigns = list(campaigns)
     models = ordered(models if models is not None else discover())
     steps = []
     con.execute("set TimeZone = 'UTC'")
@@ -190,6 +193,8 @@ def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
     try:
         for layer in LAYERS:
             con.execute(f"create schema if not exists {layer}")
+        prepare(con, campaigns)
+        relink_campaigns(con)  # posts stored before a tag was added to a campaign
         write_campaigns(con, campaigns)
         for m in models:
             t0 = time.perf_counter()

@@ -32,7 +32,10 @@ on conflict (platform, author_id) do update set
 insert into norm.author_observations
 with
 obs as (
+    -- two observations at the same instant (an author in several statuses of one page):
+    -- keep the largest count, so the choice does not depend on row order
     select distinct on (platform, author_id, observed_at) * from n_author_obs
+    order by platform, author_id, observed_at, followers desc nulls last
 ),
 latest as (
     select platform, author_id, max(observed_at) as at,
@@ -54,6 +57,7 @@ insert into norm.engagement_observations
 with
 obs as (
     select distinct on (platform, post_id, observed_at) * from n_engagement
+    order by platform, post_id, observed_at, likes desc nulls last, reposts desc nulls last
 ),
 latest as (
     select platform, post_id, max(observed_at) as at,
