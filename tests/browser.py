@@ -217,3 +217,15 @@ MARKS_JS = """(() => {
 
 def chart_marks(browser: Browser) -> dict[str, list[int]]:
     return browser.evaluate(MARKS_JS)
+
+
+def hover(browser: Browser, selector: str) -> None:
+    """Move the mouse to the centre of the first element matching `selector`."""
+    box = browser.evaluate(
+        f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+        "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+        "return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+    for dx in (-1, 0):  # a move into the mark, then onto it, as a real pointer does
+        browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": box[0] + dx,
+                                                  "y": box[1]})
+    browser.drain(0.3)

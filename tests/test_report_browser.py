@@ -20,7 +20,7 @@ from tracker.report import write_reports
 from tracker.store.db import connect
 
 from . import report_marts
-from .browser import chart_marks, open_page
+from .browser import chart_marks, hover, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -212,6 +212,12 @@ def test_hostile_text_shows_as_text_and_runs_nothing(tmp_path):
             "document.querySelector('#chart-top_contributors svg').textContent")
         assert HOSTILE_SCRIPT in browser.evaluate(
             "document.querySelector('#events').textContent")
+        # Tooltips are HTML: hovering a bar shows the hostile handle as text.
+        hover(browser, "#chart-top_contributors svg g.role-mark path")
+        tip = browser.evaluate("document.querySelector('#vg-tooltip-element').textContent")
+        assert HOSTILE_IMG in tip or HOSTILE_SCRIPT in tip
+        assert browser.evaluate("document.querySelectorAll('img').length") == 0
+        assert browser.evaluate("typeof window.__pwned") == "undefined"
     finally:
         browser.close()
 

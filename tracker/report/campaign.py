@@ -171,6 +171,9 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
     d = load(con, campaign, window or Window())
     target = Path(out_dir) / campaign.slug
     target.mkdir(parents=True, exist_ok=True)
+    for name in TITLES:  # a chart that is empty now must not leave last run's files behind
+        for ext in ("csv", "svg", "png"):
+            (target / f"{name}.{ext}").unlink(missing_ok=True)
     files = []
     for name, table in d.tables.items():
         write_csv(target / f"{name}.csv", table)
