@@ -138,7 +138,7 @@ def test_since_after_until_is_a_clear_error(built, tmp_path):
 def test_missing_marts_is_a_clear_error(tmp_path):
     cfg = make_config(tmp_path)
     con = duckdb.connect(str(tmp_path / "empty.duckdb"))
-    with pytest.raises(TrackerError, match=r"no marts\.volume_hourly .*run `tracker build`"):
+    with pytest.raises(TrackerError, match=r"no marts\.volume_hourly, .*run `tracker build`"):
         write_reports(con, cfg, tmp_path / "out")
     con.close()
 

@@ -55,7 +55,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
         "top_contributors": data.top_contributors(con, c),
         "hashtags": data.hashtag_pairs(con, c),
         "languages": data.languages(con, c),
-        "heatmap": data.heatmap(con, c) if d.summary.get("posts") else [],
+        "heatmap": data.heatmap(con, c),
     }
     d.bursts = data.bursts(con, c, w, present)
     d.gaps = data.coverage_gaps(con, c, w, present)
@@ -87,7 +87,7 @@ def events_html(c: Campaign, w: Window) -> str:
 def chart_objects(d: CampaignData, brush: Any = None) -> dict[str, alt.TopLevelMixin]:
     """One Altair chart per non-empty table; with `brush`, time charts follow it."""
     tz, b, t = d.campaign.timezone, d.bucket, d.tables
-    daily_b = data.bucket_of(b, "daily")
+    daily_b = data.daily_bucket(b)
     makers = {
         "volume": lambda: charts.volume(t["volume"], b, tz, d.events, d.bursts, brush),
         "platforms": lambda: charts.platforms(t["platforms"], b, tz, brush),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -62,8 +63,21 @@ class Window:
         return " and ".join(cond), params
 
     def local(self, column: str, tz: str) -> tuple[str, list[Any]]:
-        """SQL condition and parameters on a TIMESTAMPTZ column, by local calendar day."""
-        return self.days(f"cast(timezone('{_tz(tz)}', {column}) as date)")
+        """SQL condition and parameters on a TIMESTAMPTZ column, by local calendar day.
+
+        The days become UTC instants (local midnights), so the column is compared as is:
+        no per-row time zone conversion, and DuckDB can skip row groups by their min/max.
+        """
+        cond, params = ["true"], []
+        zone = ZoneInfo(tz)
+        if self.since:
+            cond.append(f"{column} >= ?")
+            params.append(dt.datetime.combine(self.since, dt.time(), zone))
+        if self.until:
+            cond.append(f"{column} < ?")
+            params.append(dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(),
+                                              zone))
+        return " and ".join(cond), params
 
 
 def _tz(tz: str) -> str:
@@ -82,11 +96,9 @@ def check_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
     have = {r[0] for r in con.execute(
         "select table_name from information_schema.tables where table_schema = 'marts'"
     ).fetchall()}
-    missing = [m for m in REQUIRED_MARTS if m not in have]
+    missing = [f"marts.{m}" for m in REQUIRED_MARTS if m not in have]
     if missing:
-        raise TrackerError(f"warehouse has no marts.{missing[0]} (and {len(missing) - 1} more "
-                           "missing): run `tracker build` first" if len(missing) > 1 else
-                           f"warehouse has no marts.{missing[0]}: run `tracker build` first")
+        raise TrackerError(f"warehouse has no {', '.join(missing)}: run `tracker build` first")
     return {m for m in OPTIONAL_MARTS if m in have}
 
 
@@ -130,9 +142,9 @@ def _bucketed(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window, bucket: st
         order by picked.t{by_col}""", [c.name, *params])
 
 
-def bucket_of(bucket: str, daily_table: str) -> str:
-    """The bucket a daily mart is shown in: days when the chosen bucket is hours."""
-    return "day" if bucket == "hour" and daily_table != "marts.volume_daily" else bucket
+def daily_bucket(bucket: str) -> str:
+    """The bucket of charts from daily marts: days when the volume is shown per hour."""
+    return "day" if bucket == "hour" else bucket
 
 
 def volume_by_kind(con, c: Campaign, w: Window, bucket: str) -> Rows:
@@ -237,38 +249,48 @@ SUMMARY_COLUMNS = ("posts", "contributors", "potential_reach", "potential_impres
 # the one place the report reads post-level rows, and only to aggregate them in SQL.
 WINDOW_SUMMARY_SQL = """
 with
-posts as (
-    select * from core.campaign_posts
+posts as materialized (
+    select platform, author_id, kind, created_at, followers_at_post, impressions, likes,
+           reposts, replies, quotes, engagement, synthetic
+    from core.campaign_posts
     where campaign = ? and {cond}
+),
+totals as (
+    select count(*) as posts,
+           coalesce(sum(coalesce(followers_at_post, 0)), 0)::bigint as potential_impressions,
+           sum(impressions)::bigint as actual_impressions,
+           coalesce(sum(likes), 0)::bigint as likes,
+           coalesce(sum(reposts), 0)::bigint as reposts,
+           coalesce(sum(replies), 0)::bigint as replies,
+           coalesce(sum(quotes), 0)::bigint as quotes,
+           coalesce(sum(engagement), 0)::bigint as engagement,
+           sum(engagement) / nullif(count(*) filter (where kind <> 'repost'), 0)
+               as engagement_per_post,
+           min(created_at) as first_post, max(created_at) as last_post,
+           coalesce(bool_or(synthetic), false) as synthetic,
+           coalesce(string_agg(distinct platform, ', ' order by platform), '') as platforms
+    from posts
 ),
 per_author as (
     select platform, author_id, max(coalesce(followers_at_post, 0)) as followers
     from posts group by all
 ),
+reach as (
+    select count(*) as contributors, coalesce(sum(followers), 0)::bigint as potential_reach
+    from per_author
+),
 hours as (
     select date_trunc('hour', created_at) as hour, count(*) as posts from posts group by all
+),
+peak as (
+    select arg_min(hour, (-posts, hour)) as peak_hour, max(posts) as peak_hour_posts
+    from hours
 )
-select
-    (select count(*) from posts) as posts,
-    (select count(*) from per_author) as contributors,
-    (select coalesce(sum(followers), 0)::bigint from per_author) as potential_reach,
-    (select coalesce(sum(coalesce(followers_at_post, 0)), 0)::bigint from posts)
-        as potential_impressions,
-    (select sum(impressions)::bigint from posts) as actual_impressions,
-    (select coalesce(sum(likes), 0)::bigint from posts) as likes,
-    (select coalesce(sum(reposts), 0)::bigint from posts) as reposts,
-    (select coalesce(sum(replies), 0)::bigint from posts) as replies,
-    (select coalesce(sum(quotes), 0)::bigint from posts) as quotes,
-    (select coalesce(sum(engagement), 0)::bigint from posts) as engagement,
-    (select sum(engagement) / nullif(count(*) filter (where kind <> 'repost'), 0) from posts)
-        as engagement_per_post,
-    (select min(created_at) from posts) as first_post,
-    (select max(created_at) from posts) as last_post,
-    (select arg_min(hour, (-posts, hour)) from hours) as peak_hour,
-    (select max(posts) from hours) as peak_hour_posts,
-    (select coalesce(bool_or(synthetic), false) from posts) as synthetic,
-    (select coalesce(string_agg(distinct platform, ', ' order by platform), '') from posts)
-        as platforms
+select t.posts, r.contributors, r.potential_reach, t.potential_impressions,
+       t.actual_impressions, t.likes, t.reposts, t.replies, t.quotes, t.engagement,
+       t.engagement_per_post, t.first_post, t.last_post, p.peak_hour, p.peak_hour_posts,
+       t.synthetic, t.platforms
+from totals t, reach r, peak p
 """
 
 

@@ -51,9 +51,10 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def _render(target: Path, name: str, spec: dict[str, Any], png: bool) -> None:
-    (target / f"{name}.svg").write_text(vl_convert.vegalite_to_svg(spec), encoding="utf-8")
-    if png:
-        (target / f"{name}.png").write_bytes(vl_convert.vegalite_to_png(spec, scale=1.5))
+    svg = vl_convert.vegalite_to_svg(spec)
+    (target / f"{name}.svg").write_text(svg, encoding="utf-8")
+    if png:  # rasterise the SVG rather than run the Vega pipeline a second time
+        (target / f"{name}.png").write_bytes(vl_convert.svg_to_png(svg, scale=1.5))
 
 
 def write_images(target: Path, specs: dict[str, dict[str, Any]], *, png: bool = True,
