@@ -8,6 +8,7 @@ domain follows it, which zooms them to the brushed range.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import altair as alt
@@ -132,17 +133,19 @@ METRIC_TITLES = {"posts": "Posts made", "potential_impressions": "Potential impr
 
 def top_contributors(rows: Rows) -> alt.Chart:
     metrics = [m for m in METRIC_TITLES if any(r["metric"] == m for r in rows)]
+    titles = json.dumps({m: t.lower() for m, t in METRIC_TITLES.items()})
     pick = alt.param(name="metric", value=metrics[0], bind=alt.binding_select(
         options=metrics, labels=[METRIC_TITLES[m] for m in metrics], name="Rank by: "))
     return alt.Chart(_data(rows)).mark_bar(color="#3182bd").encode(
         y=alt.Y("account:N", sort=alt.EncodingSortField("rank", order="ascending"),
                 title=None, axis=alt.Axis(labelLimit=220)),
-        x=alt.X("value:Q", title="Value of the chosen measure"),
+        x=alt.X("value:Q", title=None),
         tooltip=[alt.Tooltip("rank:Q", title="Rank"), alt.Tooltip("account:N", title="Account"),
                  alt.Tooltip("metric:N", title="Measure"),
                  alt.Tooltip("value:Q", title="Value", format=",")],
     ).add_params(pick).transform_filter("datum.metric == metric").properties(
-        width=WIDTH - 240, title="Top contributors")
+        width=WIDTH - 240,
+        title=alt.TitleParams(alt.expr(f"'Top contributors by ' + {titles}[metric]")))
 
 
 def hashtag_pairs(rows: Rows) -> alt.Chart:
