@@ -229,3 +229,24 @@ def hover(browser: Browser, selector: str) -> None:
         browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": box[0] + dx,
                                                   "y": box[1]})
     browser.drain(0.3)
+
+
+def drag(browser: Browser, selector: str, x_from: float, x_to: float) -> None:
+    """Press, move and release the mouse across the element, at fractions of its width."""
+    box = browser.evaluate(
+        f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
+        "e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+        "return [r.x, r.y + r.height / 2, r.width]; })()")
+    x0, y, width = box
+    browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": x0 + width * x_from,
+                                              "y": y})
+    browser.send("Input.dispatchMouseEvent", {"type": "mousePressed", "button": "left",
+                                              "clickCount": 1, "x": x0 + width * x_from,
+                                              "y": y})
+    for k in range(1, 6):
+        x = x0 + width * (x_from + (x_to - x_from) * k / 5)
+        browser.send("Input.dispatchMouseEvent", {"type": "mouseMoved", "button": "left",
+                                                  "buttons": 1, "x": x, "y": y})
+    browser.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "button": "left",
+                                              "clickCount": 1, "x": x0 + width * x_to, "y": y})
+    browser.drain(0.5)

@@ -20,7 +20,7 @@ from tracker.report import write_reports
 from tracker.store.db import connect
 
 from . import report_marts
-from .browser import chart_marks, hover, open_page
+from .browser import chart_marks, drag, hover, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -109,6 +109,24 @@ def test_campaign_report_renders_offline_with_every_chart(simulated):
         # The configured event is drawn on the volume chart.
         assert "al-Quds hospital strike" in browser.evaluate(
             "document.querySelector('#chart-timeline svg').textContent")
+    finally:
+        browser.close()
+
+
+def test_brushing_the_volume_chart_zooms_the_other_time_charts(simulated):
+    cfg, _, _ = simulated
+    browser, run = open_page(cfg.reports / "aleppo" / "index.html")
+    ticks = ("Array.from(document.querySelectorAll('#chart-timeline g.concat_{}_group "
+             "g.role-axis-label text')).map(t => t.textContent)")
+    try:
+        before = [browser.evaluate(ticks.format(i)) for i in range(4)]
+        drag(browser, "#chart-timeline g.concat_0_group path.background", 0.35, 0.6)
+        after = [browser.evaluate(ticks.format(i)) for i in range(4)]
+        assert run.errors == []
+        assert after[0] == before[0]  # the brushed chart keeps its full range
+        for i in (1, 2, 3):  # the others zoom in: fewer, later first days
+            assert after[i] != before[i], i
+            assert after[i][0] > before[i][0] or len(after[i]) < len(before[i]), i
     finally:
         browser.close()
 
