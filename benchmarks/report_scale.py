@@ -110,14 +110,18 @@ def fill(con, n: int) -> None:
 
 def run(n: int, base: Path) -> None:
     cfg = parse_config(CONFIG, base / "tracker.toml")
-    con = connect(cfg.warehouse)
-    t0 = time.perf_counter()
-    fill(con, n)
-    t1 = time.perf_counter()
-    build(con, cfg.campaigns)
-    t2 = time.perf_counter()
-    con.close()
-    print(f"{n:>11,} posts: filled norm.* in {t1 - t0:.1f}s, built models in {t2 - t1:.1f}s")
+    if cfg.warehouse.exists():  # a warehouse kept by an earlier run with --dir
+        print(f"{n:>11,} posts: reusing {cfg.warehouse}")
+    else:
+        con = connect(cfg.warehouse)
+        t0 = time.perf_counter()
+        fill(con, n)
+        t1 = time.perf_counter()
+        build(con, cfg.campaigns)
+        t2 = time.perf_counter()
+        con.close()
+        print(f"{n:>11,} posts: filled norm.* in {t1 - t0:.1f}s, "
+              f"built models in {t2 - t1:.1f}s")
     con = connect(cfg.warehouse, read_only=True)
     bundle = len(vega_bundle().encode())
     cases = [("full report (HTML + CSV + SVG + PNG)", {}, True),
@@ -140,7 +144,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--posts", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    ap.add_argument("--dir", help="Work folder (default: a temporary one, removed after).")
+    ap.add_argument("--dir", help="Work folder, kept and reused by later runs (default: a "
+                                  "temporary one, removed after).")
     args = ap.parse_args()
     print(f"cpus: {os.cpu_count()}")
     vega_bundle()  # loaded once per process, as in the CLI; not part of the timings
