@@ -141,26 +141,40 @@ def build_cmd(ctx: click.Context, full: bool) -> None:
 
 
 @cli.command()
-@click.option("--campaign", help="Only this campaign.")
+@click.option("--campaign", help="Only this campaign (the index and comparison pages list all).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day to include "
+              "(YYYY-MM-DD, in the campaign's time zone).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day to include "
+              "(YYYY-MM-DD, inclusive).")
 @click.option("--out", type=click.Path(file_okay=False), help="Output folder (default from "
                                                                "config: reports/).")
+@click.option("--images/--no-images", default=True, show_default=True,
+              help="Also write a PNG and an SVG per chart.")
 @click.pass_context
-def report(ctx: click.Context, campaign: str | None, out: str | None) -> None:
-    """Write the HTML report(s) from the built models.
+def report(ctx: click.Context, campaign: str | None, since, until, out: str | None,
+           images: bool) -> None:
+    """Write the HTML report(s) from the built models (run `tracker build` first).
 
-    Example: tracker report --campaign aleppo-is-burning
+    Writes OUT/<campaign>/index.html (self-contained, works offline) with a CSV, SVG and
+    PNG per chart and summary.json, plus OUT/index.html and OUT/compare.html.
+
+    Example: tracker report --campaign aleppo-is-burning --since 2016-04-25 --until 2016-05-01
     """
-    from .report.campaign import write_report
+    from .report import Window, write_reports
     from .store.db import connect
 
     cfg = get_config(ctx)
-    campaigns = [cfg.campaign(campaign)] if campaign else list(cfg.campaigns)
+    window = Window(since.date() if since else None, until.date() if until else None)
+    t0 = time.perf_counter()
     con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
     try:
-        for c in campaigns:
-            click.echo(f"Report: {write_report(con, cfg, c, Path(out) if out else cfg.reports)}")
+        paths = write_reports(con, cfg, Path(out) if out else cfg.reports, campaign, window,
+                              images=images)
     finally:
         con.close()
+    for p in paths:
+        click.echo(f"Report: {p}")
+    click.echo(f"Done in {time.perf_counter() - t0:.1f}s.")
 
 
 @cli.command()

@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import Config, parse_config
 from .models import build
 from .pipeline import RunSummary, collect
-from .report.campaign import write_report
+from .report import write_reports
 from .store.db import connect
 
 DEMO_CONFIG = Path(__file__).with_name("demo.toml")
@@ -40,7 +40,7 @@ def run_demo(base: Path, *, scale: float = 1.0, fresh: bool = True,
     try:
         collect(con, cfg, batch_pages=20, on_run=on_run)
         build(con, cfg.campaigns)
-        reports = [write_report(con, cfg, c, cfg.reports) for c in cfg.campaigns]
+        reports = write_reports(con, cfg, cfg.reports)
     finally:
         con.close()
     return cfg, reports

@@ -1,70 +1,196 @@
-"""The campaign report: headline figures and charts from the marts."""
+"""The campaign report: `<out>/<campaign-slug>/index.html` with headline figures, charts and
+top posts, plus one CSV / SVG / PNG per chart and `summary.json`."""
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import duckdb
 
 from ..config import Campaign, Config
-from .page import esc, render_page
+from . import charts, data, sections
+from .data import Rows, Window
+from .exports import write_csv, write_images, write_json
+from .page import chart_slot, esc, render_page
+
+TIME_CHARTS = ("volume", "platforms", "contributors", "impressions")
+TITLES = {
+    "volume": "Posts over time by kind", "platforms": "Posts over time by platform",
+    "contributors": "Contributors over time", "impressions": "Impressions over time",
+    "top_contributors": "Top contributors", "hashtags": "Hashtags used together",
+    "languages": "Languages", "heatmap": "Posts by weekday and hour",
+}
+WHOLE_CAMPAIGN = ("top_contributors", "hashtags", "languages", "heatmap")
+EMPTY = "no posts in this period"
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
-    cur = con.execute(sql, params)
-    cols = [d[0] for d in cur.description]
-    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+@dataclass
+class CampaignData:
+    """Everything one report shows, read from the marts."""
+
+    campaign: Campaign
+    window: Window
+    summary: dict[str, Any]
+    bucket: str
+    tables: dict[str, Rows] = field(default_factory=dict)
+    events: Rows = field(default_factory=list)
+    bursts: Rows = field(default_factory=list)
+    gaps: Rows = field(default_factory=list)
+    top_posts: Rows = field(default_factory=list)
 
 
-def volume_chart(rows: list[dict], campaign: Campaign) -> alt.TopLevelMixin:
-    data = [{"day": r["day"].strftime("%Y-%m-%d"), "platform": r["platform"],
-             "posts": r["posts"]} for r in rows]
-    bars = alt.Chart(alt.Data(values=data)).mark_bar().encode(
-        x=alt.X("day:T", title="Day (campaign time zone)"),
-        y=alt.Y("sum(posts):Q", title="Posts"),
-        color=alt.Color("platform:N", title="Platform"),
-        tooltip=["day:T", "platform:N", "sum(posts):Q"],
-    )
-    layers = [bars]
-    if campaign.events:
-        events = [{"day": e.date.isoformat(), "label": e.label} for e in campaign.events]
-        rule = alt.Chart(alt.Data(values=events)).mark_rule(color="#7a1c1c").encode(x="day:T")
-        text = alt.Chart(alt.Data(values=events)).mark_text(
-            align="left", dx=3, dy=-5, color="#7a1c1c").encode(x="day:T", text="label:N",
-                                                                y=alt.value(10))
-        layers += [rule, text]
-    return alt.layer(*layers).properties(width=800, height=300,
-                                         title="Posts per day by platform")
+def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData:
+    present = data.check_marts(con)
+    bucket = data.choose_bucket(con, c, w)
+    d = CampaignData(c, w, data.summary(con, c, w), bucket)
+    d.tables = {
+        "volume": data.volume_by_kind(con, c, w, bucket),
+        "platforms": data.volume_by_platform(con, c, w, bucket),
+        "contributors": data.contributors(con, c, w, bucket),
+        "impressions": data.impressions(con, c, w, bucket),
+        "top_contributors": data.top_contributors(con, c),
+        "hashtags": data.hashtag_pairs(con, c),
+        "languages": data.languages(con, c),
+        "heatmap": data.heatmap(con, c),
+    }
+    d.bursts = data.bursts(con, c, w, present)
+    d.gaps = data.coverage_gaps(con, c, w, present)
+    d.top_posts = data.top_posts(con, c, w)
+    d.events = _events(c, w, d.tables["volume"])
+    return d
+
+
+def _events(c: Campaign, w: Window, volume: Rows) -> Rows:
+    """Configured events inside the window and the span of the data shown."""
+    if not volume:
+        return []
+    first_t, last_t = volume[0]["t"], volume[-1]["t"]
+    return [{"t": t, "date": e.date.isoformat(), "label": e.label} for e in c.events
+            if first_t <= (t := f"{e.date.isoformat()}T00:00:00Z") <= last_t
+            and (w.since is None or e.date >= w.since) and (w.until is None or e.date <= w.until)]
+
+
+def events_html(c: Campaign, w: Window) -> str:
+    """The configured events as text (the chart marks those inside the data shown)."""
+    shown = [e for e in c.events if (w.since is None or e.date >= w.since)
+             and (w.until is None or e.date <= w.until)]
+    if not shown:
+        return ""
+    items = "".join(f"<li>{esc(e.date.isoformat())}: {esc(e.label)}</li>" for e in shown)
+    return f'<section class="meta" id="events">Events:<ul>{items}</ul></section>'
+
+
+def chart_objects(d: CampaignData, brush: Any = None) -> dict[str, alt.TopLevelMixin]:
+    """One Altair chart per non-empty table; with `brush`, time charts follow it."""
+    tz, b, t = d.campaign.timezone, d.bucket, d.tables
+    daily_b = data.daily_bucket(b)
+    makers = {
+        "volume": lambda: charts.volume(t["volume"], b, tz, d.events, d.bursts, brush),
+        "platforms": lambda: charts.platforms(t["platforms"], b, tz, brush),
+        "contributors": lambda: charts.contributors(t["contributors"], daily_b, tz, brush),
+        "impressions": lambda: charts.impressions(t["impressions"], daily_b, tz, brush),
+        "top_contributors": lambda: charts.top_contributors(t["top_contributors"]),
+        "hashtags": lambda: charts.hashtag_pairs(t["hashtags"]),
+        "languages": lambda: charts.languages(t["languages"]),
+        "heatmap": lambda: charts.heatmap(t["heatmap"], tz),
+    }
+    return {name: make() for name, make in makers.items() if t[name]}
+
+
+def page_specs(d: CampaignData) -> dict[str, dict[str, Any]]:
+    """Specs embedded in the page: the time charts share one spec so brushing works."""
+    brush = alt.selection_interval(encodings=["x"], name="brush")
+    objs = chart_objects(d, brush if d.tables["volume"] else None)
+    timeline = [objs.pop(n) for n in TIME_CHARTS if n in objs]
+    specs = {}
+    if timeline:
+        specs["chart-timeline"] = charts.timeline(timeline).to_dict()
+    specs.update({f"chart-{n}": o.to_dict() for n, o in objs.items()})
+    return specs
+
+
+def body_html(d: CampaignData, files: list[str]) -> str:
+    c, s = d.campaign, d.summary
+    tags = " ".join("#" + t for t in c.hashtags)
+    parts = [
+        f'<p class="meta">Hashtags: {esc(tags)} · Time zone: {esc(c.timezone)} · '
+        f'Period: {esc(d.window.describe())} · Platforms: {esc(s.get("platforms") or "none")} '
+        f'· Generated {esc(dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))}</p>',
+        sections.coverage_html(d.gaps),
+        sections.figures_html(s, c.timezone),
+    ]
+    if not s.get("posts"):
+        parts.append('<p class="empty" data-empty-campaign>No posts in this campaign for this '
+                     'period yet: nothing to chart. Collect with `tracker collect`, then '
+                     'rebuild with `tracker build`.</p>')
+    parts.append("<h2>Over time</h2>")
+    if d.tables["volume"]:
+        parts.append(f'<p class="meta">One bar per {esc(d.bucket)}. Drag across the first '
+                     'chart to zoom the others to that range; double-click to reset. Dashed '
+                     'lines mark the configured events, shaded bands the detected bursts.</p>'
+                     '<div class="chart" id="chart-timeline" data-chart="timeline"></div>')
+        parts.append(events_html(c, d.window))
+    else:
+        parts += [chart_slot(n, TITLES[n], EMPTY) for n in TIME_CHARTS]
+    parts.append("<h2>Who and what</h2>")
+    if d.window.is_set:
+        parts.append('<p class="meta">These charts cover the whole campaign, not only the '
+                     'period selected.</p>')
+    parts += [chart_slot(n, TITLES[n], None if d.tables[n] else EMPTY) for n in WHOLE_CAMPAIGN]
+    parts.append(sections.top_posts_html(d.top_posts, c.timezone))
+    links = " · ".join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in files)
+    parts.append(f'<section id="downloads"><h2>Data and images</h2><p class="meta">{links}'
+                 "</p></section>")
+    parts.append(sections.definitions_html())
+    return "".join(parts)
+
+
+def summary_json(d: CampaignData) -> dict[str, Any]:
+    c = d.campaign
+    return {
+        "campaign": c.name, "title": c.title, "hashtags": list(c.hashtags),
+        "timezone": c.timezone,
+        "window": {"since": d.window.since, "until": d.window.until},
+        "generated_at": dt.datetime.now(dt.UTC),
+        "synthetic": bool(d.summary.get("synthetic")),
+        "figures": {k: v for k, v in d.summary.items() if k != "synthetic"},
+        "coverage_gaps": d.gaps,
+        "bucket": d.bucket,
+        "definitions": {k: text for k, (_, text) in sections.DEFINITIONS.items()},
+    }
 
 
 def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campaign,
-                 out_dir: Path) -> Path:
-    """Write `out_dir/<slug>/index.html` (+ chart PNG/SVG/CSV) and return the HTML path."""
-    target = out_dir / campaign.slug
+                 out_dir: Path, window: Window | None = None, *, images: bool = True,
+                 png: bool = True) -> Path:
+    """Write `out_dir/<slug>/` (index.html, per-chart CSV/SVG/PNG, summary.json)."""
+    d = load(con, campaign, window or Window())
+    target = Path(out_dir) / campaign.slug
     target.mkdir(parents=True, exist_ok=True)
-    rows = _rows(con, "select day, platform, sum(posts) as posts from marts.volume_daily "
-                      "where campaign = ? group by all order by day, platform", [campaign.name])
-    head = _rows(con, """
-        select count(*) as posts, count(distinct (platform, author_id)) as contributors,
-               coalesce(bool_or(synthetic), false) as synthetic,
-               min(created_at) as first_post, max(created_at) as last_post
-        from core.campaign_posts where campaign = ?""", [campaign.name])[0]
-    chart = volume_chart(rows, campaign)
-    spec = chart.to_dict()
-    (target / "volume.json").write_text(json.dumps(spec), encoding="utf-8")
-    figures = "".join(
-        f'<div class="figure"><b>{esc(v)}</b>{esc(k)}</div>' for k, v in [
-            ("posts", f"{head['posts']:,}"), ("contributors", f"{head['contributors']:,}"),
-            ("first post", head["first_post"]), ("last post", head["last_post"])])
-    tags = " ".join("#" + t for t in campaign.hashtags)
-    body = (f'<p>Hashtags: {esc(tags)}</p><section class="figures">{figures}</section>'
-            '<div class="chart" id="chart-volume"></div>')
-    if not rows:
-        body += "<p>No posts in this campaign yet.</p>"
-    page = render_page(f"Campaign report: {campaign.title}", body,
-                       {"chart-volume": spec}, bool(head["synthetic"]))
+    for name in TITLES:  # a chart that is empty now must not leave last run's files behind
+        for ext in ("csv", "svg", "png"):
+            (target / f"{name}.{ext}").unlink(missing_ok=True)
+    files = []
+    for name, table in d.tables.items():
+        write_csv(target / f"{name}.csv", table)
+        files.append(f"{name}.csv")
+    write_csv(target / "top_posts.csv", d.top_posts)
+    files.append("top_posts.csv")
+    if images:
+        standalone = {n: o.to_dict() for n, o in chart_objects(d).items()}
+        write_images(target, standalone, png=png)
+        files += [f"{n}.{ext}" for n in standalone for ext in (("svg", "png") if png
+                                                               else ("svg",))]
+    write_json(target / "summary.json", summary_json(d))
+    files.append("summary.json")
+    synthetic = bool(d.summary.get("synthetic")) or config.synthetic
+    nav = '<nav><a href="../index.html">All campaigns</a></nav>'
+    page = render_page(f"Campaign report: {campaign.title}", body_html(d, sorted(files)),
+                       page_specs(d), synthetic, nav)
     out = target / "index.html"
     out.write_text(page, encoding="utf-8")
     return out

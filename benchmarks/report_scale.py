@@ -1,0 +1,163 @@
+"""Report generation time and HTML size at 1M and 10M synthetic posts.
+
+The simulated source is pure Python and too slow for 10M posts, so this script writes the
+normalised tables (norm.*) directly in SQL with a campaign-like shape (three platforms, a
+daily rhythm and two bursts over 14 days, heavy-headed authors, four kinds, four languages,
+co-tags, one engagement observation per post), builds the real models (`models.build`,
+timed separately, not part of the report target) and then times only `write_reports`.
+
+Targets (issue 7, on 2 cores): a report within 10 s at 10M posts; HTML under 2 MB beyond the
+inlined Vega bundle.
+
+    .venv/bin/python benchmarks/report_scale.py                 # 1M and 10M
+    .venv/bin/python benchmarks/report_scale.py --posts 200000  # a quick run
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from tracker.config import parse_config
+from tracker.models import build
+from tracker.report import Window, write_reports
+from tracker.report.assets import vega_bundle
+from tracker.store.db import connect
+
+CONFIG = {
+    "warehouse": {"path": "bench.duckdb"},
+    "campaigns": [{
+        "name": "bench", "title": "#AleppoIsBurning (benchmark)",
+        "hashtags": ["AleppoIsBurning", "حلب_تحترق"], "timezone": "Asia/Damascus",
+        "start": dt.date(2016, 4, 22), "end": dt.date(2016, 5, 5),
+        "events": [{"date": dt.date(2016, 4, 27), "label": "al-Quds hospital strike"},
+                   {"date": dt.date(2016, 4, 29), "label": "#MakeFacebookRed day"}],
+    }],
+}
+
+# u(k): a uniform [0, 1) number from the post index i and a salt k.
+_U = "(hash(i * 16 + {k}) / 18446744073709551616.0)"
+FILL = f"""
+create or replace temp table bench as
+with shaped as (
+    select i,
+           case when {_U.format(k=1)} < 0.70 then 'x'
+                when {_U.format(k=1)} < 0.85 then 'mastodon' else 'bluesky' end as platform,
+           floor($n / 4 * pow({_U.format(k=2)}, 2.2))::bigint as a,
+           case when {_U.format(k=3)} < 0.70 then {_U.format(k=4)} * 335.9
+                when {_U.format(k=3)} < 0.85 then least(335.9, 140 - 10 * ln(1 - {_U.format(k=4)}))
+                else least(335.9, 176 - 16 * ln(1 - {_U.format(k=4)})) end as hours,
+           {_U.format(k=5)} as u5, {_U.format(k=6)} as u6, {_U.format(k=7)} as u7
+    from range($n) t(i)
+)
+select i, platform, a,
+       platform || ':' || i as post_id,
+       timestamptz '2016-04-22 00:00:00+00' + to_microseconds((hours * 3600e6)::bigint)
+           as created_at,
+       platform || ':u' || a as author_id,
+       case when platform <> 'bluesky' and u5 < 0.45 then 'repost'
+            when u5 < 0.80 then 'original' when u5 < 0.90 then 'reply' else 'quote' end as kind,
+       case when u6 < 0.5 then 'en' when u6 < 0.8 then 'ar' when u6 < 0.9 then 'tr'
+            else 'fr' end as lang,
+       ['Aleppo', 'Syria', 'SaveAleppo', 'MakeFacebookRed', 'StopBombingHospitals']
+           [1 + floor(u7 * 5)::int] as co_tag,
+       u7
+from shaped
+"""
+INSERTS = [
+    """insert into norm.posts by name
+       select platform, post_id, 'https://example.org/' || platform || '/' || i as url,
+              created_at, author_id, lang, kind, true as synthetic,
+              'Hospitals are being bombed in Aleppo. #AleppoIsBurning #' || co_tag as text,
+              'bench' as first_page_id, created_at as first_seen_at
+       from bench""",
+    """insert into norm.authors by name
+       select distinct platform, author_id, 'user' || a as handle, 'User ' || a as name
+       from bench""",
+    """insert into norm.author_observations by name
+       select distinct platform, author_id, timestamptz '2016-04-21 00:00:00+00' as observed_at,
+              floor(20 / pow(hash(a * 7 + 1) / 18446744073709551616.0 + 0.0005, 0.9))::bigint
+                  as followers
+       from bench""",
+    """insert into norm.engagement_observations by name
+       select platform, post_id, timestamptz '2016-05-06 00:00:00+00' as observed_at,
+              floor(pow(u7, 6) * 400)::bigint as likes,
+              floor(pow(u7, 7) * 150)::bigint as reposts,
+              floor(pow(u7, 8) * 40)::bigint as replies, floor(pow(u7, 9) * 20)::bigint as quotes,
+              case when platform = 'x' then floor(pow(u7, 3) * 5000)::bigint end as impressions
+       from bench where kind <> 'repost'""",
+    """insert into norm.post_hashtags by name
+       select platform, post_id, 'aleppoisburning' as tag, 'AleppoIsBurning' as tag_text
+       from bench
+       union all
+       select platform, post_id, lower(co_tag), co_tag from bench""",
+    """insert into norm.campaign_posts by name
+       select 'bench' as campaign, platform, post_id from bench""",
+]
+
+
+def fill(con, n: int) -> None:
+    con.execute(FILL, {"n": n})
+    for sql in INSERTS:
+        con.execute(sql)
+    con.execute("drop table bench")
+
+
+def run(n: int, base: Path) -> None:
+    cfg = parse_config(CONFIG, base / "tracker.toml")
+    if cfg.warehouse.exists():  # a warehouse kept by an earlier run with --dir
+        print(f"{n:>11,} posts: reusing {cfg.warehouse}")
+    else:
+        con = connect(cfg.warehouse)
+        t0 = time.perf_counter()
+        fill(con, n)
+        t1 = time.perf_counter()
+        build(con, cfg.campaigns)
+        t2 = time.perf_counter()
+        con.close()
+        print(f"{n:>11,} posts: filled norm.* in {t1 - t0:.1f}s, "
+              f"built models in {t2 - t1:.1f}s")
+    con = connect(cfg.warehouse, read_only=True)
+    bundle = len(vega_bundle().encode())
+    cases = [("full report (HTML + CSV + SVG + PNG)", {}, True),
+             ("HTML + CSV only (--no-images)", {}, False),
+             ("--since 2016-04-27 --until 2016-04-30, with images",
+              {"window": Window(dt.date(2016, 4, 27), dt.date(2016, 4, 30))}, True)]
+    for label, kw, images in cases:
+        out = base / "out"
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        write_reports(con, cfg, out, "bench", images=images, **kw)
+        seconds = time.perf_counter() - t
+        html = (out / "bench" / "index.html").stat().st_size
+        print(f"    {label:52} {seconds:6.2f}s  HTML {html / 1e6:.2f} MB "
+              f"({(html - bundle) / 1e3:.0f} kB beyond the {bundle / 1e3:.0f} kB bundle)")
+    con.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--posts", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    ap.add_argument("--dir", help="Work folder, kept and reused by later runs (default: a "
+                                  "temporary one, removed after).")
+    args = ap.parse_args()
+    print(f"cpus: {os.cpu_count()}")
+    vega_bundle()  # loaded once per process, as in the CLI; not part of the timings
+    for n in args.posts:
+        base = Path(args.dir) / str(n) if args.dir else Path(tempfile.mkdtemp(prefix="rbench-"))
+        base.mkdir(parents=True, exist_ok=True)
+        try:
+            run(n, base)
+        finally:
+            if not args.dir:
+                shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

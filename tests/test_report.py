@@ -1,0 +1,172 @@
+"""Report files, filtering, links, exports and the `tracker report` command (no browser)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import xml.etree.ElementTree as ET
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+from tracker.cli import cli
+from tracker.errors import TrackerError
+from tracker.models import build
+from tracker.pipeline import collect
+from tracker.report import Window, write_reports
+from tracker.report.exports import write_csv
+from tracker.report.page import link, safe_url
+from tracker.store.db import connect
+
+from . import report_marts
+from .test_report_browser import make_config
+
+CHARTS = ("volume", "platforms", "contributors", "impressions", "top_contributors",
+          "hashtags", "languages", "heatmap")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("built")
+    cfg = make_config(tmp)
+    con = connect(cfg.warehouse)
+    collect(con, cfg)
+    build(con, cfg.campaigns)
+    con.close()
+    return cfg
+
+
+def read_csv(path):
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "data:text/html,x",
+    "vbscript:x", "//evil.example/x", "https://ok.example/\"onmouseover=x", "http://", None, 7,
+    "https://ok.example/a b", "java\tscript:alert(1)"])
+def test_only_plain_http_urls_become_links(url):
+    assert safe_url(url) is None
+    assert "<a" not in link(url, url)
+
+
+def test_http_and_https_urls_become_links():
+    assert link("https://x.example/p?a=1&b=2", "<b>") == (
+        '<a href="https://x.example/p?a=1&amp;b=2" rel="noopener noreferrer nofollow">'
+        "&lt;b&gt;</a>")
+    assert safe_url("http://mastodon.social/@a/1") == "http://mastodon.social/@a/1"
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    path = tmp_path / "t.csv"
+    write_csv(path, [{"text": "=HYPERLINK(\"http://x\")", "n": -3, "ok": "plain"},
+                     {"text": "@SUM(A1)", "n": 0, "ok": None}])
+    rows = read_csv(path)
+    assert [r["text"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+    assert [r["n"] for r in rows] == ["-3", "0"]  # numbers stay numbers
+    assert rows[1]["ok"] == ""
+
+
+def test_report_files_per_chart_and_summary(built, tmp_path):
+    con = connect(built.warehouse, read_only=True)
+    paths = write_reports(con, built, tmp_path / "out", "aleppo")
+    want = con.execute("select posts, contributors, engagement, synthetic from "
+                       "marts.campaign_summary where campaign = 'aleppo'").fetchone()
+    by_kind = con.execute("select kind, sum(posts) from marts.volume_daily where campaign = "
+                          "'aleppo' group by all").fetchall()
+    con.close()
+    target = tmp_path / "out" / "aleppo"
+    assert paths == [target / "index.html", tmp_path / "out" / "index.html",
+                     tmp_path / "out" / "compare.html"]
+    for name in CHARTS:
+        assert read_csv(target / f"{name}.csv"), name
+        assert (target / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert ET.parse(target / f"{name}.svg").getroot().tag.endswith("svg")
+    assert read_csv(target / "top_posts.csv")
+    # A chart's CSV is the aggregated data it draws: posts per kind add up to the mart.
+    got: dict[str, int] = {}
+    for r in read_csv(target / "volume.csv"):
+        got[r["kind"]] = got.get(r["kind"], 0) + int(r["posts"])
+    assert got == dict(by_kind)
+    summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
+    f = summary["figures"]
+    assert (f["posts"], f["contributors"], f["engagement"], summary["synthetic"]) == want
+    assert summary["timezone"] == "Asia/Damascus" and summary["bucket"] == "day"
+    assert set(summary["definitions"]) >= {"posts", "potential_reach", "engagement"}
+    # The page links its files, relative to itself.
+    html = (target / "index.html").read_text(encoding="utf-8")
+    assert 'href="volume.png"' in html and 'href="summary.json"' in html
+    assert html.count("<script>") == 2  # bundle and embedding, inlined once each
+
+
+def test_since_until_filter_in_the_campaign_time_zone(built, tmp_path):
+    con = connect(built.warehouse, read_only=True)
+    window = Window(dt.date(2016, 4, 27), dt.date(2016, 4, 29))
+    write_reports(con, built, tmp_path / "out", "aleppo", window, images=False)
+    want = con.execute("""
+        select count(*), count(distinct (platform, author_id))
+        from core.campaign_posts where campaign = 'aleppo'
+          and cast(timezone('Asia/Damascus', created_at) as date)
+              between date '2016-04-27' and date '2016-04-29'""").fetchone()
+    total = con.execute("select count(*) from core.campaign_posts where campaign = 'aleppo'"
+                        ).fetchone()[0]
+    con.close()
+    target = tmp_path / "out" / "aleppo"
+    summary = json.loads((target / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["figures"]["posts"], summary["figures"]["contributors"]) == want
+    assert 0 < want[0] < total
+    assert summary["window"] == {"since": "2016-04-27", "until": "2016-04-29"}
+    days = {r["t"][:10] for r in read_csv(target / "volume.csv")}
+    assert days == {"2016-04-27", "2016-04-28", "2016-04-29"}
+    assert sum(int(r["posts"]) for r in read_csv(target / "volume.csv")) == want[0]
+    assert all("2016-04-27" <= r["posted"][:10] <= "2016-04-29"
+               for r in read_csv(target / "top_posts.csv"))
+    assert "not only the period selected" in (target / "index.html").read_text(
+        encoding="utf-8")
+
+
+def test_since_after_until_is_a_clear_error(built, tmp_path):
+    result = CliRunner().invoke(cli, ["--config", str(built.path), "report", "--since",
+                                      "2016-05-01", "--until", "2016-04-01", "--out",
+                                      str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: --since 2016-05-01 is after --until 2016-04-01"
+
+
+def test_missing_marts_is_a_clear_error(tmp_path):
+    cfg = make_config(tmp_path)
+    con = duckdb.connect(str(tmp_path / "empty.duckdb"))
+    with pytest.raises(TrackerError, match=r"no marts\.volume_hourly, .*run `tracker build`"):
+        write_reports(con, cfg, tmp_path / "out")
+    con.close()
+
+
+def test_report_command_writes_every_campaign_and_the_index(built, tmp_path):
+    out = tmp_path / "r"
+    result = CliRunner().invoke(cli, ["--config", str(built.path), "report", "--out", str(out),
+                                      "--no-images"])
+    assert result.exit_code == 0, result.output
+    for p in (out / "aleppo" / "index.html", out / "quiet" / "index.html",
+              out / "index.html", out / "compare.html"):
+        assert f"Report: {p}" in result.output
+    assert not list(out.glob("*/*.png"))
+    assert {r["campaign"] for r in read_csv(out / "campaigns.csv")} == {"aleppo", "quiet"}
+    assert "Example: tracker report" in CliRunner().invoke(cli, ["report", "--help"]).output
+
+
+def test_report_never_writes_outside_out(tmp_path):
+    cfg = make_config(tmp_path, extra='[[campaigns]]\nname = "../../escape/../x"\n'
+                                      'hashtags = ["x"]\n')
+    con = connect(cfg.warehouse)
+    report_marts.hostile_campaign(con, cfg.campaigns[-1].name)
+    build_dir = tmp_path / "deep" / "out"
+    build_dir.mkdir(parents=True)
+    before = {p for p in tmp_path.rglob("*")}
+    write_reports(con, cfg, build_dir, cfg.campaigns[-1].name, images=False)
+    con.close()
+    new = {p for p in tmp_path.rglob("*")} - before
+    assert new and all(build_dir in p.parents for p in new
+                       if not p.name.endswith((".wal", ".duckdb"))), sorted(new)
+    assert (build_dir / "escape-x" / "index.html").exists()

@@ -1,0 +1,209 @@
+"""Altair charts over already-aggregated rows (see data.py). No chart ever sees raw posts.
+
+Times arrive as local wall-clock strings marked "Z" and every temporal encoding uses UTC
+time units, so axes show the campaign's clock in any browser and in the PNG/SVG exports.
+Time charts take an optional `brush` (an interval selection on the volume chart): their x
+domain follows it, which zooms them to the brushed range.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import altair as alt
+
+from .data import Rows
+
+WIDTH = 760
+HEIGHT = 220
+KIND_ORDER = ["original", "repost", "reply", "quote"]
+TIME_UNITS = {"hour": "utcyearmonthdatehours", "day": "utcyearmonthdate",
+              "week": "utcyearweek", "month": "utcyearmonth"}
+TIME_FORMATS = {"hour": "%d %b %H:%M", "day": "%d %b %Y", "week": "week of %d %b %Y",
+                "month": "%b %Y"}
+BUCKET_WORDS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
+EVENT_COLOUR = "#7a1c1c"
+
+
+def _data(rows: Rows) -> alt.Data:
+    return alt.Data(values=rows)
+
+
+def _time_x(bucket: str, tz: str, brush: Any = None, title: bool = True) -> alt.X:
+    scale = alt.Scale(domain=brush) if brush is not None else alt.Undefined
+    return alt.X("t:T", timeUnit=TIME_UNITS[bucket], scale=scale,
+                 title=f"{BUCKET_WORDS[bucket].capitalize()} ({tz})" if title else None,
+                 axis=alt.Axis(format=TIME_FORMATS[bucket], labelOverlap=True))
+
+
+def _time_tip(bucket: str) -> alt.Tooltip:
+    return alt.Tooltip("t:T", timeUnit=TIME_UNITS[bucket], format=TIME_FORMATS[bucket],
+                       title=BUCKET_WORDS[bucket].capitalize())
+
+
+def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
+           brush: Any = None) -> alt.LayerChart:
+    """Posts per bucket stacked by kind; events as labelled rules, bursts shaded."""
+    layers: list[alt.Chart] = []
+    if bursts:
+        layers.append(alt.Chart(_data(bursts)).mark_rect(color="#f0ad4e", opacity=0.18).encode(
+            x="start:T", x2="end:T",
+            tooltip=[alt.Tooltip("peak:N", title="Burst peak"),
+                     alt.Tooltip("peak_posts:Q", title="Posts in peak hour"),
+                     alt.Tooltip("baseline_posts:Q", title="Baseline posts per hour")]))
+    bars = alt.Chart(_data(rows)).mark_bar().encode(
+        x=_time_x(bucket, tz),
+        y=alt.Y("sum(posts):Q", title=f"Posts per {BUCKET_WORDS[bucket]}"),
+        color=alt.Color("kind:N", title="Kind", sort=KIND_ORDER,
+                        scale=alt.Scale(domain=KIND_ORDER)),
+        order=alt.Order("kind_order:Q"),
+        tooltip=[_time_tip(bucket), alt.Tooltip("kind:N", title="Kind"),
+                 alt.Tooltip("sum(posts):Q", title="Posts", format=",")],
+    ).transform_calculate(kind_order=f"indexof({KIND_ORDER!r}, datum.kind)")
+    if brush is not None:
+        bars = bars.add_params(brush)
+    layers.append(bars)
+    if events:
+        base = alt.Chart(_data(events))
+        layers.append(base.mark_rule(color=EVENT_COLOUR, strokeDash=[4, 3]).encode(
+            x="t:T", tooltip=[alt.Tooltip("label:N", title="Event"),
+                              alt.Tooltip("date:N", title="Date")]))
+        # Labels of nearby events would overlap: each event gets its own line (row).
+        layers.append(base.mark_text(align="left", dx=3, color=EVENT_COLOUR, baseline="top",
+                                     fontWeight="bold").encode(
+            x="t:T", y=alt.Y("row:Q", scale=None), text="label:N"
+        ).transform_window(n="row_number()").transform_calculate(
+            row="4 + 14 * ((datum.n - 1) % 4)"))
+    title = "Posts over time by kind"
+    if brush is not None:
+        title += " (drag to zoom the charts below; double-click to reset)"
+    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=title)
+
+
+def platforms(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.Chart:
+    return alt.Chart(_data(rows)).mark_bar(clip=True).encode(
+        x=_time_x(bucket, tz, brush),
+        y=alt.Y("sum(posts):Q", title=f"Posts per {BUCKET_WORDS[bucket]}"),
+        color=alt.Color("platform:N", title="Platform"),
+        tooltip=[_time_tip(bucket), alt.Tooltip("platform:N", title="Platform"),
+                 alt.Tooltip("sum(posts):Q", title="Posts", format=",")],
+    ).properties(width=WIDTH, height=HEIGHT, title="Posts over time by platform")
+
+
+def contributors(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.LayerChart:
+    base = alt.Chart(_data(rows)).encode(x=_time_x(bucket, tz, brush))
+    tips = [_time_tip(bucket), alt.Tooltip("new_authors:Q", title="New contributors", format=","),
+            alt.Tooltip("cumulative_authors:Q", title="Contributors so far", format=",")]
+    bars = base.mark_bar(color="#9ecae1", clip=True).encode(
+        y=alt.Y("new_authors:Q", title=f"New contributors per {BUCKET_WORDS[bucket]}"),
+        tooltip=tips)
+    line = base.mark_line(color="#08519c", point=True, clip=True).encode(
+        y=alt.Y("cumulative_authors:Q", title="Contributors so far (cumulative)"),
+        tooltip=tips)
+    return alt.layer(bars, line).resolve_scale(y="independent").properties(
+        width=WIDTH, height=HEIGHT, title="Contributors: new adopters and cumulative total")
+
+
+def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.LayerChart:
+    base = alt.Chart(_data(rows)).encode(x=_time_x(bucket, tz, brush))
+    layers = [base.mark_bar(clip=True, opacity=0.85).encode(
+        y=alt.Y("sum(potential_impressions):Q", title="Impressions"),
+        color=alt.Color("platform:N", title="Potential, by platform"),
+        tooltip=[_time_tip(bucket), alt.Tooltip("platform:N", title="Platform"),
+                 alt.Tooltip("sum(potential_impressions):Q", title="Potential impressions",
+                             format=","),
+                 alt.Tooltip("sum(actual_impressions):Q", title="Actual impressions",
+                             format=",")])]
+    if any(r.get("actual_impressions") is not None for r in rows):
+        layers.append(base.transform_filter("isValid(datum.actual_impressions)").mark_line(
+            color="black", point=True, clip=True).encode(
+            y="sum(actual_impressions):Q",
+            tooltip=[_time_tip(bucket), alt.Tooltip("sum(actual_impressions):Q",
+                                                    title="Actual impressions (reported)",
+                                                    format=",")]))
+    return alt.layer(*layers).properties(
+        width=WIDTH, height=HEIGHT,
+        title="Impressions over time: potential (bars) and actual where reported (line)")
+
+
+METRIC_TITLES = {"posts": "Posts made", "potential_impressions": "Potential impressions",
+                 "engagement": "Engagement received", "mentions": "Times mentioned"}
+
+
+def top_contributors(rows: Rows) -> alt.Chart:
+    metrics = [m for m in METRIC_TITLES if any(r["metric"] == m for r in rows)]
+    titles = json.dumps({m: t.lower() for m, t in METRIC_TITLES.items()})
+    pick = alt.param(name="metric", value=metrics[0], bind=alt.binding_select(
+        options=metrics, labels=[METRIC_TITLES[m] for m in metrics], name="Rank by: "))
+    return alt.Chart(_data(rows)).mark_bar(color="#3182bd").encode(
+        y=alt.Y("account:N", sort=alt.EncodingSortField("rank", order="ascending"),
+                title=None, axis=alt.Axis(labelLimit=220)),
+        x=alt.X("value:Q", title=None),
+        tooltip=[alt.Tooltip("rank:Q", title="Rank"), alt.Tooltip("account:N", title="Account"),
+                 alt.Tooltip("metric:N", title="Measure"),
+                 alt.Tooltip("value:Q", title="Value", format=",")],
+    ).add_params(pick).transform_filter("datum.metric == metric").properties(
+        width=WIDTH - 240,
+        title=alt.TitleParams(alt.expr(f"'Top contributors by ' + {titles}[metric]")))
+
+
+def hashtag_pairs(rows: Rows) -> alt.Chart:
+    return alt.Chart(_data(rows)).mark_bar(color="#756bb1").encode(
+        y=alt.Y("pair:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("posts:Q", title="Posts carrying both tags"),
+        tooltip=[alt.Tooltip("pair:N", title="Hashtags"),
+                 alt.Tooltip("posts:Q", title="Posts", format=",")],
+    ).properties(width=WIDTH - 280, title="Hashtags used together")
+
+
+def languages(rows: Rows) -> alt.Chart:
+    return alt.Chart(_data(rows)).mark_bar(color="#31a354").encode(
+        y=alt.Y("lang:N", sort="-x", title="Language"),
+        x=alt.X("posts:Q", title="Posts"),
+        tooltip=[alt.Tooltip("lang:N", title="Language"),
+                 alt.Tooltip("posts:Q", title="Posts", format=","),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    ).properties(width=WIDTH - 200, title="Languages (as reported by the platforms)")
+
+
+def heatmap(rows: Rows, tz: str) -> alt.Chart:
+    return alt.Chart(_data(rows)).mark_rect().encode(
+        x=alt.X("hour_of_day:O", title=f"Hour of day ({tz})"),
+        y=alt.Y("weekday_name:O", title=None,
+                sort=alt.EncodingSortField("weekday", order="ascending")),
+        color=alt.Color("posts:Q", title="Posts", scale=alt.Scale(scheme="reds")),
+        tooltip=[alt.Tooltip("weekday_name:N", title="Weekday"),
+                 alt.Tooltip("hour_of_day:O", title="Hour"),
+                 alt.Tooltip("posts:Q", title="Posts", format=",")],
+    ).properties(width=WIDTH - 140, title=f"When people post: weekday and hour ({tz})")
+
+
+def share_of_voice(rows: Rows) -> alt.Chart:
+    return alt.Chart(_data(rows)).mark_area().encode(
+        x=alt.X("t:T", timeUnit="utcyearmonthdate", title="Day (UTC)"),
+        y=alt.Y("share:Q", stack="normalize", title="Share of campaign posts",
+                axis=alt.Axis(format="%")),
+        color=alt.Color("campaign:N", title="Campaign"),
+        tooltip=[alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title="Day"),
+                 alt.Tooltip("campaign:N", title="Campaign"),
+                 alt.Tooltip("posts:Q", title="Posts", format=","),
+                 alt.Tooltip("share:Q", title="Share", format=".1%")],
+    ).properties(width=WIDTH, height=HEIGHT, title="Share of voice per day")
+
+
+def campaigns_volume(rows: Rows) -> alt.Chart:
+    return alt.Chart(_data(rows)).mark_line(point=True).encode(
+        x=alt.X("t:T", timeUnit="utcyearmonthdate",
+                title="Day (each campaign's time zone)"),
+        y=alt.Y("posts:Q", title="Posts per day"),
+        color=alt.Color("campaign:N", title="Campaign"),
+        tooltip=[alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title="Day"),
+                 alt.Tooltip("campaign:N", title="Campaign"),
+                 alt.Tooltip("posts:Q", title="Posts", format=",")],
+    ).properties(width=WIDTH, height=HEIGHT, title="Posts per day, campaigns side by side")
+
+
+def timeline(parts: list[alt.TopLevelMixin]) -> alt.VConcatChart:
+    """The time charts in one spec, so the brush on the first zooms the others."""
+    return alt.vconcat(*parts, spacing=28).resolve_scale(color="independent")

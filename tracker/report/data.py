@@ -1,0 +1,327 @@
+"""The report's data: small, already-aggregated rows read from the marts, never raw posts.
+
+Every function takes the campaign and a `Window` (--since / --until, inclusive calendar days
+in the campaign's time zone) and filters in SQL. Marts without a time dimension (top
+contributors, hashtags, languages, heatmap) cover the whole campaign; the page says so when a
+window is set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+
+from ..config import Campaign
+from ..errors import TrackerError
+
+REQUIRED_MARTS = (
+    "volume_hourly", "volume_daily", "contributors_daily", "reach_daily", "campaign_summary",
+    "top_contributors", "top_posts", "hashtag_cooccurrence", "languages", "share_of_voice",
+    "activity_heatmap",
+)
+OPTIONAL_MARTS = ("bursts", "coverage")
+Rows = list[dict[str, Any]]
+# Local wall-clock times are written as if UTC ("...Z") and shown with UTC scales, so every
+# browser and the PNG/SVG renderer show the campaign's clock whatever their own time zone.
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+# Bucket sizes for time charts, chosen from the span of the data shown.
+HOUR_SPAN_MAX = dt.timedelta(days=3)
+DAY_SPAN_MAX = dt.timedelta(days=180)
+WEEK_SPAN_MAX = dt.timedelta(days=3 * 365)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Inclusive calendar days in the campaign's time zone; None = open."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    @property
+    def is_set(self) -> bool:
+        return self.since is not None or self.until is not None
+
+    def describe(self) -> str:
+        if not self.is_set:
+            return "all data"
+        return f"{self.since or 'the start'} to {self.until or 'the end'} (inclusive)"
+
+    def days(self, column: str) -> tuple[str, list[Any]]:
+        """SQL condition and parameters on a DATE column."""
+        cond, params = ["true"], []
+        if self.since:
+            cond.append(f"{column} >= ?")
+            params.append(self.since)
+        if self.until:
+            cond.append(f"{column} <= ?")
+            params.append(self.until)
+        return " and ".join(cond), params
+
+    def local(self, column: str, tz: str) -> tuple[str, list[Any]]:
+        """SQL condition and parameters on a TIMESTAMPTZ column, by local calendar day.
+
+        The days become UTC instants (local midnights), so the column is compared as is:
+        no per-row time zone conversion, and DuckDB can skip row groups by their min/max.
+        """
+        cond, params = ["true"], []
+        zone = ZoneInfo(tz)
+        if self.since:
+            cond.append(f"{column} >= ?")
+            params.append(dt.datetime.combine(self.since, dt.time(), zone))
+        if self.until:
+            cond.append(f"{column} < ?")
+            params.append(dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(),
+                                              zone))
+        return " and ".join(cond), params
+
+
+def _tz(tz: str) -> str:
+    # Validated by the config (an IANA name); quote-safe anyway.
+    return tz.replace("'", "''")
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Rows:
+    cur = con.execute(sql, params or [])
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
+def check_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The optional marts present; a clear error if a required one is missing."""
+    have = {r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts'"
+    ).fetchall()}
+    missing = [f"marts.{m}" for m in REQUIRED_MARTS if m not in have]
+    if missing:
+        raise TrackerError(f"warehouse has no {', '.join(missing)}: run `tracker build` first")
+    return {m for m in OPTIONAL_MARTS if m in have}
+
+
+# --- time buckets ---------------------------------------------------------------------------
+def choose_bucket(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> str:
+    """'hour', 'day', 'week' or 'month', from the span of the posts in the window."""
+    cond, params = w.local("hour", c.timezone)
+    first, last = con.execute(
+        f"select min(hour), max(hour) from marts.volume_hourly where campaign = ? and {cond}",
+        [c.name, *params]).fetchone()
+    if first is None:
+        return "day"
+    span = last - first
+    if span <= HOUR_SPAN_MAX:
+        return "hour"
+    if span <= DAY_SPAN_MAX:
+        return "day"
+    return "week" if span <= WEEK_SPAN_MAX else "month"
+
+
+def _bucketed(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window, bucket: str,
+              by: str, measures: str, daily_table: str) -> Rows:
+    """Rows (t, <by>, measures...) from volume_hourly (bucket 'hour') or a daily mart."""
+    tz = _tz(c.timezone)
+    if bucket == "hour" and daily_table == "marts.volume_daily":
+        cond, params = w.local("hour", c.timezone)
+        t = f"timezone('{tz}', hour)"
+        source = "marts.volume_hourly"
+    else:
+        cond, params = w.days("day")
+        t = "day" if bucket in ("hour", "day") else f"date_trunc('{bucket}', day)"
+        source = daily_table
+    by_col = f", {by}" if by else ""
+    return rows(con, f"""
+        with picked as (
+            select cast({t} as timestamp) as t{by_col}, {measures}
+            from {source} where campaign = ? and {cond}
+            group by all
+        )
+        select strftime(t, '{ISO}') as t, * exclude (t) from picked
+        order by picked.t{by_col}""", [c.name, *params])
+
+
+def daily_bucket(bucket: str) -> str:
+    """The bucket of charts from daily marts: days when the volume is shown per hour."""
+    return "day" if bucket == "hour" else bucket
+
+
+def volume_by_kind(con, c: Campaign, w: Window, bucket: str) -> Rows:
+    return _bucketed(con, c, w, bucket, "kind", "sum(posts)::bigint as posts",
+                     "marts.volume_daily")
+
+
+def volume_by_platform(con, c: Campaign, w: Window, bucket: str) -> Rows:
+    return _bucketed(con, c, w, bucket, "platform", "sum(posts)::bigint as posts",
+                     "marts.volume_daily")
+
+
+def contributors(con, c: Campaign, w: Window, bucket: str) -> Rows:
+    return _bucketed(con, c, w, bucket, "",
+                     "sum(new_authors)::bigint as new_authors, "
+                     "max(cumulative_authors)::bigint as cumulative_authors",
+                     "marts.contributors_daily")
+
+
+def impressions(con, c: Campaign, w: Window, bucket: str) -> Rows:
+    return _bucketed(con, c, w, bucket, "platform",
+                     "sum(potential_impressions)::bigint as potential_impressions, "
+                     "sum(actual_impressions)::bigint as actual_impressions",
+                     "marts.reach_daily")
+
+
+def bursts(con, c: Campaign, w: Window, present: set[str]) -> Rows:
+    if "bursts" not in present:
+        return []
+    tz = _tz(c.timezone)
+    cond, params = w.local("peak_hour", c.timezone)
+    return rows(con, f"""
+        select burst,
+               strftime(timezone('{tz}', start_hour), '{ISO}') as start,
+               strftime(timezone('{tz}', end_hour) + interval 1 hour,
+                        '{ISO}') as "end",
+               strftime(timezone('{tz}', peak_hour), '%Y-%m-%d %H:00') as peak,
+               peak_posts, baseline_posts
+        from marts.bursts where campaign = ? and {cond} order by start_hour""",
+                [c.name, *params])
+
+
+def coverage_gaps(con, c: Campaign, w: Window, present: set[str]) -> Rows:
+    if "coverage" not in present:
+        return []
+    cond, params = w.days("day")
+    return rows(con, f"""
+        select source, min(day) as first_day, max(day) as last_day, count(*) as days,
+               sum(gaps)::bigint as gaps,
+               string_agg(distinct reasons, '; ') as reasons
+        from marts.coverage
+        where campaign = ? and not complete and {cond}
+        group by source order by source""", [c.name, *params])
+
+
+# --- whole-campaign rankings and distributions ------------------------------------------------
+def top_contributors(con, c: Campaign, limit: int = 15) -> Rows:
+    return rows(con, """
+        select metric, rank, platform, handle, value,
+               coalesce(handle, author_id) || ' (' || platform || ')' as account
+        from marts.top_contributors where campaign = ? and rank <= ?
+        order by metric, rank""", [c.name, limit])
+
+
+def hashtag_pairs(con, c: Campaign, limit: int = 20) -> Rows:
+    return rows(con, """
+        select '#' || tag_a || ' + #' || tag_b as pair, tag_a, tag_b, posts
+        from marts.hashtag_cooccurrence where campaign = ?
+        order by posts desc, tag_a, tag_b limit ?""", [c.name, limit])
+
+
+def languages(con, c: Campaign, limit: int = 15) -> Rows:
+    return rows(con, """
+        select lang, posts, share from marts.languages where campaign = ?
+        order by posts desc, lang limit ?""", [c.name, limit])
+
+
+def heatmap(con, c: Campaign) -> Rows:
+    return rows(con, """
+        select weekday, weekday_name, hour_of_day, posts from marts.activity_heatmap
+        where campaign = ? order by weekday, hour_of_day""", [c.name])
+
+
+def top_posts(con, c: Campaign, w: Window, limit: int = 25) -> Rows:
+    cond, params = w.local("created_at", c.timezone)
+    return rows(con, f"""
+        select rank, platform, handle, text, url, kind,
+               strftime(timezone('{_tz(c.timezone)}', created_at), '%Y-%m-%d %H:%M') as posted,
+               likes, reposts, replies, quotes, engagement
+        from marts.top_posts where campaign = ? and {cond}
+        order by rank limit ?""", [c.name, *params, limit])
+
+
+# --- headline figures -------------------------------------------------------------------------
+SUMMARY_COLUMNS = ("posts", "contributors", "potential_reach", "potential_impressions",
+                   "actual_impressions", "likes", "reposts", "replies", "quotes", "engagement",
+                   "engagement_per_post", "first_post", "last_post", "peak_hour",
+                   "peak_hour_posts", "synthetic", "platforms")
+
+# With --since/--until the headline figures are recomputed over the window from
+# core.campaign_posts with the definitions of marts.campaign_summary (docs/models.md);
+# the one place the report reads post-level rows, and only to aggregate them in SQL.
+WINDOW_SUMMARY_SQL = """
+with
+posts as materialized (
+    select platform, author_id, kind, created_at, followers_at_post, impressions, likes,
+           reposts, replies, quotes, engagement, synthetic
+    from core.campaign_posts
+    where campaign = ? and {cond}
+),
+totals as (
+    select count(*) as posts,
+           coalesce(sum(coalesce(followers_at_post, 0)), 0)::bigint as potential_impressions,
+           sum(impressions)::bigint as actual_impressions,
+           coalesce(sum(likes), 0)::bigint as likes,
+           coalesce(sum(reposts), 0)::bigint as reposts,
+           coalesce(sum(replies), 0)::bigint as replies,
+           coalesce(sum(quotes), 0)::bigint as quotes,
+           coalesce(sum(engagement), 0)::bigint as engagement,
+           sum(engagement) / nullif(count(*) filter (where kind <> 'repost'), 0)
+               as engagement_per_post,
+           min(created_at) as first_post, max(created_at) as last_post,
+           coalesce(bool_or(synthetic), false) as synthetic,
+           coalesce(string_agg(distinct platform, ', ' order by platform), '') as platforms
+    from posts
+),
+per_author as (
+    select platform, author_id, max(coalesce(followers_at_post, 0)) as followers
+    from posts group by all
+),
+reach as (
+    select count(*) as contributors, coalesce(sum(followers), 0)::bigint as potential_reach
+    from per_author
+),
+hours as (
+    select date_trunc('hour', created_at) as hour, count(*) as posts from posts group by all
+),
+peak as (
+    select arg_min(hour, (-posts, hour)) as peak_hour, max(posts) as peak_hour_posts
+    from hours
+)
+select t.posts, r.contributors, r.potential_reach, t.potential_impressions,
+       t.actual_impressions, t.likes, t.reposts, t.replies, t.quotes, t.engagement,
+       t.engagement_per_post, t.first_post, t.last_post, p.peak_hour, p.peak_hour_posts,
+       t.synthetic, t.platforms
+from totals t, reach r, peak p
+"""
+
+
+def summary(con, c: Campaign, w: Window) -> dict[str, Any]:
+    """Headline figures: marts.campaign_summary, or recomputed over the window."""
+    if w.is_set:
+        cond, params = w.local("created_at", c.timezone)
+        found = rows(con, WINDOW_SUMMARY_SQL.format(cond=cond), [c.name, *params])
+    else:
+        found = rows(con, f"select {', '.join(SUMMARY_COLUMNS)} from marts.campaign_summary "
+                          "where campaign = ?", [c.name])
+    if not found:
+        return {k: 0 if k in ("posts", "contributors") else None for k in SUMMARY_COLUMNS} | {
+            "synthetic": False, "platforms": ""}
+    return found[0]
+
+
+def campaign_summaries(con) -> dict[str, dict[str, Any]]:
+    return {r["campaign"]: r for r in rows(
+        con, f"select campaign, {', '.join(SUMMARY_COLUMNS)} from marts.campaign_summary")}
+
+
+def share_of_voice(con, campaigns: list[str]) -> Rows:
+    return rows(con, """
+        select strftime(day, '%Y-%m-%dT00:00:00Z') as t, campaign, posts, share
+        from marts.share_of_voice where list_contains(?, campaign) order by day, campaign""",
+                [campaigns])
+
+
+def daily_volume_all(con, campaigns: list[str]) -> Rows:
+    return rows(con, """
+        select strftime(day, '%Y-%m-%dT00:00:00Z') as t, campaign, sum(posts)::bigint as posts
+        from marts.volume_daily where list_contains(?, campaign)
+        group by all order by 1, 2""", [campaigns])
