@@ -41,7 +41,7 @@ class ImportSummary:
     pages_new: int = 0        # records stored now
     pages_seen: int = 0       # records already in the warehouse (same content)
     posts_new: int = 0
-    duplicates: int = 0       # posts of new records that were already stored
+    duplicates: int = 0       # copies of posts already stored (or repeated in the archive)
     bad: int = 0              # records quarantined
     api_errors: int = 0       # error objects inside twarc2 output
     bytes_read: int = 0
@@ -212,6 +212,11 @@ class Importer:
                      f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
                      "\n".join(batch.payloads)])
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign)
+            if result.pages_new:
+                # every copy of a post in the new records (n_posts: see store/normalise.py),
+                # so a post repeated within one batch counts as a duplicate too
+                copies = con.execute("select count(*) from n_posts").fetchone()[0]
+                result.duplicates = copies - result.posts_new
             for origin, line, reason, raw in batch.quarantine:
                 ledger.quarantine(con, summary.run_id, origin, line, reason, raw)
             seen = len(set(batch.page_ids)) - result.pages_new

@@ -35,4 +35,4 @@ select f->>'platform', coalesce(f->>'author_id', f->>'handle', f->>'author_name'
        (f->>'followers')::bigint, null, null
 from c_rows
 where coalesce(f->>'author_id', f->>'handle', f->>'author_name') is not null
-  and f->>'followers' is not null;
+  and (f->>'followers') is not null;

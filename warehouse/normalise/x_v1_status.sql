@@ -68,7 +68,7 @@ select 'x', id, retrieved_at,
        (s->>'favorite_count')::bigint, (s->>'retweet_count')::bigint,
        (s->>'reply_count')::bigint, (s->>'quote_count')::bigint, null
 from v1_statuses
-where s->>'favorite_count' is not null or s->>'retweet_count' is not null;
+where (s->>'favorite_count') is not null or (s->>'retweet_count') is not null;
 
 insert into n_authors
 select 'x', coalesce(s->>'$.user.id_str', s->>'$.user.id'), s->>'$.user.screen_name',
