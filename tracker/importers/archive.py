@@ -43,10 +43,10 @@ def records(stream, name: str, fmt: str, mappings: dict[str, dict[str, str]],
     if fmt in CSV_FORMATS or (fmt == "auto" and (mapping_name or _looks_csv(name, head))):
         yield from csv_records(_csv_text(rest), fmt, mappings, mapping_name)
         return
-    first = next((ln for ln in head if ln.data.strip()), None)
+    first = next((ln for ln in head if ln.data.strip() or ln.too_long or ln.error), None)
     if first is None:
         return
-    if not any(ln.data.lstrip()[:1] in (b"{", b"[") for ln in head):
+    if not any(ln.data.lstrip()[:1] in (b"{", b"[") or ln.too_long or ln.error for ln in head):
         raise ImportFormatError(f"not JSON lines nor CSV (line {first.number} starts with "
                                 f"{first.data.strip()[:40]!r})")
     if _maybe_document(first):
@@ -55,7 +55,9 @@ def records(stream, name: str, fmt: str, mappings: dict[str, dict[str, str]],
             yield from to_records(doc, None, first.number, fmt)
             return
     for ln in rest:
-        if ln.too_long:
+        if ln.error:
+            yield Bad(ln.number, ln.error, None)
+        elif ln.too_long:
             yield Bad(ln.number, f"line of {ln.too_long} bytes is longer than the "
                                  f"{MAX_LINE // 2**20} MB limit", None)
         elif ln.data.strip():
@@ -64,6 +66,8 @@ def records(stream, name: str, fmt: str, mappings: dict[str, dict[str, str]],
 
 def _csv_text(lines: Iterator[Line]) -> Iterator[str]:
     for ln in lines:
+        if ln.error:
+            raise ImportFormatError(f"line {ln.number}: {ln.error}")
         if ln.too_long:
             raise ImportFormatError(f"line {ln.number}: longer than {MAX_LINE // 2**20} MB")
         yield ln.data.decode("utf-8-sig" if ln.number == 1 else "utf-8",
@@ -90,7 +94,7 @@ def _read_document(lines: Iterator[Line]) -> tuple[object | None, Iterator[Line]
     for ln in lines:
         seen.append(ln)
         size += len(ln.data) + 1
-        if ln.too_long or size > MAX_DOCUMENT:
+        if ln.too_long or ln.error or size > MAX_DOCUMENT:
             return None, itertools.chain(seen, lines)
     try:
         return json.loads(b"\n".join(ln.data for ln in seen)), iter(())

@@ -168,14 +168,14 @@ def _parse_big(text: str, line: int, wanted: str) -> list[Record | Bad]:
     global _duck
     if _duck is None:
         _duck = duckdb.connect()
+    if not _duck.execute("select json_valid(?::varchar)", [text]).fetchone()[0]:
+        return [Bad(line, f"invalid or truncated JSON ({len(text)} characters)", text)]
     row = _duck.execute("""
-        select json_valid(s), json_type(s), json_keys(s), json_keys(s, '$[0]'),
+        select true, json_type(s), json_keys(s), json_keys(s, '$[0]'),
                s->>'uri', json_type(s, '$.statuses'), json_type(s, '$.posts'),
                s->>'$.__twarc.retrieved_at', json_extract(s, '$.errors')::varchar
         from (select ?::varchar as s)""", [text]).fetchone()
-    valid, jtype, keys, first_keys, uri, statuses, posts, retrieved, errors = row
-    if not valid:
-        return [Bad(line, f"invalid or truncated JSON ({len(text)} characters)", text)]
+    _, jtype, keys, first_keys, uri, statuses, posts, retrieved, errors = row
     stub: Any
     if jtype == "ARRAY":
         stub = [dict.fromkeys(first_keys or [], True)]

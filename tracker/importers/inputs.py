@@ -138,12 +138,13 @@ class Line:
     number: int          # 1-based
     data: bytes          # without the line ending; empty if too long
     too_long: int = 0    # the length, when the line was longer than MAX_LINE
+    error: str | None = None  # the stream broke here (corrupt compressed data); last line
 
 
 def read_lines(stream: BinaryIO, max_line: int = MAX_LINE) -> Iterator[Line]:
     """Yield the lines of a binary stream, numbered, without their line endings.
 
-    Raises ImportFormatError if the (compressed) stream is corrupt.
+    If the (compressed) stream is corrupt, the last line yielded carries the error.
     """
     number = 0
     try:
@@ -161,7 +162,7 @@ def read_lines(stream: BinaryIO, max_line: int = MAX_LINE) -> Iterator[Line]:
                 continue
             yield Line(number, data.rstrip(b"\r\n"))
     except (OSError, EOFError, zstandard.ZstdError) as exc:
-        raise ImportFormatError(f"line {number + 1}: cannot decompress: {exc}") from None
+        yield Line(number + 1, b"", error=f"cannot decompress from here on: {exc}")
 
 
 def display_name(inp: Input) -> str:

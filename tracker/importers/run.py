@@ -114,6 +114,10 @@ class Importer:
         self.config = config
         self.campaign = config.campaign(campaign).name if campaign else None
         self.fmt = fmt
+        if mapping is not None and mapping not in config.csv_mappings:
+            known = ", ".join(sorted(config.csv_mappings)) or "none"
+            raise ImportFormatError(f"{config.path.name}: no [csv_mappings.{mapping}] "
+                                    f"(known: {known})")
         self.mapping = mapping
         self.strict = strict
         self.on_progress = on_progress
