@@ -29,6 +29,10 @@ from .inputs import Input, Opened, display_name, expand
 log = logging.getLogger("tracker.import")
 
 BATCH_BYTES = 24 * 1024 * 1024
+# DuckDB's memory limit during an import: enough for one batch (about 20x its size once the
+# JSON is unnested and joined), small enough that a large archive stays well under 1 GB.
+MEMORY_FLOOR = 400 * 1024 * 1024
+MEMORY_PER_BATCH_BYTE = 20
 BATCH_RECORDS = 20_000
 CLIENT = "tracker-import"
 
@@ -131,6 +135,8 @@ class Importer:
         start = time.perf_counter()
         done_bytes = 0
         batch = _Batch()
+        old_limit = self.con.execute("select current_setting('memory_limit')").fetchone()[0]
+        self._memory = 0
         try:
             for inp in inputs:
                 summary.files += 1
@@ -146,6 +152,8 @@ class Importer:
             summary.status = "interrupted"
             self._finish(summary, "stopped before the import finished", start)
             raise
+        finally:
+            self.con.execute(f"set memory_limit = '{old_limit}'")
         summary.status = "partial" if summary.bad else "ok"
         self._finish(summary, "; ".join([summary.line(), *summary.notes]), start)
         return summary
@@ -199,6 +207,10 @@ class Importer:
         if not batch.records:
             return
         con = self.con
+        memory = max(MEMORY_FLOOR, MEMORY_PER_BATCH_BYTE * batch.bytes)
+        if memory != self._memory:   # a record far larger than a batch gets room of its own
+            con.execute(f"set memory_limit = '{memory // 2**20}MB'")
+            self._memory = memory
         con.execute("begin transaction")
         try:
             con.execute(_BATCH_IN)
