@@ -1,6 +1,7 @@
 """Build a twarc2-style archive (one X API v2 page per line) from the simulated source.
 
     python benchmarks/import_archive.py /tmp/archive.jsonl --mb 150
+    python benchmarks/import_archive.py /tmp/big.jsonl --replicate /tmp/archive.jsonl --copies 14
 
 Every line is a real x_v2_page payload from `tracker.sources.simulated` with a `__twarc`
 block added, as twarc2 writes it. Ids are fresh: post i has its own id for any size.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -45,11 +47,32 @@ def write_archive(path: Path, megabytes: float, seed: int = 2016) -> tuple[int, 
     return lines, tweets
 
 
+_TWEET_ID = re.compile(rb'"7(\d{17})"')
+
+
+def replicate(src: Path, dst: Path, copies: int) -> None:
+    """Write `copies` copies of a simulated archive, each with fresh tweet ids (the leading
+    digit 7 of every 2016 snowflake id becomes the copy number), so no post repeats."""
+    with dst.open("wb") as out:
+        for k in range(copies):
+            prefix = str(k + 1).encode()
+            with src.open("rb") as f:
+                for line in f:
+                    out.write(_TWEET_ID.sub(lambda m, p=prefix: b'"' + p + m.group(1) + b'"',
+                                            line))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("path", type=Path)
     ap.add_argument("--mb", type=float, default=150.0)
+    ap.add_argument("--replicate", type=Path, help="an archive to copy with fresh ids")
+    ap.add_argument("--copies", type=int, default=2)
     args = ap.parse_args()
+    if args.replicate:
+        replicate(args.replicate, args.path, args.copies)
+        print(f"{args.path}: {args.path.stat().st_size / 1e6:.0f} MB", file=sys.stderr)
+        return
     lines, tweets = write_archive(args.path, args.mb)
     print(f"{args.path}: {lines} lines, {tweets} tweets, "
           f"{args.path.stat().st_size / 1e6:.0f} MB", file=sys.stderr)

@@ -101,7 +101,8 @@ def main() -> None:
     runs = {
         "a": ("tracker import", [sys.executable, "-c", "from tracker.cli import main; main()",
                                  "import", str(archive)]),
-        "b": ("twarc2 csv (twarc-csv)", [str(args.twarc_venv / "bin" / "twarc2"), "csv",
+        "b": ("twarc2 csv (twarc-csv)", [str(args.twarc_venv / "bin" / "twarc2"),
+                                         "--bearer-token", "unused", "csv",
                                          str(archive), str(work / "out.csv")]),
         "c": ("bare DuckDB", [sys.executable, "-c", DUCKDB_BARE, str(archive),
                               str(work / "bare.duckdb")]),

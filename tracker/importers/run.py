@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +67,10 @@ class ImportSummary:
         if self.bad or self.api_errors:
             text += f". See: tracker quarantine --run {self.run_id}"
         return text
+
+
+class _Stopped(Exception):
+    """The storing side has stopped; the reader thread ends."""
 
 
 class StrictStop(ImportFormatError):
@@ -127,24 +133,26 @@ class Importer:
         self.on_progress = on_progress
 
     def run(self, paths: list[str]) -> ImportSummary:
+        """Import the files; reading (a thread) overlaps with storing (DuckDB, this thread)."""
         inputs = expand(paths)
         prepare(self.con, self.config.campaigns)
         run_id = ledger.start_run(self.con, "import", self.campaign, "import")
         summary = ImportSummary(run_id)
         total = sum(i.size or 0 for i in inputs) or None
         start = time.perf_counter()
-        done_bytes = 0
-        batch = _Batch()
         old_limit = self.con.execute("select current_setting('memory_limit')").fetchone()[0]
         self._memory = 0
+        batches: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+        reader = threading.Thread(target=self._read, args=(inputs, summary, batches, stop),
+                                  name="import-reader", daemon=True)
+        reader.start()
         try:
-            for inp in inputs:
-                summary.files += 1
-                batch = self._file(inp, summary, batch, done_bytes, total, start)
-                done_bytes = summary.bytes_read
-            self._flush(batch, summary, start, total)
-        except ImportFormatError as exc:  # --strict: keep what was read before the bad record
-            self._flush(batch, summary, start, total)
+            while (item := batches.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                self._flush(item, summary, start, total)
+        except ImportFormatError as exc:  # --strict: what was read before the record is kept
             summary.status = "failed"
             self._finish(summary, str(exc), start)
             raise
@@ -153,18 +161,50 @@ class Importer:
             self._finish(summary, "stopped before the import finished", start)
             raise
         finally:
+            stop.set()
             self.con.execute(f"set memory_limit = '{old_limit}'")
         summary.status = "partial" if summary.bad else "ok"
         self._finish(summary, "; ".join([summary.line(), *summary.notes]), start)
         return summary
 
-    def _file(self, inp: Input, summary: ImportSummary, batch: _Batch, done: int,
-              total: int | None, start: float) -> _Batch:
+    def _read(self, inputs: list[Input], summary: ImportSummary,
+              batches: queue.Queue[_Batch | BaseException | None],
+              stop: threading.Event) -> None:
+        """The reader thread: files -> full batches on the queue, then None (or the error)."""
+
+        def put(item: _Batch | BaseException | None) -> None:
+            while not stop.is_set():
+                try:
+                    batches.put(item, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+            raise _Stopped
+
+        batch = _Batch()
+        try:
+            for inp in inputs:
+                summary.files += 1
+                batch = self._file(inp, summary, batch, put)
+            put(batch)
+            put(None)
+        except _Stopped:
+            return
+        except BaseException as exc:  # handed to the storing thread, which raises it
+            try:
+                put(batch)
+                put(exc)
+            except _Stopped:
+                return
+
+    def _file(self, inp: Input, summary: ImportSummary, batch: _Batch,
+              put: Callable[[_Batch], None]) -> _Batch:
         origin = display_name(inp)
         mtime = inp.mtime
         default_retrieved = (dt.datetime.fromtimestamp(mtime, dt.UTC) if mtime
                              else dt.datetime.now(dt.UTC)).isoformat()
         count_before = summary.records
+        done = summary.bytes_read
         opened: Opened | None = None
         try:
             opened = Opened(inp)
@@ -182,7 +222,7 @@ class Importer:
                     batch.add(item, origin, default_retrieved)
                 if batch.full():
                     summary.bytes_read = done + opened.bytes_read
-                    self._flush(batch, summary, start, total)
+                    put(batch)
                     batch = _Batch()
         except StrictStop:
             raise
