@@ -270,6 +270,79 @@ def models(ctx: click.Context, name: str | None, db: str | None) -> None:
         click.echo("")
 
 
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--campaign", help="Put every imported post in this campaign (besides the "
+                                 "campaigns whose hashtags it carries).")
+@click.option("--format", "fmt", type=click.Choice(
+    ["auto", "twarc2", "x_v1", "mastodon", "bluesky", "facebook_csv", "csv"]), default="auto",
+    show_default=True, help="Archive format (auto: detected per record / file).")
+@click.option("--mapping", help="For a generic CSV: the [csv_mappings.NAME] table of the "
+                                "config that names its columns.")
+@click.option("--strict", is_flag=True, help="Stop at the first bad record (default: "
+                                             "quarantine it and go on).")
+@click.pass_context
+def import_cmd(ctx: click.Context, paths: tuple[str, ...], campaign: str | None, fmt: str,
+               mapping: str | None, strict: bool) -> None:
+    """Import archives: twarc2 JSONL, X v1.1 JSON, Mastodon or Bluesky dumps, Facebook CSV.
+
+    PATHS are files, directories, globs or - (stdin); gzip and zstd are read as they are.
+    Posts already in the warehouse are not stored twice; unreadable records go to the
+    quarantine (see `tracker quarantine`).
+
+    Example: tracker import archives/*.jsonl.gz --campaign aleppo-is-burning
+    """
+    from .importers import Importer
+    from .importers.progress import import_progress
+    from .store.db import connect
+
+    cfg = get_config(ctx)
+    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    try:
+        with import_progress() as progress:
+            importer = Importer(con, cfg, campaign=campaign, fmt=fmt, mapping=mapping,
+                                strict=strict, on_progress=progress)
+            summary = importer.run(list(paths))
+    finally:
+        con.close()
+    click.echo(summary.line())
+    for note in summary.notes:
+        click.echo(f"  {note}")
+
+
+@cli.command()
+@click.option("--run", "run_id", help="Only this run (default: all runs).")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--raw", "show_raw", is_flag=True, help="Print the raw text in full.")
+@click.pass_context
+def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: bool) -> None:
+    """List quarantined records: where they came from (file:line), why, and their raw text.
+
+    Example: tracker quarantine --run 20260101T120000000000-import-1a2b3c4d --limit 20
+    """
+    from .store.db import connect
+
+    cfg = get_config(ctx)
+    con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
+    try:
+        where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
+        total = con.execute(f"select count(*) from ledger.quarantine {where}",
+                            params).fetchone()[0]
+        rows = con.execute(
+            f"select run_id, origin, line, reason, raw from ledger.quarantine {where} "
+            "order by quarantined_at, origin, line limit ?", [*params, limit]).fetchall()
+    finally:
+        con.close()
+    for run, origin, line, reason, raw in rows:
+        place = f"{origin}:{line}" if line is not None else origin
+        click.echo(f"{place}: {reason}  [{run}]")
+        if raw:
+            text = raw if show_raw else (raw[:200] + ("..." if len(raw) > 200 else ""))
+            # Untrusted text: show control characters escaped, never raw to the terminal.
+            click.echo("    " + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
+    click.echo(f"{min(total, limit)} of {total} quarantined record(s) shown.")
+
+
 def main() -> None:
     cli(prog_name="tracker")
 

@@ -1,11 +1,15 @@
 -- Move one normalised batch (temp tables n_*) into norm.*. Runs once per batch.
 -- Every insert is keyed, so a batch delivered twice (at-least-once) stores nothing new.
-create or replace temp table n_tags as
-select distinct platform, post_id,
+-- The (Python) tag UDF runs once per distinct spelling, not once per row.
+create or replace temp table n_tag_forms as
+select tag_text,
        case when regexp_full_match(tag_text, '[A-Za-z0-9_]*') then lower(tag_text)
-            else tracker_tag_norm(tag_text) end as tag,
-       tag_text
-from n_hashtags where tag_text is not null and tag_text <> '';
+            else tracker_tag_norm(tag_text) end as tag
+from (select distinct tag_text from n_hashtags where tag_text is not null and tag_text <> '');
+
+create or replace temp table n_tags as
+select distinct h.platform, h.post_id, f.tag, h.tag_text
+from n_hashtags h join n_tag_forms f using (tag_text);
 
 create or replace temp table n_counts as
 select count(*) filter (where p.post_id is null) as posts_new,

@@ -4,7 +4,7 @@ create or replace temp table b_posts as
 select page_id, retrieved_at, synthetic,
        unnest(case
                   when json_type(payload, '$.posts') = 'ARRAY' then json_extract(payload, '$.posts[*]')
-                  when json_type(payload) = 'OBJECT' and payload->>'uri' is not null then [payload::json]
+                  when json_type(payload) = 'OBJECT' and (payload->>'uri') is not null then [payload::json]
                   else []::json[] end) as p
 from batch;
 

@@ -1,21 +1,28 @@
 -- X API v2 response page: {data: [tweet] | tweet, includes: {users, tweets, places}, meta}
 -- (search/recent, search/all, twarc2 output lines, streaming lines with data as one object).
+-- Each tweet is parsed once, into a struct (json_transform); later statements read fields.
 create or replace temp table x_tweets as
 with
 pages as (
-    select page_id, retrieved_at, synthetic, payload from batch
+    select page_id, retrieved_at, synthetic, payload,
+           case json_type(payload, '$.data')
+               when 'ARRAY' then json_extract(payload, '$.data[*]')
+               when 'OBJECT' then [json_extract(payload, '$.data')]
+               else []::json[] end
+           || coalesce(json_extract(payload, '$.includes.tweets[*]'), []::json[]) as tweets
+    from batch
 ),
-primary_tweets as (
+tweets as (
     select page_id, retrieved_at, synthetic,
-           unnest(case json_type(payload, '$.data')
-                      when 'ARRAY' then json_extract(payload, '$.data[*]')
-                      when 'OBJECT' then [json_extract(payload, '$.data')]
-                      else []::json[] end) as t
-    from pages
-),
-included_tweets as (
-    select page_id, retrieved_at, synthetic,
-           unnest(json_extract(payload, '$.includes.tweets[*]')) as t
+           unnest(json_transform(tweets, '[{"id": "VARCHAR", "text": "VARCHAR",
+               "note_tweet": {"text": "VARCHAR"}, "author_id": "VARCHAR",
+               "created_at": "TIMESTAMPTZ", "lang": "VARCHAR", "conversation_id": "VARCHAR",
+               "geo": {"place_id": "VARCHAR"},
+               "referenced_tweets": [{"type": "VARCHAR", "id": "VARCHAR"}],
+               "entities": {"hashtags": [{"tag": "VARCHAR"}], "mentions": [{"username": "VARCHAR"}]},
+               "public_metrics": {"like_count": "BIGINT", "retweet_count": "BIGINT",
+                                  "reply_count": "BIGINT", "quote_count": "BIGINT",
+                                  "impression_count": "BIGINT"}}]')) as t
     from pages
 ),
 places as (
@@ -23,62 +30,55 @@ places as (
            p->>'country_code' as country_code
     from (select unnest(json_extract(payload, '$.includes.places[*]')) as p from pages)
 )
-select t.page_id, t.retrieved_at, t.synthetic, t.t, places.full_name, places.country_code
-from (select * from primary_tweets union all select * from included_tweets) t
-left join places on places.place_id = (t.t->>'$.geo.place_id')
-where t.t->>'id' is not null;
+select tweets.page_id, tweets.retrieved_at, tweets.synthetic, tweets.t, places.full_name,
+       places.country_code
+from tweets
+left join places on places.place_id = tweets.t.geo.place_id
+where tweets.t.id is not null;
 
 insert into n_posts
 select
-    'x', t->>'id',
-    'https://x.com/i/web/status/' || (t->>'id'),
-    (t->>'created_at')::timestamptz,
-    t->>'author_id',
-    coalesce(t->>'$.note_tweet.text', t->>'text'),
-    t->>'lang',
+    'x', t.id, 'https://x.com/i/web/status/' || t.id, t.created_at, t.author_id,
+    coalesce(t.note_tweet.text, t.text), t.lang,
     case
         when list_contains(refs, 'retweeted') then 'repost'
         when list_contains(refs, 'quoted') then 'quote'
         when list_contains(refs, 'replied_to') then 'reply'
         else 'original' end,
     coalesce(
-        list_filter(json_extract(t, '$.referenced_tweets[*]'), lambda r: r->>'type' = 'retweeted')[1],
-        list_filter(json_extract(t, '$.referenced_tweets[*]'), lambda r: r->>'type' = 'quoted')[1],
-        list_filter(json_extract(t, '$.referenced_tweets[*]'), lambda r: r->>'type' = 'replied_to')[1]
-    )->>'id',
-    t->>'conversation_id',
-    full_name, country_code, synthetic, page_id, retrieved_at
-from (select *, json_extract_string(t, '$.referenced_tweets[*].type') as refs from x_tweets);
+        list_filter(t.referenced_tweets, lambda r: r.type = 'retweeted')[1].id,
+        list_filter(t.referenced_tweets, lambda r: r.type = 'quoted')[1].id,
+        list_filter(t.referenced_tweets, lambda r: r.type = 'replied_to')[1].id),
+    t.conversation_id, full_name, country_code, synthetic, page_id, retrieved_at
+from (select *, list_transform(t.referenced_tweets, lambda r: r.type) as refs from x_tweets);
 
 insert into n_hashtags
-select 'x', t->>'id', unnest(json_extract_string(t, '$.entities.hashtags[*].tag'))
-from x_tweets;
+select 'x', t.id, unnest(list_transform(t.entities.hashtags, lambda h: h.tag)) from x_tweets;
 
 insert into n_mentions
-select 'x', t->>'id', lower(unnest(json_extract_string(t, '$.entities.mentions[*].username')))
+select 'x', t.id, lower(unnest(list_transform(t.entities.mentions, lambda m: m.username)))
 from x_tweets;
 
 insert into n_engagement
-select 'x', t->>'id', retrieved_at,
-       (t->>'$.public_metrics.like_count')::bigint,
-       (t->>'$.public_metrics.retweet_count')::bigint,
-       (t->>'$.public_metrics.reply_count')::bigint,
-       (t->>'$.public_metrics.quote_count')::bigint,
-       (t->>'$.public_metrics.impression_count')::bigint
+select 'x', t.id, retrieved_at, t.public_metrics.like_count, t.public_metrics.retweet_count,
+       t.public_metrics.reply_count, t.public_metrics.quote_count,
+       t.public_metrics.impression_count
 from x_tweets
-where json_exists(t, '$.public_metrics');
+where t.public_metrics is not null;
 
 create or replace temp table x_users as
-select retrieved_at, unnest(json_extract(payload, '$.includes.users[*]')) as u from batch;
+select retrieved_at,
+       unnest(json_transform(json_extract(payload, '$.includes.users'), '[{"id": "VARCHAR",
+           "username": "VARCHAR", "name": "VARCHAR", "created_at": "TIMESTAMPTZ",
+           "verified": "BOOLEAN", "public_metrics": {"followers_count": "BIGINT",
+           "following_count": "BIGINT", "tweet_count": "BIGINT"}}]')) as u
+from batch;
 
 insert into n_authors
-select 'x', u->>'id', u->>'username', u->>'name', (u->>'created_at')::timestamptz,
-       (u->>'verified')::boolean, retrieved_at
-from x_users where u->>'id' is not null;
+select 'x', u.id, u.username, u.name, u.created_at, u.verified, retrieved_at
+from x_users where u.id is not null;
 
 insert into n_author_obs
-select 'x', u->>'id', retrieved_at,
-       (u->>'$.public_metrics.followers_count')::bigint,
-       (u->>'$.public_metrics.following_count')::bigint,
-       (u->>'$.public_metrics.tweet_count')::bigint
-from x_users where u->>'id' is not null and json_exists(u, '$.public_metrics');
+select 'x', u.id, retrieved_at, u.public_metrics.followers_count,
+       u.public_metrics.following_count, u.public_metrics.tweet_count
+from x_users where u.id is not null and u.public_metrics is not null;

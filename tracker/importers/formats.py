@@ -1,0 +1,195 @@
+"""Recognise archive records and turn them into raw pages.
+
+Each record (a twarc2 line, a v1.1 status line, a Mastodon array, a Bluesky searchPosts
+response...) becomes one row of `raw.pages`, kept as received. Only twarc2 `flatten` lines
+are reshaped, into the v2 page they came from, so one normalisation serves both.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+
+# --format choices for JSON archives -> (raw format, platform, label)
+JSON_FORMATS = {
+    "twarc2": ("x_v2_page", "x", "twarc2 / X API v2 page"),
+    "x_v1": ("x_v1_status", "x", "X v1.1 status"),
+    "mastodon": ("mastodon_statuses", "mastodon", "Mastodon status"),
+    "bluesky": ("bluesky_posts", "bluesky", "Bluesky post view"),
+}
+CSV_FORMATS = ("facebook_csv", "csv")
+FORMAT_CHOICES = ("auto", *JSON_FORMATS, *CSV_FORMATS)
+BIG_LINE = 16 * 1024 * 1024     # above this, a line is inspected by DuckDB, not parsed in Python
+ARRAY_CHUNK = 1000              # a long Mastodon array is stored in records of this many
+
+
+@dataclass
+class Record:
+    """A readable archive record: a raw page to store (payload None: nothing to store)."""
+
+    line: int
+    format: str | None
+    platform: str | None
+    payload: str | None
+    retrieved_at: str | None = None
+    api_errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Bad:
+    """A record that could not be read; goes to the quarantine."""
+
+    line: int | None
+    reason: str
+    raw: str | bytes | None
+
+
+def kind_of(obj: Any) -> str | None:
+    """Which archive format a parsed JSON value is, or None."""
+    if isinstance(obj, list):
+        first = obj[0] if obj else None
+        if isinstance(first, dict) and "uri" in first and "account" in first:
+            return "mastodon"
+        if isinstance(first, dict) and kind_of(first) == "x_v1":
+            return "x_v1_list"
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("statuses"), list):
+        return "x_v1"
+    if isinstance(obj.get("posts"), list):
+        return "bluesky"
+    if "author" in obj and "author_id" in obj and "id" in obj:
+        return "twarc2_flat"
+    if "__twarc" in obj or "data" in obj or "includes" in obj or "errors" in obj:
+        return "twarc2"
+    if "id_str" in obj and "user" in obj:
+        return "x_v1"
+    uri = obj.get("uri")
+    if isinstance(uri, str) and uri.startswith("at://") and "record" in obj:
+        return "bluesky"
+    if uri and "account" in obj:
+        return "mastodon"
+    return None
+
+
+def _family(kind: str | None) -> str | None:
+    return {"twarc2_flat": "twarc2", "x_v1_list": "x_v1"}.get(kind or "", kind)
+
+
+def label(kind: str | None) -> str:
+    fam = _family(kind)
+    return JSON_FORMATS[fam][2] if fam in JSON_FORMATS else "unrecognised JSON"
+
+
+def api_errors(obj: dict[str, Any]) -> list[str]:
+    """X API error objects in a twarc2 page, one line each."""
+    out = []
+    for e in obj.get("errors") or []:
+        if isinstance(e, dict):
+            parts = [str(e[k]) for k in ("title", "detail", "resource_id") if e.get(k)]
+            out.append("X API error: " + (": ".join(parts) or json.dumps(e)[:200]))
+    return out
+
+
+def _retrieved(obj: dict[str, Any]) -> str | None:
+    tw = obj.get("__twarc")
+    return tw.get("retrieved_at") if isinstance(tw, dict) else None
+
+
+def unflatten(tweet: dict[str, Any]) -> dict[str, Any]:
+    """A `twarc2 flatten` line (tweet with author embedded) -> the v2 page it came from."""
+    users: dict[str, Any] = {}
+    tweets = []
+    if isinstance(tweet.get("author"), dict):
+        users[tweet["author"].get("id")] = tweet["author"]
+    for ref in tweet.get("referenced_tweets") or []:
+        if isinstance(ref, dict) and "text" in ref:
+            if isinstance(ref.get("author"), dict):
+                users[ref["author"].get("id")] = ref["author"]
+            tweets.append(ref)
+    page: dict[str, Any] = {"data": [tweet], "includes": {"users": list(users.values()),
+                                                          "tweets": tweets}}
+    if "__twarc" in tweet:
+        page["__twarc"] = tweet["__twarc"]
+    return page
+
+
+def to_records(obj: Any, text: str | None, line: int, wanted: str) -> list[Record | Bad]:
+    """Records for one parsed JSON value. `text` is the value as received (None: re-encode)."""
+    kind = kind_of(obj)
+    fam = _family(kind)
+    if fam is None or (wanted != "auto" and fam != wanted):
+        what = f"not a {JSON_FORMATS[wanted][2]} record" if wanted != "auto" else "not a record"
+        return [Bad(line, f"{what} (looks like {label(kind)})", text or json.dumps(obj)[:4096])]
+    fmt, platform, _ = JSON_FORMATS[fam]
+    if kind == "twarc2_flat":
+        obj, text = unflatten(obj), None
+    if kind == "x_v1_list":
+        obj, text = {"statuses": obj}, None
+    if kind == "mastodon" and isinstance(obj, list) and len(obj) > ARRAY_CHUNK:
+        return [Record(line, fmt, platform, json.dumps(obj[i:i + ARRAY_CHUNK], ensure_ascii=False))
+                for i in range(0, len(obj), ARRAY_CHUNK)]
+    errors = api_errors(obj) if fam == "twarc2" else []
+    retrieved = _retrieved(obj) if isinstance(obj, dict) else None
+    if fam == "twarc2" and not obj.get("data") and not obj.get("includes"):
+        return [Record(line, None, None, None, retrieved, errors)]  # an error-only line
+    payload = text if text is not None else json.dumps(obj, ensure_ascii=False)
+    return [Record(line, fmt, platform, payload, retrieved, errors)]
+
+
+def parse_line(data: bytes, line: int, wanted: str) -> list[Record | Bad]:
+    """One JSONL line -> its records, or why it cannot be read."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [Bad(line, f"not UTF-8 text (byte {exc.start + 1}): binary data?", data)]
+    if len(data) > BIG_LINE:
+        return _parse_big(text, line, wanted)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) - 1:
+            why = f"truncated JSON: the line ends inside a value ({len(data)} bytes)"
+        else:
+            why = f"invalid JSON: {exc.msg} at column {exc.colno}"
+        return [Bad(line, why, text)]
+    return to_records(obj, text, line, wanted)
+
+
+_duck: duckdb.DuckDBPyConnection | None = None
+
+
+def _parse_big(text: str, line: int, wanted: str) -> list[Record | Bad]:
+    """Inspect a very long line with DuckDB's JSON reader (far less memory than Python's)."""
+    global _duck
+    if _duck is None:
+        _duck = duckdb.connect()
+    if not _duck.execute("select json_valid(?::varchar)", [text]).fetchone()[0]:
+        return [Bad(line, f"invalid or truncated JSON ({len(text)} characters)", text)]
+    row = _duck.execute("""
+        select true, json_type(s), json_keys(s), json_keys(s, '$[0]'),
+               s->>'uri', json_type(s, '$.statuses'), json_type(s, '$.posts'),
+               s->>'$.__twarc.retrieved_at', json_extract(s, '$.errors')::varchar
+        from (select ?::varchar as s)""", [text]).fetchone()
+    _, jtype, keys, first_keys, uri, statuses, posts, retrieved, errors = row
+    stub: Any
+    if jtype == "ARRAY":
+        stub = [dict.fromkeys(first_keys or [], True)]
+    else:
+        stub = dict.fromkeys(keys or [], True)
+        stub.update({"uri": uri, "statuses": [] if statuses == "ARRAY" else None,
+                     "posts": [] if posts == "ARRAY" else None,
+                     "errors": json.loads(errors) if errors else None})
+        stub = {k: v for k, v in stub.items() if v is not None}
+    kind = kind_of(stub)
+    if kind in ("twarc2_flat", "x_v1_list"):
+        return to_records(json.loads(text), text, line, wanted)
+    recs = to_records(stub, text, line, wanted)
+    for r in recs:
+        if isinstance(r, Record):
+            r.retrieved_at = retrieved
+    return recs

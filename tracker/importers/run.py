@@ -1,0 +1,300 @@
+"""`tracker import`: stream archive records into the warehouse in large, atomic batches.
+
+Records are read in Python (any input, any compression, bounded memory) and handed to DuckDB
+in batches: one transaction stores the batch's raw pages, normalised rows, quarantined
+records and the run's counters, so an interrupted import keeps every committed batch and a
+re-run adds nothing twice (raw pages are keyed by content, posts by platform and id).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+
+from ..config import Config
+from ..errors import ImportFormatError
+from ..store import ledger
+from ..store.load import _BATCH_IN, store_batch_table
+from ..store.normalise import prepare
+from .archive import records
+from .formats import Bad, Record
+from .inputs import Input, Opened, display_name, expand
+
+log = logging.getLogger("tracker.import")
+
+BATCH_BYTES = 24 * 1024 * 1024
+# DuckDB's memory limit during an import: enough for one batch (about 20x its size once the
+# JSON is unnested and joined), small enough that a large archive stays well under 1 GB.
+MEMORY_FLOOR = 400 * 1024 * 1024
+MEMORY_PER_BATCH_BYTE = 20
+BATCH_RECORDS = 20_000
+CLIENT = "tracker-import"
+
+
+@dataclass
+class ImportSummary:
+    run_id: str
+    files: int = 0
+    records: int = 0          # records read, readable or not
+    pages_new: int = 0        # records stored now
+    pages_seen: int = 0       # records already in the warehouse (same content)
+    posts_new: int = 0
+    duplicates: int = 0       # copies of posts already stored (or repeated in the archive)
+    bad: int = 0              # records quarantined
+    api_errors: int = 0       # error objects inside twarc2 output
+    bytes_read: int = 0
+    seconds: float = 0.0
+    status: str = "ok"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def posts_per_second(self) -> float:
+        return (self.posts_new + self.duplicates) / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        text = (f"{self.records} records read from {self.files} file(s): {self.posts_new} new "
+                f"posts, {self.duplicates} duplicate posts, {self.pages_seen} records already "
+                f"imported, {self.bad} bad records, {self.api_errors} API error objects "
+                f"({self.seconds:.1f}s, {self.posts_per_second:,.0f} posts/s)")
+        if self.bad or self.api_errors:
+            text += f". See: tracker quarantine --run {self.run_id}"
+        return text
+
+
+class _Stopped(Exception):
+    """The storing side has stopped; the reader thread ends."""
+
+
+class StrictStop(ImportFormatError):
+    """--strict and a bad record: the import stops here."""
+
+
+Progress = Callable[[ImportSummary, int | None], None]
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.page_ids: list[str] = []
+        self.formats: list[str] = []
+        self.platforms: list[str] = []
+        self.requests: list[str] = []
+        self.retrieved: list[str] = []
+        self.payloads: list[str] = []
+        self.quarantine: list[tuple[str, int | None, str, str | bytes | None]] = []
+        self.bytes = 0
+        self.records = 0
+
+    def add(self, rec: Record, origin: str, default_retrieved: str) -> None:
+        self.records += 1
+        for err in rec.api_errors:
+            self.quarantine.append((origin, rec.line, err, None))
+        if rec.payload is None or rec.format is None:
+            return
+        payload = rec.payload
+        h = hashlib.sha256(rec.format.encode())
+        h.update(b"\0")
+        h.update(payload.encode("utf-8", "surrogatepass"))
+        self.page_ids.append(h.hexdigest()[:32])
+        self.formats.append(rec.format)
+        self.platforms.append(rec.platform or "")
+        self.requests.append(f"{origin}:{rec.line}")
+        self.retrieved.append(rec.retrieved_at or default_retrieved)
+        self.payloads.append(payload)
+        self.bytes += len(payload)
+
+    def full(self) -> bool:
+        return self.bytes >= BATCH_BYTES or self.records >= BATCH_RECORDS
+
+
+class Importer:
+    """Import archives into an open warehouse connection (a writer)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, *,
+                 campaign: str | None = None, fmt: str = "auto", mapping: str | None = None,
+                 strict: bool = False, on_progress: Progress | None = None):
+        self.con = con
+        self.config = config
+        self.campaign = config.campaign(campaign).name if campaign else None
+        self.fmt = fmt
+        if mapping is not None and mapping not in config.csv_mappings:
+            known = ", ".join(sorted(config.csv_mappings)) or "none"
+            raise ImportFormatError(f"{config.path.name}: no [csv_mappings.{mapping}] "
+                                    f"(known: {known})")
+        self.mapping = mapping
+        self.strict = strict
+        self.on_progress = on_progress
+
+    def run(self, paths: list[str]) -> ImportSummary:
+        """Import the files; reading (a thread) overlaps with storing (DuckDB, this thread)."""
+        inputs = expand(paths)
+        prepare(self.con, self.config.campaigns)
+        run_id = ledger.start_run(self.con, "import", self.campaign, "import")
+        summary = ImportSummary(run_id)
+        total = sum(i.size or 0 for i in inputs) or None
+        start = time.perf_counter()
+        old_limit = self.con.execute("select current_setting('memory_limit')").fetchone()[0]
+        self._memory = 0
+        batches: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=1)
+        stop = threading.Event()
+        reader = threading.Thread(target=self._read, args=(inputs, summary, batches, stop),
+                                  name="import-reader", daemon=True)
+        reader.start()
+        try:
+            while (item := batches.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                self._flush(item, summary, start, total)
+        except ImportFormatError as exc:  # --strict: what was read before the record is kept
+            summary.status = "failed"
+            self._finish(summary, str(exc), start)
+            raise
+        except BaseException:
+            summary.status = "interrupted"
+            self._finish(summary, "stopped before the import finished", start)
+            raise
+        finally:
+            stop.set()
+            self.con.execute(f"set memory_limit = '{old_limit}'")
+        summary.status = "partial" if summary.bad else "ok"
+        self._finish(summary, "; ".join([summary.line(), *summary.notes]), start)
+        return summary
+
+    def _read(self, inputs: list[Input], summary: ImportSummary,
+              batches: queue.Queue[_Batch | BaseException | None],
+              stop: threading.Event) -> None:
+        """The reader thread: files -> full batches on the queue, then None (or the error)."""
+
+        def put(item: _Batch | BaseException | None) -> None:
+            while not stop.is_set():
+                try:
+                    batches.put(item, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+            raise _Stopped
+
+        batch = _Batch()
+        try:
+            for inp in inputs:
+                summary.files += 1
+                batch = self._file(inp, summary, batch, put)
+            put(batch)
+            put(None)
+        except _Stopped:
+            return
+        except BaseException as exc:  # handed to the storing thread, which raises it
+            try:
+                put(batch)
+                put(exc)
+            except _Stopped:
+                return
+
+    def _file(self, inp: Input, summary: ImportSummary, batch: _Batch,
+              put: Callable[[_Batch], None]) -> _Batch:
+        origin = display_name(inp)
+        mtime = inp.mtime
+        default_retrieved = (dt.datetime.fromtimestamp(mtime, dt.UTC) if mtime
+                             else dt.datetime.now(dt.UTC)).isoformat()
+        count_before = summary.records
+        done = summary.bytes_read
+        opened: Opened | None = None
+        try:
+            opened = Opened(inp)
+            for item in records(opened.stream, inp.name, self.fmt, self.config.csv_mappings,
+                                self.mapping):
+                summary.records += 1
+                if isinstance(item, Bad):
+                    summary.bad += 1
+                    batch.records += 1
+                    batch.quarantine.append((origin, item.line, item.reason, item.raw))
+                    if self.strict:
+                        raise StrictStop(f"{origin}:{item.line}: {item.reason} (--strict)")
+                else:
+                    summary.api_errors += len(item.api_errors)
+                    batch.add(item, origin, default_retrieved)
+                if batch.full():
+                    summary.bytes_read = done + opened.bytes_read
+                    put(batch)
+                    batch = _Batch()
+        except StrictStop:
+            raise
+        except ImportFormatError as exc:  # the file as a whole (header, compression, access)
+            if self.strict:
+                raise ImportFormatError(f"{origin}: {exc} (--strict)") from None
+            summary.bad += 1
+            summary.records += 1
+            batch.records += 1
+            batch.quarantine.append((origin, None, str(exc), None))
+            summary.notes.append(f"{origin}: {exc}")
+        finally:
+            if opened is not None:
+                summary.bytes_read = done + opened.bytes_read
+                opened.close()
+        if summary.records == count_before:
+            summary.notes.append(f"{origin}: empty, nothing to import")
+        return batch
+
+    def _flush(self, batch: _Batch, summary: ImportSummary, start: float,
+               total: int | None) -> None:
+        if not batch.records:
+            return
+        con = self.con
+        memory = max(MEMORY_FLOOR, MEMORY_PER_BATCH_BYTE * batch.bytes)
+        if memory != self._memory:   # a record far larger than a batch gets room of its own
+            con.execute(f"set memory_limit = '{memory // 2**20}MB'")
+            self._memory = memory
+        con.execute("begin transaction")
+        try:
+            con.execute(_BATCH_IN)
+            if batch.payloads:
+                con.execute(
+                    """insert into batch_in
+                    select unnest(string_split(?, chr(10))), unnest(string_split(?, chr(10))),
+                           unnest(string_split(?, chr(10))), 'import', ?,
+                           unnest(string_split(?, chr(10))),
+                           unnest(string_split(?, chr(10)))::timestamptz, ?, ?, ?, false,
+                           unnest(string_split(?, chr(10)))""",
+                    ["\n".join(batch.page_ids), "\n".join(batch.formats),
+                     "\n".join(batch.platforms), self.campaign, "\n".join(batch.requests),
+                     "\n".join(batch.retrieved), CLIENT, summary.run_id,
+                     f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
+                     "\n".join(batch.payloads)])
+            result = store_batch_table(con, "batch_in", assign_campaign=self.campaign)
+            if result.pages_new:
+                # every copy of a post in the new records (n_posts: see store/normalise.py),
+                # so a post repeated within one batch counts as a duplicate too
+                copies = con.execute("select count(*) from n_posts").fetchone()[0]
+                result.duplicates = copies - result.posts_new
+            for origin, line, reason, raw in batch.quarantine:
+                ledger.quarantine(con, summary.run_id, origin, line, reason, raw)
+            seen = len(set(batch.page_ids)) - result.pages_new
+            ledger.add_counts(con, summary.run_id, records=batch.records,
+                              pages=result.pages_new, posts_new=result.posts_new,
+                              duplicates=result.duplicates,
+                              errors=len(batch.quarantine))
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        summary.pages_new += result.pages_new
+        summary.pages_seen += seen
+        summary.posts_new += result.posts_new
+        summary.duplicates += result.duplicates
+        summary.seconds = time.perf_counter() - start
+        if self.on_progress:
+            self.on_progress(summary, total)
+
+    def _finish(self, summary: ImportSummary, message: str | None, start: float) -> None:
+        summary.seconds = time.perf_counter() - start
+        ledger.finish_run(self.con, summary.run_id, summary.status, message=message)
+        log.info("import finished", extra={
+            "event": "import_finished", "run_id": summary.run_id, "status": summary.status,
+            "records": summary.records, "posts_new": summary.posts_new, "bad": summary.bad})

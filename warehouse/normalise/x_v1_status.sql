@@ -1,0 +1,86 @@
+-- X API v1.1 statuses (2016-era archives): one status per record, or a search response
+-- {statuses: [...]}. A retweet's retweeted_status and a quote's quoted_status are posts too.
+-- Dates look like 'Fri Apr 29 10:00:00 +0000 2016'. Followers are observed at the tweet's
+-- created_at (the user object is a snapshot taken when the tweet was served).
+create or replace temp table v1_top as
+select page_id, retrieved_at, synthetic,
+       unnest(case
+                  when json_type(payload, '$.statuses') = 'ARRAY' then json_extract(payload, '$.statuses[*]')
+                  when json_type(payload) = 'OBJECT' then [payload::json]
+                  else []::json[] end) as s
+from batch;
+
+create or replace temp table v1_statuses as
+with
+nested as (
+    select page_id, retrieved_at, synthetic, s from v1_top
+    union all
+    select page_id, retrieved_at, synthetic, s->'retweeted_status' from v1_top
+    where json_type(s, '$.retweeted_status') = 'OBJECT'
+    union all
+    select page_id, retrieved_at, synthetic, s->'quoted_status' from v1_top
+    where json_type(s, '$.quoted_status') = 'OBJECT'
+    union all
+    select page_id, retrieved_at, synthetic, s->'$.retweeted_status.quoted_status' from v1_top
+    where json_type(s, '$.retweeted_status.quoted_status') = 'OBJECT'
+)
+select page_id, retrieved_at, synthetic, s,
+       coalesce(s->>'id_str', s->>'id') as id,
+       coalesce(try_strptime(s->>'created_at', '%a %b %d %H:%M:%S %z %Y'),
+                try_cast(s->>'created_at' as timestamptz)) as created,
+       coalesce(s->'$.extended_tweet.entities', s->'entities') as ents
+from nested
+where coalesce(s->>'id_str', s->>'id') is not null;
+
+insert into n_posts
+select
+    'x', id,
+    'https://x.com/' || coalesce(s->>'$.user.screen_name', 'i/web') || '/status/' || id,
+    created,
+    coalesce(s->>'$.user.id_str', s->>'$.user.id'),
+    coalesce(s->>'$.extended_tweet.full_text', s->>'full_text', s->>'text'),
+    s->>'lang',
+    case
+        when json_type(s, '$.retweeted_status') = 'OBJECT' then 'repost'
+        when coalesce(s->>'quoted_status_id_str', s->>'$.quoted_status.id_str') is not null
+            then 'quote'
+        when coalesce(s->>'in_reply_to_status_id_str', s->>'in_reply_to_status_id') is not null
+            then 'reply'
+        else 'original' end,
+    coalesce(s->>'$.retweeted_status.id_str', s->>'quoted_status_id_str',
+             s->>'$.quoted_status.id_str', s->>'in_reply_to_status_id_str',
+             s->>'in_reply_to_status_id'),
+    null,
+    s->>'$.place.full_name', s->>'$.place.country_code',
+    synthetic, page_id, retrieved_at
+from v1_statuses;
+
+insert into n_hashtags
+select 'x', id, unnest(json_extract_string(ents, '$.hashtags[*].text'))
+from v1_statuses;
+
+insert into n_mentions
+select 'x', id, lower(unnest(json_extract_string(ents, '$.user_mentions[*].screen_name')))
+from v1_statuses;
+
+insert into n_engagement
+select 'x', id, retrieved_at,
+       (s->>'favorite_count')::bigint, (s->>'retweet_count')::bigint,
+       (s->>'reply_count')::bigint, (s->>'quote_count')::bigint, null
+from v1_statuses
+where (s->>'favorite_count') is not null or (s->>'retweet_count') is not null;
+
+insert into n_authors
+select 'x', coalesce(s->>'$.user.id_str', s->>'$.user.id'), s->>'$.user.screen_name',
+       s->>'$.user.name',
+       try_strptime(s->>'$.user.created_at', '%a %b %d %H:%M:%S %z %Y'),
+       (s->>'$.user.verified')::boolean, created
+from v1_statuses
+where coalesce(s->>'$.user.id_str', s->>'$.user.id') is not null;
+
+insert into n_author_obs
+select 'x', coalesce(s->>'$.user.id_str', s->>'$.user.id'), created,
+       (s->>'$.user.followers_count')::bigint, (s->>'$.user.friends_count')::bigint,
+       (s->>'$.user.statuses_count')::bigint
+from v1_statuses
+where coalesce(s->>'$.user.id_str', s->>'$.user.id') is not null and created is not null;
