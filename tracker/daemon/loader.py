@@ -176,12 +176,12 @@ class Loader:
             log.warning("runs of a killed process marked", extra={"event": "runs_killed",
                                                                   "runs": n})
 
-    def read_cursors(self, wait: float) -> dict[tuple[str, str], Any] | None:
+    def read_cursors(self) -> dict[tuple[str, str], Any] | None:
         """The warehouse's cursors (read-write, else read-only beside a reader); None if busy."""
         if not self.warehouse.exists():
             return {}
         with self.write_lock:
-            for read_only in (False, True):
+            for read_only, wait in ((False, 0.0), (True, 5.0)):
                 try:
                     con = connect(self.warehouse, read_only=read_only, wait=wait)
                 except WarehouseLocked:

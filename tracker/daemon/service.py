@@ -34,7 +34,7 @@ from .state import JobState, StateFile, iso
 
 log = logging.getLogger("tracker.daemon")
 BUILD_JOB = "build"
-STARTUP_WAIT = 5.0
+STARTUP_WAIT = 2.0
 
 
 def collect_job_id(campaign: str, source: str) -> str:
@@ -106,7 +106,7 @@ class Daemon:
         told = 0.0
         while not self.stop.is_set():
             self.loader.drain(wait=STARTUP_WAIT)
-            cursors = self.loader.read_cursors(wait=STARTUP_WAIT)
+            cursors = self.loader.read_cursors()
             if cursors is not None:
                 cursors.update(self.spool.latest_cursors())  # newer than the warehouse's
                 return cursors
@@ -185,7 +185,13 @@ class Daemon:
 
     def _build(self) -> None:
         js = self.state.jobs.get(BUILD_JOB)
-        status = build_job(self.loader)
+        with self.collector.active_lock:   # counts as work in progress for a graceful stop
+            self.collector.active.add(BUILD_JOB)
+        try:
+            status = build_job(self.loader)
+        finally:
+            with self.collector.active_lock:
+                self.collector.active.discard(BUILD_JOB)
         if js:
             js.last_status, js.last_finished = status, iso(utcnow())
             if status == "failed":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..errors import WarehouseLocked
 from ..sources.base import utcnow
 from ..store.db import connect
 from . import lock_path, state_path
@@ -56,7 +57,7 @@ class SourceStatus:
 def _ledger(cfg: Config, wait: float, on_wait: Any) -> dict[tuple[str, str], dict]:
     if not cfg.warehouse.exists():
         return {}
-    con = connect(cfg.warehouse, read_only=True, wait=wait, on_wait=on_wait)
+    con = connect(cfg.warehouse, read_only=True, wait=wait, on_wait=on_wait)  # may raise
     try:
         since = utcnow() - dt.timedelta(hours=24)
         cur = con.execute(_LEDGER.format(not_ok=_NOT_OK), [since])
@@ -79,7 +80,11 @@ def gather(cfg: Config, *, wait: float = 30.0, on_wait: Any = None) -> dict[str,
     pid = holder(lock_path(cfg.warehouse))
     state = read_state(state_path(cfg.warehouse)) if pid else None
     jobs = (state or {}).get("jobs", {})
-    ledger = _ledger(cfg, wait, on_wait)
+    note = None
+    try:
+        ledger = _ledger(cfg, wait, on_wait)
+    except WarehouseLocked as exc:   # e.g. a long model build: show what the daemon knows
+        ledger, note = {}, f"{exc}; ledger figures not shown"
     now = utcnow()
     sources = []
     for c in cfg.campaigns:
@@ -118,7 +123,7 @@ def gather(cfg: Config, *, wait: float = 30.0, on_wait: Any = None) -> dict[str,
                    "started_at": (state or {}).get("started_at"),
                    "spool_batches": (state or {}).get("spool_batches", _spooled(cfg)),
                    "warehouse_busy_since": (state or {}).get("warehouse_busy_since")},
-        "warehouse": {"path": str(cfg.warehouse), "bytes": _size(cfg.warehouse)},
+        "warehouse": {"path": str(cfg.warehouse), "bytes": _size(cfg.warehouse), "note": note},
         "sources": [asdict(s) for s in sources],
         "failing": [f"{s.campaign}/{s.source}" for s in sources if s.failing],
     }
@@ -154,6 +159,8 @@ def render(data: dict[str, Any]) -> str:
     lines = [head,
              f"warehouse: {w['path']} ({w['bytes'] / 1e6:.1f} MB), "
              f"spool: {d['spool_batches']} batch(es) waiting"]
+    if w.get("note"):
+        lines.append(w["note"])
     if d.get("warehouse_busy_since"):
         lines.append(f"warehouse held by a reader since {d['warehouse_busy_since']}: "
                      "new pages wait in the spool")
