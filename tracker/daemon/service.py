@@ -171,10 +171,12 @@ class Daemon:
                                                        "schedule": schedule.describe()})
                 continue
             func = self.collector.run if args else self._build
+            # Collections run at start-up; the first build waits one period for data.
+            first_run = {"next_run_time": dt.datetime.now(dt.UTC)} if args else {}
             self.scheduler.add_job(func, trigger(schedule, settings),
                                    args=(job_id, *args) if args else (), id=job_id,
                                    name=job_id, misfire_grace_time=grace,
-                                   next_run_time=dt.datetime.now(dt.UTC))
+                                   **first_run)
             self._schedules[job_id] = (schedule, grace)
             self.state.jobs[job_id] = JobState(args[0] if args else None,
                                                args[1] if args else None, schedule.describe())
@@ -203,7 +205,7 @@ class Daemon:
         for job in self.scheduler.get_jobs():
             js = self.state.jobs.get(job.id)
             if js:
-                js.next_run = iso(job.next_run_time)
+                js.next_run = iso(getattr(job, "next_run_time", None))  # None until started
         self.state.spool_batches = self.spool.count()
         self.state.save()
 
