@@ -183,7 +183,7 @@ def test_jobs_fire_on_schedule_second_daemon_refused_sigterm_exits_0(tmp_path):
         job = st["jobs"]["collect:aleppo:simulated-x"]
         assert job["schedule"] == "every 2s" and job["next_run"]
     finally:
-        assert d.stop() == 0
+        assert d.stop(signal.SIGINT) == 0       # Ctrl-C stops it like SIGTERM
     starts = [r[0] for r in query(cfg, "select started_at from ledger.runs where source = "
                                        "'simulated-x' order by started_at")]
     assert (starts[0] - t0).total_seconds() < 5          # first run at start-up
@@ -197,8 +197,8 @@ def test_jobs_fire_on_schedule_second_daemon_refused_sigterm_exits_0(tmp_path):
 
 
 def test_sigterm_mid_collection_is_graceful(tmp_path):
-    cfg = write(tmp_path, x_posts=1000, x_per_run=1000, batch_pages=2)
-    d = Daemon(cfg, HARNESS_PAGE_DELAY="0.15")      # 50 pages: a run of 7.5 s or more
+    cfg = write(tmp_path, x_posts=600, x_per_run=600, batch_pages=2)
+    d = Daemon(cfg, HARNESS_PAGE_DELAY="0.15")      # 30 pages: a run of 4.5 s or more
     wait_for(lambda: cursors(cfg).get("simulated-x"), what="a first load")
     t0 = time.monotonic()
     assert d.stop() == 0
@@ -206,7 +206,7 @@ def test_sigterm_mid_collection_is_graceful(tmp_path):
     run = query(cfg, "select status, message from ledger.runs where source = 'simulated-x'")
     assert run[0][0] == "interrupted", run
     cursor = cursors(cfg)["simulated-x"]
-    assert 0 < cursor < 1000
+    assert 0 < cursor < 600
     # what is stored is exactly the pages up to the committed cursor: nothing half-done
     stored = query(cfg, "select count(*) from norm.posts where platform = 'x' and kind in "
                         "('original', 'reply', 'quote', 'repost')")[0][0]
@@ -215,10 +215,10 @@ def test_sigterm_mid_collection_is_graceful(tmp_path):
     # a restart resumes from the cursor and completes
     d2 = Daemon(cfg)
     try:
-        wait_for(lambda: done(cfg, 1000), what="collection to complete")
+        wait_for(lambda: done(cfg, 600), what="collection to complete")
     finally:
         assert d2.stop() == 0
-    assert snapshot(cfg) == reference(tmp_path, 1000, x_per_run=1000, batch_pages=2)
+    assert snapshot(cfg) == reference(tmp_path, 600, x_per_run=600, batch_pages=2)
 
 
 def test_sigkill_at_random_points_then_restart_equals_uninterrupted(tmp_path):

@@ -129,9 +129,16 @@ class Daemon:
         self.stop.set()
         if getattr(self, "loader", None) is not None:
             self.loader.wake()
-        if self.scheduler is not None and self.scheduler.running:
-            threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": False},
-                             daemon=True).start()
+        threading.Thread(target=self._stop_scheduler, daemon=True).start()
+
+    def _stop_scheduler(self) -> None:
+        """Shut the scheduler down, also when the signal came just before it started."""
+        for _ in range(200):
+            sched = self.scheduler
+            if sched is not None and sched.running:
+                sched.shutdown(wait=False)
+                return
+            time.sleep(0.05)
 
     def _on_hup(self, signum: int, frame: object) -> None:
         threading.Thread(target=self.reload, name="reload", daemon=True).start()
