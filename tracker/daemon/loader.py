@@ -33,7 +33,7 @@ from .state import StateFile, iso
 
 log = logging.getLogger("tracker.daemon")
 
-MAX_HOLD = 5.0        # seconds a load session may keep the warehouse open
+MAX_HOLD = 2.0        # seconds a load session may keep the warehouse open (+ one batch)
 PAUSE = 1.0           # seconds between two sessions, for waiting readers
 DEBOUNCE = 0.5        # seconds to wait after a wake-up before opening the warehouse
 
