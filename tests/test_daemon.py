@@ -422,3 +422,28 @@ def test_daemon_config_errors_are_one_line(tmp_path, body, error):
     assert str(exc.value) == error
 
 
+
+
+def test_resume_after_survives_a_restart(tmp_path):
+    # The ledger's resume_after is read at start-up (a failed run's backoff is stored there
+    # the same way).
+    cfg = write(tmp_path, extra=RATE_LIMITED)
+    d = Daemon(cfg, HARNESS_RATE_LIMIT="simulated-mastodon", HARNESS_RESUME="60")
+    try:
+        wait_for(lambda: query(cfg, "select 1 from ledger.runs where status = 'rate_limited'"),
+                 what="a rate-limited run")
+    finally:
+        assert d.stop() == 0
+    d = Daemon(cfg)                      # the sources would work now, but must wait
+    try:
+        jobs = wait_for(lambda: state(cfg).get("pid") == d.proc.pid and all(
+            j["next_run"] for j in state(cfg)["jobs"].values()) and state(cfg)["jobs"],
+            what="the new daemon to schedule its jobs")
+        time.sleep(2)
+        masto = jobs["collect:aleppo:simulated-mastodon"]
+        assert masto["blocked_reason"] == "rate_limited"
+        assert masto["next_run"] >= masto["blocked_until"][:19]
+    finally:
+        assert d.stop() == 0
+    runs = query(cfg, "select count(*) from ledger.runs where source = 'simulated-mastodon'")
+    assert runs == [(1,)]

@@ -33,6 +33,7 @@ from .state import StateFile, iso
 
 log = logging.getLogger("tracker.daemon")
 
+Pair = tuple[str, str]   # (campaign, source)
 MAX_HOLD = 2.0        # seconds a load session may keep the warehouse open (+ one batch)
 PAUSE = 1.0           # seconds between two sessions, for waiting readers
 DEBOUNCE = 0.5        # seconds to wait after a wake-up before opening the warehouse
@@ -176,10 +177,13 @@ class Loader:
             log.warning("runs of a killed process marked", extra={"event": "runs_killed",
                                                                   "runs": n})
 
-    def read_cursors(self) -> dict[tuple[str, str], Any] | None:
-        """The warehouse's cursors (read-write, else read-only beside a reader); None if busy."""
+    def read_cursors(self) -> tuple[dict[Pair, Any], dict[Pair, tuple]] | None:
+        """The warehouse's cursors and each source's last run: (status, resume_after).
+
+        Read-write, else read-only beside a reader; None if the warehouse cannot be opened.
+        """
         if not self.warehouse.exists():
-            return {}
+            return {}, {}
         with self.write_lock:
             for read_only, wait in ((False, 0.0), (True, 5.0)):
                 try:
@@ -189,7 +193,14 @@ class Loader:
                 try:
                     rows = con.execute("select campaign, source, cursor "
                                        "from ledger.cursors").fetchall()
+                    last = con.execute(
+                        "select campaign, source, arg_max(status, started_at), "
+                        "arg_max(resume_after, started_at) from ledger.runs "
+                        "where kind = 'collect' and status not in ('running', 'killed') "
+                        "group by all").fetchall()
                 finally:
                     con.close()
-                return {(c, s): json.loads(v) if v is not None else None for c, s, v in rows}
+                cursors = {(c, s): json.loads(v) if v is not None else None
+                           for c, s, v in rows}
+                return cursors, {(c, s): (st, ra) for c, s, st, ra in last}
         return None

@@ -15,7 +15,9 @@ from apscheduler.events import (
     EVENT_JOB_EXECUTED,
     EVENT_JOB_MAX_INSTANCES,
     EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_STARTED,
     JobExecutionEvent,
+    SchedulerEvent,
 )
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -58,6 +60,7 @@ class Daemon:
         self.scheduler: BlockingScheduler | None = None
         self._schedules: dict[str, tuple[Schedule, int]] = {}
         self._reload_lock = threading.Lock()
+        self._last_runs: dict[tuple, tuple] = {}
 
     def get_config(self) -> Config:
         return self.config
@@ -83,15 +86,17 @@ class Daemon:
         log.info("daemon starting", extra={
             "event": "daemon_starting", "pid": os.getpid(), "warehouse": str(cfg.warehouse),
             "spool": str(cfg.spool), "spool_batches": self.spool.count()})
-        cursors = self._startup()
-        if cursors is None:
+        start = self._startup()
+        if start is None:
             return self._exit("stopped during start-up")
+        cursors, self._last_runs = start
         self.collector.cursors = CursorBook(cursors)
         self.scheduler = BlockingScheduler(
             executors={"default": ThreadPoolExecutor(cfg.daemon.workers)},
             job_defaults={"coalesce": True, "max_instances": 1}, timezone=dt.UTC)
         self.scheduler.add_listener(self._on_job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
-                                    | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+                                    | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+                                    | EVENT_SCHEDULER_STARTED)
         self._sync_jobs()
         loader_thread = threading.Thread(target=self.loader.loop, name="loader", daemon=True)
         loader_thread.start()
@@ -101,15 +106,17 @@ class Daemon:
             self.scheduler.start()  # blocks until a signal shuts it down
         return self._shutdown(loader_thread)
 
-    def _startup(self) -> dict | None:
-        """Load what a previous process left in the spool, then read the cursors."""
+    def _startup(self) -> tuple[dict, dict] | None:
+        """Load what a previous process left in the spool, then read cursors and last runs."""
         told = 0.0
         while not self.stop.is_set():
             self.loader.drain(wait=STARTUP_WAIT)
-            cursors = self.loader.read_cursors()
-            if cursors is not None:
+            found = self.loader.read_cursors()
+            if found is not None:
+                cursors, last = found
                 cursors.update(self.spool.latest_cursors())  # newer than the warehouse's
-                return cursors
+                last.update(self.spool.latest_runs())
+                return cursors, last
             if time.monotonic() - told > 60:
                 log.warning("waiting for the warehouse to read the cursors",
                             extra={"event": "startup_waiting"})
@@ -178,19 +185,34 @@ class Daemon:
                                                        "schedule": schedule.describe()})
                 continue
             func = self.collector.run if args else self._build
-            # Collections run at start-up; the first build waits one period for data.
-            first_run = {"next_run_time": dt.datetime.now(dt.UTC)} if args else {}
+            # Collections run at start-up (or when a source's resume_after or backoff from
+            # before a restart ends); the first build waits one period for data.
+            first_run = {}
+            if args:
+                status, until = self._last_runs.get(args, (None, None))
+                now = dt.datetime.now(dt.UTC)
+                first_run = {"next_run_time": max(now, until) if until else now}
             self.scheduler.add_job(func, trigger(schedule, settings),
                                    args=(job_id, *args) if args else (), id=job_id,
                                    name=job_id, misfire_grace_time=grace,
                                    **first_run)
             self._schedules[job_id] = (schedule, grace)
-            self.state.jobs[job_id] = JobState(args[0] if args else None,
-                                               args[1] if args else None, schedule.describe())
+            self.state.jobs[job_id] = self._job_state(job_id, schedule, args)
             log.info("job added", extra={"event": "job_added", "job": job_id,
                                          "schedule": schedule.describe(),
                                          "misfire_grace": grace})
         self._save_next_runs()
+
+    def _job_state(self, job_id: str, schedule: Schedule, args: tuple) -> JobState:
+        js = JobState(args[0] if args else None, args[1] if args else None,
+                      schedule.describe())
+        status, until = self._last_runs.get(args, (None, None)) if args else (None, None)
+        if until and until > utcnow():    # honoured across restarts
+            js.blocked_until = iso(until)
+            js.blocked_reason = "backoff" if status == "failed" else status
+        if status == "failed":
+            js.failures, js.last_status = 1, status
+        return js
 
     def _build(self) -> None:
         js = self.state.jobs.get(BUILD_JOB)
@@ -216,7 +238,7 @@ class Daemon:
         self.state.spool_batches = self.spool.count()
         self.state.save()
 
-    def _on_job_event(self, event: JobExecutionEvent) -> None:
+    def _on_job_event(self, event: JobExecutionEvent | SchedulerEvent) -> None:
         if event.code == EVENT_JOB_MISSED:
             log.warning("run missed (later than its misfire grace)",
                         extra={"event": "run_missed", "job": event.job_id})

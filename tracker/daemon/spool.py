@@ -127,6 +127,16 @@ class Spool:
                 out[(e.header["campaign"], e.header["source"])] = e.header.get("cursor")
         return out
 
+    def latest_runs(self) -> dict[tuple[str, str], tuple[str, dt.datetime | None]]:
+        """(status, resume_after) of the newest spooled run of each (campaign, source)."""
+        out: dict[tuple[str, str], tuple[str, dt.datetime | None]] = {}
+        for e in self.entries():
+            if e.kind == "run":
+                ra = e.header.get("resume_after")
+                out[(e.header["campaign"], e.header["source"])] = (
+                    e.header["status"], dt.datetime.fromisoformat(ra) if ra else None)
+        return out
+
 
 @dataclass
 class _Name:
