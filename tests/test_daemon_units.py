@@ -124,3 +124,26 @@ def test_misfire_grace_and_jitter_fit_the_interval():
     hourly = Schedule(cron="0 * * * *")
     assert period_seconds(hourly) == 3600 and misfire_grace(hourly, s) == 3600
     assert misfire_grace(quarter, DaemonSettings(misfire_grace=5)) == 5
+
+
+def test_an_entry_that_cannot_be_loaded_is_set_aside_not_lost(tmp_path, sim_config):
+    cfg = sim_config()
+    spool = Spool(cfg.spool)
+    head = {"run_id": "r1", "campaign": "aleppo", "source": "simulated-x",
+            "started_at": "2026-01-01T00:00:00+00:00"}
+    bad = RawPage("no_such_format", "x", "{}", retrieved_at=dt.datetime.now(dt.UTC))
+    spool.write("batch", {**head, "cursor": {"next_index": 1}}, [bad])
+    good = list(SimulatedSource(cfg.campaigns[0], cfg.campaigns[0].sources[0])
+                .pages(None, RunLog()))[:1]
+    spool.write("batch", {**head, "cursor": {"next_index": 2}}, good)
+    (cfg.spool / "000000000007-batch.jsonl").write_text("{not json\n")
+    loader = Loader(lambda: cfg, spool, StateFile(tmp_path / "s.json", 1), threading.Event(),
+                    lambda: set())
+    results = [loader.drain() for _ in range(3)]
+    assert results == ["retry", "retry", "done"]
+    rejected = sorted(p.name for p in (cfg.spool / "rejected").iterdir())
+    assert rejected == ["000000000001-batch.jsonl", "000000000007-batch.jsonl"]
+    assert spool.entries() == []
+    con = connect(cfg.warehouse, read_only=True)
+    assert ledger.get_cursor(con, "aleppo", "simulated-x") == {"next_index": 2}
+    con.close()

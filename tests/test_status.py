@@ -60,3 +60,12 @@ def test_status_help_has_an_example():
     assert out.exit_code == 0 and "Example: tracker status" in out.output
     out = CliRunner().invoke(cli, ["run", "--help"])
     assert out.exit_code == 0 and "Example: tracker" in out.output
+
+
+def test_rejected_spool_entries_make_status_fail(sim_config):
+    cfg = sim_config()
+    (cfg.spool / "rejected").mkdir(parents=True)
+    (cfg.spool / "rejected" / "000000000001-batch.jsonl").write_text("{}\n")
+    out = run_status(cfg)
+    assert out.exit_code == 2
+    assert "FAILING: spool: 1 rejected entries in" in out.output

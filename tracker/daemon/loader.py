@@ -36,6 +36,7 @@ log = logging.getLogger("tracker.daemon")
 Pair = tuple[str, str]   # (campaign, source)
 MAX_HOLD = 2.0        # seconds a load session may keep the warehouse open (+ one batch)
 PAUSE = 1.0           # seconds between two sessions, for waiting readers
+MAX_ATTEMPTS = 3      # failed loads of one entry before it is set aside in spool/rejected/
 DEBOUNCE = 0.5        # seconds to wait after a wake-up before opening the warehouse
 
 
@@ -89,6 +90,7 @@ class Loader:
         self._wake = threading.Event()
         self.recovered = False      # old 'running' runs marked 'killed' after a full drain
         self._busy_logged = False
+        self._failures: dict[str, int] = {}
 
     @property
     def warehouse(self) -> Path:
@@ -133,7 +135,11 @@ class Loader:
         return con
 
     def drain(self, wait: float = 0.0) -> str:
-        """Load spooled entries in order. Returns 'done', 'more' (hold time up) or 'busy'."""
+        """Load spooled entries in order.
+
+        Returns 'done', 'more' (hold time up), 'busy' (warehouse locked) or 'retry' (an entry
+        failed to load; it is retried after `load_retry`).
+        """
         with self.write_lock:
             entries = self.spool.entries()
             if not entries and self.recovered:
@@ -145,8 +151,9 @@ class Loader:
             t0 = time.monotonic()
             try:
                 for e in entries:
-                    apply_entry(con, e)
-                    self.spool.remove(e)
+                    if not self._apply(con, e):
+                        result = "retry"
+                        break
                     loaded += 1
                     if time.monotonic() - t0 > MAX_HOLD and loaded < len(entries):
                         result = "more"
@@ -164,6 +171,25 @@ class Loader:
                     "seconds": round(time.monotonic() - t0, 3),
                     "spool_batches": self.state.spool_batches})
             return result
+
+    def _apply(self, con: duckdb.DuckDBPyConnection, entry: Entry) -> bool:
+        """Load one entry; after `MAX_ATTEMPTS` failures set it aside so others can load."""
+        try:
+            apply_entry(con, entry)
+        except Exception as exc:
+            n = self._failures[entry.path.name] = self._failures.get(entry.path.name, 0) + 1
+            detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if n < MAX_ATTEMPTS:
+                log.warning("spool entry not loaded; will retry", extra={
+                    "event": "load_retry", "entry": entry.path.name, "error": detail})
+                return False
+            target = self.spool.reject(entry)
+            log.error("spool entry set aside after repeated failures (kept on disk)", extra={
+                "event": "load_rejected", "entry": str(target), "error": detail})
+        else:
+            self.spool.remove(entry)
+        self._failures.pop(entry.path.name, None)
+        return True
 
     def _mark_killed(self, con: duckdb.DuckDBPyConnection) -> None:
         """Runs left 'running' by a process that died: mark them 'killed'."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from typing import Any
 from ..sources.base import RawPage
 
 _KINDS = ("batch", "run")
+log = logging.getLogger("tracker.daemon")
 
 
 @dataclass
@@ -108,13 +110,28 @@ class Spool:
             try:
                 with name.path.open(encoding="utf-8") as f:
                     header = json.loads(f.readline())
+                if not isinstance(header, dict):
+                    raise ValueError("header is not a JSON object")
             except FileNotFoundError:
+                continue
+            except ValueError as exc:  # includes JSON and UTF-8 decoding errors
+                entry = Entry(name.path, name.seq, name.kind, {})
+                log.error("unreadable spool entry set aside (kept on disk)", extra={
+                    "event": "load_rejected", "entry": str(self.reject(entry)),
+                    "error": str(exc)})
                 continue
             out.append(Entry(name.path, name.seq, name.kind, header))
         return out
 
     def remove(self, entry: Entry) -> None:
         entry.path.unlink(missing_ok=True)
+
+    def reject(self, entry: Entry) -> Path:
+        """Move an entry that cannot be loaded to `rejected/`, out of the queue, keeping it."""
+        target = self.dir / "rejected" / entry.path.name
+        target.parent.mkdir(exist_ok=True)
+        os.replace(entry.path, target)
+        return target
 
     def count(self) -> int:
         return sum(1 for n in self._scan() if n.kind == "batch")

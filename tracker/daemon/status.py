@@ -86,6 +86,8 @@ def gather(cfg: Config, *, wait: float = 30.0, on_wait: Any = None) -> dict[str,
     except WarehouseLocked as exc:   # e.g. a long model build: show what the daemon knows
         ledger, note = {}, f"{exc}; ledger figures not shown"
     now = utcnow()
+    rejected = (len(list((cfg.spool / "rejected").glob("*.jsonl")))
+                if (cfg.spool / "rejected").exists() else 0)
     sources = []
     for c in cfg.campaigns:
         for s in c.sources:
@@ -125,7 +127,10 @@ def gather(cfg: Config, *, wait: float = 30.0, on_wait: Any = None) -> dict[str,
                    "warehouse_busy_since": (state or {}).get("warehouse_busy_since")},
         "warehouse": {"path": str(cfg.warehouse), "bytes": _size(cfg.warehouse), "note": note},
         "sources": [asdict(s) for s in sources],
-        "failing": [f"{s.campaign}/{s.source}" for s in sources if s.failing],
+        "spool_rejected": rejected,
+        "failing": [f"{s.campaign}/{s.source}" for s in sources if s.failing]
+        + ([f"spool: {rejected} rejected entries in {cfg.spool / 'rejected'}"]
+           if rejected else []),
     }
 
 
