@@ -53,6 +53,7 @@ def batches(pages: Iterable[RawPage], batch_pages: int) -> Iterator[list[RawPage
     Pages that share a cursor are one unit: a batch never ends between them, so committing
     a batch with its last page's cursor never commits half of a unit. If `pages` raises,
     the incomplete batch is dropped (its cursor was never committed, so it is fetched again).
+    Used by `collect_source` and by the daemon's collectors.
     """
     pending: list[RawPage] = []
     for page in pages:
@@ -102,15 +103,14 @@ def collect_source(con: duckdb.DuckDBPyConnection, config: Config, campaign: Cam
         runlog.errors += 1
     except BaseException:
         pending.clear()
-        record_run_end(con, summary, runlog, "interrupted", "stopped before the run finished")
+        _finish(con, summary, runlog, "interrupted", "stopped before the run finished")
         raise
-    record_run_end(con, summary, runlog, summary.status, summary.message)
+    _finish(con, summary, runlog, summary.status, summary.message)
     return summary
 
 
-def record_run_end(con: duckdb.DuckDBPyConnection, summary: RunSummary, runlog: RunLog,
-                   status: str, message: str | None) -> None:
-    """Write a run's outcome (status, counts, gaps, quarantine) to the ledger and log it."""
+def _finish(con: duckdb.DuckDBPyConnection, summary: RunSummary, runlog: RunLog, status: str,
+            message: str | None) -> None:
     summary.requests = runlog.requests
     summary.errors = runlog.errors
     summary.resume_after = runlog.resume_after
@@ -124,6 +124,10 @@ def record_run_end(con: duckdb.DuckDBPyConnection, summary: RunSummary, runlog: 
     log.info("run finished", extra={"event": "run_finished", "run_id": summary.run_id,
                                     "campaign": summary.campaign, "source": summary.source,
                                     "status": status, "posts_new": summary.posts_new})
+
+
+# Public name for the daemon's loader, which records runs it reads back from the spool.
+record_run_end = _finish
 
 
 def collect(con: duckdb.DuckDBPyConnection, config: Config, campaign: str | None = None,
