@@ -343,6 +343,42 @@ def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: boo
     click.echo(f"{min(total, limit)} of {total} quarantined record(s) shown.")
 
 
+@cli.command("run")
+@click.pass_context
+def run_cmd(ctx: click.Context) -> None:
+    """Run the collectors on their schedules until stopped (SIGTERM or Ctrl-C).
+
+    Fetched pages are spooled to disk and loaded into the warehouse in short sessions, so
+    `tracker sql`, `tracker report` and read-only DuckDB clients keep working meanwhile.
+    SIGHUP reloads the config. One daemon per warehouse. See docs/daemon.md.
+    Example: tracker --config tracker.toml run
+    """
+    from .daemon.service import run_daemon
+
+    sys.exit(run_daemon(get_config(ctx)))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--wait", type=click.FloatRange(0, 3600), default=30, show_default=True,
+              help="Seconds to wait while the daemon is loading into the warehouse.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool, wait: float) -> None:
+    """Show each campaign and source: last run, outcome, posts, next run, backoff, lag.
+
+    Exits with code 2 when a source is failing, so it can feed monitoring.
+    Example: tracker status --json
+    """
+    import json
+
+    from .daemon.status import gather, render
+
+    data = gather(get_config(ctx), wait=wait, on_wait=echo_err)
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))
+    if data["failing"]:
+        sys.exit(2)
+
+
 def main() -> None:
     cli(prog_name="tracker")
 

@@ -76,6 +76,22 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class DaemonSettings:
+    """The `[daemon]` table: how `tracker run` schedules, retries, loads and stops."""
+
+    build: Schedule | None = None        # rebuild the models on this schedule (off if None)
+    reports: bool = False                # regenerate the reports after each build
+    batch_pages: int = 10                # pages per spooled batch
+    workers: int = 4                     # collection threads
+    jitter: int | None = None            # seconds; None: 10% of the interval, at most 30 s
+    misfire_grace: int | None = None     # seconds; None: one interval
+    backoff_base: int = 60               # first retry delay after a failed run
+    backoff_max: int = 3600              # longest retry delay
+    stop_timeout: int = 30               # seconds to finish the current batch on SIGTERM
+    load_retry: int = 5                  # seconds between attempts while a reader holds the file
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     type: str
     name: str
@@ -119,7 +135,7 @@ class Config:
     campaigns: tuple[Campaign, ...]
     log_level: str = "INFO"
     log_file: Path | None = None
-    daemon: dict[str, Any] = field(default_factory=dict)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
     csv_mappings: dict[str, dict[str, str]] = field(default_factory=dict)
     synthetic: bool = False
 
@@ -201,7 +217,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         campaigns=tuple(campaigns),
         log_level=level.upper(),
         log_file=base / log_file if log_file else None,
-        daemon=dict(daemon),
+        daemon=_daemon(v, daemon),
         csv_mappings={k: dict(m) for k, m in csv_mappings.items()},
     )
 
@@ -305,6 +321,48 @@ def _sources(v: _Validator, raw: Any, where: str) -> tuple[SourceConfig, ...]:
     return tuple(out)
 
 
+_DAEMON_DURATIONS = {"jitter": 0, "misfire_grace": 1, "backoff_base": 1, "backoff_max": 1,
+                     "stop_timeout": 1, "load_retry": 1}
+_DAEMON_COUNTS = {"batch_pages": (1, 10_000), "workers": (1, 64)}
+
+
+def _daemon(v: _Validator, raw: dict[str, Any]) -> DaemonSettings:
+    v.keys(raw, {"build", "reports", *_DAEMON_DURATIONS, *_DAEMON_COUNTS}, "daemon")
+    out: dict[str, Any] = {}
+    if "build" in raw:
+        out["build"] = _schedule(v, raw["build"], "daemon.build")
+    if "reports" in raw:
+        if not isinstance(raw["reports"], bool):
+            v.fail("daemon.reports", f"expected true or false, got {_show(raw['reports'])}")
+        out["reports"] = raw["reports"]
+    for key, least in _DAEMON_DURATIONS.items():
+        if key in raw:
+            seconds = parse_duration(raw[key])
+            if seconds is None or seconds < least:
+                v.fail(f"daemon.{key}", f"expected a duration such as '30s' or '5m' (at least "
+                                        f"{least}s), got {_show(raw[key])}")
+            out[key] = seconds
+    for key, (lo, hi) in _DAEMON_COUNTS.items():
+        if key in raw:
+            val = raw[key]
+            if not isinstance(val, int) or isinstance(val, bool) or not lo <= val <= hi:
+                v.fail(f"daemon.{key}", f"expected a whole number from {lo} to {hi}, "
+                                        f"got {_show(val)}")
+            out[key] = val
+    settings = DaemonSettings(**out)
+    if settings.backoff_max < settings.backoff_base:
+        v.fail("daemon.backoff_max", "expected a duration no shorter than daemon.backoff_base")
+    return settings
+
+
+def min_interval() -> int:
+    """Shortest schedule interval in seconds: 10, or $TRACKER_MIN_INTERVAL (for tests)."""
+    try:
+        return max(1, int(os.environ.get("TRACKER_MIN_INTERVAL", "10")))
+    except ValueError:
+        return 10
+
+
 def _schedule(v: _Validator, raw: Any, where: str) -> Schedule:
     if raw is None:
         return Schedule(interval_seconds=900)
@@ -323,10 +381,11 @@ def _schedule(v: _Validator, raw: Any, where: str) -> Schedule:
             v.fail(f"{where}.cron", f"expected a 5-field crontab expression, got {_show(cron)}")
         return Schedule(cron=cron)
     seconds = parse_duration(raw["interval"])
-    if seconds is None or seconds < 10:
+    least = min_interval()
+    if seconds is None or seconds < least:
         got = _show(raw["interval"])
         v.fail(f"{where}.interval",
-               f"expected a duration of at least 10s such as '15m' or '1h', got {got}")
+               f"expected a duration of at least {least}s such as '15m' or '1h', got {got}")
     return Schedule(interval_seconds=seconds)
 
 

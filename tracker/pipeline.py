@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -47,6 +47,24 @@ class RunSummary:
         return text
 
 
+def batches(pages: Iterable[RawPage], batch_pages: int) -> Iterator[list[RawPage]]:
+    """Group pages into batches of at least `batch_pages` (the last may be smaller).
+
+    Pages that share a cursor are one unit: a batch never ends between them, so committing
+    a batch with its last page's cursor never commits half of a unit. If `pages` raises,
+    the incomplete batch is dropped (its cursor was never committed, so it is fetched again).
+    Used by `collect_source` and by the daemon's collectors.
+    """
+    pending: list[RawPage] = []
+    for page in pages:
+        if pending and len(pending) >= batch_pages and page.cursor != pending[-1].cursor:
+            yield pending
+            pending = []
+        pending.append(page)
+    if pending:
+        yield pending
+
+
 def collect_source(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campaign,
                    source_cfg: SourceConfig, *, batch_pages: int = 1,
                    on_page: Callable[[RunSummary], None] | None = None) -> RunSummary:
@@ -80,12 +98,9 @@ def collect_source(con: duckdb.DuckDBPyConnection, config: Config, campaign: Cam
             return summary
         source = build_source(campaign, source_cfg, state_dir=config.warehouse.parent)
         cursor = ledger.get_cursor(con, campaign.name, source_cfg.name)
-        for page in source.pages(cursor, runlog):
-            # Pages that share a cursor are one unit: never commit half of them.
-            if pending and len(pending) >= batch_pages and page.cursor != pending[-1].cursor:
-                flush()
-            pending.append(page)
-        flush()
+        for batch in batches(source.pages(cursor, runlog), batch_pages):
+            pending.extend(batch)
+            flush()
         summary.status = runlog.status or "ok"
         summary.message = runlog.message
     except TrackerError as exc:
@@ -127,6 +142,10 @@ def _finish(con: duckdb.DuckDBPyConnection, summary: RunSummary, runlog: RunLog,
     log.info("run finished", extra={"event": "run_finished", "run_id": summary.run_id,
                                     "campaign": summary.campaign, "source": summary.source,
                                     "status": status, "posts_new": summary.posts_new})
+
+
+# Public name for the daemon's loader, which records runs it reads back from the spool.
+record_run_end = _finish
 
 
 def collect(con: duckdb.DuckDBPyConnection, config: Config, campaign: str | None = None,

@@ -20,12 +20,13 @@ def new_run_id(kind: str) -> str:
 
 
 def start_run(con: duckdb.DuckDBPyConnection, kind: str, campaign: str | None,
-              source: str | None, run_id: str | None = None) -> str:
+              source: str | None, run_id: str | None = None,
+              started_at: dt.datetime | None = None) -> str:
     run_id = run_id or new_run_id(kind)
     con.execute(
         "insert into ledger.runs (run_id, kind, campaign, source, started_at, status) "
         "values (?, ?, ?, ?, ?, 'running') on conflict do nothing",
-        [run_id, kind, campaign, source, utcnow()])
+        [run_id, kind, campaign, source, started_at or utcnow()])
     return run_id
 
 

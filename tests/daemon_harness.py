@@ -1,0 +1,56 @@
+"""Run `tracker` with mocked sources, for the daemon tests (a real subprocess).
+
+Usage: python tests/daemon_harness.py --config FILE run
+
+Environment (all optional):
+  HARNESS_PAGE_DELAY=0.2         sleep this long before each page (a slow network)
+  HARNESS_FAIL=source-name       that source raises SourceError on every run
+  HARNESS_RATE_LIMIT=source-name that source stops after its pages with status
+                                 'rate_limited' and resume_after = now + HARNESS_RESUME s
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tracker import sources  # noqa: E402
+from tracker.daemon import collector  # noqa: E402
+from tracker.errors import SourceError  # noqa: E402
+
+
+class MockedSource:
+    def __init__(self, inner, name: str):
+        self.inner = inner
+        self.name = name
+
+    def pages(self, cursor, log):
+        if os.environ.get("HARNESS_FAIL") == self.name:
+            log.requests += 1
+            raise SourceError(f"{self.name}: simulated outage (HTTP 503)")
+        delay = float(os.environ.get("HARNESS_PAGE_DELAY", "0"))
+        for page in self.inner.pages(cursor, log):
+            time.sleep(delay)
+            yield page
+        if os.environ.get("HARNESS_RATE_LIMIT") == self.name:
+            log.status = "rate_limited"
+            log.message = "rate limit reached"
+            log.resume_after = (dt.datetime.now(dt.UTC)
+                                + dt.timedelta(seconds=float(os.environ["HARNESS_RESUME"])))
+
+
+def build(campaign, cfg):
+    return MockedSource(sources.build_source(campaign, cfg), cfg.name)
+
+
+collector.build_source = build
+
+if __name__ == "__main__":
+    from tracker.cli import main
+
+    main()

@@ -1,0 +1,149 @@
+"""The daemon's parts in-process: lock, spool, loader, policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+
+import pytest
+
+from tracker.config import Campaign, DaemonSettings, Schedule, SourceConfig
+from tracker.daemon.loader import Loader, apply_entry
+from tracker.daemon.lock import DaemonLock, DaemonRunning, holder
+from tracker.daemon.policy import backoff_seconds, misfire_grace, period_seconds, trigger
+from tracker.daemon.spool import Spool
+from tracker.daemon.state import StateFile
+from tracker.sources.base import RawPage, RunLog
+from tracker.sources.simulated import SimulatedSource
+from tracker.store import ledger
+from tracker.store.db import connect
+from tracker.store.normalise import prepare
+
+from .conftest import counts
+
+
+def test_second_lock_is_refused_naming_the_holder(tmp_path):
+    path = tmp_path / "w.duckdb.daemon.lock"
+    first = DaemonLock(path)
+    first.acquire("w.duckdb")
+    assert holder(path) == int(path.read_text())
+    with pytest.raises(DaemonRunning) as exc:
+        DaemonLock(path).acquire("w.duckdb")
+    assert str(exc.value).startswith("w.duckdb: a tracker daemon is already running on it "
+                                     f"(process {path.read_text().strip()}")
+    first.release()
+    assert holder(path) is None
+
+
+def test_stale_lock_file_of_a_dead_process_does_not_block(tmp_path):
+    path = tmp_path / "w.duckdb.daemon.lock"
+    path.write_text("999999\n")          # left behind by a killed daemon: no flock held
+    assert holder(path) is None
+    lock = DaemonLock(path)
+    lock.acquire()
+    assert path.read_text().strip() != "999999"
+    lock.release()
+
+
+def _pages(n: int, start: int = 0) -> list[RawPage]:
+    out = []
+    for i in range(start, start + n):
+        payload = json.dumps({"data": [], "i": i, "text": "حلب 🔥 \ud800"})
+        out.append(RawPage("x_v2_page", "x", payload, request=f"sim://{i}",
+                           retrieved_at=dt.datetime(2016, 4, 27, 10, i, tzinfo=dt.UTC),
+                           client="test", cursor={"next_index": start + n}, synthetic=True))
+    return out
+
+
+def test_spool_round_trip_order_and_latest_cursor(tmp_path):
+    spool = Spool(tmp_path / "spool")
+    pages = _pages(3)
+    head = {"run_id": "r1", "campaign": "c", "source": "s", "started_at": "2026-01-01T00:00:00"}
+    spool.write("batch", {**head, "cursor": {"next_index": 3}}, pages)
+    spool.write("batch", {**head, "cursor": {"next_index": 5}}, _pages(2, 3))
+    spool.write("batch", {**head, "source": "t", "cursor": {"n": 1}}, _pages(1))
+    (tmp_path / "spool" / ".000000000099.tmp").write_text("half written")
+    again = Spool(tmp_path / "spool")      # a restart: temp files are dropped, seq continues
+    assert not list((tmp_path / "spool").glob(".*.tmp"))
+    entries = again.entries()
+    assert [e.seq for e in entries] == [1, 2, 3]
+    back = entries[0].pages()
+    assert [p.page_id for p in back] == [p.page_id for p in pages]   # same content hash
+    assert back[0].retrieved_at == pages[0].retrieved_at and back[0].synthetic
+    assert again.latest_cursors() == {("c", "s"): {"next_index": 5}, ("c", "t"): {"n": 1}}
+    assert again.write("run", head).name == "000000000004-run.jsonl"
+    assert again.count() == 3
+
+
+def test_loading_a_spooled_batch_twice_stores_it_once(tmp_path):
+    spool = Spool(tmp_path / "spool")
+    camp = Campaign("c", "c", ("AleppoIsBurning",), (), Schedule(900))
+    src = SimulatedSource(camp, SourceConfig("simulated", "sim", {"posts": 50}))
+    pages = list(src.pages(None, RunLog()))
+    head = {"run_id": "r1", "campaign": "c", "source": "sim",
+            "started_at": "2026-01-01T00:00:00+00:00"}
+    spool.write("batch", {**head, "cursor": pages[-1].cursor}, pages)
+    con = connect(tmp_path / "w.duckdb")
+    prepare(con, [camp])
+    entry = spool.entries()[0]
+    apply_entry(con, entry)
+    once = counts(con)
+    apply_entry(con, entry)                 # a crash between commit and delete
+    assert counts(con) == once and once["norm.posts"] == 50
+    assert ledger.get_cursor(con, "c", "sim") == {"next_index": 50}
+    con.close()
+
+
+def test_runs_left_running_by_a_killed_process_are_marked_killed(tmp_path, sim_config):
+    cfg = sim_config()
+    con = connect(cfg.warehouse)
+    ledger.start_run(con, "collect", "aleppo", "simulated-x", run_id="old")
+    con.close()
+    loader = Loader(lambda: cfg, Spool(cfg.spool), StateFile(tmp_path / "s.json", 1),
+                    threading.Event(), lambda: set())
+    assert loader.drain() == "done"
+    con = connect(cfg.warehouse, read_only=True)
+    status, message = con.execute("select status, message from ledger.runs").fetchone()
+    con.close()
+    assert status == "killed" and "killed" in message
+
+
+def test_backoff_doubles_up_to_the_cap():
+    s = DaemonSettings(backoff_base=60, backoff_max=600)
+    assert [backoff_seconds(n, s) for n in range(0, 7)] == [0, 60, 120, 240, 480, 600, 600]
+
+
+def test_misfire_grace_and_jitter_fit_the_interval():
+    s = DaemonSettings()
+    quarter = Schedule(interval_seconds=900)
+    assert misfire_grace(quarter, s) == 900            # not APScheduler's 1 s default
+    assert trigger(quarter, s).jitter == 30            # 10%, capped at 30 s
+    assert trigger(Schedule(interval_seconds=60), s).jitter == 6
+    assert trigger(quarter, DaemonSettings(jitter=0)).jitter is None
+    hourly = Schedule(cron="0 * * * *")
+    assert period_seconds(hourly) == 3600 and misfire_grace(hourly, s) == 3600
+    assert misfire_grace(quarter, DaemonSettings(misfire_grace=5)) == 5
+
+
+def test_an_entry_that_cannot_be_loaded_is_set_aside_not_lost(tmp_path, sim_config):
+    cfg = sim_config()
+    spool = Spool(cfg.spool)
+    head = {"run_id": "r1", "campaign": "aleppo", "source": "simulated-x",
+            "started_at": "2026-01-01T00:00:00+00:00"}
+    bad = RawPage("no_such_format", "x", "{}", retrieved_at=dt.datetime.now(dt.UTC))
+    spool.write("batch", {**head, "cursor": {"next_index": 1}}, [bad])
+    good = list(SimulatedSource(cfg.campaigns[0], cfg.campaigns[0].sources[0])
+                .pages(None, RunLog()))[:1]
+    spool.write("batch", {**head, "cursor": {"next_index": 2}}, good)
+    (cfg.spool / "000000000007-batch.jsonl").write_text("{not json\n")
+    loader = Loader(lambda: cfg, spool, StateFile(tmp_path / "s.json", 1), threading.Event(),
+                    lambda: set())
+    results = [loader.drain() for _ in range(3)]
+    assert results == ["retry", "retry", "done"]
+    rejected = sorted(p.name for p in (cfg.spool / "rejected").iterdir())
+    assert rejected == ["000000000001-batch.jsonl", "000000000007-batch.jsonl"]
+    assert spool.entries() == []
+    con = connect(cfg.warehouse, read_only=True)
+    assert ledger.get_cursor(con, "aleppo", "simulated-x") == {"next_index": 2}
+    con.close()

@@ -1,0 +1,232 @@
+"""The single writer: spool -> warehouse in short read-write sessions, plus model builds.
+
+DuckDB lets one process write or many read. The loader opens the warehouse read-write only
+while it has spooled entries to load (at most `MAX_HOLD` seconds per session), closes it, and
+pauses before the next session, so readers waiting on the file get their turn. While a reader
+holds the file the loader cannot open it: entries wait in the spool and the loader retries
+every `load_retry` seconds. All warehouse access in the daemon goes through `write_lock`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..config import Config
+from ..errors import WarehouseLocked
+from ..pipeline import RunSummary, record_run_end
+from ..sources.base import Gap, RunLog, utcnow
+from ..store import ledger
+from ..store.db import connect
+from ..store.load import store_batch
+from ..store.normalise import prepare
+from .spool import Entry, Spool
+from .state import StateFile, iso
+
+log = logging.getLogger("tracker.daemon")
+
+Pair = tuple[str, str]   # (campaign, source)
+MAX_HOLD = 2.0        # seconds a load session may keep the warehouse open (+ one batch)
+PAUSE = 1.0           # seconds between two sessions, for waiting readers
+MAX_ATTEMPTS = 3      # failed loads of one entry before it is set aside in spool/rejected/
+DEBOUNCE = 0.5        # seconds to wait after a wake-up before opening the warehouse
+
+
+def _time(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
+
+
+def apply_entry(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
+    """Store one spooled entry (idempotent: loading it twice changes nothing)."""
+    h = entry.header
+    ledger.start_run(con, "collect", h["campaign"], h["source"], run_id=h["run_id"],
+                     started_at=_time(h["started_at"]))
+    if entry.kind == "batch":
+        store_batch(con, entry.pages(), run_id=h["run_id"], source=h["source"],
+                    campaign=h["campaign"], cursor=h.get("cursor"), set_cursor=True)
+        return
+    runlog = RunLog(requests=h["requests"], errors=h["errors"],
+                    rate_limit_waits=h["rate_limit_waits"],
+                    resume_after=_time(h.get("resume_after")),
+                    gaps=[Gap(_time(a), _time(b), r) for a, b, r in h.get("gaps", [])],
+                    quarantine=[tuple(q) for q in h.get("quarantine", [])])
+    summary = RunSummary(h["run_id"], h["campaign"], h["source"], status=h["status"])
+    row = con.execute("select posts_new from ledger.runs where run_id = ?",
+                      [h["run_id"]]).fetchone()
+    summary.posts_new = row[0] if row else 0
+    # Gaps and quarantine rows are not keyed: write them once, with the run's end.
+    done = con.execute("select ended_at is not null from ledger.runs where run_id = ?",
+                       [h["run_id"]]).fetchone()
+    if done and done[0]:
+        runlog.gaps, runlog.quarantine = [], []
+    con.execute("begin transaction")
+    try:
+        record_run_end(con, summary, runlog, h["status"], h.get("message"))
+        con.execute("update ledger.runs set ended_at = ? where run_id = ?",
+                    [_time(h["ended_at"]), h["run_id"]])
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+class Loader:
+    def __init__(self, get_config: Callable[[], Config], spool: Spool, state: StateFile,
+                 stop: threading.Event, active_runs: Callable[[], set[str]]):
+        self.get_config = get_config
+        self.spool = spool
+        self.state = state
+        self.stop = stop
+        self.active_runs = active_runs
+        self.write_lock = threading.Lock()
+        self._wake = threading.Event()
+        self.recovered = False      # old 'running' runs marked 'killed' after a full drain
+        self._busy_logged = False
+        self._failures: dict[str, int] = {}
+
+    @property
+    def warehouse(self) -> Path:
+        return self.get_config().warehouse
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def loop(self) -> None:
+        """The loader thread: drain whenever woken, and retry while the warehouse is busy."""
+        while not self.stop.is_set():
+            self._wake.wait(self.get_config().daemon.load_retry)
+            if self.stop.is_set():
+                break
+            time.sleep(DEBOUNCE)  # gather the batches of a run into one session
+            self._wake.clear()
+            try:
+                if self.drain() == "more":
+                    time.sleep(PAUSE)
+                    self._wake.set()
+            except Exception:  # keep loading later; the entries stay in the spool
+                log.exception("load failed", extra={"event": "load_failed"})
+
+    def open(self, wait: float = 0.0) -> duckdb.DuckDBPyConnection | None:
+        """Open read-write (caller holds `write_lock`); None, noted in the state, if busy."""
+        try:
+            con = connect(self.warehouse, wait=wait)
+        except WarehouseLocked as exc:
+            if not self._busy_logged:
+                log.warning("warehouse busy; fetched pages wait in the spool",
+                            extra={"event": "warehouse_busy", "holder": str(exc),
+                                   "spool_batches": self.spool.count()})
+                self._busy_logged = True
+                self.state.warehouse_busy_since = iso(utcnow())
+                self.state.save()
+            return None
+        if self._busy_logged:
+            log.info("warehouse free again", extra={"event": "warehouse_free"})
+            self._busy_logged = False
+            self.state.warehouse_busy_since = None
+        prepare(con, self.get_config().campaigns)
+        return con
+
+    def drain(self, wait: float = 0.0) -> str:
+        """Load spooled entries in order.
+
+        Returns 'done', 'more' (hold time up), 'busy' (warehouse locked) or 'retry' (an entry
+        failed to load; it is retried after `load_retry`).
+        """
+        with self.write_lock:
+            entries = self.spool.entries()
+            if not entries and self.recovered:
+                return "done"
+            con = self.open(wait)
+            if con is None:
+                return "busy"
+            loaded, result = 0, "done"
+            t0 = time.monotonic()
+            try:
+                for e in entries:
+                    if not self._apply(con, e):
+                        result = "retry"
+                        break
+                    loaded += 1
+                    if time.monotonic() - t0 > MAX_HOLD and loaded < len(entries):
+                        result = "more"
+                        break
+                if result == "done" and not self.recovered:
+                    self._mark_killed(con)
+                    self.recovered = True
+            finally:
+                con.close()
+            self.state.spool_batches = self.spool.count()
+            self.state.save()
+            if loaded:
+                log.info("spool loaded", extra={
+                    "event": "spool_loaded", "entries": loaded,
+                    "seconds": round(time.monotonic() - t0, 3),
+                    "spool_batches": self.state.spool_batches})
+            return result
+
+    def _apply(self, con: duckdb.DuckDBPyConnection, entry: Entry) -> bool:
+        """Load one entry; after `MAX_ATTEMPTS` failures set it aside so others can load."""
+        try:
+            apply_entry(con, entry)
+        except Exception as exc:
+            n = self._failures[entry.path.name] = self._failures.get(entry.path.name, 0) + 1
+            detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            if n < MAX_ATTEMPTS:
+                log.warning("spool entry not loaded; will retry", extra={
+                    "event": "load_retry", "entry": entry.path.name, "error": detail})
+                return False
+            target = self.spool.reject(entry)
+            log.error("spool entry set aside after repeated failures (kept on disk)", extra={
+                "event": "load_rejected", "entry": str(target), "error": detail})
+        else:
+            self.spool.remove(entry)
+        self._failures.pop(entry.path.name, None)
+        return True
+
+    def _mark_killed(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Runs left 'running' by a process that died: mark them 'killed'."""
+        active = sorted(self.active_runs())
+        extra = f" and run_id not in ({', '.join('?' * len(active))})" if active else ""
+        n = con.execute(
+            "update ledger.runs set status = 'killed', ended_at = coalesce(ended_at, ?), "
+            "message = 'the process stopped before the run finished (killed or crashed)' "
+            f"where status = 'running'{extra}", [utcnow(), *active]).fetchone()[0]
+        if n:
+            log.warning("runs of a killed process marked", extra={"event": "runs_killed",
+                                                                  "runs": n})
+
+    def read_cursors(self) -> tuple[dict[Pair, Any], dict[Pair, tuple]] | None:
+        """The warehouse's cursors and each source's last run: (status, resume_after).
+
+        Read-write, else read-only beside a reader; None if the warehouse cannot be opened.
+        """
+        if not self.warehouse.exists():
+            return {}, {}
+        with self.write_lock:
+            for read_only, wait in ((False, 0.0), (True, 5.0)):
+                try:
+                    con = connect(self.warehouse, read_only=read_only, wait=wait)
+                except WarehouseLocked:
+                    continue
+                try:
+                    rows = con.execute("select campaign, source, cursor "
+                                       "from ledger.cursors").fetchall()
+                    last = con.execute(
+                        "select campaign, source, arg_max(status, started_at), "
+                        "arg_max(resume_after, started_at) from ledger.runs "
+                        "where kind = 'collect' and status not in ('running', 'killed') "
+                        "group by all").fetchall()
+                finally:
+                    con.close()
+                cursors = {(c, s): json.loads(v) if v is not None else None
+                           for c, s, v in rows}
+                return cursors, {(c, s): (st, ra) for c, s, st, ra in last}
+        return None

@@ -1,0 +1,317 @@
+"""`tracker run`: the scheduler, signals, config reload and shutdown."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import signal
+import threading
+import time
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_STARTED,
+    JobExecutionEvent,
+    SchedulerEvent,
+)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from ..config import Config, Schedule, load_config
+from ..errors import TrackerError
+from ..sources.base import utcnow
+from . import lock_path, state_path
+from .build import build_job
+from .collector import Collector, CursorBook
+from .loader import Loader
+from .lock import DaemonLock
+from .policy import misfire_grace, trigger
+from .spool import Spool
+from .state import JobState, StateFile, iso
+
+log = logging.getLogger("tracker.daemon")
+BUILD_JOB = "build"
+STARTUP_WAIT = 2.0
+
+
+def collect_job_id(campaign: str, source: str) -> str:
+    return f"collect:{campaign}:{source}"
+
+
+def route_library_logs() -> None:
+    """APScheduler's warnings go through the same structured handlers as ours."""
+    lib = logging.getLogger("apscheduler")
+    lib.handlers = list(logging.getLogger("tracker").handlers)
+    lib.setLevel(logging.WARNING)
+    lib.propagate = False
+
+
+class Daemon:
+    def __init__(self, config: Config):
+        self.config = config
+        self.stop = threading.Event()
+        self.lock = DaemonLock(lock_path(config.warehouse))
+        self.state = StateFile(state_path(config.warehouse), os.getpid())
+        self.scheduler: BlockingScheduler | None = None
+        self._schedules: dict[str, tuple[Schedule, int]] = {}
+        self._reload_lock = threading.Lock()
+        self._last_runs: dict[tuple, tuple] = {}
+
+    def get_config(self) -> Config:
+        return self.config
+
+    # --- start ------------------------------------------------------------------------------
+    def run(self) -> int:
+        cfg = self.config
+        self.lock.acquire(str(cfg.warehouse))
+        route_library_logs()
+        try:
+            return self._run()
+        finally:
+            self.lock.release()
+
+    def _run(self) -> int:
+        cfg = self.config
+        self._signals()
+        self.spool = Spool(cfg.spool)
+        self.collector = Collector(self.get_config, self.spool, CursorBook({}), self.state,
+                                   self.stop, self._wake_loader, self._blocked)
+        self.loader = Loader(self.get_config, self.spool, self.state, self.stop,
+                             self.collector.active_runs)
+        log.info("daemon starting", extra={
+            "event": "daemon_starting", "pid": os.getpid(), "warehouse": str(cfg.warehouse),
+            "spool": str(cfg.spool), "spool_batches": self.spool.count()})
+        start = self._startup()
+        if start is None:
+            return self._exit("stopped during start-up")
+        cursors, self._last_runs = start
+        self.collector.cursors = CursorBook(cursors)
+        self.scheduler = BlockingScheduler(
+            executors={"default": ThreadPoolExecutor(cfg.daemon.workers)},
+            job_defaults={"coalesce": True, "max_instances": 1}, timezone=dt.UTC)
+        self.scheduler.add_listener(self._on_job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
+                                    | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+                                    | EVENT_SCHEDULER_STARTED)
+        self._sync_jobs()
+        loader_thread = threading.Thread(target=self.loader.loop, name="loader", daemon=True)
+        loader_thread.start()
+        log.info("daemon started", extra={"event": "daemon_started", "jobs": len(
+            self._schedules)})
+        if not self.stop.is_set():
+            self.scheduler.start()  # blocks until a signal shuts it down
+        return self._shutdown(loader_thread)
+
+    def _startup(self) -> tuple[dict, dict] | None:
+        """Load what a previous process left in the spool, then read cursors and last runs."""
+        told = 0.0
+        while not self.stop.is_set():
+            self.loader.drain(wait=STARTUP_WAIT)
+            found = self.loader.read_cursors()
+            if found is not None:
+                cursors, last = found
+                cursors.update(self.spool.latest_cursors())  # newer than the warehouse's
+                last.update(self.spool.latest_runs())
+                return cursors, last
+            if time.monotonic() - told > 60:
+                log.warning("waiting for the warehouse to read the cursors",
+                            extra={"event": "startup_waiting"})
+                told = time.monotonic()
+        return None
+
+    def _signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, self._on_hup)
+
+    def _on_stop_signal(self, signum: int, frame: object) -> None:
+        if self.stop.is_set():
+            return
+        log.info("stopping", extra={"event": "daemon_stopping",
+                                    "signal": signal.Signals(signum).name})
+        self.stop.set()
+        if getattr(self, "loader", None) is not None:
+            self.loader.wake()
+        threading.Thread(target=self._stop_scheduler, daemon=True).start()
+
+    def _stop_scheduler(self) -> None:
+        """Shut the scheduler down, also when the signal came just before it started."""
+        for _ in range(200):
+            sched = self.scheduler
+            if sched is not None and sched.running:
+                sched.shutdown(wait=False)
+                return
+            time.sleep(0.05)
+
+    def _on_hup(self, signum: int, frame: object) -> None:
+        threading.Thread(target=self.reload, name="reload", daemon=True).start()
+
+    # --- jobs -------------------------------------------------------------------------------
+    def _wanted(self) -> dict[str, tuple[Schedule, tuple]]:
+        cfg = self.config
+        out: dict[str, tuple[Schedule, tuple]] = {}
+        for c in cfg.campaigns:
+            for s in c.sources:
+                out[collect_job_id(c.name, s.name)] = (c.schedule, (c.name, s.name))
+        if cfg.daemon.build:
+            out[BUILD_JOB] = (cfg.daemon.build, ())
+        return out
+
+    def _sync_jobs(self) -> None:
+        """Make the scheduler's jobs match the config: add, remove, reschedule."""
+        assert self.scheduler is not None
+        settings = self.config.daemon
+        wanted = self._wanted()
+        for job_id in list(self._schedules):
+            if job_id not in wanted:
+                self.scheduler.remove_job(job_id)
+                del self._schedules[job_id]
+                self.state.jobs.pop(job_id, None)
+                log.info("job removed", extra={"event": "job_removed", "job": job_id})
+        for job_id, (schedule, args) in wanted.items():
+            grace = misfire_grace(schedule, settings)
+            if job_id in self._schedules:
+                if self._schedules[job_id] != (schedule, grace):
+                    self.scheduler.reschedule_job(job_id, trigger=trigger(schedule, settings))
+                    self.scheduler.modify_job(job_id, misfire_grace_time=grace)
+                    self._schedules[job_id] = (schedule, grace)
+                    self.state.jobs[job_id].schedule = schedule.describe()
+                    log.info("job rescheduled", extra={"event": "job_rescheduled",
+                                                       "job": job_id,
+                                                       "schedule": schedule.describe()})
+                continue
+            func = self.collector.run if args else self._build
+            # Collections run at start-up (or when a source's resume_after or backoff from
+            # before a restart ends); the first build waits one period for data.
+            first_run = {}
+            if args:
+                status, until = self._last_runs.get(args, (None, None))
+                now = dt.datetime.now(dt.UTC)
+                first_run = {"next_run_time": max(now, until) if until else now}
+            self.scheduler.add_job(func, trigger(schedule, settings),
+                                   args=(job_id, *args) if args else (), id=job_id,
+                                   name=job_id, misfire_grace_time=grace,
+                                   **first_run)
+            self._schedules[job_id] = (schedule, grace)
+            self.state.jobs[job_id] = self._job_state(job_id, schedule, args)
+            log.info("job added", extra={"event": "job_added", "job": job_id,
+                                         "schedule": schedule.describe(),
+                                         "misfire_grace": grace})
+        self._save_next_runs()
+
+    def _job_state(self, job_id: str, schedule: Schedule, args: tuple) -> JobState:
+        js = JobState(args[0] if args else None, args[1] if args else None,
+                      schedule.describe())
+        status, until = self._last_runs.get(args, (None, None)) if args else (None, None)
+        if until and until > utcnow():    # honoured across restarts
+            js.blocked_until = iso(until)
+            js.blocked_reason = "backoff" if status == "failed" else status
+        if status == "failed":
+            js.failures, js.last_status = 1, status
+        return js
+
+    def _build(self) -> None:
+        js = self.state.jobs.get(BUILD_JOB)
+        with self.collector.active_lock:   # counts as work in progress for a graceful stop
+            self.collector.active.add(BUILD_JOB)
+        try:
+            status = build_job(self.loader)
+        finally:
+            with self.collector.active_lock:
+                self.collector.active.discard(BUILD_JOB)
+        if js:
+            js.last_status, js.last_finished = status, iso(utcnow())
+            if status == "failed":
+                js.last_error, js.last_error_at = "model build failed (see log)", iso(utcnow())
+
+    def _save_next_runs(self) -> None:
+        if self.scheduler is None:
+            return
+        for job in self.scheduler.get_jobs():
+            js = self.state.jobs.get(job.id)
+            if js:
+                js.next_run = iso(getattr(job, "next_run_time", None))  # None until started
+        self.state.spool_batches = self.spool.count()
+        self.state.save()
+
+    def _on_job_event(self, event: JobExecutionEvent | SchedulerEvent) -> None:
+        if event.code == EVENT_JOB_MISSED:
+            log.warning("run missed (later than its misfire grace)",
+                        extra={"event": "run_missed", "job": event.job_id})
+        elif event.code == EVENT_JOB_MAX_INSTANCES:
+            log.info("run skipped: previous run still going",
+                     extra={"event": "run_overlap", "job": event.job_id})
+        elif event.code == EVENT_JOB_ERROR:
+            log.error("job crashed", extra={"event": "job_error", "job": event.job_id,
+                                            "error": repr(event.exception)})
+        if not self.stop.is_set():
+            self._save_next_runs()
+
+    def _blocked(self, job_id: str, until: dt.datetime) -> None:
+        """A source must wait (backoff or resume_after): move its next run, not the others."""
+        if self.scheduler is None or self.stop.is_set():
+            return
+        job = self.scheduler.get_job(job_id)
+        if job and job.next_run_time and job.next_run_time < until:
+            job.modify(next_run_time=until)
+        self._save_next_runs()
+
+    def _wake_loader(self) -> None:
+        self.loader.wake()
+
+    # --- reload and stop ----------------------------------------------------------------------
+    def reload(self) -> None:
+        with self._reload_lock:
+            try:
+                new = load_config(self.config.path)
+            except TrackerError as exc:
+                log.error("reload failed; keeping the running config",
+                          extra={"event": "reload_failed", "error": str(exc)})
+                return
+            if (new.warehouse, new.spool) != (self.config.warehouse, self.config.spool):
+                log.warning("warehouse and spool paths change only on restart",
+                            extra={"event": "reload_partial"})
+                new = dataclasses.replace(new, warehouse=self.config.warehouse,
+                                          spool=self.config.spool)
+            self.config = new
+            if self.scheduler is not None and not self.stop.is_set():
+                self._sync_jobs()
+            log.info("config reloaded", extra={"event": "reload_done",
+                                               "jobs": len(self._schedules)})
+
+    def _shutdown(self, loader_thread: threading.Thread) -> int:
+        deadline = time.monotonic() + self.config.daemon.stop_timeout
+        while self.collector.busy() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        loader_thread.join(max(0.0, deadline - time.monotonic()))
+        if self.collector.busy() or loader_thread.is_alive():
+            log.warning("stop timeout: exiting with work in progress (it is fetched again "
+                        "at the next start)", extra={"event": "stop_timeout"})
+            self._final_state()
+            logging.shutdown()
+            os._exit(0)
+        self.loader.drain(wait=min(5.0, max(0.5, deadline - time.monotonic())))
+        return self._exit("stopped")
+
+    def _final_state(self) -> None:
+        for js in self.state.jobs.values():
+            js.next_run, js.running = None, False
+        self.state.spool_batches = self.spool.count()
+        self.state.save()
+
+    def _exit(self, why: str) -> int:
+        self._final_state()
+        left = self.state.spool_batches
+        log.info(why, extra={"event": "daemon_stopped", "spool_batches": left,
+                             "note": "loaded at the next start" if left else None})
+        return 0
+
+
+def run_daemon(config: Config) -> int:
+    """Run until SIGTERM/SIGINT; return the exit code."""
+    return Daemon(config).run()
+
