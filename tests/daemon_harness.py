@@ -44,8 +44,8 @@ class MockedSource:
                                 + dt.timedelta(seconds=float(os.environ["HARNESS_RESUME"])))
 
 
-def build(campaign, cfg):
-    return MockedSource(sources.build_source(campaign, cfg), cfg.name)
+def build(campaign, cfg, **kwargs):
+    return MockedSource(sources.build_source(campaign, cfg, **kwargs), cfg.name)
 
 
 collector.build_source = build
