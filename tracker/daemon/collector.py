@@ -123,7 +123,7 @@ class Collector:
         head = {"run_id": run_id, "campaign": campaign.name, "source": scfg.name,
                 "started_at": started}
         try:
-            source = build_source(campaign, scfg)
+            source = build_source(campaign, scfg, state_dir=cfg.warehouse.parent)
             cursor = self.cursors.get(key)
             for batch in batches(self._pages(source.pages(cursor, runlog)),
                                  settings.batch_pages):
