@@ -304,7 +304,8 @@ class Oracle:
             rows = sorted((-n, pl, h) for (pl, h), n in mentions.items())
             for rank, (v, pl, h) in enumerate(rows[:25], 1):
                 ids = sorted(a for (pl2, a), (_, hd) in self.handles.items()
-                             if pl2 == pl and (hd.lower() == h or a.lower() == h))
+                             if pl2 == pl and (hd.lower() == h
+                                               or pl == "bluesky" and a.lower() == h))
                 out.add((c.name, "mentions", rank, pl, ids[0] if ids else None, h, -v))
         return out
 

@@ -7,7 +7,8 @@ The header comment of a model (the `--` lines before the SQL) documents it:
 
     -- What one row is (the description, up to the first blank comment line).
     -- @materialized view            (optional: view | table, default table)
-    -- @incremental key1, key2       (optional: see tracker.incremental)
+    -- @incremental key1, key2       (optional, with @changes: see tracker.incremental)
+    -- @changes norm.table(key1, key2)
     --
     -- column: what it means
     --   continued on an indented line
@@ -28,6 +29,7 @@ import duckdb
 
 from .config import PROJECT_ROOT, Campaign
 from .errors import TrackerError
+from .incremental import Change, parse_changes, record_full, try_incremental
 from .store.normalise import prepare, relink_campaigns
 
 QUERIES_DIR = PROJECT_ROOT / "queries"
@@ -61,6 +63,7 @@ class Model:
     columns: dict[str, str] = field(default_factory=dict)
     materialized: str = "table"
     incremental_key: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
 
     @property
     def table(self) -> str:
@@ -76,7 +79,7 @@ def parse_model(layer: str, path: Path) -> Model:
     text = path.read_text(encoding="utf-8")
     description: list[str] = []
     columns: dict[str, str] = {}
-    materialized, key = "table", ()
+    materialized, key, changes = "table", (), ()
     in_columns, last = False, None
     for line in text.splitlines():
         if not line.startswith("--"):
@@ -89,6 +92,8 @@ def parse_model(layer: str, path: Path) -> Model:
                 raise TrackerError(f"{path}: @materialized: expected 'view' or 'table'")
         elif stripped.startswith("@incremental"):
             key = tuple(k.strip() for k in stripped.split(None, 1)[1].split(","))
+        elif stripped.startswith("@changes"):
+            changes += parse_changes(stripped.split(None, 1)[1])
         elif not stripped:
             in_columns = True
         elif in_columns and (m := _COLUMN.match(stripped)) and not body.startswith("   "):
@@ -98,8 +103,10 @@ def parse_model(layer: str, path: Path) -> Model:
             columns[last] += " " + stripped
         elif not in_columns:
             description.append(stripped)
+    if bool(key) != bool(changes):
+        raise TrackerError(f"{path}: @incremental and @changes go together")
     return Model(layer, path.stem, path, text, " ".join(description).strip(), columns,
-                 materialized, key)
+                 materialized, key, changes)
 
 
 def discover(queries_dir: Path = QUERIES_DIR) -> list[Model]:
@@ -151,6 +158,30 @@ def write_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign
                         [(c, t, text) for (c, t), text in tags.items()])
 
 
+def link_campaigns(con: duckdb.DuckDBPyConnection, campaigns: list[Campaign],
+                   full: bool) -> None:
+    """Link stored posts to tags added to a campaign since they were stored.
+
+    Runs (in its own transaction, committed before the build reads high-water marks) on a
+    full build and whenever the configured tags differ from the last build's; new posts are
+    linked when they are stored.
+    """
+    prepare(con, campaigns)
+    want = sorted({(c.name, _norm(t)) for c in campaigns for t in c.hashtags})
+    try:
+        have = con.execute("select campaign, tag from core.campaign_tags order by all").fetchall()
+    except duckdb.CatalogException:
+        have = None
+    if full or have != want:
+        con.execute("begin transaction")
+        try:
+            relink_campaigns(con)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+
 def _norm(tag: str) -> str:
     from .hashtags import normalise_tag
     return normalise_tag(tag)
@@ -163,16 +194,17 @@ class Step:
     mode: str  # view, full, incremental
 
 
-def _materialise(con: duckdb.DuckDBPyConnection, m: Model, full: bool) -> str:
+def _materialise(con: duckdb.DuckDBPyConnection, m: Model, full: bool,
+                 changed: dict[str, tuple[str, ...]]) -> str:
     sql = m.sql.strip().rstrip(";")
     if m.materialized == "view":
         con.execute(f"create or replace view {m.table} as\n{sql}")
         return "view"
-    if m.incremental_key and not full:
-        from .incremental import try_incremental
-        if try_incremental(con, m, sql):
-            return "incremental"
+    if m.incremental_key and not full and try_incremental(con, m, sql, changed):
+        return "incremental"
     con.execute(f"create or replace table {m.table} as\n{sql}")
+    if m.incremental_key:
+        record_full(con, m, sql)
     return "full"
 
 
@@ -188,18 +220,18 @@ def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
     campaigns = list(campaigns)
     models = ordered(models if models is not None else discover())
     steps = []
+    changed: dict[str, tuple[str, ...]] = {}
     con.execute("set TimeZone = 'UTC'")
+    link_campaigns(con, campaigns, full)
     con.execute("begin transaction")
     try:
         for layer in LAYERS:
             con.execute(f"create schema if not exists {layer}")
-        prepare(con, campaigns)
-        relink_campaigns(con)  # posts stored before a tag was added to a campaign
         write_campaigns(con, campaigns)
         for m in models:
             t0 = time.perf_counter()
             try:
-                mode = _materialise(con, m, full)
+                mode = _materialise(con, m, full, changed)
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
                 raise TrackerError(f"{m.path}: model failed: {first}") from None

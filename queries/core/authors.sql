@@ -1,4 +1,5 @@
 -- One row per author (platform, author_id): the latest profile and follower counts seen.
+-- @materialized view
 --
 -- platform: x, mastodon or bluesky
 -- author_id: the author's identity on the platform (X user id, Mastodon profile url, DID)

@@ -1,6 +1,8 @@
 -- One row per (campaign, post): every post of a configured campaign with the numbers the
 -- marts need. A post carrying the tags of two campaigns is one row in each.
 -- @incremental campaign, platform, post_id
+-- @changes norm.campaign_posts(campaign, platform, post_id)
+-- @changes norm.engagement_observations(platform, post_id)
 -- Membership comes from norm.campaign_posts (tag match after NFKC + case folding; a repost
 -- belongs to the campaigns of the post it reposts). Followers at posting: the author's
 -- observation nearest at or before the post (ASOF join), else the earliest one after it.
@@ -12,6 +14,10 @@
 -- platform: x, mastodon or bluesky
 -- post_id: the platform's identity of the post
 -- created_at: posting time (UTC)
+-- hour: start of the UTC hour of posting (TIMESTAMPTZ)
+-- local_day: calendar date of posting in the campaign's time zone
+-- local_hour: clock hour of posting (0-23) in the campaign's time zone
+-- local_weekday: weekday of posting in the campaign's time zone (0 = Monday)
 -- kind: original, repost, reply or quote
 -- parent_id: the post it reposts, quotes or replies to
 -- lang: language code ('und' when undetermined or missing)
@@ -27,7 +33,7 @@
 -- synthetic: true for data from the simulated source
 with
 campaigns as (
-    select campaign from core.campaigns
+    select campaign, timezone from core.campaigns
 ),
 membership as (
     select m.campaign, m.platform, m.post_id
@@ -36,8 +42,10 @@ membership as (
 ),
 posts as (
     select m.campaign, p.platform, p.post_id, p.created_at, p.kind, p.parent_id, p.lang,
-           p.author_id, p.reports_impressions, p.synthetic
+           p.author_id, p.reports_impressions, p.synthetic,
+           timezone(c.timezone, p.created_at) as local_time
     from membership m
+    join campaigns c on c.campaign = m.campaign
     join core.posts p on p.platform = m.platform and p.post_id = m.post_id
 ),
 followers_before as (
@@ -63,7 +71,12 @@ engagement as (
     group by all
 )
 select
-    p.campaign, p.platform, p.post_id, p.created_at, p.kind, p.parent_id, p.lang, p.author_id,
+    p.campaign, p.platform, p.post_id, p.created_at,
+    date_trunc('hour', p.created_at) as hour,
+    cast(p.local_time as date) as local_day,
+    hour(p.local_time)::tinyint as local_hour,
+    (isodow(p.local_time) - 1)::tinyint as local_weekday,
+    p.kind, p.parent_id, p.lang, p.author_id,
     coalesce(b.followers, f.followers) as followers_at_post,
     e.likes, e.reposts, e.replies, e.quotes,
     case when p.reports_impressions then e.impressions end as impressions,

@@ -7,15 +7,9 @@
 -- hour_of_day: 0 to 23, local clock hour in the campaign's time zone
 -- posts: campaign posts made in that local weekday and hour
 with
-posts as (
-    select p.campaign, timezone(c.timezone, p.created_at) as local_time
-    from core.campaign_posts p
-    join core.campaigns c using (campaign)
-),
 counts as (
-    select campaign, isodow(local_time) - 1 as weekday, hour(local_time) as hour_of_day,
-           count(*) as posts
-    from posts
+    select campaign, local_weekday as weekday, local_hour as hour_of_day, count(*) as posts
+    from core.campaign_posts
     group by all
 ),
 grid as (

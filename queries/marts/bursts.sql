@@ -18,7 +18,7 @@
 -- hours: length of the burst in hours
 with
 counts as (
-    select campaign, date_trunc('hour', created_at) as hour, count(*) as posts
+    select campaign, hour, count(*) as posts
     from core.campaign_posts
     group by all
 ),

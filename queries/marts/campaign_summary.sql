@@ -58,7 +58,7 @@ totals as (
     group by all
 ),
 hours as (
-    select campaign, date_trunc('hour', created_at) as hour, count(*) as posts
+    select campaign, hour, count(*) as posts
     from posts
     group by all
 ),

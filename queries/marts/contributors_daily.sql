@@ -10,9 +10,8 @@
 with
 posts as (
     select p.campaign, p.platform, p.author_id,
-           cast(timezone(c.timezone, p.created_at) as date) as day
+           p.local_day as day
     from core.campaign_posts p
-    join core.campaigns c using (campaign)
 ),
 author_days as (
     select distinct campaign, platform, author_id, day from posts

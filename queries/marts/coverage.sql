@@ -22,10 +22,8 @@ sources as (
     select campaign, source from ledger.gaps where campaign is not null and source is not null
 ),
 post_days as (
-    select p.campaign, min(cast(timezone(c.timezone, p.created_at) as date)) as first_day,
-           max(cast(timezone(c.timezone, p.created_at) as date)) as last_day
-    from core.campaign_posts p
-    join campaigns c using (campaign)
+    select campaign, min(local_day) as first_day, max(local_day) as last_day
+    from core.campaign_posts
     group by all
 ),
 spans as (

@@ -16,9 +16,8 @@
 with
 posts as (
     select p.campaign, p.platform, p.author_id, p.followers_at_post, p.impressions,
-           cast(timezone(c.timezone, p.created_at) as date) as day
+           p.local_day as day
     from core.campaign_posts p
-    join core.campaigns c using (campaign)
 ),
 per_author as (
     select campaign, day, platform, author_id, count(*) as posts,

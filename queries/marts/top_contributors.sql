@@ -15,9 +15,9 @@ posts as (
     select * from core.campaign_posts
 ),
 authors as (
-    select platform, author_id, handle from core.authors
+    select platform, author_id, handle from norm.authors
 ),
-by_author as (
+by_author as materialized (
     select campaign, platform, author_id, count(*) as posts,
            sum(coalesce(followers_at_post, 0))::bigint as potential_impressions,
            coalesce(sum(engagement), 0)::bigint as engagement
@@ -34,31 +34,44 @@ mentions as (
     join norm.post_mentions m on m.platform = p.platform and m.post_id = p.post_id
     group by all
 ),
+handles as (
+    -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
+    select platform, author_id, lower(handle) as mentioned_handle from authors
+    where handle is not null
+    union
+    select platform, author_id, lower(author_id) from authors where platform = 'bluesky'
+),
 mentioned_accounts as (
-    select distinct on (m.campaign, m.platform, m.mentioned_handle)
-           m.campaign, 'mentions' as metric, m.platform, a.author_id,
-           m.mentioned_handle as handle, m.value, m.mentioned_handle as tiebreak
+    select m.campaign, 'mentions' as metric, m.platform, min(h.author_id) as author_id,
+           m.mentioned_handle as handle, m.value::bigint as value,
+           m.mentioned_handle as tiebreak
     from mentions m
-    left join authors a
-        on a.platform = m.platform
-       and (lower(a.handle) = m.mentioned_handle or lower(a.author_id) = m.mentioned_handle)
-    order by m.campaign, m.platform, m.mentioned_handle, a.author_id
+    left join handles h using (platform, mentioned_handle)
+    group by all
 ),
 candidates as (
-    select m.campaign, m.metric, m.platform, m.author_id, a.handle, m.value::bigint as value,
-           m.author_id as tiebreak
-    from author_metrics m
-    left join authors a using (platform, author_id)
+    select campaign, metric, platform, author_id, null::varchar as handle,
+           value::bigint as value, author_id as tiebreak
+    from author_metrics
     union all
-    select campaign, metric, platform, author_id, handle, value, tiebreak
-    from mentioned_accounts
+    select * from mentioned_accounts
+),
+top as (
+    -- the 25 smallest (-value, platform, tiebreak): a top-N heap, no full sort
+    select campaign, metric,
+           arg_min({'platform': platform, 'author_id': author_id, 'handle': handle,
+                    'value': value}, (-value, platform, tiebreak), 25) as leaders
+    from candidates
+    group by all
 ),
 ranked as (
-    select *, row_number() over (partition by campaign, metric
-                                 order by value desc, platform, tiebreak) as rank
-    from candidates
+    select campaign, metric, unnest(leaders) as leader,
+           unnest(range(1, len(leaders) + 1)) as rank
+    from top
 )
-select campaign, metric, rank, platform, author_id, handle, value
-from ranked
-where rank <= 25
-order by campaign, metric, rank
+select r.campaign, r.metric, r.rank, r.leader.platform as platform,
+       r.leader.author_id as author_id, coalesce(r.leader.handle, a.handle) as handle,
+       r.leader.value as value
+from ranked r
+left join authors a on a.platform = r.leader.platform and a.author_id = r.leader.author_id
+order by r.campaign, r.metric, r.rank

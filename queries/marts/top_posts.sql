@@ -18,18 +18,24 @@
 -- engagement: likes + reposts + replies + quotes
 -- impressions: actual impressions where reported (X)
 with
-ranked as (
-    select campaign, platform, post_id, author_id, created_at, kind, likes, reposts, replies,
-           quotes, engagement, impressions,
-           row_number() over (partition by campaign
-                              order by engagement desc, created_at, platform, post_id) as rank
+top as (
+    -- the 50 smallest (-engagement, created_at, platform, post_id): a top-N heap, no sort
+    select campaign,
+           arg_min({'platform': platform, 'post_id': post_id, 'author_id': author_id},
+                   (-engagement, created_at, platform, post_id), 50) as leaders
     from core.campaign_posts
     where engagement is not null
-    qualify rank <= 50
+    group by all
+),
+ranked as (
+    select campaign, unnest(leaders) as leader, unnest(range(1, len(leaders) + 1)) as rank
+    from top
 )
-select r.campaign, r.rank, r.platform, r.post_id, p.url, a.handle, p.text, r.created_at,
-       r.kind, r.likes, r.reposts, r.replies, r.quotes, r.engagement, r.impressions
+select r.campaign, r.rank, p.platform, p.post_id, p.url, a.handle, p.text, p.created_at,
+       p.kind, c.likes, c.reposts, c.replies, c.quotes, c.engagement, c.impressions
 from ranked r
-join core.posts p on p.platform = r.platform and p.post_id = r.post_id
-left join core.authors a on a.platform = r.platform and a.author_id = r.author_id
+join core.posts p on p.platform = r.leader.platform and p.post_id = r.leader.post_id
+join core.campaign_posts c
+  on c.campaign = r.campaign and c.platform = p.platform and c.post_id = p.post_id
+left join norm.authors a on a.platform = p.platform and a.author_id = r.leader.author_id
 order by r.campaign, r.rank

@@ -9,7 +9,7 @@
 with
 posts as (
     select campaign, platform, kind, author_id,
-           date_trunc('hour', created_at) as hour
+           hour
     from core.campaign_posts
 )
 select campaign, hour, platform, kind, count(*) as posts, count(distinct author_id) as authors

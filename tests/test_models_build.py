@@ -1,0 +1,188 @@
+"""Building the models: dependency order, documentation, incremental builds, the commands."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from tracker.cli import cli
+from tracker.errors import TrackerError
+from tracker.models import build, discover, ordered, parse_model
+from tracker.pipeline import collect
+from tracker.sources.base import RawPage
+from tracker.store import ledger
+from tracker.store.db import connect
+from tracker.store.load import store_batch
+from tracker.store.normalise import prepare
+
+from .conftest import write_config
+from .test_models_marts import tweet, x_page, x_user
+
+MARTS = ["activity_heatmap", "bursts", "campaign_posts", "campaign_summary",
+         "contributors_daily", "coverage", "hashtag_cooccurrence", "hashtags", "languages",
+         "platform_share", "reach_daily", "share_of_voice", "top_contributors", "top_posts",
+         "volume_daily", "volume_hourly"]
+
+
+def test_models_are_layered_and_ordered():
+    models = ordered(discover())
+    tables = [m.table for m in models]
+    assert {t.split(".")[0] for t in tables} == {"staging", "core", "marts"}
+    position = {t: i for i, t in enumerate(tables)}
+    for m in models:
+        for dep in m.depends_on:
+            if dep in position:
+                assert position[dep] < position[m.table], (m.table, dep)
+    contract = {"volume_hourly", "volume_daily", "contributors_daily", "reach_daily",
+                "campaign_summary", "top_contributors", "top_posts", "hashtag_cooccurrence",
+                "hashtags", "languages", "platform_share", "share_of_voice", "bursts",
+                "coverage", "activity_heatmap"}
+    assert contract <= {m.name for m in models if m.layer == "marts"}
+
+
+def test_cycle_is_a_clear_error(tmp_path):
+    for layer in ("core",):
+        (tmp_path / layer).mkdir()
+    (tmp_path / "core" / "a.sql").write_text("-- a\nselect * from core.b\n")
+    (tmp_path / "core" / "b.sql").write_text("-- b\nselect * from core.a\n")
+    with pytest.raises(TrackerError, match="cycle"):
+        ordered(discover(tmp_path))
+
+
+def test_bad_directive_is_a_clear_error(tmp_path):
+    (tmp_path / "x.sql").write_text("-- x\n-- @materialized maybe\nselect 1\n")
+    with pytest.raises(TrackerError, match="@materialized"):
+        parse_model("core", tmp_path / "x.sql")
+
+
+@pytest.fixture
+def built(tmp_path, sim_config):
+    cfg = sim_config(x_posts=300, per_run=150)
+    con = connect(cfg.warehouse)
+    collect(con, cfg)
+    build(con, cfg.campaigns)
+    yield cfg, con
+    con.close()
+
+
+def test_every_built_column_is_documented_and_every_documented_column_exists(built):
+    _, con = built
+    for m in discover():
+        cols = [r[0] for r in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [m.layer, m.name]).fetchall()]
+        assert cols == list(m.columns), m.table
+        assert m.description, m.table
+
+
+def snapshot(con) -> dict[str, list]:
+    out = {}
+    for m in discover():
+        if m.materialized == "view":
+            continue
+        out[m.table] = sorted(con.execute(f"select * from {m.table}").fetchall(), key=repr)
+    return out
+
+
+def test_incremental_build_equals_full_build(built, tmp_path):
+    cfg, con = built
+    collect(con, cfg)  # the second half of the simulated X posts
+    # a newer engagement observation of a post built in the first pass
+    post = con.execute("select post_id from core.campaign_posts where platform = 'x' "
+                       "and kind = 'original' order by post_id limit 1").fetchone()[0]
+    page = {"data": [{"id": post, "created_at": "2016-04-22T00:00:00.000Z", "author_id": "1",
+                      "text": "x", "public_metrics": {"like_count": 12345, "retweet_count": 0,
+                                                      "reply_count": 0, "quote_count": 0}}]}
+    run = ledger.start_run(con, "test", "aleppo", "refresh")
+    store_batch(con, [RawPage("x_v2_page", "x", json.dumps(page),
+                              retrieved_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))],
+                run_id=run, source="refresh", campaign="aleppo")
+    steps = build(con, cfg.campaigns)
+    modes = {s.model.table: s.mode for s in steps}
+    assert modes["core.campaign_posts"] == "incremental"
+    assert modes["core.campaign_hashtags"] == "incremental"
+    assert con.execute("select likes from core.campaign_posts where post_id = ?",
+                       [post]).fetchone()[0] == 12345
+    incremental = snapshot(con)
+    steps = build(con, cfg.campaigns, full=True)
+    assert {s.mode for s in steps} == {"view", "full"}
+    assert snapshot(con) == incremental
+
+
+def test_tag_added_to_campaign_links_stored_posts_then_builds_incrementally(built):
+    cfg, con = built
+    arabic = "حلب_تحترق"
+    fewer = dataclasses.replace(cfg.campaigns[0], hashtags=("AleppoIsBurning",))
+    at = dt.datetime(2016, 4, 23, tzinfo=dt.UTC)
+    prepare(con, [fewer])
+    run = ledger.start_run(con, "test", "aleppo", "hand")
+    store_batch(con, [x_page([tweet("9001", "2016-04-22T10:00:00.000Z", "7", [arabic]),
+                              tweet("9002", "2016-04-22T11:00:00.000Z", "7", ["Syria"])],
+                             [x_user("7", 70)], at)],
+                run_id=run, source="hand", campaign="aleppo")
+    build(con, [fewer])
+    assert con.execute("select count(*) from core.campaign_posts where post_id = '9001'"
+                       ).fetchone()[0] == 0
+    steps = build(con, cfg.campaigns)  # the Arabic tag is back: the stored post is linked
+    assert {s.mode for s in steps if s.model.name == "campaign_posts"} == {"full"}
+    assert con.execute("select count(*) from core.campaign_posts where post_id = '9001'"
+                       ).fetchone()[0] == 1
+    prepare(con, cfg.campaigns)
+    store_batch(con, [x_page([tweet("9003", "2016-04-22T12:00:00.000Z", "7", [arabic])],
+                             [x_user("7", 71)], at + dt.timedelta(hours=1))],
+                run_id=run, source="hand", campaign="aleppo")
+    steps = build(con, cfg.campaigns)
+    assert {s.mode for s in steps if s.model.name == "campaign_posts"} == {"incremental"}
+    assert con.execute("select followers_at_post from core.campaign_posts "
+                       "where post_id = '9003'").fetchone()[0] == 70
+    incremental = snapshot(con)
+    build(con, cfg.campaigns, full=True)
+    assert snapshot(con) == incremental
+
+
+def test_failed_model_leaves_previous_build(built, tmp_path):
+    cfg, con = built
+    before = con.execute("select count(*) from marts.volume_daily").fetchone()[0]
+    (tmp_path / "q" / "marts").mkdir(parents=True)
+    (tmp_path / "q" / "marts" / "broken.sql").write_text("-- broken\nselect nope from nowhere")
+    models = discover() + discover(tmp_path / "q")
+    with pytest.raises(TrackerError, match="broken.sql: model failed"):
+        build(con, cfg.campaigns, models)
+    assert con.execute("select count(*) from marts.volume_daily").fetchone()[0] == before
+
+
+def test_build_and_models_commands(tmp_path):
+    cfg_path = write_config(tmp_path, """
+        [warehouse]
+        path = "wh.duckdb"
+        [[campaigns]]
+        name = "red"
+        hashtags = ["MakeFacebookRed"]
+        timezone = "Europe/Paris"
+        [[campaigns.sources]]
+        type = "simulated"
+        posts = 120
+    """)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--config", str(cfg_path), "collect"]).exit_code == 0
+    result = runner.invoke(cli, ["--config", str(cfg_path), "build"])
+    assert result.exit_code == 0, result.output
+    assert "marts.campaign_summary" in result.output
+    result = runner.invoke(cli, ["--config", str(cfg_path), "models", "marts.reach_daily"])
+    assert result.exit_code == 0, result.output
+    assert "potential_reach" in result.output and "BIGINT" in result.output
+    assert "marts.volume_daily" not in result.output
+    result = runner.invoke(cli, ["--config", str(cfg_path), "models"])
+    assert all(f"marts.{m}" in result.output for m in MARTS if m != "campaign_posts")
+    assert "core.campaigns" in result.output
+    result = runner.invoke(cli, ["--config", str(cfg_path), "models", "nothing_like_this"])
+    assert result.exit_code == 1 and "no model matches" in result.output
+    con = connect(tmp_path / "wh.duckdb", read_only=True)
+    assert con.execute("select campaign, timezone from core.campaigns").fetchall() == [
+        ("red", "Europe/Paris")]
+    con.close()
