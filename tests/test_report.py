@@ -83,7 +83,9 @@ def test_report_files_per_chart_and_summary(built, tmp_path):
     for name in CHARTS:
         assert read_csv(target / f"{name}.csv"), name
         assert (target / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert ET.parse(target / f"{name}.svg").getroot().tag.endswith("svg")
+        svg = (target / f"{name}.svg").read_text(encoding="utf-8")
+        assert ET.fromstring(svg).tag.endswith("svg")
+        assert "Synthetic data from the simulated source" in svg, name
     assert read_csv(target / "top_posts.csv")
     # A chart's CSV is the aggregated data it draws: posts per kind add up to the mart.
     got: dict[str, int] = {}

@@ -17,9 +17,9 @@ log = logging.getLogger("tracker.daemon")
 
 def write_reports(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[Path]:
     """Write every campaign's report (the one place the daemon calls the report code)."""
-    from ..report.campaign import write_report
+    from ..report import write_reports as write_all
 
-    return [write_report(con, cfg, c, cfg.reports) for c in cfg.campaigns]
+    return write_all(con, cfg, cfg.reports)
 
 
 def build_job(loader: Loader) -> str:
@@ -29,7 +29,6 @@ def build_job(loader: Loader) -> str:
     'failed'.
     """
     from ..models import build
-    from ..store.normalise import relink_campaigns
 
     if loader.stop.is_set():
         return "skipped"
@@ -42,8 +41,7 @@ def build_job(loader: Loader) -> str:
             return "busy"
         t0 = time.monotonic()
         try:
-            relink_campaigns(con)
-            models = build(con)
+            models = build(con, cfg.campaigns)
             reports = write_reports(con, cfg) if cfg.daemon.reports else []
         except TrackerError as exc:
             log.error("build failed", extra={"event": "build_failed", "error": str(exc)})

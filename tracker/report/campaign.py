@@ -26,6 +26,7 @@ TITLES = {
 }
 WHOLE_CAMPAIGN = ("top_contributors", "hashtags", "languages", "heatmap")
 EMPTY = "no posts in this period"
+SYNTHETIC_SUBTITLE = "Synthetic data from the simulated source, not real posts"
 
 
 @dataclass
@@ -164,6 +165,14 @@ def summary_json(d: CampaignData) -> dict[str, Any]:
     }
 
 
+def label_synthetic(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with a subtitle saying the data is synthetic."""
+    title = spec.get("title", "")
+    title = dict(title) if isinstance(title, dict) else {"text": title}
+    return {**spec, "title": {**title, "subtitle": SYNTHETIC_SUBTITLE,
+                              "subtitleColor": "#8a4b00", "subtitleFontWeight": "bold"}}
+
+
 def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campaign,
                  out_dir: Path, window: Window | None = None, *, images: bool = True,
                  png: bool = True) -> Path:
@@ -180,14 +189,16 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
         files.append(f"{name}.csv")
     write_csv(target / "top_posts.csv", d.top_posts)
     files.append("top_posts.csv")
+    synthetic = bool(d.summary.get("synthetic")) or config.synthetic
     if images:
         standalone = {n: o.to_dict() for n, o in chart_objects(d).items()}
+        if synthetic:  # an image shared on its own still says what it shows
+            standalone = {n: label_synthetic(s) for n, s in standalone.items()}
         write_images(target, standalone, png=png)
         files += [f"{n}.{ext}" for n in standalone for ext in (("svg", "png") if png
                                                                else ("svg",))]
     write_json(target / "summary.json", summary_json(d))
     files.append("summary.json")
-    synthetic = bool(d.summary.get("synthetic")) or config.synthetic
     nav = '<nav><a href="../index.html">All campaigns</a></nav>'
     page = render_page(f"Campaign report: {campaign.title}", body_html(d, sorted(files)),
                        page_specs(d), synthetic, nav)

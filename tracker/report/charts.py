@@ -30,9 +30,12 @@ def _data(rows: Rows) -> alt.Data:
     return alt.Data(values=rows)
 
 
-def _time_x(bucket: str, tz: str, brush: Any = None, title: bool = True) -> alt.X:
+def _time_x(bucket: str, tz: str, brush: Any = None, title: bool = True,
+            centre: bool = False) -> alt.X:
+    """Time axis; `centre` puts points and lines mid-bucket, over the bars."""
     scale = alt.Scale(domain=brush) if brush is not None else alt.Undefined
     return alt.X("t:T", timeUnit=TIME_UNITS[bucket], scale=scale,
+                 bandPosition=0.5 if centre else alt.Undefined,
                  title=f"{BUCKET_WORDS[bucket].capitalize()} ({tz})" if title else None,
                  axis=alt.Axis(format=TIME_FORMATS[bucket], labelOverlap=True))
 
@@ -99,6 +102,7 @@ def contributors(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.Lay
         y=alt.Y("new_authors:Q", title=f"New contributors per {BUCKET_WORDS[bucket]}"),
         tooltip=tips)
     line = base.mark_line(color="#08519c", point=True, clip=True).encode(
+        x=_time_x(bucket, tz, brush, centre=True),
         y=alt.Y("cumulative_authors:Q", title="Contributors so far (cumulative)"),
         tooltip=tips)
     return alt.layer(bars, line).resolve_scale(y="independent").properties(
@@ -118,7 +122,7 @@ def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.Laye
     if any(r.get("actual_impressions") is not None for r in rows):
         layers.append(base.transform_filter("isValid(datum.actual_impressions)").mark_line(
             color="black", point=True, clip=True).encode(
-            y="sum(actual_impressions):Q",
+            x=_time_x(bucket, tz, brush, centre=True), y="sum(actual_impressions):Q",
             tooltip=[_time_tip(bucket), alt.Tooltip("sum(actual_impressions):Q",
                                                     title="Actual impressions (reported)",
                                                     format=",")]))
