@@ -364,7 +364,7 @@ def test_failing_source_backs_off_others_continue_and_status_fails(tmp_path):
 
 def volume_rows(config: Path) -> int:
     try:
-        rows = query(config, "select count(*) from marts.volume")
+        rows = query(config, "select count(*) from marts.volume_daily")
     except duckdb.CatalogException:
         return 0
     return rows[0][0] if rows else 0
