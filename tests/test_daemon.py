@@ -84,6 +84,12 @@ class Daemon:
             stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env(**harness_env))
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
+        # Signal a started daemon (a signal while Python itself is still importing would
+        # end the process before any handler exists, which is not what these tests test).
+        deadline = time.monotonic() + 10
+        while (self.proc.poll() is None and time.monotonic() < deadline
+               and not self.log.read_text().count('"daemon_started"')):
+            time.sleep(0.05)
         self.proc.send_signal(sig)
         return self.proc.wait(timeout)
 

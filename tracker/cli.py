@@ -353,6 +353,15 @@ def run_cmd(ctx: click.Context) -> None:
     SIGHUP reloads the config. One daemon per warehouse. See docs/daemon.md.
     Example: tracker --config tracker.toml run
     """
+    import signal
+
+    def stop_early(signum: int, frame: object) -> None:
+        # A stop signal during start-up (before the daemon installs its own handlers):
+        # nothing has been fetched yet, so exit cleanly.
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop_early)
+    signal.signal(signal.SIGINT, stop_early)
     from .daemon.service import run_daemon
 
     sys.exit(run_daemon(get_config(ctx)))
