@@ -95,7 +95,7 @@ def build_synthetic(tmp_path):
     cfg = config([
         {"name": "aleppo", "hashtags": ["AleppoIsBurning", "حلب_تحترق"],
          "timezone": "Asia/Damascus", "start": dt.date(2016, 4, 22), "end": dt.date(2016, 5, 5),
-         "sources": [{"type": "simulated", "platform": "x", "posts": 400},
+         "sources": [{"type": "simulated", "platform": "x", "posts": 2400},
                      {"type": "simulated", "platform": "mastodon", "posts": 120,
                       "page_size": 20},
                      {"type": "simulated", "platform": "bluesky", "posts": 120}]},

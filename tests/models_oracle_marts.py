@@ -1,0 +1,288 @@
+"""The marts computed in plain Python from the oracle's unified posts (see models_oracle)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter, defaultdict
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def r9(x: float) -> float:
+    return round(x, 9)
+
+
+class MartsMixin:
+    """Each method computes one mart as its SQL header defines it, as a set of tuples."""
+
+    def volume_hourly(self) -> set[tuple]:
+        groups = defaultdict(list)
+        for c in self.campaigns:
+            for p in self.members(c):
+                hour = p.created_at.replace(minute=0, second=0, microsecond=0)
+                groups[(c.name, hour, p.platform, p.kind)].append(p.author_id)
+        return {(*k, len(v), len(set(v))) for k, v in groups.items()}
+
+    def volume_daily(self) -> set[tuple]:
+        groups = defaultdict(list)
+        for c in self.campaigns:
+            for p in self.members(c):
+                day = self.local(c, p.created_at).date()
+                groups[(c.name, day, p.platform, p.kind)].append(p.author_id)
+        return {(*k, len(v), len(set(v))) for k, v in groups.items()}
+
+    def contributors_daily(self) -> set[tuple]:
+        out = set()
+        for c in self.campaigns:
+            by_day = defaultdict(set)
+            for p in self.members(c):
+                by_day[self.local(c, p.created_at).date()].add((p.platform, p.author_id))
+            seen: set = set()
+            for day in sorted(by_day):
+                authors = by_day[day]
+                new = authors - seen
+                seen |= authors
+                out.add((c.name, day, len(authors), len(new), len(authors) - len(new),
+                         len(seen)))
+        return out
+
+    def reach_daily(self) -> set[tuple]:
+        groups = defaultdict(list)
+        for c in self.campaigns:
+            for p in self.members(c):
+                groups[(c.name, self.local(c, p.created_at).date(), p.platform)].append(p)
+        out = set()
+        for key, posts in groups.items():
+            fol = [(p.author_id, self.followers_at(p) or 0) for p in posts]
+            best: dict = {}
+            for a, f in fol:
+                best[a] = max(best.get(a, 0), f)
+            imps = [self.metrics(p)["impressions"] for p in posts]
+            imps = [i for i in imps if i is not None]
+            pi, pr = sum(f for _, f in fol), sum(best.values())
+            out.add((*key, len(posts), len(best), pi, pr, sum(imps) if imps else None,
+                     r9(pi / pr) if pr else None))
+        return out
+
+    def campaign_summary(self) -> set[tuple]:
+        out = set()
+        for c in self.campaigns:
+            posts = self.members(c)
+            if not posts:
+                out.add((c.name, 0, 0, 0, 0, None, None, 0, 0, 0, 0, 0, None, None, None,
+                         None, None, False, ""))
+                continue
+            best: dict = {}
+            for p in posts:
+                a = (p.platform, p.author_id)
+                best[a] = max(best.get(a, 0), self.followers_at(p) or 0)
+            m = [self.metrics(p) for p in posts]
+            tot = {k: sum(x[k] or 0 for x in m) for k in ("likes", "reposts", "replies",
+                                                          "quotes", "engagement")}
+            imps = [x["impressions"] for x in m if x["impressions"] is not None]
+            pi = sum(self.followers_at(p) or 0 for p in posts)
+            pr = sum(best.values())
+            hours = Counter(p.created_at.replace(minute=0, second=0, microsecond=0)
+                            for p in posts)
+            peak = min(hours, key=lambda h: (-hours[h], h))
+            engageable = sum(1 for p in posts if p.kind != "repost")
+            out.add((c.name, len(posts), len(best), pr, pi, sum(imps) if imps else None,
+                     r9(pi / pr) if pr else None, tot["likes"], tot["reposts"],
+                     tot["replies"], tot["quotes"], tot["engagement"],
+                     r9(tot["engagement"] / engageable) if engageable else None,
+                     min(p.created_at for p in posts), max(p.created_at for p in posts),
+                     peak, hours[peak], any(p.synthetic for p in posts),
+                     ", ".join(sorted({p.platform for p in posts}))))
+        return out
+
+    def top_contributors(self) -> set[tuple]:
+        out = set()
+        for c in self.campaigns:
+            posts = self.members(c)
+            by_author: dict = defaultdict(lambda: {"posts": 0, "potential_impressions": 0,
+                                                   "engagement": 0})
+            for p in posts:
+                d = by_author[(p.platform, p.author_id)]
+                d["posts"] += 1
+                d["potential_impressions"] += self.followers_at(p) or 0
+                d["engagement"] += self.metrics(p)["engagement"] or 0
+            for metric in ("posts", "potential_impressions", "engagement"):
+                rows = sorted(((-d[metric], pl, a) for (pl, a), d in by_author.items()))
+                for rank, (v, pl, a) in enumerate(rows[:25], 1):
+                    out.add((c.name, metric, rank, pl, a, self.handle(pl, a), -v))
+            mentions = Counter((p.platform, h) for p in posts for h in p.mentions)
+            rows = sorted((-n, pl, h) for (pl, h), n in mentions.items())
+            for rank, (v, pl, h) in enumerate(rows[:25], 1):
+                ids = sorted(a for (pl2, a), (_, hd) in self.handles.items()
+                             if pl2 == pl and (hd.lower() == h
+                                               or pl == "bluesky" and a.lower() == h))
+                out.add((c.name, "mentions", rank, pl, ids[0] if ids else None, h, -v))
+        return out
+
+    def top_posts(self) -> set[tuple]:
+        out = set()
+        for c in self.campaigns:
+            ranked = sorted((p for p in self.members(c)
+                             if self.metrics(p)["engagement"] is not None),
+                            key=lambda p: (-self.metrics(p)["engagement"], p.created_at,
+                                           p.platform, p.post_id))
+            for rank, p in enumerate(ranked[:50], 1):
+                m = self.metrics(p)
+                out.add((c.name, rank, p.platform, p.post_id, self.handle(p.platform,
+                                                                           p.author_id),
+                         p.created_at, p.kind, m["likes"], m["reposts"], m["replies"],
+                         m["quotes"], m["engagement"]))
+        return out
+
+    def hashtag_cooccurrence(self) -> set[tuple]:
+        pairs: Counter = Counter()
+        for c in self.campaigns:
+            for p in self.members(c):
+                tags = sorted({t for t, _ in p.tags})
+                for i, a in enumerate(tags):
+                    for b in tags[i + 1:]:
+                        pairs[(c.name, a, b)] += 1
+        return {(*k, n) for k, n in pairs.items()}
+
+    def hashtags(self) -> set[tuple]:
+        out = set()
+        for c in self.campaigns:
+            posts = self.members(c)
+            forms: dict = defaultdict(Counter)
+            for p in posts:
+                for t, text in dict(p.tags).items():
+                    forms[t][text] += 1
+            for t, f in forms.items():
+                best = min(f, key=lambda x: (-f[x], x))
+                n = sum(f.values())
+                out.add((c.name, t, best, n, t in c.norm_tags, r9(n / len(posts))))
+        return out
+
+    def languages(self) -> set[tuple]:
+        return self._shares(lambda p: p.lang)
+
+    def platform_share(self) -> set[tuple]:
+        return self._shares(lambda p: p.platform)
+
+    def _shares(self, key) -> set[tuple]:
+        out = set()
+        for c in self.campaigns:
+            posts = self.members(c)
+            for k, n in Counter(key(p) for p in posts).items():
+                out.add((c.name, k, n, r9(n / len(posts))))
+        return out
+
+    def share_of_voice(self) -> set[tuple]:
+        daily = {c.name: Counter(p.created_at.date() for p in self.members(c))
+                 for c in self.campaigns}
+        out = set()
+        for day in set().union(*daily.values()):
+            total = sum(d[day] for d in daily.values())
+            for name, d in daily.items():
+                out.add((day, name, d[day], r9(d[day] / total)))
+        return out
+
+    def bursts(self) -> set[tuple]:
+        out = set()
+        for c in self.campaigns:
+            hours = Counter(p.created_at.replace(minute=0, second=0, microsecond=0)
+                            for p in self.members(c))
+            if not hours:
+                continue
+            h, last, series = min(hours), max(hours), []
+            while h <= last:
+                series.append((h, hours.get(h, 0)))
+                h += dt.timedelta(hours=1)
+            base = statistics.median(n for _, n in series)
+            runs: list[list] = []
+            prev = None
+            for h, n in series:
+                if n >= 3 * base and n >= base + 5:
+                    if prev is not None and h - prev == dt.timedelta(hours=1):
+                        runs[-1].append((h, n))
+                    else:
+                        runs.append([(h, n)])
+                    prev = h
+            for i, run in enumerate(runs, 1):
+                peak = min(run, key=lambda x: (-x[1], x[0]))
+                out.add((c.name, i, run[0][0], peak[0], run[-1][0], peak[1], float(base),
+                         sum(n for _, n in run), len(run)))
+        return out
+
+    def coverage(self) -> set[tuple]:
+        out = set()
+        for c in self.campaigns:
+            tz = ZoneInfo(c.timezone)
+            days = [self.local(c, p.created_at).date() for p in self.members(c)]
+            first = c.start or (min(days) if days else None)
+            last = c.end or (max(days) if days else None)
+            if first is None or last is None:
+                continue
+            sources = {s for cc, s, _ in self.runs if cc == c.name}
+            sources |= {s for cc, s, *_ in self.gaps if cc == c.name}
+            day = first
+            while day <= last:
+                start = dt.datetime.combine(day, dt.time(), tz)
+                end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz)
+                for s in sources:
+                    hits = [g for g in self.gaps if g[0] == c.name and g[1] == s
+                            and (g[2] is None or g[2] < end) and (g[3] is None or g[3] > start)]
+                    ok = any(st == "ok" for cc, ss, st in self.runs if cc == c.name and ss == s)
+                    reasons = ([] if ok else ["no successful run"]) + sorted({g[4] for g in hits})
+                    out.add((c.name, s, day, ok and not hits, len(hits), "; ".join(reasons)))
+                day += dt.timedelta(days=1)
+        return out
+
+    def activity_heatmap(self) -> set[tuple]:
+        out = set()
+        for c in self.campaigns:
+            posts = self.members(c)
+            if not posts:
+                continue
+            cells = Counter((self.local(c, p.created_at).weekday(),
+                             self.local(c, p.created_at).hour) for p in posts)
+            for w in range(7):
+                for h in range(24):
+                    out.add((c.name, w, WEEKDAYS[w], h, cells.get((w, h), 0)))
+        return out
+
+
+
+# Columns of each mart compared with the oracle (in the oracle's tuple order).
+MART_COLUMNS = {
+    "volume_hourly": "campaign, hour, platform, kind, posts, authors",
+    "volume_daily": "campaign, day, platform, kind, posts, authors",
+    "contributors_daily": ("campaign, day, authors, new_authors, returning_authors, "
+                           "cumulative_authors"),
+    "reach_daily": ("campaign, day, platform, posts, contributors, potential_impressions, "
+                    "potential_reach, actual_impressions, frequency"),
+    "campaign_summary": ("campaign, posts, contributors, potential_reach, potential_impressions,"
+                         " actual_impressions, frequency, likes, reposts, replies, quotes, "
+                         "engagement, engagement_per_post, first_post, last_post, peak_hour, "
+                         "peak_hour_posts, synthetic, platforms"),
+    "top_contributors": "campaign, metric, rank, platform, author_id, handle, value",
+    "top_posts": ("campaign, rank, platform, post_id, handle, created_at, kind, likes, "
+                  "reposts, replies, quotes, engagement"),
+    "hashtag_cooccurrence": "campaign, tag_a, tag_b, posts",
+    "hashtags": "campaign, tag, tag_text, posts, is_campaign_tag, share",
+    "languages": "campaign, lang, posts, share",
+    "platform_share": "campaign, platform, posts, share",
+    "share_of_voice": "day, campaign, posts, share",
+    "bursts": ("campaign, burst, start_hour, peak_hour, end_hour, peak_posts, baseline_posts, "
+               "posts, hours"),
+    "coverage": "campaign, source, day, complete, gaps, reasons",
+    "activity_heatmap": "campaign, weekday, weekday_name, hour_of_day, posts",
+}
+
+
+def sql_rows(con, mart: str) -> set[tuple]:
+    rows = con.execute(f"select {MART_COLUMNS[mart]} from marts.{mart}").fetchall()
+    return {tuple(r9(v) if isinstance(v, float) else _utc(v) for v in row) for row in rows}
+
+
+def _utc(v):
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        return v.astimezone(dt.UTC)
+    return v
