@@ -155,16 +155,21 @@ class Importer:
         except ImportFormatError as exc:  # --strict: what was read before the record is kept
             summary.status = "failed"
             self._finish(summary, str(exc), start)
+            self.con.execute(f"set memory_limit = '{old_limit}'")
             raise
         except BaseException:
             summary.status = "interrupted"
             self._finish(summary, "stopped before the import finished", start)
+            self.con.execute(f"set memory_limit = '{old_limit}'")
             raise
         finally:
             stop.set()
-            self.con.execute(f"set memory_limit = '{old_limit}'")
         summary.status = "partial" if summary.bad else "ok"
         self._finish(summary, "; ".join([summary.line(), *summary.notes]), start)
+        # Write everything to the database file now, within the import's memory limit (a
+        # checkpoint left to `close` would run with the default limit and use much more).
+        self.con.execute("checkpoint")
+        self.con.execute(f"set memory_limit = '{old_limit}'")
         return summary
 
     def _read(self, inputs: list[Input], summary: ImportSummary,
