@@ -249,3 +249,20 @@ def test_cli_import_and_quarantine(tmp_path):
     assert r.exit_code == 1 and "Error: " in r.output and "Traceback" not in r.output
     r = runner.invoke(cli, ["import", "--help"])
     assert "Example: tracker import" in r.output
+
+
+def test_batch_that_needs_more_memory_is_retried_with_more(tmp_path, monkeypatch):
+    from tracker.importers import run
+
+    monkeypatch.setattr(run, "MEMORY_FLOOR", 1024 * 1024)
+    monkeypatch.setattr(run, "MEMORY_PER_BATCH_BYTE", 1)
+    monkeypatch.setattr(run, "MEMORY_RETRIES", 12)
+    warnings = []
+    monkeypatch.setattr(run.log, "warning", lambda msg, **kw: warnings.append(kw["extra"]))
+    cfg = make_config(tmp_path)
+    s = run_import(cfg, [STREAM, TWO])
+    assert warnings and warnings[0]["memory_limit_mb"] == 1   # it did run out, then retried
+    pages = [json.loads(p) for p in good_pages()] + [json.loads(TWO.read_text())]
+    assert s.pages_new == 8
+    assert {r[0] for r in query(cfg, "select post_id from norm.posts")} == \
+        expected_from_payloads(pages)["posts"]

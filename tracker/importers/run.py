@@ -8,6 +8,7 @@ re-run adds nothing twice (raw pages are keyed by content, posts by platform and
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import hashlib
 import logging
@@ -16,13 +17,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 
 from ..config import Config
 from ..errors import ImportFormatError
 from ..store import ledger
-from ..store.load import _BATCH_IN, store_batch_table
+from ..store.load import _BATCH_IN, BatchResult, store_batch_table
 from ..store.normalise import prepare
 from .archive import records
 from .formats import Bad, Record
@@ -35,6 +37,7 @@ BATCH_BYTES = 24 * 1024 * 1024
 # JSON is unnested and joined), small enough that a large archive stays well under 1 GB.
 MEMORY_FLOOR = 400 * 1024 * 1024
 MEMORY_PER_BATCH_BYTE = 20
+MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
 CLIENT = "tracker-import"
 
@@ -78,6 +81,22 @@ class StrictStop(ImportFormatError):
 
 
 Progress = Callable[[ImportSummary, int | None], None]
+
+
+def _release_memory() -> None:
+    """Give freed heap memory back to the OS (glibc only): without it, the large blocks freed
+    after each batch stay in the process and RSS creeps up over a long import."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim: Any = None
 
 
 class _Batch:
@@ -155,16 +174,24 @@ class Importer:
         except ImportFormatError as exc:  # --strict: what was read before the record is kept
             summary.status = "failed"
             self._finish(summary, str(exc), start)
+            self.con.execute(f"set memory_limit = '{old_limit}'")
             raise
         except BaseException:
             summary.status = "interrupted"
             self._finish(summary, "stopped before the import finished", start)
+            self.con.execute(f"set memory_limit = '{old_limit}'")
             raise
         finally:
             stop.set()
-            self.con.execute(f"set memory_limit = '{old_limit}'")
         summary.status = "partial" if summary.bad else "ok"
         self._finish(summary, "; ".join([summary.line(), *summary.notes]), start)
+        # Write everything to the database file now, within the import's memory limit (a
+        # checkpoint left to `close` would run with the default limit and use much more).
+        try:
+            self.con.execute("checkpoint")
+        except duckdb.OutOfMemoryException:
+            pass   # `close` checkpoints with the default limit
+        self.con.execute(f"set memory_limit = '{old_limit}'")
         return summary
 
     def _read(self, inputs: list[Input], summary: ImportSummary,
@@ -246,11 +273,35 @@ class Importer:
                total: int | None) -> None:
         if not batch.records:
             return
+        memory = max(MEMORY_FLOOR, MEMORY_PER_BATCH_BYTE * batch.bytes, self._memory)
+        for _ in range(MEMORY_RETRIES):
+            try:
+                if memory != self._memory:   # a record far larger than a batch gets more room
+                    self.con.execute(f"set memory_limit = '{memory // 2**20}MB'")
+                    self._memory = memory
+                result, seen = self._store(batch, summary)
+                break
+            except duckdb.OutOfMemoryException:
+                # The warehouse's key indexes grow with it and must fit too: give DuckDB
+                # more memory and store the batch again (the failed attempt was rolled back).
+                log.warning("import batch needs more memory", extra={
+                    "event": "import_memory", "memory_limit_mb": memory // 2**20})
+                memory *= 2
+        else:
+            raise ImportFormatError(f"a batch could not be stored within "
+                                    f"{self._memory // 2**20} MB of memory")
+        _release_memory()
+        summary.pages_new += result.pages_new
+        summary.pages_seen += seen
+        summary.posts_new += result.posts_new
+        summary.duplicates += result.duplicates
+        summary.seconds = time.perf_counter() - start
+        if self.on_progress:
+            self.on_progress(summary, total)
+
+    def _store(self, batch: _Batch, summary: ImportSummary) -> tuple[BatchResult, int]:
+        """One transaction: raw pages, normalised rows, quarantine, run counters."""
         con = self.con
-        memory = max(MEMORY_FLOOR, MEMORY_PER_BATCH_BYTE * batch.bytes)
-        if memory != self._memory:   # a record far larger than a batch gets room of its own
-            con.execute(f"set memory_limit = '{memory // 2**20}MB'")
-            self._memory = memory
         con.execute("begin transaction")
         try:
             con.execute(_BATCH_IN)
@@ -284,13 +335,7 @@ class Importer:
         except BaseException:
             con.execute("rollback")
             raise
-        summary.pages_new += result.pages_new
-        summary.pages_seen += seen
-        summary.posts_new += result.posts_new
-        summary.duplicates += result.duplicates
-        summary.seconds = time.perf_counter() - start
-        if self.on_progress:
-            self.on_progress(summary, total)
+        return result, seen
 
     def _finish(self, summary: ImportSummary, message: str | None, start: float) -> None:
         summary.seconds = time.perf_counter() - start
