@@ -35,7 +35,7 @@ def crash_loop(tmp: Path, kills: int, seed: int, page_delay: str = "0.3",
                between: tuple[float, float] = (0.8, 2.5)) -> dict:
     """`kills` SIGKILLs of the daemon, then one clean run to completion; the figures."""
     rnd = random.Random(seed)
-    x_posts = max(200, 30 * kills)
+    x_posts = max(200, 60 * kills)   # still collecting at the last kill
     cfg = write(tmp, x_posts=x_posts, x_per_run=PER_RUN)
     t0 = time.monotonic()
     killed_mid_run = 0

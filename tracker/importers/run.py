@@ -136,6 +136,7 @@ class Importer:
         """Import the files; reading (a thread) overlaps with storing (DuckDB, this thread)."""
         inputs = expand(paths)
         prepare(self.con, self.config.campaigns)
+        ledger.mark_killed(self.con, "import")   # one writer: a 'running' import is dead
         run_id = ledger.start_run(self.con, "import", self.campaign, "import")
         summary = ImportSummary(run_id)
         total = sum(i.size or 0 for i in inputs) or None
