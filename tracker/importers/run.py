@@ -22,7 +22,7 @@ import duckdb
 from ..config import Config
 from ..errors import ImportFormatError
 from ..store import ledger
-from ..store.load import _BATCH_IN, store_batch_table
+from ..store.load import _BATCH_IN, BatchResult, store_batch_table
 from ..store.normalise import prepare
 from .archive import records
 from .formats import Bad, Record
@@ -109,6 +109,24 @@ class _Batch:
         self.retrieved.append(rec.retrieved_at or default_retrieved)
         self.payloads.append(payload)
         self.bytes += len(payload)
+
+    def split(self) -> list[_Batch]:
+        """One batch per record (the first also carries the records without payload)."""
+        parts = []
+        for i in range(len(self.payloads)):
+            part = _Batch()
+            for name in ("page_ids", "formats", "platforms", "requests", "retrieved",
+                         "payloads"):
+                getattr(part, name).append(getattr(self, name)[i])
+            part.records = 1
+            parts.append(part)
+        parts[0].records += self.records - len(self.payloads)
+        parts[0].quarantine = self.quarantine
+        return parts
+
+    def drop_payloads(self) -> None:
+        for name in ("page_ids", "formats", "platforms", "requests", "retrieved", "payloads"):
+            getattr(self, name).clear()
 
     def full(self) -> bool:
         return self.bytes >= BATCH_BYTES or self.records >= BATCH_RECORDS
@@ -252,6 +270,30 @@ class Importer:
         if memory != self._memory:   # a record far larger than a batch gets room of its own
             con.execute(f"set memory_limit = '{memory // 2**20}MB'")
             self._memory = memory
+        try:
+            result, seen = self._store(batch, summary)
+        except duckdb.Error as exc:
+            if len(batch.payloads) > 1:     # find the record(s) the SQL cannot normalise
+                for part in batch.split():
+                    self._flush(part, summary, start, total)
+                return
+            why = "could not be normalised: " + str(exc).splitlines()[0][:300]
+            origin, _, line = batch.requests[0].rpartition(":")
+            batch.quarantine.append((origin, int(line), why, batch.payloads[0]))
+            batch.drop_payloads()
+            summary.bad += 1
+            result, seen = self._store(batch, summary)
+        summary.pages_new += result.pages_new
+        summary.pages_seen += seen
+        summary.posts_new += result.posts_new
+        summary.duplicates += result.duplicates
+        summary.seconds = time.perf_counter() - start
+        if self.on_progress:
+            self.on_progress(summary, total)
+
+    def _store(self, batch: _Batch, summary: ImportSummary) -> tuple[BatchResult, int]:
+        """The batch in one transaction: (what was stored, records already imported)."""
+        con = self.con
         con.execute("begin transaction")
         try:
             con.execute(_BATCH_IN)
@@ -285,13 +327,7 @@ class Importer:
         except BaseException:
             con.execute("rollback")
             raise
-        summary.pages_new += result.pages_new
-        summary.pages_seen += seen
-        summary.posts_new += result.posts_new
-        summary.duplicates += result.duplicates
-        summary.seconds = time.perf_counter() - start
-        if self.on_progress:
-            self.on_progress(summary, total)
+        return result, seen
 
     def _finish(self, summary: ImportSummary, message: str | None, start: float) -> None:
         summary.seconds = time.perf_counter() - start
