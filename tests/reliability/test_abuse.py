@@ -173,7 +173,8 @@ def test_no_credential_appears_in_output_logs_reports_or_warehouse(tmp_path, mon
         elif name == "MASTO_TOKEN":
             m.page("a.example", masto.FIRST, echo, status=401)
     b.login.mock(return_value=httpx.Response(401, json={
-        "error": "AuthenticationRequired", "message": f"bad password {TOKENS['BLUESKY_APP_PASSWORD']}"}))
+        "error": "AuthenticationRequired",
+        "message": f"bad password {TOKENS['BLUESKY_APP_PASSWORD']}"}))
     runner = CliRunner()
     outputs = [runner.invoke(cli, ["--config", str(cfg), "collect"])]
     assert outputs[0].exit_code == 1 and outputs[0].output.count(": failed") == 3, \
