@@ -37,6 +37,13 @@ HOSTILE = ["../../../../tmp/escape", "a/b/../../c", "$(touch pwned)", "`touch pw
            "<script>alert(1)</script>", "name\nwith newline", "%2e%2e%2f"]
 
 
+def campaign(name: str, start: str, source: str) -> str:
+    """One [[campaigns]] table (tag AleppoIsBurning, or hoot for Mastodon) with one source."""
+    tag = "hoot" if "mastodon" in source else "AleppoIsBurning"
+    return (f"[[campaigns]]\nname = {json.dumps(name)}\nhashtags = [\"{tag}\"]\n"
+            f"start = {start}\n[[campaigns.sources]]\n{source}\n")
+
+
 def files_under(root) -> set[str]:
     return {os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root)
             for f in fs}
@@ -46,10 +53,9 @@ def test_hostile_campaign_names_write_only_inside_reports_and_warehouse(tmp_path
                                                                        monkeypatch):
     project = tmp_path / "project"
     project.mkdir()
-    campaigns = "".join(
-        f"[[campaigns]]\nname = {json.dumps(name)}\nhashtags = [\"AleppoIsBurning\"]\n"
-        "start = 2016-04-22\nend = 2016-05-05\n[[campaigns.sources]]\ntype = \"simulated\"\n"
-        "platform = \"x\"\nposts = 30\n" for name in HOSTILE)
+    campaigns = "".join(campaign(name, "2016-04-22", 'type = "simulated"\nplatform = "x"\n'
+                                                    "posts = 30")
+                        for name in HOSTILE)
     cfg = write_config(project, '[warehouse]\npath = "warehouse/tracker.duckdb"\n'
                                 '[reports]\ndir = "reports"\n' + campaigns)
     monkeypatch.chdir(project)
@@ -116,28 +122,11 @@ dir = "reports"
 [log]
 file = "logs/tracker.log"
 level = "DEBUG"
-[[campaigns]]
-name = "x-camp"
-hashtags = ["AleppoIsBurning"]
-start = 2022-10-06
-[[campaigns.sources]]
-type = "x"
-endpoint = "recent"
-[[campaigns]]
-name = "hoot"
-hashtags = ["hoot"]
-start = 2026-07-30
-[[campaigns.sources]]
-type = "mastodon"
-instances = ["a.example"]
-tokens = { "a.example" = "MASTO_TOKEN" }
-[[campaigns]]
-name = "bsky"
-hashtags = ["AleppoIsBurning"]
-start = 2026-11-20
-[[campaigns.sources]]
-type = "bluesky"
-"""
+""" + "".join(campaign(*c) for c in [
+    ("x-camp", "2022-10-06", 'type = "x"\nendpoint = "recent"'),
+    ("hoot", "2026-07-30", 'type = "mastodon"\ninstances = ["a.example"]\n'
+                           'tokens = { "a.example" = "MASTO_TOKEN" }'),
+    ("bsky", "2026-11-20", 'type = "bluesky"')])
 
 
 def warehouse_text(path) -> str:

@@ -36,6 +36,20 @@ FAULTS = {"429+headers": "rate_limited", "429": "rate_limited", "401": "failed",
           "reset": "failed", "truncated": "failed", "malformed": "failed"}
 
 
+def requests_fault(name: str, page: bytes, reset_headers: dict) -> tuple:
+    """The fake's answer (body or exception, status, headers) for a requests-based client:
+    the fault instead of `page`."""
+    error = json.dumps({"error": name}).encode()
+    return {
+        "429+headers": (error, 429, reset_headers), "429": (error, 429),
+        "401": (error, 401), "403": (error, 403),
+        "500": (b"<html>oops</html>", 500), "503": (b"", 503),
+        "timeout": (requests.exceptions.ReadTimeout("read timed out"),),
+        "reset": (requests.exceptions.ConnectionError("Connection reset by peer"),),
+        "truncated": (page[: len(page) // 2],),
+        "malformed": (b"<html>not json</html>",)}[name]
+
+
 class X:
     expected_posts = 12
 
@@ -54,17 +68,8 @@ class X:
 
     def fault(self, name: str):
         self.fake.page(None, xs.PAGE1)
-        self.fake.page(xs.PAGE1_NEXT, *{
-            "429+headers": (b'{"title":"Too Many Requests"}', 429,
-                            {"x-rate-limit-reset": str(int(IN_10_MIN.timestamp()))}),
-            "429": (b'{"title":"Too Many Requests"}', 429),
-            "401": (b'{"title":"Unauthorized","status":401}', 401),
-            "403": (b'{"title":"Forbidden","status":403}', 403),
-            "500": (b"<html>oops</html>", 500), "503": (b"", 503),
-            "timeout": (requests.exceptions.ReadTimeout("read timed out"),),
-            "reset": (requests.exceptions.ConnectionError("Connection reset by peer"),),
-            "truncated": (xs.PAGE2[: len(xs.PAGE2) // 2],),
-            "malformed": (b"<html>not json</html>",)}[name])
+        self.fake.page(xs.PAGE1_NEXT, *requests_fault(
+            name, xs.PAGE2, {"x-rate-limit-reset": str(int(IN_10_MIN.timestamp()))}))
 
     def repeat(self):
         """The second page comes back as the first, with the same next_token."""
@@ -94,17 +99,8 @@ class Mastodon:
         self.fake.page("a.example", masto.FIRST, masto.statuses(40, 1000))
         reset = IN_10_MIN.strftime("%Y-%m-%dT%H:%M:%S.000Z")
         page2 = json.dumps(masto.statuses(40, 1040)).encode()
-        self.fake.page("a.example", "1039", *{
-            "429+headers": (b'{"error":"Too many requests"}', 429,
-                            {"X-RateLimit-Reset": reset, "X-RateLimit-Remaining": "0"}),
-            "429": (b'{"error":"Too many requests"}', 429),
-            "401": (b'{"error":"The access token is invalid"}', 401),
-            "403": (b'{"error":"This action is not allowed"}', 403),
-            "500": (b"<html>oops</html>", 500), "503": (b"", 503),
-            "timeout": (requests.exceptions.ReadTimeout("read timed out"),),
-            "reset": (requests.exceptions.ConnectionError("Connection reset by peer"),),
-            "truncated": (page2[: len(page2) // 2],),
-            "malformed": (b"<html>not json</html>",)}[name])
+        self.fake.page("a.example", "1039", *requests_fault(
+            name, page2, {"X-RateLimit-Reset": reset, "X-RateLimit-Remaining": "0"}))
 
     def repeat(self):
         """The page after min_id 1039 repeats the first page (min_id goes backwards)."""

@@ -15,19 +15,12 @@ import pytest
 from benchmarks.import_archive import write_archive
 from tracker.store.db import connect
 
-from ..conftest import write_config
+from ..import_helpers import make_config
 
 pytestmark = pytest.mark.reliability
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).with_name("kill_harness.py")
-CONFIG = """
-[warehouse]
-path = "wh/tracker.duckdb"
-[[campaigns]]
-name = "aleppo"
-hashtags = ["AleppoIsBurning", "حلب_تحترق"]
-"""
 KEYS = {"norm.posts": "platform, post_id", "norm.authors": "platform, author_id",
         "norm.post_hashtags": "*", "norm.campaign_posts": "*", "raw.pages": "page_id"}
 
@@ -87,7 +80,7 @@ def archive(tmp_path_factory) -> Path:
 
 def project(tmp: Path, name: str) -> Path:
     (tmp / name).mkdir()
-    return write_config(tmp / name, CONFIG)
+    return make_config(tmp / name).path
 
 
 def test_sigkill_mid_import_then_reimport_equals_a_clean_import(tmp_path, archive):
