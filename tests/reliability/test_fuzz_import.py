@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +27,7 @@ from ..test_import_formats import TWARC_FILES, bluesky_post
 
 pytestmark = pytest.mark.reliability
 
-EXAMPLES = 40
+EXAMPLES = int(os.environ.get("TRACKER_RELIABILITY_EXAMPLES", "40"))  # per format
 
 
 def seeds() -> dict[str, list[dict]]:
