@@ -193,12 +193,7 @@ class Loader:
 
     def _mark_killed(self, con: duckdb.DuckDBPyConnection) -> None:
         """Runs left 'running' by a process that died: mark them 'killed'."""
-        active = sorted(self.active_runs())
-        extra = f" and run_id not in ({', '.join('?' * len(active))})" if active else ""
-        n = con.execute(
-            "update ledger.runs set status = 'killed', ended_at = coalesce(ended_at, ?), "
-            "message = 'the process stopped before the run finished (killed or crashed)' "
-            f"where status = 'running'{extra}", [utcnow(), *active]).fetchone()[0]
+        n = ledger.mark_killed(con, keep=sorted(self.active_runs()))
         if n:
             log.warning("runs of a killed process marked", extra={"event": "runs_killed",
                                                                   "runs": n})

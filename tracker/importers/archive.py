@@ -81,7 +81,7 @@ def _maybe_document(first: Line) -> bool:
         return False
     try:
         json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return True
     return False
 
@@ -98,5 +98,5 @@ def _read_document(lines: Iterator[Line]) -> tuple[object | None, Iterator[Line]
             return None, itertools.chain(seen, lines)
     try:
         return json.loads(b"\n".join(ln.data for ln in seen)), iter(())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None, iter(seen)

@@ -7,6 +7,7 @@ are reshaped, into the v2 page they came from, so one normalisation serves both.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,7 +98,18 @@ def api_errors(obj: dict[str, Any]) -> list[str]:
 
 def _retrieved(obj: dict[str, Any]) -> str | None:
     tw = obj.get("__twarc")
-    return tw.get("retrieved_at") if isinstance(tw, dict) else None
+    return _timestamp(tw.get("retrieved_at")) if isinstance(tw, dict) else None
+
+
+def _timestamp(value: Any) -> str | None:
+    """An ISO timestamp as given, or None (then the file's time is used) for anything else."""
+    if not isinstance(value, str) or "\n" in value:
+        return None
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return value
 
 
 def unflatten(tweet: dict[str, Any]) -> dict[str, Any]:
@@ -147,6 +159,13 @@ def parse_line(data: bytes, line: int, wanted: str) -> list[Record | Bad]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return [Bad(line, f"not UTF-8 text (byte {exc.start + 1}): binary data?", data)]
+    try:
+        return _parse_text(data, text, line, wanted)
+    except RecursionError:
+        return [Bad(line, "JSON nested too deeply to read", text)]
+
+
+def _parse_text(data: bytes, text: str, line: int, wanted: str) -> list[Record | Bad]:
     if len(data) > BIG_LINE:
         return _parse_big(text, line, wanted)
     try:
@@ -191,5 +210,5 @@ def _parse_big(text: str, line: int, wanted: str) -> list[Record | Bad]:
     recs = to_records(stub, text, line, wanted)
     for r in recs:
         if isinstance(r, Record):
-            r.retrieved_at = retrieved
+            r.retrieved_at = _timestamp(retrieved)
     return recs

@@ -129,6 +129,24 @@ class _Batch:
         self.payloads.append(payload)
         self.bytes += len(payload)
 
+    def split(self) -> list[_Batch]:
+        """One batch per record (the first also carries the records without payload)."""
+        parts = []
+        for i in range(len(self.payloads)):
+            part = _Batch()
+            for name in ("page_ids", "formats", "platforms", "requests", "retrieved",
+                         "payloads"):
+                getattr(part, name).append(getattr(self, name)[i])
+            part.records = 1
+            parts.append(part)
+        parts[0].records += self.records - len(self.payloads)
+        parts[0].quarantine = self.quarantine
+        return parts
+
+    def drop_payloads(self) -> None:
+        for name in ("page_ids", "formats", "platforms", "requests", "retrieved", "payloads"):
+            getattr(self, name).clear()
+
     def full(self) -> bool:
         return self.bytes >= BATCH_BYTES or self.records >= BATCH_RECORDS
 
@@ -155,6 +173,7 @@ class Importer:
         """Import the files; reading (a thread) overlaps with storing (DuckDB, this thread)."""
         inputs = expand(paths)
         prepare(self.con, self.config.campaigns)
+        ledger.mark_killed(self.con, "import")   # one writer: a 'running' import is dead
         run_id = ledger.start_run(self.con, "import", self.campaign, "import")
         summary = ImportSummary(run_id)
         total = sum(i.size or 0 for i in inputs) or None
@@ -287,6 +306,16 @@ class Importer:
                 log.warning("import batch needs more memory", extra={
                     "event": "import_memory", "memory_limit_mb": memory // 2**20})
                 memory *= 2
+            except duckdb.Error as exc:
+                if len(batch.payloads) > 1:     # find the record(s) the SQL cannot normalise
+                    for part in batch.split():
+                        self._flush(part, summary, start, total)
+                    return
+                why = "could not be normalised: " + str(exc).splitlines()[0][:300]
+                origin, _, line = batch.requests[0].rpartition(":")
+                batch.quarantine.append((origin, int(line), why, batch.payloads[0]))
+                batch.drop_payloads()
+                summary.bad += 1
         else:
             raise ImportFormatError(f"a batch could not be stored within "
                                     f"{self._memory // 2**20} MB of memory")
@@ -300,7 +329,7 @@ class Importer:
             self.on_progress(summary, total)
 
     def _store(self, batch: _Batch, summary: ImportSummary) -> tuple[BatchResult, int]:
-        """One transaction: raw pages, normalised rows, quarantine, run counters."""
+        """The batch in one transaction: (what was stored, records already imported)."""
         con = self.con
         con.execute("begin transaction")
         try:

@@ -168,6 +168,7 @@ class BlueskySource:
         if st.get("since") is None and self.campaign.start and not st.get("cursor"):
             st["since"] = iso(dt.datetime.combine(self.campaign.start, dt.time(), dt.UTC))
         for _ in range(self.max_pages):
+            asked = st.get("cursor")
             params: dict[str, Any] = {"q": f"#{tag}", "tag": [tag], "sort": "latest",
                                       "limit": LIMIT}
             for key in ("since", "cursor"):
@@ -203,6 +204,11 @@ class BlueskySource:
                 yield RawPage("bluesky_profiles", "bluesky", ptext, request=porigin,
                               client=CLIENT, retrieved_at=at, cursor=snapshot)
             if not st.get("cursor"):
+                return
+            if st["cursor"] == asked:   # the API repeats itself: asking again would too
+                log.errors += 1
+                log.message = (f"Bluesky #{tag}: the page at cursor {asked!r} pointed to itself; "
+                               "stopped (the next run asks again)")
                 return
         log.message = f"stopped after max_pages={self.max_pages}; continues next run"
 

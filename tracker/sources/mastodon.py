@@ -120,6 +120,7 @@ class MastodonSource:
         key = f"{instance} #{tag}"
         first = key not in state
         min_id = state.get(key) or self._first_min_id()
+        seen: set[str] = set()
         for _ in range(self.max_pages):
             statuses, text, origin = self._fetch(client, session, instance, tag, min_id, log)
             if not statuses:
@@ -131,14 +132,24 @@ class MastodonSource:
                                                      "(none yet, or its hashtag feed is not "
                                                      "public)")
                 return
-            min_id = newest_id(statuses)
-            if min_id is None:
+            newest = newest_id(statuses)
+            if newest is None:
                 raise Malformed(f"malformed response from {origin}: statuses without ids",
                                 origin, text)
-            state[key] = min_id
+            # ids are opaque (snowflakes, flakes, ULIDs): a loop shows as a newest id again
+            forward = newest != min_id and newest not in seen
+            seen.add(newest)
+            if forward:
+                state[key] = min_id = newest
             yield RawPage("mastodon_statuses", "mastodon", text, request=origin, client=CLIENT,
                           retrieved_at=self.now(), cursor={"min_id": dict(state)})
             first = False
+            if not forward:     # a repeated page, or ids going back: asking again would too
+                log.errors += 1
+                log.message = _join(log.message, f"{instance} #{tag}: the page after {min_id} "
+                                                  "did not move forward; stopped (the next run "
+                                                  "asks again)")
+                return
             if len(statuses) < LIMIT:
                 return
 

@@ -186,6 +186,11 @@ class XSource:
                           retrieved_at=self.now(), cursor=dict(state))
             if not state["next_token"]:
                 return
+            if state["next_token"] == before.get("next_token"):  # would only repeat itself
+                log.errors += 1
+                log.message = ("X sent back the next_token it was asked for; stopped (the "
+                               "next run asks again)")
+                return
         log.message = f"stopped after max_pages={self.max_pages}; continues next run"
 
     def _params(self, state: dict[str, Any], size: int) -> dict[str, Any]:

@@ -30,6 +30,24 @@ def start_run(con: duckdb.DuckDBPyConnection, kind: str, campaign: str | None,
     return run_id
 
 
+def mark_killed(con: duckdb.DuckDBPyConnection, kind: str | None = None,
+                keep: list[str] | tuple[str, ...] = ()) -> int:
+    """Runs left 'running' by a process that died (of `kind`, other than `keep`): mark them
+    'killed'; how many."""
+    where = ["status = 'running'"]
+    params: list[Any] = [utcnow()]
+    if kind is not None:
+        where.append("kind = ?")
+        params.append(kind)
+    if keep:
+        where.append(f"run_id not in ({', '.join('?' * len(keep))})")
+        params.extend(keep)
+    return con.execute(
+        "update ledger.runs set status = 'killed', ended_at = coalesce(ended_at, ?), "
+        "message = 'the process stopped before the run finished (killed or crashed)' "
+        f"where {' and '.join(where)}", params).fetchone()[0]
+
+
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **counts: Any) -> None:
     cols = ["requests", "pages", "records", "posts_new", "duplicates", "errors",
             "rate_limit_waits", "resume_after", "message"]

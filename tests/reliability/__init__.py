@@ -1,0 +1,1 @@
+"""Reliability and security suite (`pytest -m reliability`); figures in docs/reliability.md."""
