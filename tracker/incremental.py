@@ -114,7 +114,12 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
             marks[ch.table] = mark
             rows = f"select {cols} from {ch.table} where rowid > {state[ch.table]}"
         elif ch.table in changed:
+            up = changed[ch.table]
             rows = f"select {cols} from {_changed_name(ch.table)}"
+            if not set(ch.columns) <= set(up):
+                # e.g. the (campaign, hour) buckets of the changed (campaign, post) rows
+                rows = (f"select distinct {cols} from {ch.table} "
+                        f"semi join {_changed_name(ch.table)} using ({', '.join(up)})")
         else:
             return False  # an upstream model was rebuilt in full: so must this one be
         if ch.columns != driving.columns:
@@ -125,11 +130,18 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
     con.execute(f"create or replace temp table {name} as\n" + "\nunion\n".join(parts))
     restricted = (f"(select * from {driving.table} semi join {name} using ({key}))")
     body = re.sub(rf"\b{re.escape(driving.table)}\b", restricted, sql)
-    match = " and ".join(f"t.{c} = n.{c}" for c in driving.columns)
+    # the model's first key columns hold the driving table's columns, in the same order
+    match = " and ".join(f"t.{k} = n.{c}"
+                         for k, c in zip(model.incremental_key, driving.columns, strict=False))
     con.execute(f"delete from {model.table} t using {name} n where {match}")
     con.execute(f"insert into {model.table} by name\n{body}")
     for table, mark in marks.items():
         con.execute(f"update {STATE_TABLE} set high_water = ? where model = ? and source = ?",
                     [mark, model.table, table])
-    changed[model.table] = driving.columns
+    # downstream models see the changed keys under the model's own column names
+    con.execute(f"create or replace temp table {name} as select "
+                + ", ".join(f"{c} as {k}" for k, c in zip(model.incremental_key,
+                                                          driving.columns, strict=False))
+                + f" from {name}")
+    changed[model.table] = model.incremental_key[:len(driving.columns)]
     return True
