@@ -114,7 +114,8 @@ def test_incremental_build_equals_full_build(built, tmp_path):
     assert snapshot(con) == incremental
 
 
-BUCKETED = ["marts.volume_hourly", "marts.volume_daily", "marts.reach_daily"]
+BUCKETED = ["marts.volume_hourly", "marts.volume_daily", "marts.reach_daily",
+            "core.campaign_tag_pairs"]
 
 
 def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
