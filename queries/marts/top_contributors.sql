@@ -17,12 +17,10 @@ posts as (
 authors as (
     select platform, author_id, handle from norm.authors
 ),
-by_author as materialized (
-    select campaign, platform, author_id, count(*) as posts,
-           sum(coalesce(followers_at_post, 0))::bigint as potential_impressions,
-           coalesce(sum(engagement), 0)::bigint as engagement
-    from posts
-    group by all
+by_author as (
+    select campaign, platform, author_id, posts, potential_impressions,
+           coalesce(engagement, 0) as engagement
+    from core.campaign_authors
 ),
 author_metrics as (
     unpivot by_author on posts, potential_impressions, engagement
