@@ -115,7 +115,7 @@ def test_incremental_build_equals_full_build(built, tmp_path):
 
 
 BUCKETED = ["marts.volume_hourly", "marts.volume_daily", "marts.reach_daily",
-            "core.campaign_tag_pairs", "core.campaign_authors"]
+            "core.campaign_tag_pairs", "core.campaign_authors", "core.campaign_mentions"]
 
 
 def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
@@ -136,7 +136,7 @@ def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
                              "where campaign = 'aleppo' and day = ?", [day]).fetchone()[0]
     stamp = (at + dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     late = [tweet("9000000000000000001", stamp, author, ["AleppoIsBurning", "Syria"],
-                  likes=999),
+                  likes=999, mentions=("u777",)),
             tweet("9000000000000000002", stamp, "777", ["حلب_تحترق"]),
             tweet("9000000000000000003", stamp, "777", [],
                   refs=[{"type": "retweeted", "id": tid}])]

@@ -11,9 +11,6 @@
 -- handle: the account's handle (for mentions, as mentioned, lowercased)
 -- value: the metric's value
 with
-posts as (
-    select * from core.campaign_posts
-),
 authors as (
     select platform, author_id, handle from norm.authors
 ),
@@ -27,9 +24,8 @@ author_metrics as (
     into name metric value value
 ),
 mentions as (
-    select p.campaign, m.platform, m.mentioned_handle, count(*) as value
-    from posts p
-    join norm.post_mentions m on m.platform = p.platform and m.post_id = p.post_id
+    select campaign, platform, mentioned_handle, count(*) as value
+    from core.campaign_mentions
     group by all
 ),
 handles as (
