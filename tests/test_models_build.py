@@ -116,7 +116,7 @@ def test_incremental_build_equals_full_build(built, tmp_path):
 
 BUCKETED = ["marts.volume_hourly", "marts.volume_daily", "marts.reach_daily",
             "core.campaign_tag_pairs", "core.campaign_authors", "core.campaign_mentions",
-            "core.campaign_hourly"]
+            "core.campaign_hourly", "core.campaign_tag_hourly"]
 
 
 def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
