@@ -18,13 +18,20 @@
 -- engagement: likes + reposts + replies + quotes
 -- impressions: actual impressions where reported (X)
 with
-top as (
-    -- the 50 smallest (-engagement, created_at, platform, post_id): a top-N heap, no sort
-    select campaign,
-           arg_min({'platform': platform, 'post_id': post_id, 'author_id': author_id},
-                   (-engagement, created_at, platform, post_id), 50) as leaders
+floors as (
+    -- the 50th largest engagement per campaign: no post below it can rank (ties pass)
+    select campaign, list_min(max(engagement, 50)) as floor
     from core.campaign_posts
     where engagement is not null
+    group by all
+),
+top as (
+    -- the 50 smallest (-engagement, created_at, platform, post_id): a top-N heap, no sort
+    select p.campaign,
+           arg_min({'platform': p.platform, 'post_id': p.post_id, 'author_id': p.author_id},
+                   (-p.engagement, p.created_at, p.platform, p.post_id), 50) as leaders
+    from core.campaign_posts p
+    join floors f on f.campaign = p.campaign and p.engagement >= f.floor
     group by all
 ),
 ranked as (
