@@ -24,9 +24,26 @@ author_metrics as (
     into name metric value value
 ),
 mentions as (
-    select campaign, platform, mentioned_handle, count(*) as value
+    select campaign, 'mentions' as metric, platform, mentioned_handle, count(*) as value
     from core.campaign_mentions
     group by all
+),
+scores as (
+    select campaign, metric, platform, author_id, null::varchar as handle,
+           value::bigint as value, author_id as tiebreak
+    from author_metrics
+    union all
+    select campaign, metric, platform, null, mentioned_handle, value::bigint, mentioned_handle
+    from mentions
+),
+floors as (
+    -- the 25th largest value per metric: no account below it can rank (ties pass)
+    select campaign, metric, list_min(max(value, 25)) as floor
+    from scores
+    group by all
+),
+contenders as (
+    select s.* from scores s join floors f using (campaign, metric) where s.value >= f.floor
 ),
 handles as (
     -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
@@ -35,20 +52,20 @@ handles as (
     union
     select platform, author_id, lower(author_id) from authors where platform = 'bluesky'
 ),
-mentioned_accounts as (
-    select m.campaign, 'mentions' as metric, m.platform, min(h.author_id) as author_id,
-           m.mentioned_handle as handle, m.value::bigint as value,
-           m.mentioned_handle as tiebreak
-    from mentions m
-    left join handles h using (platform, mentioned_handle)
+mentioned as (
+    select c.campaign, c.platform, c.handle, min(h.author_id) as author_id
+    from contenders c
+    join handles h on h.platform = c.platform and h.mentioned_handle = c.handle
+    where c.metric = 'mentions'
     group by all
 ),
 candidates as (
-    select campaign, metric, platform, author_id, null::varchar as handle,
-           value::bigint as value, author_id as tiebreak
-    from author_metrics
-    union all
-    select * from mentioned_accounts
+    select c.campaign, c.metric, c.platform, coalesce(c.author_id, m.author_id) as author_id,
+           c.handle, c.value, c.tiebreak
+    from contenders c
+    left join mentioned m
+      on c.metric = 'mentions' and m.campaign = c.campaign and m.platform = c.platform
+     and m.handle = c.handle
 ),
 top as (
     -- the 25 smallest (-value, platform, tiebreak): a top-N heap, no full sort
