@@ -45,18 +45,20 @@ floors as (
 contenders as (
     select s.* from scores s join floors f using (campaign, metric) where s.value >= f.floor
 ),
-handles as (
-    -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
-    select platform, author_id, lower(handle) as mentioned_handle from authors
-    where handle is not null
-    union
-    select platform, author_id, lower(author_id) from authors where platform = 'bluesky'
-),
 mentioned as (
-    select c.campaign, c.platform, c.handle, min(h.author_id) as author_id
-    from contenders c
-    join handles h on h.platform = c.platform and h.mentioned_handle = c.handle
-    where c.metric = 'mentions'
+    -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
+    select campaign, platform, handle, min(author_id) as author_id
+    from (
+        select c.campaign, c.platform, c.handle, a.author_id
+        from contenders c
+        join authors a on a.platform = c.platform and lower(a.handle) = c.handle
+        where c.metric = 'mentions'
+        union all
+        select c.campaign, c.platform, c.handle, a.author_id
+        from contenders c
+        join authors a on a.platform = c.platform and lower(a.author_id) = c.handle
+        where c.metric = 'mentions' and c.platform = 'bluesky'
+    )
     group by all
 ),
 candidates as (
