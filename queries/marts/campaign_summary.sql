@@ -28,13 +28,13 @@ with
 campaigns as (
     select campaign, title, timezone from core.campaigns
 ),
-authors as (
-    select * from core.campaign_authors
-),
 reach as (
     select campaign, count(*) as contributors, sum(followers)::bigint as potential_reach
-    from authors
+    from core.campaign_authors
     group by all
+),
+buckets as (
+    select * from core.campaign_hourly
 ),
 totals as (
     select campaign, sum(posts)::bigint as posts,
@@ -49,12 +49,12 @@ totals as (
            min(first_post) as first_post, max(last_post) as last_post,
            bool_or(synthetic) as synthetic,
            string_agg(distinct platform, ', ' order by platform) as platforms
-    from authors
+    from buckets
     group by all
 ),
 hours as (
     select campaign, hour, sum(posts)::bigint as posts
-    from marts.volume_hourly
+    from buckets
     group by all
 ),
 peak as (

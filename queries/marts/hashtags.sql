@@ -30,7 +30,7 @@ counts as (
     group by all
 ),
 totals as (
-    select campaign, sum(posts)::bigint as total from core.campaign_authors group by all
+    select campaign, sum(posts)::bigint as total from core.campaign_hourly group by all
 )
 select c.campaign, c.tag, f.tag_text, c.posts, f.written_forms, c.is_campaign_tag,
        c.posts / t.total as share
