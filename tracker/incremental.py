@@ -141,6 +141,11 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
     name = _changed_name(model.table)
     con.execute(f"create or replace temp table {name} as\n" + "\nunion\n".join(parts))
     restricted = (f"(select * from {driving.table} semi join {name} using ({key}))")
+    if (len(model.changes) == 1 and driving.table in changed
+            and set(driving.columns) == set(changed[driving.table])):
+        # keyed like its upstream model: the upstream's rows for the changed keys are
+        # exactly the rows it inserted in this build (its old rows for them were deleted)
+        restricted = f"(select * from {_rows_name(driving.table)})"
     body = re.sub(rf"\b{re.escape(driving.table)}\b", restricted, sql)
     # the model's first key columns hold the driving table's columns, in the same order
     match = " and ".join(f"t.{k} = n.{c}"
