@@ -81,6 +81,44 @@ def used_bytes(con) -> int:
     return used * block
 
 
+def add_new_posts(con, first: int, n: int, authors: int, live: bool) -> None:
+    """Add n posts spread over the whole campaign like the rest (every day and most hours
+    touched: the worst case), or, when `live`, posted in the hour after the last one (what a
+    collector running every few minutes adds)."""
+    mark = con.execute("select coalesce(max(rowid), -1) from norm.posts").fetchone()[0]
+    add_posts(con, first, first + n, authors)
+    if live:
+        last = con.execute("select date_trunc('hour', max(created_at)) from norm.posts "
+                           f"where rowid <= {mark}").fetchone()[0]
+        con.execute("update norm.posts set created_at = ? + to_microseconds("
+                    "(hash(post_id) % 3600000000)::bigint) + interval 1 hour "
+                    f"where rowid > {mark}", [last])
+
+
+def incremental_rounds(con, cfg, args, authors: int) -> float:
+    """Incremental builds after --new posts: `--rounds` spread ones, then one live one.
+    Returns the first spread one's time (the historical headline number)."""
+    first = con.execute("select count(*) from norm.posts").fetchone()[0]
+    times = []
+    for r in range(args.rounds + 1):
+        live = r == args.rounds
+        add_new_posts(con, first, args.new, authors, live)
+        first += args.new
+        t0 = time.perf_counter()
+        steps = build(con, cfg.campaigns)
+        times.append(time.perf_counter() - t0)
+        what = "live (next hour)" if live else "spread over the campaign"
+        print(f"\nincremental build {r + 1} after {args.new:,} new posts, {what}: "
+              f"{times[-1]:.2f} s")
+        for s in steps:
+            if s.mode != "view":
+                print(f"  {s.model.table:30} {s.mode:12} {s.seconds:7.3f} s")
+        con.execute("checkpoint")
+    print(f"\nINCREMENTAL spread={', '.join(f'{t:.2f}s' for t in times[:-1])} "
+          f"live={times[-1]:.2f}s")
+    return times[0]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--posts", type=int, default=1_000_000)
@@ -90,10 +128,17 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=20_000, help="posts rendered by the "
                                                                "simulated source for bytes")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep an existing --db (filled and built before): add the new posts "
+                         "and time incremental builds only")
+    ap.add_argument("--rounds", type=int, default=2, help="incremental builds, each after "
+                                                          "--new posts")
     args = ap.parse_args()
     db = Path(args.db)
-    for p in (db, Path(str(db) + ".wal")):
-        p.unlink(missing_ok=True)
+    reuse = args.reuse and db.exists()
+    if not reuse:
+        for p in (db, Path(str(db) + ".wal")):
+            p.unlink(missing_ok=True)
     cfg = campaigns(db.parent)
     print(f"machine: {os.cpu_count()} cores; duckdb threads={args.threads}; posts={args.posts:,}")
 
@@ -101,6 +146,10 @@ def main() -> None:
     con.execute(f"set threads = {args.threads}")
     con.execute("set enable_progress_bar = false")
     authors = max(20, args.posts // 4)
+    if reuse:
+        incremental_rounds(con, cfg, args, authors)
+        con.close()
+        return
     t0 = time.perf_counter()
     for lo in range(0, args.posts, 1_000_000):
         add_posts(con, lo, min(args.posts, lo + 1_000_000), authors)
@@ -122,13 +171,7 @@ def main() -> None:
         print(f"  {s.model.table:30} {s.mode:12} {s.seconds:7.3f} s")
     con.execute("checkpoint")
 
-    add_posts(con, args.posts, args.posts + args.new, authors)
-    t0 = time.perf_counter()
-    steps = build(con, cfg.campaigns)
-    inc = time.perf_counter() - t0
-    print(f"\nincremental build after {args.new:,} new posts: {inc:.2f} s")
-    for s in steps:
-        print(f"  {s.model.table:30} {s.mode:12} {s.seconds:7.3f} s")
+    inc = incremental_rounds(con, cfg, args, authors)
     size = used_bytes(con)
     counts = con.execute("select count(*) from core.campaign_posts").fetchone()[0]
     con.close()

@@ -114,6 +114,58 @@ def test_incremental_build_equals_full_build(built, tmp_path):
     assert snapshot(con) == incremental
 
 
+BUCKETED = ["marts.volume_hourly", "marts.volume_daily", "marts.reach_daily",
+            "core.campaign_tag_pairs", "core.campaign_authors", "core.campaign_mentions",
+            "core.campaign_hourly", "core.campaign_tag_hourly"]
+
+
+def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
+    cfg, con = built
+    collect(con, cfg)  # first incremental build: the second half of the simulated X posts
+    steps = build(con, cfg.campaigns)
+    assert {s.model.table: s.mode for s in steps if s.model.table in BUCKETED} == \
+        dict.fromkeys(BUCKETED, "incremental")
+    # late posts in an hour and a local day that are already built: one by a known author
+    # with a new follower count, one by a new author, one retweet of a built post
+    tid, at, author, day = con.execute(
+        "select post_id, created_at, author_id, local_day from core.campaign_posts "
+        "where platform = 'x' and kind = 'original' order by created_at limit 1").fetchone()
+    hour = at.replace(minute=0, second=0, microsecond=0)
+    before = con.execute("select sum(posts) from marts.volume_hourly where campaign = 'aleppo' "
+                         "and hour = ?", [hour]).fetchone()[0]
+    day_before = con.execute("select sum(posts) from marts.volume_daily "
+                             "where campaign = 'aleppo' and day = ?", [day]).fetchone()[0]
+    stamp = (at + dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    late = [tweet("9000000000000000001", stamp, author, ["AleppoIsBurning", "Syria"],
+                  likes=999, mentions=("u777",)),
+            tweet("9000000000000000002", stamp, "777", ["حلب_تحترق"]),
+            tweet("9000000000000000003", stamp, "777", [],
+                  refs=[{"type": "retweeted", "id": tid}])]
+    run = ledger.start_run(con, "test", "aleppo", "late")
+    store_batch(con, [x_page(late, [x_user(author, 123456), x_user("777", 5)],
+                             dt.datetime(2030, 1, 1, tzinfo=dt.UTC))],
+                run_id=run, source="late", campaign="aleppo")
+    steps = build(con, cfg.campaigns)
+    assert {s.model.table: s.mode for s in steps if s.model.table in BUCKETED} == \
+        dict.fromkeys(BUCKETED, "incremental")
+    assert con.execute("select sum(posts) from marts.volume_hourly where campaign = 'aleppo' "
+                       "and hour = ?", [hour]).fetchone()[0] == before + 3
+    assert con.execute("select sum(posts) from marts.volume_daily where campaign = 'aleppo' "
+                       "and day = ?", [day]).fetchone()[0] == day_before + 3
+    incremental = snapshot(con)
+    build(con, cfg.campaigns, full=True)
+    assert snapshot(con) == incremental
+
+
+def test_incremental_key_must_cover_the_changes_columns(tmp_path):
+    path = tmp_path / "m.sql"
+    path.write_text("-- A model.\n-- @incremental campaign\n"
+                    "-- @changes core.campaign_posts(campaign, hour)\n--\n-- campaign: c\n"
+                    "select campaign from core.campaign_posts\n", encoding="utf-8")
+    with pytest.raises(TrackerError, match="m.sql: @incremental: expected at least"):
+        parse_model("marts", path)
+
+
 def test_tag_added_to_campaign_links_stored_posts_then_builds_incrementally(built):
     cfg, con = built
     arabic = "حلب_تحترق"

@@ -11,7 +11,14 @@ build (found by DuckDB's rowid, a high-water mark: the norm tables are append-on
 changed keys, in the driving table's columns; a table listed with fewer columns is widened
 through the driving table. The build then deletes the model's rows for those keys and inserts
 the model's own SQL run with the driving table restricted to them. A `@changes` table that is
-itself an incremental model contributes the keys it changed in this build.
+itself an incremental model contributes the keys it changed in this build; when the model asks
+for other columns of it (a bucket such as `(campaign, hour)` of changed posts), they are read
+from the rows that model inserted in this build. So a key's bucket must not change between
+builds (a post's hour does not), or its old bucket would not be recomputed.
+
+The model's first `@incremental` columns hold the driving table's `@changes` columns, in order
+(`@incremental campaign, day, platform` with `@changes core.campaign_posts(campaign,
+local_day)`): deleting a key deletes the rows whose first columns match it.
 
 A full build happens instead when the model's table is missing, when its SQL or the campaigns
 changed since the last build, or when a listed table shrank (fingerprints and high-water marks
@@ -70,6 +77,10 @@ def _changed_name(model_table: str) -> str:
     return "changed_" + model_table.replace(".", "_")
 
 
+def _rows_name(model_table: str) -> str:
+    return "rows_" + model_table.replace(".", "_")
+
+
 def record_full(con: duckdb.DuckDBPyConnection, model, sql: str) -> None:
     """After a full build of an incremental model: remember its fingerprint and marks."""
     _ensure_state(con)
@@ -83,6 +94,7 @@ def record_full(con: duckdb.DuckDBPyConnection, model, sql: str) -> None:
     con.execute(f"insert into {STATE_TABLE} values (?, ?, '', -1)", [model.table, fp])
     # every row is new: downstream incremental models must rebuild in full too
     con.execute(f"drop table if exists {_changed_name(model.table)}")
+    con.execute(f"drop table if exists {_rows_name(model.table)}")
 
 
 def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
@@ -114,7 +126,12 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
             marks[ch.table] = mark
             rows = f"select {cols} from {ch.table} where rowid > {state[ch.table]}"
         elif ch.table in changed:
+            up = changed[ch.table]
             rows = f"select {cols} from {_changed_name(ch.table)}"
+            if not set(ch.columns) <= set(up):
+                # e.g. the (campaign, hour) buckets of the changed (campaign, post) rows,
+                # from the rows the upstream model inserted for its changed keys
+                rows = f"select distinct {cols} from {_rows_name(ch.table)}"
         else:
             return False  # an upstream model was rebuilt in full: so must this one be
         if ch.columns != driving.columns:
@@ -124,12 +141,26 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
     name = _changed_name(model.table)
     con.execute(f"create or replace temp table {name} as\n" + "\nunion\n".join(parts))
     restricted = (f"(select * from {driving.table} semi join {name} using ({key}))")
+    if (len(model.changes) == 1 and driving.table in changed
+            and set(driving.columns) == set(changed[driving.table])):
+        # keyed like its upstream model: the upstream's rows for the changed keys are
+        # exactly the rows it inserted in this build (its old rows for them were deleted)
+        restricted = f"(select * from {_rows_name(driving.table)})"
     body = re.sub(rf"\b{re.escape(driving.table)}\b", restricted, sql)
-    match = " and ".join(f"t.{c} = n.{c}" for c in driving.columns)
+    # the model's first key columns hold the driving table's columns, in the same order
+    match = " and ".join(f"t.{k} = n.{c}"
+                         for k, c in zip(model.incremental_key, driving.columns, strict=False))
     con.execute(f"delete from {model.table} t using {name} n where {match}")
-    con.execute(f"insert into {model.table} by name\n{body}")
+    # the inserted rows are kept for downstream models that ask for other columns
+    con.execute(f"create or replace temp table {_rows_name(model.table)} as\n{body}")
+    con.execute(f"insert into {model.table} by name select * from {_rows_name(model.table)}")
     for table, mark in marks.items():
         con.execute(f"update {STATE_TABLE} set high_water = ? where model = ? and source = ?",
                     [mark, model.table, table])
-    changed[model.table] = driving.columns
+    # downstream models see the changed keys under the model's own column names
+    con.execute(f"create or replace temp table {name} as select "
+                + ", ".join(f"{c} as {k}" for k, c in zip(model.incremental_key,
+                                                          driving.columns, strict=False))
+                + f" from {name}")
+    changed[model.table] = model.incremental_key[:len(driving.columns)]
     return True

@@ -105,6 +105,9 @@ def parse_model(layer: str, path: Path) -> Model:
             description.append(stripped)
     if bool(key) != bool(changes):
         raise TrackerError(f"{path}: @incremental and @changes go together")
+    if changes and len(key) < len(changes[0].columns):
+        raise TrackerError(f"{path}: @incremental: expected at least the columns of the first "
+                           "@changes table (they name the same keys, in order)")
     return Model(layer, path.stem, path, text, " ".join(description).strip(), columns,
                  materialized, key, changes)
 

@@ -48,17 +48,22 @@ posts as (
     join campaigns c on c.campaign = m.campaign
     join core.posts p on p.platform = m.platform and p.post_id = m.post_id
 ),
+observations as (
+    -- only the posts' authors: the ASOF join sorts its right side
+    select o.platform, o.author_id, o.observed_at, o.followers
+    from norm.author_observations o
+    semi join (select distinct platform, author_id from posts) a using (platform, author_id)
+),
 followers_before as (
     select p.campaign, p.platform, p.post_id, o.followers
     from posts p
-    asof left join norm.author_observations o
+    asof left join observations o
         on o.platform = p.platform and o.author_id = p.author_id
        and p.created_at >= o.observed_at
 ),
 followers_first as (
     select platform, author_id, arg_min(followers, observed_at) as followers
-    from norm.author_observations
-    where (platform, author_id) in (select platform, author_id from posts)
+    from observations
     group by all
 ),
 engagement as (

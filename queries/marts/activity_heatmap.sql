@@ -8,8 +8,9 @@
 -- posts: campaign posts made in that local weekday and hour
 with
 counts as (
-    select campaign, local_weekday as weekday, local_hour as hour_of_day, count(*) as posts
-    from core.campaign_posts
+    select campaign, local_weekday as weekday, local_hour as hour_of_day,
+           sum(posts)::bigint as posts
+    from core.campaign_hourly
     group by all
 ),
 grid as (

@@ -18,8 +18,8 @@
 -- hours: length of the burst in hours
 with
 counts as (
-    select campaign, hour, count(*) as posts
-    from core.campaign_posts
+    select campaign, hour, sum(posts)::bigint as posts
+    from marts.volume_hourly
     group by all
 ),
 spans as (

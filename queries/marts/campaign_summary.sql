@@ -28,38 +28,33 @@ with
 campaigns as (
     select campaign, title, timezone from core.campaigns
 ),
-posts as (
-    select * from core.campaign_posts
-),
-per_author as (
-    select campaign, platform, author_id, max(coalesce(followers_at_post, 0)) as followers
-    from posts
-    group by all
-),
 reach as (
     select campaign, count(*) as contributors, sum(followers)::bigint as potential_reach
-    from per_author
+    from core.campaign_authors
     group by all
 ),
+buckets as (
+    select * from core.campaign_hourly
+),
 totals as (
-    select campaign, count(*) as posts,
-           sum(coalesce(followers_at_post, 0))::bigint as potential_impressions,
-           sum(impressions)::bigint as actual_impressions,
+    select campaign, sum(posts)::bigint as posts,
+           sum(potential_impressions)::bigint as potential_impressions,
+           sum(actual_impressions)::bigint as actual_impressions,
            coalesce(sum(likes), 0)::bigint as likes,
            coalesce(sum(reposts), 0)::bigint as reposts,
            coalesce(sum(replies), 0)::bigint as replies,
            coalesce(sum(quotes), 0)::bigint as quotes,
            coalesce(sum(engagement), 0)::bigint as engagement,
-           count(*) filter (where kind <> 'repost') as engageable_posts,
-           min(created_at) as first_post, max(created_at) as last_post,
+           sum(engageable_posts)::bigint as engageable_posts,
+           min(first_post) as first_post, max(last_post) as last_post,
            bool_or(synthetic) as synthetic,
            string_agg(distinct platform, ', ' order by platform) as platforms
-    from posts
+    from buckets
     group by all
 ),
 hours as (
-    select campaign, hour, count(*) as posts
-    from posts
+    select campaign, hour, sum(posts)::bigint as posts
+    from buckets
     group by all
 ),
 peak as (

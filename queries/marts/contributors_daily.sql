@@ -8,25 +8,21 @@
 -- returning_authors: authors who had posted in the campaign on an earlier day
 -- cumulative_authors: distinct authors from the first day up to and including this one
 with
-posts as (
-    select p.campaign, p.platform, p.author_id,
-           p.local_day as day
-    from core.campaign_posts p
-),
-author_days as (
-    select distinct campaign, platform, author_id, day from posts
+days as (
+    -- reach_daily counts distinct authors per platform; an author is on one platform
+    select campaign, day, sum(contributors)::bigint as authors
+    from marts.reach_daily
+    group by all
 ),
 first_days as (
-    select campaign, platform, author_id, min(day) as first_day
-    from author_days
+    select campaign, first_day as day, count(*) as new_authors
+    from core.campaign_authors
     group by all
 ),
 daily as (
-    select d.campaign, d.day, count(*) as authors,
-           count(*) filter (where d.day = f.first_day) as new_authors
-    from author_days d
-    join first_days f using (campaign, platform, author_id)
-    group by all
+    select d.campaign, d.day, d.authors, coalesce(f.new_authors, 0) as new_authors
+    from days d
+    left join first_days f using (campaign, day)
 )
 select campaign, day, authors, new_authors, authors - new_authors as returning_authors,
        sum(new_authors) over (partition by campaign order by day) as cumulative_authors

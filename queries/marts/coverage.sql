@@ -22,8 +22,8 @@ sources as (
     select campaign, source from ledger.gaps where campaign is not null and source is not null
 ),
 post_days as (
-    select campaign, min(local_day) as first_day, max(local_day) as last_day
-    from core.campaign_posts
+    select campaign, min(day) as first_day, max(day) as last_day
+    from marts.reach_daily
     group by all
 ),
 spans as (

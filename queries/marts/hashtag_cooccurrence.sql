@@ -7,15 +7,8 @@
 -- tag_b: the second tag of the pair (normalised)
 -- posts: campaign posts carrying both tags
 with
-tags as (
-    select campaign, platform, post_id, tag from core.campaign_hashtags
-),
 pairs as (
-    select a.campaign, a.tag as tag_a, b.tag as tag_b
-    from tags a
-    join tags b
-      on b.campaign = a.campaign and b.platform = a.platform and b.post_id = a.post_id
-     and a.tag < b.tag
+    select campaign, tag_a, tag_b from core.campaign_tag_pairs
 )
 select campaign, tag_a, tag_b, count(*) as posts
 from pairs

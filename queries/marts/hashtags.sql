@@ -11,10 +11,10 @@
 -- share: posts / all campaign posts
 with
 tags as (
-    select campaign, tag, tag_text, is_campaign_tag from core.campaign_hashtags
+    select campaign, tag, tag_text, is_campaign_tag, posts from core.campaign_tag_hourly
 ),
 forms as (
-    select campaign, tag, tag_text, count(*) as n
+    select campaign, tag, tag_text, sum(posts) as n
     from tags
     group by all
 ),
@@ -25,12 +25,12 @@ best_form as (
     group by all
 ),
 counts as (
-    select campaign, tag, count(*) as posts, bool_or(is_campaign_tag) as is_campaign_tag
+    select campaign, tag, sum(posts)::bigint as posts, bool_or(is_campaign_tag) as is_campaign_tag
     from tags
     group by all
 ),
 totals as (
-    select campaign, count(*) as total from core.campaign_posts group by all
+    select campaign, sum(posts)::bigint as total from core.campaign_hourly group by all
 )
 select c.campaign, c.tag, f.tag_text, c.posts, f.written_forms, c.is_campaign_tag,
        c.posts / t.total as share

@@ -5,11 +5,8 @@
 -- posts: campaign posts in that language
 -- share: posts / all campaign posts (0 to 1)
 with
-posts as (
-    select campaign, lang from core.campaign_posts
-),
 counts as (
-    select campaign, lang, count(*) as posts from posts group by all
+    select campaign, lang, sum(posts)::bigint as posts from core.campaign_hourly group by all
 )
 select campaign, lang, posts, posts / sum(posts) over (partition by campaign) as share
 from counts

@@ -6,7 +6,8 @@
 -- share: posts / all campaign posts (0 to 1)
 with
 counts as (
-    select campaign, platform, count(*) as posts from core.campaign_posts group by all
+    select campaign, platform, sum(posts)::bigint as posts from core.campaign_hourly
+    group by all
 )
 select campaign, platform, posts, posts / sum(posts) over (partition by campaign) as share
 from counts

@@ -1,5 +1,7 @@
 -- One row per (campaign, day, platform) with at least one post: potential and actual reach.
 -- Days are in the campaign's time zone. Definitions (docs/models.md cites their sources):
+-- @incremental campaign, day, platform
+-- @changes core.campaign_posts(campaign, local_day)
 --
 -- campaign: campaign name from the config
 -- day: calendar date in the campaign's time zone (DATE)

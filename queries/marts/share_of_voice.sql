@@ -9,8 +9,9 @@
 -- share: posts / the sum of posts of all configured campaigns that day (0 to 1)
 with
 daily as (
-    select campaign, cast(timezone('UTC', created_at) as date) as day, count(*) as posts
-    from core.campaign_posts
+    -- volume_hourly's hours are UTC hours, so each falls in one UTC day
+    select campaign, cast(timezone('UTC', hour) as date) as day, sum(posts)::bigint as posts
+    from marts.volume_hourly
     group by all
 ),
 days as (

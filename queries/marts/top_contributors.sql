@@ -11,50 +11,75 @@
 -- handle: the account's handle (for mentions, as mentioned, lowercased)
 -- value: the metric's value
 with
-posts as (
-    select * from core.campaign_posts
-),
 authors as (
     select platform, author_id, handle from norm.authors
 ),
-by_author as materialized (
-    select campaign, platform, author_id, count(*) as posts,
-           sum(coalesce(followers_at_post, 0))::bigint as potential_impressions,
-           coalesce(sum(engagement), 0)::bigint as engagement
-    from posts
+author_floors as (
+    -- the 25th largest value of each metric: no author below all three can rank (ties pass)
+    select campaign, list_min(max(posts, 25)) as posts,
+           list_min(max(potential_impressions, 25)) as potential_impressions,
+           list_min(max(coalesce(engagement, 0), 25)) as engagement
+    from core.campaign_authors
     group by all
+),
+by_author as (
+    select a.campaign, a.platform, a.author_id, a.posts, a.potential_impressions,
+           coalesce(a.engagement, 0) as engagement
+    from core.campaign_authors a
+    join author_floors f
+      on f.campaign = a.campaign
+     and (a.posts >= f.posts or a.potential_impressions >= f.potential_impressions
+          or coalesce(a.engagement, 0) >= f.engagement)
 ),
 author_metrics as (
     unpivot by_author on posts, potential_impressions, engagement
     into name metric value value
 ),
 mentions as (
-    select p.campaign, m.platform, m.mentioned_handle, count(*) as value
-    from posts p
-    join norm.post_mentions m on m.platform = p.platform and m.post_id = p.post_id
+    select campaign, 'mentions' as metric, platform, mentioned_handle, count(*) as value
+    from core.campaign_mentions
     group by all
 ),
-handles as (
-    -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
-    select platform, author_id, lower(handle) as mentioned_handle from authors
-    where handle is not null
-    union
-    select platform, author_id, lower(author_id) from authors where platform = 'bluesky'
-),
-mentioned_accounts as (
-    select m.campaign, 'mentions' as metric, m.platform, min(h.author_id) as author_id,
-           m.mentioned_handle as handle, m.value::bigint as value,
-           m.mentioned_handle as tiebreak
-    from mentions m
-    left join handles h using (platform, mentioned_handle)
-    group by all
-),
-candidates as (
+scores as (
     select campaign, metric, platform, author_id, null::varchar as handle,
            value::bigint as value, author_id as tiebreak
     from author_metrics
     union all
-    select * from mentioned_accounts
+    select campaign, metric, platform, null, mentioned_handle, value::bigint, mentioned_handle
+    from mentions
+),
+floors as (
+    -- the 25th largest value per metric: no account below it can rank (ties pass)
+    select campaign, metric, list_min(max(value, 25)) as floor
+    from scores
+    group by all
+),
+contenders as (
+    select s.* from scores s join floors f using (campaign, metric) where s.value >= f.floor
+),
+mentioned as (
+    -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
+    select campaign, platform, handle, min(author_id) as author_id
+    from (
+        select c.campaign, c.platform, c.handle, a.author_id
+        from contenders c
+        join authors a on a.platform = c.platform and lower(a.handle) = c.handle
+        where c.metric = 'mentions'
+        union all
+        select c.campaign, c.platform, c.handle, a.author_id
+        from contenders c
+        join authors a on a.platform = c.platform and lower(a.author_id) = c.handle
+        where c.metric = 'mentions' and c.platform = 'bluesky'
+    )
+    group by all
+),
+candidates as (
+    select c.campaign, c.metric, c.platform, coalesce(c.author_id, m.author_id) as author_id,
+           c.handle, c.value, c.tiebreak
+    from contenders c
+    left join mentioned m
+      on c.metric = 'mentions' and m.campaign = c.campaign and m.platform = c.platform
+     and m.handle = c.handle
 ),
 top as (
     -- the 25 smallest (-value, platform, tiebreak): a top-N heap, no full sort

@@ -18,24 +18,38 @@
 -- engagement: likes + reposts + replies + quotes
 -- impressions: actual impressions where reported (X)
 with
-top as (
-    -- the 50 smallest (-engagement, created_at, platform, post_id): a top-N heap, no sort
-    select campaign,
-           arg_min({'platform': platform, 'post_id': post_id, 'author_id': author_id},
-                   (-engagement, created_at, platform, post_id), 50) as leaders
+floors as (
+    -- the 50th largest engagement per campaign: no post below it can rank (ties pass)
+    select campaign, list_min(max(engagement, 50)) as floor
     from core.campaign_posts
     where engagement is not null
     group by all
 ),
+top as (
+    -- the 50 smallest (-engagement, created_at, platform, post_id): a top-N heap, no sort
+    select p.campaign,
+           arg_min({'platform': p.platform, 'post_id': p.post_id, 'author_id': p.author_id,
+                    'created_at': p.created_at, 'kind': p.kind, 'likes': p.likes,
+                    'reposts': p.reposts, 'replies': p.replies, 'quotes': p.quotes,
+                    'engagement': p.engagement, 'impressions': p.impressions},
+                   (-p.engagement, p.created_at, p.platform, p.post_id), 50) as leaders
+    from core.campaign_posts p
+    join floors f on f.campaign = p.campaign and p.engagement >= f.floor
+    group by all
+),
 ranked as (
-    select campaign, unnest(leaders) as leader, unnest(range(1, len(leaders) + 1)) as rank
+    select campaign, unnest(leaders, recursive := true),
+           unnest(range(1, len(leaders) + 1)) as rank
     from top
+),
+details as (
+    -- url and text of the ranked posts only
+    select platform, post_id, url, text from core.posts
+    where post_id in (select post_id from ranked)
 )
-select r.campaign, r.rank, p.platform, p.post_id, p.url, a.handle, p.text, p.created_at,
-       p.kind, c.likes, c.reposts, c.replies, c.quotes, c.engagement, c.impressions
+select r.campaign, r.rank, r.platform, r.post_id, d.url, a.handle, d.text, r.created_at,
+       r.kind, r.likes, r.reposts, r.replies, r.quotes, r.engagement, r.impressions
 from ranked r
-join core.posts p on p.platform = r.leader.platform and p.post_id = r.leader.post_id
-join core.campaign_posts c
-  on c.campaign = r.campaign and c.platform = p.platform and c.post_id = p.post_id
-left join norm.authors a on a.platform = p.platform and a.author_id = r.leader.author_id
+join details d on d.platform = r.platform and d.post_id = r.post_id
+left join norm.authors a on a.platform = r.platform and a.author_id = r.author_id
 order by r.campaign, r.rank

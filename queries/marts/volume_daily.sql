@@ -1,5 +1,7 @@
 -- One row per (campaign, day, platform, kind) with at least one post; days are calendar days
 -- in the campaign's time zone (a day across a DST change has 23 or 25 hours).
+-- @incremental campaign, day, platform, kind
+-- @changes core.campaign_posts(campaign, local_day)
 --
 -- campaign: campaign name from the config
 -- day: calendar date in the campaign's time zone (DATE)

@@ -1,4 +1,6 @@
 -- One row per (campaign, hour, platform, kind) with at least one post.
+-- @incremental campaign, hour, platform, kind
+-- @changes core.campaign_posts(campaign, hour)
 --
 -- campaign: campaign name from the config
 -- hour: start of the UTC hour (TIMESTAMPTZ); a post at exactly 10:00:00 is in the 10:00 hour

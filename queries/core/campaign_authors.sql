@@ -1,0 +1,27 @@
+-- One row per (campaign, author): the author's campaign posts summed up, kept incrementally
+-- (only authors of changed posts are recomputed) so the marts that need distinct authors read
+-- authors, not posts. An author is (platform, author_id). Followers at posting count as 0
+-- when unknown.
+-- @incremental campaign, platform, author_id
+-- @changes core.campaign_posts(campaign, platform, author_id)
+--
+-- campaign: campaign name from the config
+-- platform: x, mastodon or bluesky
+-- author_id: the author's identity on the platform
+-- posts: the author's campaign posts
+-- potential_impressions: sum of followers at posting over the posts
+-- followers: largest follower count at posting among the posts (0 when unknown)
+-- engagement: sum of engagement received (null when no post has an engagement observation)
+-- first_day: local day of the first post (campaign's time zone)
+with
+posts as (
+    select campaign, platform, author_id, followers_at_post, engagement, local_day
+    from core.campaign_posts
+)
+select campaign, platform, author_id, count(*) as posts,
+       sum(coalesce(followers_at_post, 0))::bigint as potential_impressions,
+       max(coalesce(followers_at_post, 0)) as followers,
+       sum(engagement)::bigint as engagement,
+       min(local_day) as first_day
+from posts
+group by all

@@ -1,0 +1,16 @@
+-- One row per (campaign, post, mentioned account): the @-mentions in campaign posts, kept
+-- incrementally for marts.top_contributors.
+-- @incremental campaign, platform, post_id, mentioned_handle
+-- @changes core.campaign_posts(campaign, platform, post_id)
+--
+-- campaign: campaign name from the config
+-- platform: x, mastodon or bluesky
+-- post_id: the platform's identity of the post
+-- mentioned_handle: the mentioned handle, lowercased (Bluesky: handle or DID)
+with
+posts as (
+    select campaign, platform, post_id from core.campaign_posts
+)
+select p.campaign, m.platform, m.post_id, m.mentioned_handle
+from posts p
+join norm.post_mentions m on m.platform = p.platform and m.post_id = p.post_id
