@@ -313,17 +313,24 @@ class Importer:
         try:
             con.execute(_BATCH_IN)
             if batch.payloads:
-                # lists bound as parameters: about 3x faster than splitting joined strings
+                # One string per column, split in a subquery: binding Python lists converts
+                # each element while holding the GIL, which the reader thread contends for.
                 con.execute(
                     """insert into batch_in
-                    select unnest($1::varchar[]), unnest($2::varchar[]), unnest($3::varchar[]),
-                           'import', $4, unnest($5::varchar[]),
-                           unnest($6::varchar[])::timestamptz, $7, $8, $9, false,
-                           unnest($10::varchar[])""",
-                    [batch.page_ids, batch.formats, batch.platforms, self.campaign,
-                     batch.requests, batch.retrieved, CLIENT, summary.run_id,
+                    select unnest(c.ids), unnest(c.formats), unnest(c.platforms), 'import', $4,
+                           unnest(c.requests), unnest(c.retrieved)::timestamptz, $7, $8, $9,
+                           false, unnest(c.payloads)
+                    from (select string_split($1, chr(10)) as ids,
+                                 string_split($2, chr(10)) as formats,
+                                 string_split($3, chr(10)) as platforms,
+                                 string_split($5, chr(10)) as requests,
+                                 string_split($6, chr(10)) as retrieved,
+                                 string_split($10, chr(10)) as payloads) c""",
+                    ["\n".join(batch.page_ids), "\n".join(batch.formats),
+                     "\n".join(batch.platforms), self.campaign, "\n".join(batch.requests),
+                     "\n".join(batch.retrieved), CLIENT, summary.run_id,
                      f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
-                     batch.payloads])
+                     "\n".join(batch.payloads)])
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign)
             if result.pages_new:
                 # every copy of a post in the new records (n_posts: see store/normalise.py),
