@@ -40,7 +40,10 @@ MEMORY_PER_BATCH_BYTE = 20
 MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
 CLIENT = "tracker-import"
-_SETTINGS = ("memory_limit",)
+# DuckDB checkpoints when its log passes this size. Its default (16 MB) means a checkpoint
+# after every batch, each rewriting the changed tables and their key indexes.
+CHECKPOINT_BYTES = 128 * 1024 * 1024
+_SETTINGS = ("memory_limit", "checkpoint_threshold")
 
 
 @dataclass
@@ -167,6 +170,7 @@ class Importer:
         start = time.perf_counter()
         saved = {k: self.con.execute(f"select current_setting('{k}')").fetchone()[0]
                  for k in _SETTINGS}
+        self.con.execute(f"set checkpoint_threshold = '{CHECKPOINT_BYTES // 2**20}MB'")
         self._memory = 0
         batches: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=1)
         stop = threading.Event()
