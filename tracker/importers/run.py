@@ -40,6 +40,10 @@ MEMORY_PER_BATCH_BYTE = 20
 MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
 CLIENT = "tracker-import"
+# DuckDB checkpoints when its log passes this size. Its default (16 MB) means a checkpoint
+# after every batch, each rewriting the changed tables and their key indexes.
+CHECKPOINT_BYTES = 128 * 1024 * 1024
+_SETTINGS = ("memory_limit", "checkpoint_threshold")
 
 
 @dataclass
@@ -97,6 +101,11 @@ def _release_memory() -> None:
 
 
 _malloc_trim: Any = None
+
+
+def _restore(con: duckdb.DuckDBPyConnection, saved: dict[str, str]) -> None:
+    for key, value in saved.items():
+        con.execute(f"set {key} = '{value}'")
 
 
 class _Batch:
@@ -178,7 +187,9 @@ class Importer:
         summary = ImportSummary(run_id)
         total = sum(i.size or 0 for i in inputs) or None
         start = time.perf_counter()
-        old_limit = self.con.execute("select current_setting('memory_limit')").fetchone()[0]
+        saved = {k: self.con.execute(f"select current_setting('{k}')").fetchone()[0]
+                 for k in _SETTINGS}
+        self.con.execute(f"set checkpoint_threshold = '{CHECKPOINT_BYTES // 2**20}MB'")
         self._memory = 0
         batches: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=1)
         stop = threading.Event()
@@ -193,12 +204,12 @@ class Importer:
         except ImportFormatError as exc:  # --strict: what was read before the record is kept
             summary.status = "failed"
             self._finish(summary, str(exc), start)
-            self.con.execute(f"set memory_limit = '{old_limit}'")
+            _restore(self.con, saved)
             raise
         except BaseException:
             summary.status = "interrupted"
             self._finish(summary, "stopped before the import finished", start)
-            self.con.execute(f"set memory_limit = '{old_limit}'")
+            _restore(self.con, saved)
             raise
         finally:
             stop.set()
@@ -210,7 +221,7 @@ class Importer:
             self.con.execute("checkpoint")
         except duckdb.OutOfMemoryException:
             pass   # `close` checkpoints with the default limit
-        self.con.execute(f"set memory_limit = '{old_limit}'")
+        _restore(self.con, saved)
         return summary
 
     def _read(self, inputs: list[Input], summary: ImportSummary,
@@ -335,13 +346,19 @@ class Importer:
         try:
             con.execute(_BATCH_IN)
             if batch.payloads:
+                # One string per column, split in a subquery: binding Python lists converts
+                # each element while holding the GIL, which the reader thread contends for.
                 con.execute(
                     """insert into batch_in
-                    select unnest(string_split(?, chr(10))), unnest(string_split(?, chr(10))),
-                           unnest(string_split(?, chr(10))), 'import', ?,
-                           unnest(string_split(?, chr(10))),
-                           unnest(string_split(?, chr(10)))::timestamptz, ?, ?, ?, false,
-                           unnest(string_split(?, chr(10)))""",
+                    select unnest(c.ids), unnest(c.formats), unnest(c.platforms), 'import', $4,
+                           unnest(c.requests), unnest(c.retrieved)::timestamptz, $7, $8, $9,
+                           false, unnest(c.payloads)
+                    from (select string_split($1, chr(10)) as ids,
+                                 string_split($2, chr(10)) as formats,
+                                 string_split($3, chr(10)) as platforms,
+                                 string_split($5, chr(10)) as requests,
+                                 string_split($6, chr(10)) as retrieved,
+                                 string_split($10, chr(10)) as payloads) c""",
                     ["\n".join(batch.page_ids), "\n".join(batch.formats),
                      "\n".join(batch.platforms), self.campaign, "\n".join(batch.requests),
                      "\n".join(batch.retrieved), CLIENT, summary.run_id,

@@ -79,9 +79,11 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
         con.execute("insert into assign_campaign values (?)", [assign_campaign])
     fmts = [r[0] for r in con.execute(f"select distinct format from {batch_table}").fetchall()]
     for fmt in fmts:
+        # a view, not a copy: each format's SQL reads `batch` once
+        literal = fmt.replace("'", "''")
         con.execute(
-            "create or replace temp table batch as select page_id, platform, retrieved_at, "
-            f"synthetic, payload from {batch_table} where format = ?", [fmt])
+            "create or replace temp view batch as select page_id, platform, retrieved_at, "
+            f"synthetic, payload from {batch_table} where format = '{literal}'")
         con.execute(_sql(fmt))
     con.execute(_sql("_merge"))
     posts_new, duplicates = con.execute("select posts_new, duplicates from n_counts").fetchone()

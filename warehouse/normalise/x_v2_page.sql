@@ -1,34 +1,42 @@
 -- X API v2 response page: {data: [tweet] | tweet, includes: {users, tweets, places}, meta}
 -- (search/recent, search/all, twarc2 output lines, streaming lines with data as one object).
--- Each tweet is parsed once, into a struct (json_transform); later statements read fields.
+-- Each page is parsed once, into a struct (json_transform); later statements read fields.
+create or replace temp macro x_tweet_type() as '{"id": "VARCHAR", "text": "VARCHAR",
+    "note_tweet": {"text": "VARCHAR"}, "author_id": "VARCHAR",
+    "created_at": "TIMESTAMPTZ", "lang": "VARCHAR", "conversation_id": "VARCHAR",
+    "geo": {"place_id": "VARCHAR"},
+    "referenced_tweets": [{"type": "VARCHAR", "id": "VARCHAR"}],
+    "entities": {"hashtags": [{"tag": "VARCHAR"}], "mentions": [{"username": "VARCHAR"}]},
+    "public_metrics": {"like_count": "BIGINT", "retweet_count": "BIGINT",
+                       "reply_count": "BIGINT", "quote_count": "BIGINT",
+                       "impression_count": "BIGINT"}}';
+
+create or replace temp table x_pages as
+select page_id, retrieved_at, synthetic, payload,
+       json_transform(payload, '{"data": [' || x_tweet_type() || '], "includes": {"tweets": ['
+           || x_tweet_type() || '], "users": [{"id": "VARCHAR", "username": "VARCHAR",
+           "name": "VARCHAR", "created_at": "TIMESTAMPTZ", "verified": "BOOLEAN",
+           "public_metrics": {"followers_count": "BIGINT", "following_count": "BIGINT",
+           "tweet_count": "BIGINT"}}], "places": [{"id": "VARCHAR", "full_name": "VARCHAR",
+           "country_code": "VARCHAR"}]}}') as p
+from batch;
+
 create or replace temp table x_tweets as
 with
-pages as (
-    select page_id, retrieved_at, synthetic, payload,
-           case json_type(payload, '$.data')
-               when 'ARRAY' then json_extract(payload, '$.data[*]')
-               when 'OBJECT' then [json_extract(payload, '$.data')]
-               else []::json[] end
-           || coalesce(json_extract(payload, '$.includes.tweets[*]'), []::json[]) as tweets
-    from batch
-),
 tweets as (
     select page_id, retrieved_at, synthetic,
-           unnest(json_transform(tweets, '[{"id": "VARCHAR", "text": "VARCHAR",
-               "note_tweet": {"text": "VARCHAR"}, "author_id": "VARCHAR",
-               "created_at": "TIMESTAMPTZ", "lang": "VARCHAR", "conversation_id": "VARCHAR",
-               "geo": {"place_id": "VARCHAR"},
-               "referenced_tweets": [{"type": "VARCHAR", "id": "VARCHAR"}],
-               "entities": {"hashtags": [{"tag": "VARCHAR"}], "mentions": [{"username": "VARCHAR"}]},
-               "public_metrics": {"like_count": "BIGINT", "retweet_count": "BIGINT",
-                                  "reply_count": "BIGINT", "quote_count": "BIGINT",
-                                  "impression_count": "BIGINT"}}]')) as t
-    from pages
+           unnest(case
+               when p.data is not null then p.data
+               -- streaming output: `data` is one tweet (only these pages are parsed again)
+               when json_type(payload, '$.data') = 'OBJECT'
+                   then [json_transform(json_extract(payload, '$.data'), x_tweet_type())]
+               else [] end
+               || coalesce(p.includes.tweets, [])) as t
+    from x_pages
 ),
 places as (
-    select distinct on (place_id) p->>'id' as place_id, p->>'full_name' as full_name,
-           p->>'country_code' as country_code
-    from (select unnest(json_extract(payload, '$.includes.places[*]')) as p from pages)
+    select distinct on (place_id) pl.id as place_id, pl.full_name, pl.country_code
+    from (select unnest(p.includes.places) as pl from x_pages)
 )
 select tweets.page_id, tweets.retrieved_at, tweets.synthetic, tweets.t, places.full_name,
        places.country_code
@@ -67,12 +75,7 @@ from x_tweets
 where t.public_metrics is not null;
 
 create or replace temp table x_users as
-select retrieved_at,
-       unnest(json_transform(json_extract(payload, '$.includes.users'), '[{"id": "VARCHAR",
-           "username": "VARCHAR", "name": "VARCHAR", "created_at": "TIMESTAMPTZ",
-           "verified": "BOOLEAN", "public_metrics": {"followers_count": "BIGINT",
-           "following_count": "BIGINT", "tweet_count": "BIGINT"}}]')) as u
-from batch;
+select retrieved_at, unnest(p.includes.users) as u from x_pages;
 
 insert into n_authors
 select 'x', u.id, u.username, u.name, u.created_at, u.verified, retrieved_at
