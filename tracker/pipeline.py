@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from . import credentials
 from .config import Campaign, Config, SourceConfig
 from .errors import TrackerError
 from .sources import build_source
@@ -66,28 +67,12 @@ def batches(pages: Iterable[RawPage], batch_pages: int) -> Iterator[list[RawPage
 
 
 def collect_source(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campaign,
-                   source_cfg: SourceConfig, *, batch_pages: int = 1,
-                   on_page: Callable[[RunSummary], None] | None = None) -> RunSummary:
+                   source_cfg: SourceConfig, *, batch_pages: int = 1) -> RunSummary:
     """Run one pass of one source for one campaign and record it in the ledger."""
     prepare(con, config.campaigns)
     run_id = ledger.start_run(con, "collect", campaign.name, source_cfg.name)
     summary = RunSummary(run_id, campaign.name, source_cfg.name)
     runlog = RunLog()
-    pending: list[RawPage] = []
-
-    def flush() -> None:
-        if not pending:
-            return
-        result = store_batch(con, pending, run_id=run_id, source=source_cfg.name,
-                             campaign=campaign.name, cursor=pending[-1].cursor,
-                             set_cursor=True)
-        summary.pages += result.pages_new
-        summary.posts_new += result.posts_new
-        summary.duplicates += result.duplicates
-        pending.clear()
-        if on_page:
-            on_page(summary)
-
     try:
         deferred = _deferred_until(con, campaign.name, source_cfg.name, run_id)
         if deferred is not None:
@@ -99,17 +84,19 @@ def collect_source(con: duckdb.DuckDBPyConnection, config: Config, campaign: Cam
         source = build_source(campaign, source_cfg, state_dir=config.warehouse.parent)
         cursor = ledger.get_cursor(con, campaign.name, source_cfg.name)
         for batch in batches(source.pages(cursor, runlog), batch_pages):
-            pending.extend(batch)
-            flush()
+            result = store_batch(con, batch, run_id=run_id, source=source_cfg.name,
+                                 campaign=campaign.name, cursor=batch[-1].cursor,
+                                 set_cursor=True)
+            summary.pages += result.pages_new
+            summary.posts_new += result.posts_new
+            summary.duplicates += result.duplicates
         summary.status = runlog.status or "ok"
         summary.message = runlog.message
     except TrackerError as exc:
-        pending.clear()
         summary.status = "failed"
         summary.message = str(exc)
         runlog.errors += 1
     except BaseException:
-        pending.clear()
         _finish(con, summary, runlog, "interrupted", "stopped before the run finished")
         raise
     _finish(con, summary, runlog, summary.status, summary.message)
@@ -129,6 +116,8 @@ def _deferred_until(con: duckdb.DuckDBPyConnection, campaign: str, source: str,
 
 def _finish(con: duckdb.DuckDBPyConnection, summary: RunSummary, runlog: RunLog, status: str,
             message: str | None) -> None:
+    message = credentials.redact(message) if message else message
+    summary.message = message
     summary.requests = runlog.requests
     summary.errors = runlog.errors
     summary.resume_after = runlog.resume_after

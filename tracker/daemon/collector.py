@@ -18,7 +18,7 @@ from ..config import Config, DaemonSettings
 from ..errors import ConfigError, TrackerError
 from ..pipeline import batches
 from ..sources import build_source
-from ..sources.base import RawPage, RunLog, utcnow
+from ..sources.base import RawPage, RunLog, parse_iso, utcnow
 from ..store import ledger
 from .policy import backoff_seconds
 from .spool import Spool
@@ -45,10 +45,6 @@ class CursorBook:
     def set(self, key: tuple[str, str], cursor: Any) -> None:
         with self._lock:
             self._cursors[key] = cursor
-
-
-def parse_time(text: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(text) if text else None
 
 
 class Collector:
@@ -94,7 +90,7 @@ class Collector:
             return  # removed by a reload while queued
         if js is None:
             return
-        until = parse_time(js.blocked_until)
+        until = parse_iso(js.blocked_until)
         if until and utcnow() < until:
             log.info("run skipped", extra={"event": "run_skipped", "job": job_id,
                                             "until": js.blocked_until,

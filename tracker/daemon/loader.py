@@ -9,7 +9,6 @@ every `load_retry` seconds. All warehouse access in the daemon goes through `wri
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
@@ -23,7 +22,7 @@ import duckdb
 from ..config import Config
 from ..errors import WarehouseLocked
 from ..pipeline import RunSummary, record_run_end
-from ..sources.base import Gap, RunLog, utcnow
+from ..sources.base import Gap, RunLog, parse_iso, utcnow
 from ..store import ledger
 from ..store.db import connect
 from ..store.load import store_batch
@@ -40,23 +39,19 @@ MAX_ATTEMPTS = 3      # failed loads of one entry before it is set aside in spoo
 DEBOUNCE = 0.5        # seconds to wait after a wake-up before opening the warehouse
 
 
-def _time(text: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(text) if text else None
-
-
 def apply_entry(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
     """Store one spooled entry (idempotent: loading it twice changes nothing)."""
     h = entry.header
     ledger.start_run(con, "collect", h["campaign"], h["source"], run_id=h["run_id"],
-                     started_at=_time(h["started_at"]))
+                     started_at=parse_iso(h["started_at"]))
     if entry.kind == "batch":
         store_batch(con, entry.pages(), run_id=h["run_id"], source=h["source"],
                     campaign=h["campaign"], cursor=h.get("cursor"), set_cursor=True)
         return
     runlog = RunLog(requests=h["requests"], errors=h["errors"],
                     rate_limit_waits=h["rate_limit_waits"],
-                    resume_after=_time(h.get("resume_after")),
-                    gaps=[Gap(_time(a), _time(b), r) for a, b, r in h.get("gaps", [])],
+                    resume_after=parse_iso(h.get("resume_after")),
+                    gaps=[Gap(parse_iso(a), parse_iso(b), r) for a, b, r in h.get("gaps", [])],
                     quarantine=[tuple(q) for q in h.get("quarantine", [])])
     summary = RunSummary(h["run_id"], h["campaign"], h["source"], status=h["status"])
     row = con.execute("select posts_new from ledger.runs where run_id = ?",
@@ -71,7 +66,7 @@ def apply_entry(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
     try:
         record_run_end(con, summary, runlog, h["status"], h.get("message"))
         con.execute("update ledger.runs set ended_at = ? where run_id = ?",
-                    [_time(h["ended_at"]), h["run_id"]])
+                    [parse_iso(h["ended_at"]), h["run_id"]])
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

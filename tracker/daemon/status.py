@@ -74,7 +74,7 @@ def _size(path: Path) -> int:
 
 def gather(cfg: Config, *, wait: float = 30.0, on_wait: Any = None) -> dict[str, Any]:
     """Everything `tracker status` shows, as plain data (the `--json` output)."""
-    from .collector import parse_time
+    from ..sources.base import parse_iso
     from .service import collect_job_id
 
     pid = holder(lock_path(cfg.warehouse))
@@ -111,7 +111,7 @@ def gather(cfg: Config, *, wait: float = 30.0, on_wait: Any = None) -> dict[str,
                     st.outcome = "running" if js.get("running") else js.get("last_status")
                 if js.get("last_error"):
                     st.last_error = js["last_error"]
-                ok = parse_time(js.get("last_ok"))
+                ok = parse_iso(js.get("last_ok"))
                 if ok and (last_ok is None or ok > last_ok):
                     last_ok = ok
                 st.failing = st.failures > 0

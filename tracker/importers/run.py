@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
-import hashlib
 import logging
 import queue
 import threading
@@ -23,6 +22,7 @@ import duckdb
 
 from ..config import Config
 from ..errors import ImportFormatError
+from ..sources.base import page_id
 from ..store import ledger
 from ..store.load import _BATCH_IN, BatchResult, store_batch_table
 from ..store.normalise import prepare
@@ -127,10 +127,7 @@ class _Batch:
         if rec.payload is None or rec.format is None:
             return
         payload = rec.payload
-        h = hashlib.sha256(rec.format.encode())
-        h.update(b"\0")
-        h.update(payload.encode("utf-8", "surrogatepass"))
-        self.page_ids.append(h.hexdigest()[:32])
+        self.page_ids.append(page_id(rec.format, payload))
         self.formats.append(rec.format)
         self.platforms.append(rec.platform or "")
         self.requests.append(f"{origin}:{rec.line}")

@@ -18,6 +18,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def parse_iso(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 time (Python 3.11 accepts a trailing 'Z'), or None for an empty value."""
+    return dt.datetime.fromisoformat(text) if text else None
+
+
 @dataclass
 class RawPage:
     """One API response page (or archive record) exactly as received, with provenance."""
@@ -33,11 +38,16 @@ class RawPage:
 
     @property
     def page_id(self) -> str:
-        h = hashlib.sha256()
-        h.update(self.format.encode())
-        h.update(b"\0")
-        h.update(self.payload.encode("utf-8", "surrogatepass"))
-        return h.hexdigest()[:32]
+        return page_id(self.format, self.payload)
+
+
+def page_id(format: str, payload: str) -> str:
+    """The raw layer's key: a content hash of (format, payload), the same for every loader."""
+    h = hashlib.sha256()
+    h.update(format.encode())
+    h.update(b"\0")
+    h.update(payload.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()[:32]
 
 
 @dataclass

@@ -27,7 +27,7 @@ from atproto_client.request import Request
 from .. import credentials
 from ..config import Campaign, SourceConfig
 from ..hashtags import normalise_tag
-from .base import Gap, RawPage, RunLog, utcnow
+from .base import Gap, RawPage, RunLog, parse_iso, utcnow
 from .retry import (
     TIMEOUT_SECONDS,
     CallFailed,
@@ -215,7 +215,7 @@ class BlueskySource:
     def _finish(self, tag: str, st: dict[str, Any], log: RunLog) -> None:
         if st.get("count", 0) >= CEILING:
             log.gaps.append(Gap(
-                _parse(st.get("since")), _parse(st.get("oldest")),
+                parse_iso(st.get("since")), parse_iso(st.get("oldest")),
                 f"possible gap: Bluesky search for #{tag} stopped at {st['count']} results "
                 f"(its ceiling is about {CEILING} per query)"))
         st.update(since=st.get("pending_since") or st.get("since"), cursor=None,
@@ -263,7 +263,3 @@ class BlueskySource:
         if isinstance(exc, atx.RequestErrorBase):
             return CallFailed(f"Bluesky: HTTP {status} {error or ''}".rstrip())
         return None
-
-
-def _parse(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None

@@ -34,6 +34,7 @@ from .retry import (
     Transient,
     body_text,
     call,
+    join_message,
     parse_json,
     resume_at,
 )
@@ -128,9 +129,9 @@ class MastodonSource:
                     raise Refused(f"{instance}: its public hashtag timeline is closed to "
                                   f"visitors without an account; {_token_hint(instance)}")
                 if first:
-                    log.message = _join(log.message, f"{instance} returned no posts for #{tag} "
-                                                     "(none yet, or its hashtag feed is not "
-                                                     "public)")
+                    log.message = join_message(
+                        log.message, f"{instance} returned no posts for #{tag} "
+                                     "(none yet, or its hashtag feed is not public)")
                 return
             newest = newest_id(statuses)
             if newest is None:
@@ -146,9 +147,9 @@ class MastodonSource:
             first = False
             if not forward:     # a repeated page, or ids going back: asking again would too
                 log.errors += 1
-                log.message = _join(log.message, f"{instance} #{tag}: the page after {min_id} "
-                                                  "did not move forward; stopped (the next run "
-                                                  "asks again)")
+                log.message = join_message(
+                    log.message, f"{instance} #{tag}: the page after {min_id} did not move "
+                                 "forward; stopped (the next run asks again)")
                 return
             if len(statuses) < LIMIT:
                 return
@@ -206,7 +207,3 @@ def _token_hint(instance: str) -> str:
 
 def _status(exc: BaseException) -> int | None:
     return next((a for a in exc.args if isinstance(a, int)), None)
-
-
-def _join(old: str | None, new: str) -> str:
-    return f"{old}; {new}" if old else new

@@ -46,7 +46,7 @@ class CallFailed(Exception):
         """Record this outcome on the run log."""
         log.errors += 1
         log.status = self.status
-        log.message = _join(log.message, self.message)
+        log.message = join_message(log.message, self.message)
 
 
 class RateLimited(CallFailed):
@@ -61,7 +61,7 @@ class RateLimited(CallFailed):
         if log.status != "failed":
             log.status = self.status
         log.resume_after = max(filter(None, [log.resume_after, self.resume_after]))
-        log.message = _join(log.message, f"{self.message}; resumes after "
+        log.message = join_message(log.message, f"{self.message}; resumes after "
                                           f"{self.resume_after:%Y-%m-%d %H:%M:%S} UTC")
 
 
@@ -86,7 +86,7 @@ class Malformed(CallFailed):
         super().apply(log)
 
 
-def _join(old: str | None, new: str) -> str:
+def join_message(old: str | None, new: str) -> str:
     return f"{old}; {new}" if old else new
 
 

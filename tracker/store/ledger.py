@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 
+from .. import credentials
 from ..sources.base import Gap, utcnow
 
 QUARANTINE_RAW_LIMIT = 1_000_000
@@ -49,6 +50,9 @@ def mark_killed(con: duckdb.DuckDBPyConnection, kind: str | None = None,
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **counts: Any) -> None:
+    """Close a run. Its message is stored with every known secret redacted."""
+    if counts.get("message"):
+        counts["message"] = credentials.redact(counts["message"])
     cols = ["requests", "pages", "records", "posts_new", "duplicates", "errors",
             "rate_limit_waits", "resume_after", "message"]
     sets = ", ".join(f"{c} = ?" for c in cols if c in counts)
