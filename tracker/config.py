@@ -111,6 +111,18 @@ class Campaign:
     events: tuple[Event, ...] = ()
 
     @property
+    def start_at(self) -> dt.datetime | None:
+        """The start date as an instant: midnight UTC (what the sources collect from)."""
+        return dt.datetime.combine(self.start, dt.time(), dt.UTC) if self.start else None
+
+    @property
+    def end_at(self) -> dt.datetime | None:
+        """The end date as an exclusive instant: midnight UTC after the end date."""
+        if not self.end:
+            return None
+        return dt.datetime.combine(self.end, dt.time(), dt.UTC) + dt.timedelta(days=1)
+
+    @property
     def slug(self) -> str:
         return slugify(self.name)
 

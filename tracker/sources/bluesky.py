@@ -166,7 +166,7 @@ class BlueskySource:
              ) -> Iterator[RawPage]:
         st = state["tags"].setdefault(tag, {})
         if st.get("since") is None and self.campaign.start and not st.get("cursor"):
-            st["since"] = iso(dt.datetime.combine(self.campaign.start, dt.time(), dt.UTC))
+            st["since"] = iso(self.campaign.start_at)
         for _ in range(self.max_pages):
             asked = st.get("cursor")
             params: dict[str, Any] = {"q": f"#{tag}", "tag": [tag], "sort": "latest",
@@ -176,9 +176,8 @@ class BlueskySource:
                     params[key] = st[key]
             if self.lang:
                 params["lang"] = self.lang
-            if self.campaign.end:
-                params["until"] = iso(dt.datetime.combine(self.campaign.end, dt.time(), dt.UTC)
-                                      + dt.timedelta(days=1))
+            if self.campaign.end_at:
+                params["until"] = iso(self.campaign.end_at)
             body, text, origin = self._query(client, log, client.app.bsky.feed.search_posts,
                                              params)
             posts = body.get("posts")

@@ -82,8 +82,8 @@ class MastodonSource:
         self._feed_closed = False
 
     def _first_min_id(self) -> str:
-        if self.campaign.start:
-            return snowflake(dt.datetime.combine(self.campaign.start, dt.time(), dt.UTC))
+        if self.campaign.start_at:
+            return snowflake(self.campaign.start_at)
         return snowflake(self.now() - DEFAULT_BACKFILL)
 
     def _client(self, instance: str) -> tuple[Mastodon, TimeoutSession]:

@@ -169,10 +169,8 @@ class SimulatedSource:
         opts = cfg.options
         self.name = cfg.name
         self.platform = opts.get("platform", "x")
-        start = (dt.datetime.combine(campaign.start, dt.time(), dt.UTC)
-                 if campaign.start else DEFAULT_START)
-        end = (dt.datetime.combine(campaign.end, dt.time(), dt.UTC) + dt.timedelta(days=1)
-               if campaign.end else DEFAULT_END)
+        start = campaign.start_at or DEFAULT_START
+        end = campaign.end_at or DEFAULT_END
         self.sim = SyntheticCampaign(opts.get("seed", 2016), opts.get("posts", 1000),
                                      self.platform, campaign.hashtags, start, end)
         self.per_run = opts.get("per_run", self.sim.n)

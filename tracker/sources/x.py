@@ -93,8 +93,7 @@ class XSource:
     def _start(self, log: RunLog) -> dt.datetime | None:
         """Where a first run starts: the campaign start, as far as the endpoint reaches."""
         now = self.now()
-        start = (dt.datetime.combine(self.campaign.start, dt.time(), dt.UTC)
-                 if self.campaign.start else None)
+        start = self.campaign.start_at
         if self.endpoint == "all":
             return start
         earliest = now - RECENT_WINDOW + dt.timedelta(minutes=1)
@@ -120,9 +119,9 @@ class XSource:
         return False
 
     def _end(self) -> dt.datetime | None:
-        if not self.campaign.end:
+        end = self.campaign.end_at
+        if end is None:
             return None
-        end = dt.datetime.combine(self.campaign.end, dt.time(), dt.UTC) + dt.timedelta(days=1)
         latest = self.now() - dt.timedelta(seconds=30)  # the API wants end_time in the past
         return end if end < latest else None
 
