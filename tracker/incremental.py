@@ -1,10 +1,12 @@
 """Incremental builds: recompute only the rows whose inputs changed since the last build.
 
-A model opts in with two header lines:
+A model opts in with header lines:
 
     -- @incremental campaign, platform, post_id
     -- @changes norm.campaign_posts(campaign, platform, post_id)
     -- @changes norm.engagement_observations(platform, post_id)
+    -- @lookup core.posts(platform, post_id) rows norm.posts(norm_row)
+    -- @lookup norm.post_hashtags(platform, post_id)
 
 The first `@changes` table drives the model. Rows appended to each listed table since the last
 build (found by DuckDB's rowid, a high-water mark: the norm tables are append-only) name the
@@ -19,6 +21,20 @@ builds (a post's hour does not), or its old bucket would not be recomputed.
 The model's first `@incremental` columns hold the driving table's `@changes` columns, in order
 (`@incremental campaign, day, platform` with `@changes core.campaign_posts(campaign,
 local_day)`): deleting a key deletes the rows whose first columns match it.
+
+Fresh keys. A key first appended to a norm driving table since the last build (the driving
+table's `@changes` columns are its unique key) cannot have rows in the model yet, so nothing
+is deleted for it, and its driving rows are read by rowid, without scanning the table. A model
+keyed like its upstream model inherits the upstream's fresh keys. Only the other changed keys
+("touched": e.g. a newer engagement observation of an older post) are looked up by key, which
+scans; when there are none, nothing is scanned.
+
+Lookups. `@lookup T(platform, post_id)` replaces T in the model's SQL, in an incremental
+build, by T's rows for the posts of the restricted driving rows. Posts first stored since the
+last build (fresh in norm.posts) find their rows among T's rows appended since then (by rowid,
+or by the `rows` column that carries norm.posts' rowid when T is a view over it): every row
+keyed by a post is written in the transaction that first stores the post, or later. Only the
+other posts are looked up by key, with a scan.
 
 A full build happens instead when the model's table is missing, when its SQL or the campaigns
 changed since the last build, or when a listed table shrank (fingerprints and high-water marks
@@ -36,7 +52,10 @@ from dataclasses import dataclass
 import duckdb
 
 _CHANGES = re.compile(r"([\w.]+)\s*\(([^)]*)\)")
+_LOOKUP = re.compile(r"^([\w.]+)\s*\(([^)]*)\)(?:\s+rows\s+([\w.]+)\s*\((\w+)\))?$")
 STATE_TABLE = "core.build_state"
+POSTS = "norm.posts"
+POST_KEY = ("platform", "post_id")
 
 
 @dataclass(frozen=True)
@@ -45,9 +64,53 @@ class Change:
     columns: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """`table` read for the changed posts only; `rows_table`.rowid is `row_column` in it."""
+    table: str
+    columns: tuple[str, ...]
+    rows_table: str
+    row_column: str
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """What an incremental model changed in this build, for the models downstream of it."""
+    key: tuple[str, ...]  # its changed_/fresh_ tables' columns
+    rows: bool = True  # whether rows_ holds its new rows for the changed keys
+
+
+_OPS = {"sum": "coalesce(t.{c} + d.{c}, t.{c}, d.{c})", "max": "greatest(t.{c}, d.{c})",
+        "min": "least(t.{c}, d.{c})"}
+
+
+def parse_merge(text: str) -> tuple[tuple[str, str], ...] | None:
+    """`posts sum, followers max, first_day min` -> ((column, op), ...); None if malformed."""
+    pairs = [part.split() for part in text.split(",")]
+    if not all(len(p) == 2 and p[1] in _OPS for p in pairs):
+        return None
+    return tuple((c, op) for c, op in pairs)
+
+
 def parse_changes(text: str) -> tuple[Change, ...]:
-    return tuple(Change(t, tuple(c.strip() for c in cols.split(",") if c.strip()))
-                 for t, cols in _CHANGES.findall(text))
+    return tuple(Change(t, _columns(cols)) for t, cols in _CHANGES.findall(text))
+
+
+def parse_lookup(text: str) -> Lookup | None:
+    """`norm.t(platform, post_id)` or `core.v(platform, post_id) rows norm.t(column)`."""
+    m = _LOOKUP.match(text.strip())
+    if not m or _columns(m.group(2)) != POST_KEY:
+        return None
+    table, rows_table, row_column = m.group(1), m.group(3), m.group(4)
+    if rows_table is None:
+        if not table.startswith("norm."):
+            return None
+        rows_table, row_column = table, "rowid"
+    return Lookup(table, POST_KEY, rows_table, row_column)
+
+
+def _columns(text: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in text.split(",") if c.strip())
 
 
 def fingerprint(con: duckdb.DuckDBPyConnection, sql: str) -> str:
@@ -73,12 +136,16 @@ def _high_water(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return mark
 
 
-def _changed_name(model_table: str) -> str:
-    return "changed_" + model_table.replace(".", "_")
+def _name(prefix: str, model_table: str) -> str:
+    return f"{prefix}_{model_table.replace('.', '_')}"
 
 
-def _rows_name(model_table: str) -> str:
-    return "rows_" + model_table.replace(".", "_")
+def _marked_tables(model) -> list[str]:
+    """The norm tables whose high-water marks the model keeps."""
+    tables = [ch.table for ch in model.changes if ch.table.startswith("norm.")]
+    if model.lookups:
+        tables += [lk.rows_table for lk in model.lookups] + [POSTS]
+    return list(dict.fromkeys(tables))
 
 
 def record_full(con: duckdb.DuckDBPyConnection, model, sql: str) -> None:
@@ -86,81 +153,190 @@ def record_full(con: duckdb.DuckDBPyConnection, model, sql: str) -> None:
     _ensure_state(con)
     fp = fingerprint(con, sql)
     con.execute(f"delete from {STATE_TABLE} where model = ?", [model.table])
-    for ch in model.changes:
-        if not ch.table.startswith("norm."):
-            continue
+    for table in _marked_tables(model):
         con.execute(f"insert into {STATE_TABLE} values (?, ?, ?, ?)",
-                    [model.table, fp, ch.table, _high_water(con, ch.table)])
+                    [model.table, fp, table, _high_water(con, table)])
     con.execute(f"insert into {STATE_TABLE} values (?, ?, '', -1)", [model.table, fp])
     # every row is new: downstream incremental models must rebuild in full too
-    con.execute(f"drop table if exists {_changed_name(model.table)}")
-    con.execute(f"drop table if exists {_rows_name(model.table)}")
+    for prefix in ("changed", "rows", "fresh"):
+        con.execute(f"drop table if exists {_name(prefix, model.table)}")
 
 
-def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
-                    changed: dict[str, tuple[str, ...]]) -> bool:
-    """Update `model` in place from the changes since the last build; False = build in full."""
-    if not model.changes:
-        return False
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def _marks(con: duckdb.DuckDBPyConnection, model, sql: str) -> dict[str, tuple[int, int]] | None:
+    """{norm table: (mark at the last build, mark now)}, or None when a full build is due."""
     exists = con.execute("select count(*) from information_schema.tables where "
                          "table_schema || '.' || table_name = ?", [model.table]).fetchone()[0]
     if not exists:
-        return False
+        return None
     _ensure_state(con)
     state = dict(con.execute(f"select source, high_water from {STATE_TABLE} where model = ? "
                              "and fingerprint = ?",
                              [model.table, fingerprint(con, sql)]).fetchall())
     if "" not in state:
+        return None
+    marks = {}
+    for table in _marked_tables(model):
+        if table not in state:
+            return None
+        now = _high_water(con, table)
+        if now < state[table]:
+            return None
+        marks[table] = (state[table], now)
+    return marks
+
+
+def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
+                    changed: dict[str, Upstream]) -> bool:
+    """Update `model` in place from the changes since the last build; False = build in full."""
+    if not model.changes:
+        return False
+    marks = _marks(con, model, sql)
+    if marks is None:
         return False
     driving = model.changes[0]
     key = ", ".join(driving.columns)
-    parts, marks = [], {}
+    changed_t, fresh_t = _name("changed", model.table), _name("fresh", model.table)
+    drive_t, rows_t = _name("drive", model.table), _name("rows", model.table)
+    complete = False  # drive_t holds every driving row of the changed keys
+    if driving.table.startswith("norm."):
+        # the driving rows appended since the last build: their keys are fresh
+        con.execute(f"create or replace temp table {drive_t} as select * from "
+                    f"{driving.table} where rowid > {marks[driving.table][0]}")
+        con.execute(f"create or replace temp table {fresh_t} as select {key} from {drive_t}")
+    elif _appended_only(con, model, changed):
+        return _merge(con, model, sql, changed)
+    elif (driving.table in changed and set(driving.columns) == set(changed[driving.table].key)
+          and len(model.changes) == 1):
+        # keyed like its upstream model: the upstream's rows for the changed keys are exactly
+        # the rows it inserted in this build, and its fresh keys are fresh here too
+        con.execute(f"create or replace temp table {fresh_t} as select {key} from "
+                    f"{_name('fresh', driving.table)}")
+        con.execute(f"create or replace temp table {drive_t} as select * from "
+                    f"{_name('rows', driving.table)}")
+        complete = True
+    else:
+        con.execute(f"create or replace temp table {fresh_t} as select {key} from "
+                    f"{driving.table} limit 0")
+        con.execute(f"create or replace temp table {drive_t} as select * from "
+                    f"{driving.table} limit 0")
+    parts = [f"select {key} from {fresh_t}"]
     for ch in model.changes:
-        cols = ", ".join(ch.columns)
-        if ch.table.startswith("norm."):
-            if ch.table not in state:
-                return False
-            mark = _high_water(con, ch.table)
-            if mark < state[ch.table]:
-                return False
-            marks[ch.table] = mark
-            rows = f"select {cols} from {ch.table} where rowid > {state[ch.table]}"
-        elif ch.table in changed:
-            up = changed[ch.table]
-            rows = f"select {cols} from {_changed_name(ch.table)}"
-            if not set(ch.columns) <= set(up):
-                # e.g. the (campaign, hour) buckets of the changed (campaign, post) rows,
-                # from the rows the upstream model inserted for its changed keys
-                rows = f"select distinct {cols} from {_rows_name(ch.table)}"
-        else:
+        rows = _changed_rows(ch, marks, changed)
+        if rows is None:
             return False  # an upstream model was rebuilt in full: so must this one be
         if ch.columns != driving.columns:
-            rows = (f"select {key} from {driving.table} "
-                    f"semi join ({rows}) using ({cols})")
+            cols = ", ".join(ch.columns)
+            # widen through the driving table: its new rows first, a scan only for the rest
+            rows = (f"select {key} from {drive_t} semi join ({rows}) using ({cols})\nunion\n"
+                    f"select {key} from {driving.table} semi join (({rows}) anti join "
+                    f"{drive_t} using ({cols})) using ({cols})")
         parts.append(rows)
-    name = _changed_name(model.table)
-    con.execute(f"create or replace temp table {name} as\n" + "\nunion\n".join(parts))
-    restricted = (f"(select * from {driving.table} semi join {name} using ({key}))")
-    if (len(model.changes) == 1 and driving.table in changed
-            and set(driving.columns) == set(changed[driving.table])):
-        # keyed like its upstream model: the upstream's rows for the changed keys are
-        # exactly the rows it inserted in this build (its old rows for them were deleted)
-        restricted = f"(select * from {_rows_name(driving.table)})"
+    con.execute(f"create or replace temp table {changed_t} as\n" + "\nunion\n".join(parts))
+    touched = f"(select * from {changed_t} anti join {fresh_t} using ({key}))"
+    con.execute(f"create or replace temp table {_name('touched', model.table)} as "
+                f"select * from {touched}")
+    touched = _name("touched", model.table)
+    restricted = drive_t
+    if _count(con, touched):
+        # keys that may have rows: their old rows deleted, their driving rows read by key
+        # (in the model's query, so that only the columns it needs are read)
+        if not complete:
+            restricted = (f"(select * from {drive_t} union all by name select * from "
+                          f"{driving.table} semi join {touched} using ({key}))")
+        match = " and ".join(f"t.{k} = n.{c}" for k, c in
+                             zip(model.incremental_key, driving.columns, strict=False))
+        con.execute(f"delete from {model.table} t using {touched} n where {match}")
     body = re.sub(rf"\b{re.escape(driving.table)}\b", restricted, sql)
-    # the model's first key columns hold the driving table's columns, in the same order
-    match = " and ".join(f"t.{k} = n.{c}"
-                         for k, c in zip(model.incremental_key, driving.columns, strict=False))
-    con.execute(f"delete from {model.table} t using {name} n where {match}")
+    for lk in model.lookups:
+        body = re.sub(rf"\b{re.escape(lk.table)}\b", _lookup(con, model, lk, marks, restricted),
+                      body)
     # the inserted rows are kept for downstream models that ask for other columns
-    con.execute(f"create or replace temp table {_rows_name(model.table)} as\n{body}")
-    con.execute(f"insert into {model.table} by name select * from {_rows_name(model.table)}")
-    for table, mark in marks.items():
+    con.execute(f"create or replace temp table {rows_t} as\n{body}")
+    con.execute(f"insert into {model.table} by name select * from {rows_t}")
+    for table, (_, now) in marks.items():
         con.execute(f"update {STATE_TABLE} set high_water = ? where model = ? and source = ?",
-                    [mark, model.table, table])
+                    [now, model.table, table])
     # downstream models see the changed keys under the model's own column names
-    con.execute(f"create or replace temp table {name} as select "
-                + ", ".join(f"{c} as {k}" for k, c in zip(model.incremental_key,
-                                                          driving.columns, strict=False))
-                + f" from {name}")
-    changed[model.table] = model.incremental_key[:len(driving.columns)]
+    rename = ", ".join(f"{c} as {k}" for k, c in zip(model.incremental_key, driving.columns,
+                                                      strict=False))
+    for t in (changed_t, fresh_t):
+        con.execute(f"create or replace temp table {t} as select {rename} from {t}")
+    changed[model.table] = Upstream(model.incremental_key[:len(driving.columns)])
     return True
+
+
+def _appended_only(con: duckdb.DuckDBPyConnection, model, changed: dict[str, Upstream]) -> bool:
+    """Whether `model` can be merged: it has @merge, and its upstream model only appended
+    rows in this build (every changed key is fresh), so its rows_ are all new rows."""
+    driving = model.changes[0]
+    up = changed.get(driving.table)
+    if not model.merge or len(model.changes) != 1 or up is None or not up.rows:
+        return False
+    cols = ", ".join(up.key)
+    return not _count(con, f"(select {cols} from {_name('changed', driving.table)} anti join "
+                           f"{_name('fresh', driving.table)} using ({cols}))")
+
+
+def _merge(con: duckdb.DuckDBPyConnection, model, sql: str,
+           changed: dict[str, Upstream]) -> bool:
+    """Add the model's SQL run over the upstream's new rows to the existing rows (@merge)."""
+    driving = model.changes[0]
+    delta_t = _name("delta", model.table)
+    body = re.sub(rf"\b{re.escape(driving.table)}\b", _name("rows", driving.table), sql)
+    con.execute(f"create or replace temp table {delta_t} as\n{body}")
+    on = " and ".join(f"t.{k} = d.{k}" for k in model.incremental_key)
+    update = ", ".join(f"{c} = " + _OPS[op].format(c=c) for c, op in model.merge)
+    con.execute(f"merge into {model.table} t using {delta_t} d on ({on}) "
+                f"when matched then update set {update} "
+                f"when not matched then insert by name")
+    key = ", ".join(model.incremental_key[:len(driving.columns)])
+    con.execute(f"create or replace temp table {_name('changed', model.table)} as "
+                f"select distinct {key} from {delta_t}")
+    con.execute(f"create or replace temp table {_name('fresh', model.table)} as "
+                f"select {key} from {delta_t} limit 0")
+    con.execute(f"drop table if exists {_name('rows', model.table)}")
+    changed[model.table] = Upstream(model.incremental_key[:len(driving.columns)], rows=False)
+    return True
+
+
+def _changed_rows(ch: Change, marks: dict[str, tuple[int, int]],
+                  changed: dict[str, Upstream]) -> str | None:
+    """SQL for the keys (in `ch.columns`) that `ch.table` changed since the last build."""
+    cols = ", ".join(ch.columns)
+    if ch.table.startswith("norm."):
+        return f"select {cols} from {ch.table} where rowid > {marks[ch.table][0]}"
+    up = changed.get(ch.table)
+    if up is None:
+        return None
+    if set(ch.columns) <= set(up.key):
+        return f"select {cols} from {_name('changed', ch.table)}"
+    # e.g. the (campaign, hour) buckets of the changed (campaign, post) rows, from the rows
+    # the upstream model inserted in this build
+    if not up.rows:
+        return None
+    return f"select distinct {cols} from {_name('rows', ch.table)}"
+
+
+def _lookup(con: duckdb.DuckDBPyConnection, model, lk: Lookup,
+            marks: dict[str, tuple[int, int]], drive_t: str) -> str:
+    """A temp table with `lk.table`'s rows for the posts of the model's driving rows."""
+    posts_t = _name("posts", model.table)
+    con.execute(f"create or replace temp table {posts_t} as select distinct platform, post_id, "
+                f"false as fresh from {drive_t}")
+    # posts first stored since the last build: all their rows in lk.table are newer too
+    con.execute(f"update {posts_t} set fresh = true from (select platform, post_id from {POSTS} "
+                f"where rowid > {marks[POSTS][0]}) n where n.platform = {posts_t}.platform "
+                f"and n.post_id = {posts_t}.post_id")
+    name = f"{_name('lookup', model.table)}_{lk.table.replace('.', '_')}"
+    con.execute(f"create or replace temp table {name} as\n"
+                f"select * from (select * from {lk.table} "
+                f"where {lk.row_column} > {marks[lk.rows_table][0]}) "
+                f"semi join (select * from {posts_t} where fresh) using (platform, post_id)\n"
+                f"union all\n"
+                f"select * from {lk.table} "
+                f"semi join (select * from {posts_t} where not fresh) using (platform, post_id)")
+    return name

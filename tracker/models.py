@@ -9,6 +9,8 @@ The header comment of a model (the `--` lines before the SQL) documents it:
     -- @materialized view            (optional: view | table, default table)
     -- @incremental key1, key2       (optional, with @changes: see tracker.incremental)
     -- @changes norm.table(key1, key2)
+    -- @lookup norm.table(platform, post_id)   (optional, see tracker.incremental)
+    -- @merge column sum, column max           (optional, see tracker.incremental)
     --
     -- column: what it means
     --   continued on an indented line
@@ -29,7 +31,16 @@ import duckdb
 
 from .config import PROJECT_ROOT, Campaign
 from .errors import TrackerError
-from .incremental import Change, parse_changes, record_full, try_incremental
+from .incremental import (
+    Change,
+    Lookup,
+    Upstream,
+    parse_changes,
+    parse_lookup,
+    parse_merge,
+    record_full,
+    try_incremental,
+)
 from .store.normalise import prepare, relink_campaigns
 
 QUERIES_DIR = PROJECT_ROOT / "queries"
@@ -64,6 +75,8 @@ class Model:
     materialized: str = "table"
     incremental_key: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
+    lookups: tuple[Lookup, ...] = ()
+    merge: tuple[tuple[str, str], ...] = ()
 
     @property
     def table(self) -> str:
@@ -79,7 +92,7 @@ def parse_model(layer: str, path: Path) -> Model:
     text = path.read_text(encoding="utf-8")
     description: list[str] = []
     columns: dict[str, str] = {}
-    materialized, key, changes = "table", (), ()
+    materialized, key, changes, lookups, merge = "table", (), (), (), ()
     in_columns, last = False, None
     for line in text.splitlines():
         if not line.startswith("--"):
@@ -94,6 +107,16 @@ def parse_model(layer: str, path: Path) -> Model:
             key = tuple(k.strip() for k in stripped.split(None, 1)[1].split(","))
         elif stripped.startswith("@changes"):
             changes += parse_changes(stripped.split(None, 1)[1])
+        elif stripped.startswith("@lookup"):
+            lookup = parse_lookup(stripped.split(None, 1)[1])
+            if lookup is None:
+                raise TrackerError(f"{path}: @lookup: expected 'norm.table(platform, post_id)' "
+                                   "or 'layer.view(platform, post_id) rows norm.table(column)'")
+            lookups += (lookup,)
+        elif stripped.startswith("@merge"):
+            merge = parse_merge(stripped.split(None, 1)[1]) or ()
+            if not merge:
+                raise TrackerError(f"{path}: @merge: expected 'column sum|max|min, ...'")
         elif not stripped:
             in_columns = True
         elif in_columns and (m := _COLUMN.match(stripped)) and not body.startswith("   "):
@@ -108,8 +131,10 @@ def parse_model(layer: str, path: Path) -> Model:
     if changes and len(key) < len(changes[0].columns):
         raise TrackerError(f"{path}: @incremental: expected at least the columns of the first "
                            "@changes table (they name the same keys, in order)")
+    if (lookups or merge) and not changes:
+        raise TrackerError(f"{path}: @lookup and @merge need @incremental and @changes")
     return Model(layer, path.stem, path, text, " ".join(description).strip(), columns,
-                 materialized, key, changes)
+                 materialized, key, changes, lookups, merge)
 
 
 def discover(queries_dir: Path = QUERIES_DIR) -> list[Model]:
@@ -198,7 +223,7 @@ class Step:
 
 
 def _materialise(con: duckdb.DuckDBPyConnection, m: Model, full: bool,
-                 changed: dict[str, tuple[str, ...]]) -> str:
+                 changed: dict[str, Upstream]) -> str:
     sql = m.sql.strip().rstrip(";")
     if m.materialized == "view":
         con.execute(f"create or replace view {m.table} as\n{sql}")
@@ -223,7 +248,7 @@ def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
     campaigns = list(campaigns)
     models = ordered(models if models is not None else discover())
     steps = []
-    changed: dict[str, tuple[str, ...]] = {}
+    changed: dict[str, Upstream] = {}
     con.execute("set TimeZone = 'UTC'")
     link_campaigns(con, campaigns, full)
     con.execute("begin transaction")

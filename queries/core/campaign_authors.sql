@@ -1,9 +1,10 @@
 -- One row per (campaign, author): the author's campaign posts summed up, kept incrementally
--- (only authors of changed posts are recomputed) so the marts that need distinct authors read
--- authors, not posts. An author is (platform, author_id). Followers at posting count as 0
--- when unknown.
+-- (new posts are added to their authors' rows, @merge; authors of other changed posts are
+-- recomputed) so the marts that need distinct authors read authors, not posts. An author is
+-- (platform, author_id). Followers at posting count as 0 when unknown.
 -- @incremental campaign, platform, author_id
 -- @changes core.campaign_posts(campaign, platform, author_id)
+-- @merge posts sum, potential_impressions sum, followers max, engagement sum, first_day min
 --
 -- campaign: campaign name from the config
 -- platform: x, mastodon or bluesky

@@ -3,6 +3,8 @@
 -- @incremental campaign, platform, post_id
 -- @changes norm.campaign_posts(campaign, platform, post_id)
 -- @changes norm.engagement_observations(platform, post_id)
+-- @lookup core.posts(platform, post_id) rows norm.posts(norm_row)
+-- @lookup norm.engagement_observations(platform, post_id)
 -- Membership comes from norm.campaign_posts (tag match after NFKC + case folding; a repost
 -- belongs to the campaigns of the post it reposts). Followers at posting: the author's
 -- observation nearest at or before the post (ASOF join), else the earliest one after it.
@@ -31,6 +33,7 @@
 -- engagement: likes + reposts + replies + quotes (missing counts as 0; null for reposts)
 -- engagement_observed_at: time of the engagement observation used
 -- synthetic: true for data from the simulated source
+-- norm_row: the post's row in norm.posts (lets a mart fetch a post's text without a scan)
 with
 campaigns as (
     select campaign, timezone from core.campaigns
@@ -42,7 +45,7 @@ membership as (
 ),
 posts as (
     select m.campaign, p.platform, p.post_id, p.created_at, p.kind, p.parent_id, p.lang,
-           p.author_id, p.reports_impressions, p.synthetic,
+           p.author_id, p.reports_impressions, p.synthetic, p.norm_row,
            timezone(c.timezone, p.created_at) as local_time
     from membership m
     join campaigns c on c.campaign = m.campaign
@@ -89,7 +92,7 @@ select
          then coalesce(e.likes, 0) + coalesce(e.reposts, 0) + coalesce(e.replies, 0)
               + coalesce(e.quotes, 0) end as engagement,
     e.observed_at as engagement_observed_at,
-    p.synthetic
+    p.synthetic, p.norm_row
 from posts p
 left join followers_before b using (campaign, platform, post_id)
 left join followers_first f on f.platform = p.platform and f.author_id = p.author_id

@@ -14,6 +14,7 @@
 -- parent_id: the post it reposts, quotes or replies to
 -- reports_impressions: whether the platform reports actual impressions (only X)
 -- synthetic: true for data from the simulated source
+-- norm_row: the post's row in norm.posts (its rowid; incremental builds read new posts by it)
 with
 x as (select * from staging.x_posts),
 mastodon as (select * from staging.mastodon_posts),

@@ -11,9 +11,6 @@
 -- handle: the account's handle (for mentions, as mentioned, lowercased)
 -- value: the metric's value
 with
-authors as (
-    select platform, author_id, handle from norm.authors
-),
 author_floors as (
     -- the 25th largest value of each metric: no author below all three can rank (ties pass)
     select campaign, list_min(max(posts, 25)) as posts,
@@ -57,19 +54,21 @@ floors as (
 contenders as (
     select s.* from scores s join floors f using (campaign, metric) where s.value >= f.floor
 ),
+mentioned_handles as (
+    select distinct platform, handle from contenders where metric = 'mentions'
+),
 mentioned as (
     -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
-    select campaign, platform, handle, min(author_id) as author_id
+    select platform, handle, min(author_id) as author_id
     from (
-        select c.campaign, c.platform, c.handle, a.author_id
-        from contenders c
-        join authors a on a.platform = c.platform and lower(a.handle) = c.handle
-        where c.metric = 'mentions'
+        select h.platform, h.handle, a.author_id
+        from norm.authors a
+        join mentioned_handles h on h.platform = a.platform and h.handle = lower(a.handle)
         union all
-        select c.campaign, c.platform, c.handle, a.author_id
-        from contenders c
-        join authors a on a.platform = c.platform and lower(a.author_id) = c.handle
-        where c.metric = 'mentions' and c.platform = 'bluesky'
+        select h.platform, h.handle, a.author_id
+        from norm.authors a
+        join mentioned_handles h on h.platform = a.platform and h.handle = lower(a.author_id)
+        where a.platform = 'bluesky'
     )
     group by all
 ),
@@ -78,8 +77,7 @@ candidates as (
            c.handle, c.value, c.tiebreak
     from contenders c
     left join mentioned m
-      on c.metric = 'mentions' and m.campaign = c.campaign and m.platform = c.platform
-     and m.handle = c.handle
+      on c.metric = 'mentions' and m.platform = c.platform and m.handle = c.handle
 ),
 top as (
     -- the 25 smallest (-value, platform, tiebreak): a top-N heap, no full sort
@@ -98,5 +96,5 @@ select r.campaign, r.metric, r.rank, r.leader.platform as platform,
        r.leader.author_id as author_id, coalesce(r.leader.handle, a.handle) as handle,
        r.leader.value as value
 from ranked r
-left join authors a on a.platform = r.leader.platform and a.author_id = r.leader.author_id
+left join norm.authors a on a.platform = r.leader.platform and a.author_id = r.leader.author_id
 order by r.campaign, r.metric, r.rank

@@ -31,7 +31,8 @@ top as (
            arg_min({'platform': p.platform, 'post_id': p.post_id, 'author_id': p.author_id,
                     'created_at': p.created_at, 'kind': p.kind, 'likes': p.likes,
                     'reposts': p.reposts, 'replies': p.replies, 'quotes': p.quotes,
-                    'engagement': p.engagement, 'impressions': p.impressions},
+                    'engagement': p.engagement, 'impressions': p.impressions,
+                    'norm_row': p.norm_row},
                    (-p.engagement, p.created_at, p.platform, p.post_id), 50) as leaders
     from core.campaign_posts p
     join floors f on f.campaign = p.campaign and p.engagement >= f.floor
@@ -43,9 +44,9 @@ ranked as (
     from top
 ),
 details as (
-    -- url and text of the ranked posts only
+    -- url and text of the ranked posts only, found by their row in norm.posts
     select platform, post_id, url, text from core.posts
-    where post_id in (select post_id from ranked)
+    where norm_row in (select norm_row from ranked)
 )
 select r.campaign, r.rank, r.platform, r.post_id, d.url, a.handle, d.text, r.created_at,
        r.kind, r.likes, r.reposts, r.replies, r.quotes, r.engagement, r.impressions

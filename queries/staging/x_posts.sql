@@ -15,10 +15,11 @@
 -- parent_id: the tweet it retweets, quotes or replies to
 -- reports_impressions: whether the platform reports actual impressions (true)
 -- synthetic: true for data from the simulated source
+-- norm_row: the post's row in norm.posts (its rowid; incremental builds read new posts by it)
 with
 posts as (
-    select * from norm.posts where platform = 'x'
+    select *, rowid as norm_row from norm.posts where platform = 'x'
 )
 select platform, post_id, url, created_at, author_id, text, coalesce(lang, 'und') as lang,
-       kind, parent_id, true as reports_impressions, synthetic
+       kind, parent_id, true as reports_impressions, synthetic, norm_row
 from posts
