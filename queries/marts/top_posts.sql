@@ -44,9 +44,9 @@ ranked as (
     from top
 ),
 details as (
-    -- url and text of the ranked posts only, found by their row in norm.posts
-    select platform, post_id, url, text from core.posts
-    where norm_row in (select norm_row from ranked)
+    -- url and text of the ranked posts only, fetched by their row in norm.posts (no scan)
+    select platform, post_id, url, text from norm.posts
+    where rowid in (select norm_row from ranked)
 )
 select r.campaign, r.rank, r.platform, r.post_id, d.url, a.handle, d.text, r.created_at,
        r.kind, r.likes, r.reposts, r.replies, r.quotes, r.engagement, r.impressions
