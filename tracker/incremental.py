@@ -80,8 +80,7 @@ class Upstream:
     rows: bool = True  # whether rows_ holds its new rows for the changed keys
 
 
-_OPS = {"sum": "coalesce(t.{c} + d.{c}, t.{c}, d.{c})", "max": "greatest(t.{c}, d.{c})",
-        "min": "least(t.{c}, d.{c})"}
+_OPS = ("sum", "max", "min")
 
 
 def parse_merge(text: str) -> tuple[tuple[str, str], ...] | None:
@@ -288,11 +287,17 @@ def _merge(con: duckdb.DuckDBPyConnection, model, sql: str,
     delta_t = _name("delta", model.table)
     body = re.sub(rf"\b{re.escape(driving.table)}\b", _name("rows", driving.table), sql)
     con.execute(f"create or replace temp table {delta_t} as\n{body}")
+    # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly
+    keys = ", ".join(model.incremental_key)
+    old_t = _name("old", model.table)
+    con.execute(f"create or replace temp table {old_t} as select * from {model.table} "
+                f"semi join {delta_t} using ({keys})")
     on = " and ".join(f"t.{k} = d.{k}" for k in model.incremental_key)
-    update = ", ".join(f"{c} = " + _OPS[op].format(c=c) for c, op in model.merge)
-    con.execute(f"merge into {model.table} t using {delta_t} d on ({on}) "
-                f"when matched then update set {update} "
-                f"when not matched then insert by name")
+    con.execute(f"delete from {model.table} t using {delta_t} d where {on}")
+    merged = ", ".join(f"{op}({c}) as {c}" for c, op in model.merge)
+    con.execute(f"insert into {model.table} by name select {keys}, {merged} from "
+                f"(select * from {old_t} union all by name select * from {delta_t}) "
+                f"group by {keys}")
     key = ", ".join(model.incremental_key[:len(driving.columns)])
     con.execute(f"create or replace temp table {_name('changed', model.table)} as "
                 f"select distinct {key} from {delta_t}")

@@ -51,50 +51,51 @@ floors as (
     from scores
     group by all
 ),
-contenders as (
-    select s.* from scores s join floors f using (campaign, metric) where s.value >= f.floor
-),
-mentioned_handles as (
-    select distinct platform, handle from contenders where metric = 'mentions'
-),
-mentioned as (
-    -- an account can be mentioned by handle (X, Mastodon) or by DID (Bluesky)
-    select platform, handle, min(author_id) as author_id
-    from (
-        select h.platform, h.handle, a.author_id
-        from norm.authors a
-        join mentioned_handles h on h.platform = a.platform and h.handle = lower(a.handle)
-        union all
-        select h.platform, h.handle, a.author_id
-        from norm.authors a
-        join mentioned_handles h on h.platform = a.platform and h.handle = lower(a.author_id)
-        where a.platform = 'bluesky'
-    )
-    group by all
-),
-candidates as (
-    select c.campaign, c.metric, c.platform, coalesce(c.author_id, m.author_id) as author_id,
-           c.handle, c.value, c.tiebreak
-    from contenders c
-    left join mentioned m
-      on c.metric = 'mentions' and m.platform = c.platform and m.handle = c.handle
-),
 top as (
     -- the 25 smallest (-value, platform, tiebreak): a top-N heap, no full sort
-    select campaign, metric,
-           arg_min({'platform': platform, 'author_id': author_id, 'handle': handle,
-                    'value': value}, (-value, platform, tiebreak), 25) as leaders
-    from candidates
+    select s.campaign, s.metric,
+           arg_min({'platform': s.platform, 'author_id': s.author_id, 'handle': s.handle,
+                    'value': s.value}, (-s.value, s.platform, s.tiebreak), 25) as leaders
+    from scores s
+    join floors f using (campaign, metric)
+    where s.value >= f.floor
     group by all
 ),
 ranked as (
-    select campaign, metric, unnest(leaders) as leader,
+    -- at most 25 per (campaign, metric); the limit only tells DuckDB's planner they are few,
+    -- so that the look-ups below hash the leaders, never norm.authors
+    select campaign, metric, unnest(leaders, recursive := true),
            unnest(range(1, len(leaders) + 1)) as rank
     from top
+    limit 1000000
+),
+accounts as (
+    -- the leaders' accounts, in one pass over norm.authors: authors by id, mentioned
+    -- accounts by handle (X, Mastodon) or by DID (Bluesky), compared lowercased
+    select platform, author_id, handle, lower(handle) as lower_handle,
+           lower(author_id) as lower_id
+    from norm.authors
+    where (platform, author_id) in (select platform, author_id from ranked
+                                    where author_id is not null)
+       or (platform, lower(handle)) in (select platform, handle from ranked
+                                        where metric = 'mentions')
+       or (platform = 'bluesky'
+           and (platform, lower(author_id)) in (select platform, handle from ranked
+                                                where metric = 'mentions'))
+),
+mentioned as (
+    select r.campaign, r.metric, r.rank, min(a.author_id) as author_id
+    from ranked r
+    join accounts a
+      on a.platform = r.platform
+     and (a.lower_handle = r.handle or (a.platform = 'bluesky' and a.lower_id = r.handle))
+    where r.metric = 'mentions'
+    group by all
 )
-select r.campaign, r.metric, r.rank, r.leader.platform as platform,
-       r.leader.author_id as author_id, coalesce(r.leader.handle, a.handle) as handle,
-       r.leader.value as value
+select r.campaign, r.metric, r.rank, r.platform,
+       coalesce(r.author_id, m.author_id) as author_id, coalesce(r.handle, a.handle) as handle,
+       r.value
 from ranked r
-left join norm.authors a on a.platform = r.leader.platform and a.author_id = r.leader.author_id
+left join mentioned m using (campaign, metric, rank)
+left join accounts a on a.platform = r.platform and a.author_id = r.author_id
 order by r.campaign, r.metric, r.rank
