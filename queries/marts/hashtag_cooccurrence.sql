@@ -1,6 +1,10 @@
 -- One row per (campaign, unordered tag pair): how many campaign posts carry both tags.
 -- Tags are normalised (NFKC + case folding, no '#'); tag_a < tag_b in code-point order; the
--- campaign's own tags take part like any other.
+-- campaign's own tags take part like any other. Kept incrementally: new posts' pairs are
+-- added to the counts (@merge); pairs of other changed posts are counted again.
+-- @incremental campaign, tag_a, tag_b
+-- @changes core.campaign_tag_pairs(campaign, tag_a, tag_b)
+-- @merge posts sum
 --
 -- campaign: campaign name from the config
 -- tag_a: the first tag of the pair (normalised)
@@ -13,4 +17,3 @@ pairs as (
 select campaign, tag_a, tag_b, count(*) as posts
 from pairs
 group by all
-order by campaign, posts desc, tag_a, tag_b

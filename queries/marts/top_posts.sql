@@ -18,39 +18,32 @@
 -- engagement: likes + reposts + replies + quotes
 -- impressions: actual impressions where reported (X)
 with
-floors as (
-    -- the 50th largest engagement per campaign: no post below it can rank (ties pass)
-    select campaign, list_min(max(engagement, 50)) as floor
-    from core.campaign_posts
-    where engagement is not null
-    group by all
-),
 top as (
-    -- the 50 smallest (-engagement, created_at, platform, post_id): a top-N heap, no sort
-    select p.campaign,
-           arg_min({'platform': p.platform, 'post_id': p.post_id, 'author_id': p.author_id,
-                    'created_at': p.created_at, 'kind': p.kind, 'likes': p.likes,
-                    'reposts': p.reposts, 'replies': p.replies, 'quotes': p.quotes,
-                    'engagement': p.engagement, 'impressions': p.impressions,
-                    'norm_row': p.norm_row},
-                   (-p.engagement, p.created_at, p.platform, p.post_id), 50) as leaders
-    from core.campaign_posts p
-    join floors f on f.campaign = p.campaign and p.engagement >= f.floor
+    -- the 50 smallest (-engagement, created_at, platform, post_id) among the hours' leaders
+    select campaign,
+           arg_min({'platform': platform, 'post_id': post_id, 'author_id': author_id,
+                    'created_at': created_at, 'kind': kind, 'likes': likes,
+                    'reposts': reposts, 'replies': replies, 'quotes': quotes,
+                    'engagement': engagement, 'impressions': impressions, 'url': url,
+                    'text': text},
+                   (-engagement, created_at, platform, post_id), 50) as leaders
+    from core.campaign_post_leaders
     group by all
 ),
 ranked as (
+    -- at most 50 per campaign; the limit only tells DuckDB's planner they are few, so that
+    -- the handle look-up hashes them, never norm.authors
     select campaign, unnest(leaders, recursive := true),
            unnest(range(1, len(leaders) + 1)) as rank
     from top
+    limit 1000000
 ),
-details as (
-    -- url and text of the ranked posts only, fetched by their row in norm.posts (no scan)
-    select platform, post_id, url, text from norm.posts
-    where rowid in (select norm_row from ranked)
+handles as (
+    select platform, author_id, handle from norm.authors
+    where (platform, author_id) in (select platform, author_id from ranked)
 )
-select r.campaign, r.rank, r.platform, r.post_id, d.url, a.handle, d.text, r.created_at,
+select r.campaign, r.rank, r.platform, r.post_id, r.url, a.handle, r.text, r.created_at,
        r.kind, r.likes, r.reposts, r.replies, r.quotes, r.engagement, r.impressions
 from ranked r
-join details d on d.platform = r.platform and d.post_id = r.post_id
-left join norm.authors a on a.platform = r.platform and a.author_id = r.author_id
+left join handles a on a.platform = r.platform and a.author_id = r.author_id
 order by r.campaign, r.rank
