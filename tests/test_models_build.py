@@ -106,6 +106,9 @@ def test_incremental_build_equals_full_build(built, tmp_path):
     modes = {s.model.table: s.mode for s in steps}
     assert modes["core.campaign_posts"] == "incremental"
     assert modes["core.campaign_hashtags"] == "incremental"
+    # an older post changed: its author's and its pairs' rows are computed again, not added to
+    assert modes["core.campaign_authors"] == "incremental"
+    assert modes["marts.hashtag_cooccurrence"] == "incremental"
     assert con.execute("select likes from core.campaign_posts where post_id = ?",
                        [post]).fetchone()[0] == 12345
     incremental = snapshot(con)
@@ -115,16 +118,18 @@ def test_incremental_build_equals_full_build(built, tmp_path):
 
 
 BUCKETED = ["marts.volume_hourly", "marts.volume_daily", "marts.reach_daily",
-            "core.campaign_tag_pairs", "core.campaign_authors", "core.campaign_mentions",
-            "core.campaign_hourly", "core.campaign_tag_hourly"]
+            "core.campaign_tag_pairs", "core.campaign_mentions", "core.campaign_hourly",
+            "core.campaign_tag_hourly", "core.campaign_post_leaders"]
+# new posts only: their sums are added to the existing rows (@merge)
+MERGED = ["core.campaign_authors", "marts.hashtag_cooccurrence"]
 
 
 def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
     cfg, con = built
     collect(con, cfg)  # first incremental build: the second half of the simulated X posts
     steps = build(con, cfg.campaigns)
-    assert {s.model.table: s.mode for s in steps if s.model.table in BUCKETED} == \
-        dict.fromkeys(BUCKETED, "incremental")
+    assert {s.model.table: s.mode for s in steps if s.model.table in BUCKETED + MERGED} == \
+        dict.fromkeys(BUCKETED, "incremental") | dict.fromkeys(MERGED, "merge")
     # late posts in an hour and a local day that are already built: one by a known author
     # with a new follower count, one by a new author, one retweet of a built post
     tid, at, author, day = con.execute(
@@ -146,8 +151,8 @@ def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
                              dt.datetime(2030, 1, 1, tzinfo=dt.UTC))],
                 run_id=run, source="late", campaign="aleppo")
     steps = build(con, cfg.campaigns)
-    assert {s.model.table: s.mode for s in steps if s.model.table in BUCKETED} == \
-        dict.fromkeys(BUCKETED, "incremental")
+    assert {s.model.table: s.mode for s in steps if s.model.table in BUCKETED + MERGED} == \
+        dict.fromkeys(BUCKETED, "incremental") | dict.fromkeys(MERGED, "merge")
     assert con.execute("select sum(posts) from marts.volume_hourly where campaign = 'aleppo' "
                        "and hour = ?", [hour]).fetchone()[0] == before + 3
     assert con.execute("select sum(posts) from marts.volume_daily where campaign = 'aleppo' "
@@ -194,6 +199,39 @@ def test_tag_added_to_campaign_links_stored_posts_then_builds_incrementally(buil
                        "where post_id = '9003'").fetchone()[0] == 70
     incremental = snapshot(con)
     build(con, cfg.campaigns, full=True)
+    assert snapshot(con) == incremental
+
+
+def test_stored_post_joining_a_campaign_later_is_built_from_its_older_rows(built):
+    """A membership appended for a post stored before the last build (here: delivered again
+    for a second campaign) is not a new post: the incremental build must look its post,
+    tags, mentions and engagement up among the older rows, not only among the new ones."""
+    cfg, con = built
+    other = dataclasses.replace(cfg.campaigns[0], name="other", hashtags=("Elsewhere",))
+    campaigns = [*cfg.campaigns, other]
+    prepare(con, campaigns)
+    build(con, campaigns)
+    at = dt.datetime(2016, 4, 23, tzinfo=dt.UTC)
+    late = tweet("9101", "2016-04-22T10:00:00.000Z", "7", ["Syria", "Idlib"], likes=5,
+                 mentions=("u1",))
+    run = ledger.start_run(con, "test", "other", "hand")
+    store_batch(con, [x_page([late], [x_user("7", 70)], at)],
+                run_id=run, source="hand", campaign="other", assign_campaign="other")
+    build(con, campaigns)
+    store_batch(con, [x_page([dict(late, public_metrics=dict(late["public_metrics"],
+                                                             like_count=6))],
+                             [x_user("7", 70)], at + dt.timedelta(hours=1))],
+                run_id=run, source="hand", campaign="aleppo", assign_campaign="aleppo")
+    steps = build(con, campaigns)
+    modes = {s.model.table: s.mode for s in steps}
+    assert modes["core.campaign_posts"] == modes["core.campaign_hashtags"] == "incremental"
+    assert modes["core.campaign_mentions"] == "incremental"
+    assert con.execute("select likes, followers_at_post from core.campaign_posts "
+                       "where campaign = 'aleppo' and post_id = '9101'").fetchone() == (6, 70)
+    assert con.execute("select count(*) from core.campaign_hashtags where campaign = 'aleppo' "
+                       "and post_id = '9101'").fetchone()[0] == 2
+    incremental = snapshot(con)
+    build(con, campaigns, full=True)
     assert snapshot(con) == incremental
 
 

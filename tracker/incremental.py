@@ -142,7 +142,7 @@ def _name(prefix: str, model_table: str) -> str:
 def _marked_tables(model) -> list[str]:
     """The norm tables whose high-water marks the model keeps."""
     tables = [ch.table for ch in model.changes if ch.table.startswith("norm.")]
-    if model.lookups:
+    if model.lookups or any(ch.columns == POST_KEY for ch in model.changes[1:]):
         tables += [lk.rows_table for lk in model.lookups] + [POSTS]
     return list(dict.fromkeys(tables))
 
@@ -189,13 +189,14 @@ def _marks(con: duckdb.DuckDBPyConnection, model, sql: str) -> dict[str, tuple[i
 
 
 def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
-                    changed: dict[str, Upstream]) -> bool:
-    """Update `model` in place from the changes since the last build; False = build in full."""
+                    changed: dict[str, Upstream]) -> str | None:
+    """Update `model` in place from the changes since the last build: 'incremental' or
+    'merge' (see @merge), or None when it must be built in full."""
     if not model.changes:
-        return False
+        return None
     marks = _marks(con, model, sql)
     if marks is None:
-        return False
+        return None
     driving = model.changes[0]
     key = ", ".join(driving.columns)
     changed_t, fresh_t = _name("changed", model.table), _name("fresh", model.table)
@@ -226,13 +227,18 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
     for ch in model.changes:
         rows = _changed_rows(ch, marks, changed)
         if rows is None:
-            return False  # an upstream model was rebuilt in full: so must this one be
+            return None  # an upstream model was rebuilt in full: so must this one be
         if ch.columns != driving.columns:
             cols = ", ".join(ch.columns)
-            # widen through the driving table: its new rows first, a scan only for the rest
+            rest = rows
+            if driving.table.startswith("norm.") and ch.columns == POST_KEY:
+                # a post first stored since the last build has only new driving rows (they
+                # are written with the post or later): only older posts need the scan
+                rest = (f"({rows}) anti join (select {cols} from {POSTS} "
+                        f"where rowid > {marks[POSTS][0]}) using ({cols})")
+            # widen through the driving table: its new rows, and by key for the rest
             rows = (f"select {key} from {drive_t} semi join ({rows}) using ({cols})\nunion\n"
-                    f"select {key} from {driving.table} semi join (({rows}) anti join "
-                    f"{drive_t} using ({cols})) using ({cols})")
+                    f"select {key} from {driving.table} semi join ({rest}) using ({cols})")
         parts.append(rows)
     con.execute(f"create or replace temp table {changed_t} as\n" + "\nunion\n".join(parts))
     touched = f"(select * from {changed_t} anti join {fresh_t} using ({key}))"
@@ -265,7 +271,7 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
     for t in (changed_t, fresh_t):
         con.execute(f"create or replace temp table {t} as select {rename} from {t}")
     changed[model.table] = Upstream(model.incremental_key[:len(driving.columns)])
-    return True
+    return "incremental"
 
 
 def _appended_only(con: duckdb.DuckDBPyConnection, model, changed: dict[str, Upstream]) -> bool:
@@ -281,7 +287,7 @@ def _appended_only(con: duckdb.DuckDBPyConnection, model, changed: dict[str, Ups
 
 
 def _merge(con: duckdb.DuckDBPyConnection, model, sql: str,
-           changed: dict[str, Upstream]) -> bool:
+           changed: dict[str, Upstream]) -> str:
     """Add the model's SQL run over the upstream's new rows to the existing rows (@merge)."""
     driving = model.changes[0]
     delta_t = _name("delta", model.table)
@@ -290,10 +296,15 @@ def _merge(con: duckdb.DuckDBPyConnection, model, sql: str,
     # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly
     keys = ", ".join(model.incremental_key)
     old_t = _name("old", model.table)
-    con.execute(f"create or replace temp table {old_t} as select * from {model.table} "
-                f"semi join {delta_t} using ({keys})")
     on = " and ".join(f"t.{k} = d.{k}" for k in model.incremental_key)
-    con.execute(f"delete from {model.table} t using {delta_t} d where {on}")
+    # the rows replaced, as the delete returns them: one pass over the table, not two
+    deleted = con.execute(f"delete from {model.table} t using {delta_t} d where {on} "
+                          "returning t.*")
+    columns = [list(c) for c in zip(*deleted.fetchall(), strict=True)]
+    con.execute(f"create or replace temp table {old_t} as select * from {model.table} limit 0")
+    if columns:
+        con.execute(f"insert into {old_t} select "
+                    + ", ".join(f"unnest(${i + 1})" for i in range(len(columns))), columns)
     merged = ", ".join(f"{op}({c}) as {c}" for c, op in model.merge)
     con.execute(f"insert into {model.table} by name select {keys}, {merged} from "
                 f"(select * from {old_t} union all by name select * from {delta_t}) "
@@ -305,7 +316,7 @@ def _merge(con: duckdb.DuckDBPyConnection, model, sql: str,
                 f"select {key} from {delta_t} limit 0")
     con.execute(f"drop table if exists {_name('rows', model.table)}")
     changed[model.table] = Upstream(model.incremental_key[:len(driving.columns)], rows=False)
-    return True
+    return "merge"
 
 
 def _changed_rows(ch: Change, marks: dict[str, tuple[int, int]],

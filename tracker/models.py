@@ -219,7 +219,7 @@ def _norm(tag: str) -> str:
 class Step:
     model: Model
     seconds: float
-    mode: str  # view, full, incremental
+    mode: str  # view, full, incremental, merge
 
 
 def _materialise(con: duckdb.DuckDBPyConnection, m: Model, full: bool,
@@ -228,8 +228,8 @@ def _materialise(con: duckdb.DuckDBPyConnection, m: Model, full: bool,
     if m.materialized == "view":
         con.execute(f"create or replace view {m.table} as\n{sql}")
         return "view"
-    if m.incremental_key and not full and try_incremental(con, m, sql, changed):
-        return "incremental"
+    if m.incremental_key and not full and (mode := try_incremental(con, m, sql, changed)):
+        return mode
     con.execute(f"create or replace table {m.table} as\n{sql}")
     if m.incremental_key:
         record_full(con, m, sql)

@@ -97,3 +97,5 @@ from posts p
 left join followers_before b using (campaign, platform, post_id)
 left join followers_first f on f.platform = p.platform and f.author_id = p.author_id
 left join engagement e on e.platform = p.platform and e.post_id = p.post_id
+-- in time order, so that scans for recent hours or days skip the older row groups
+order by hour
