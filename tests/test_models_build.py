@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -160,6 +161,20 @@ def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
     incremental = snapshot(con)
     build(con, cfg.campaigns, full=True)
     assert snapshot(con) == incremental
+
+
+@pytest.mark.parametrize("line, message", [
+    ("-- @merge posts avg", "m.sql: @merge: expected 'column sum|max|min, ...'"),
+    ("-- @lookup norm.post_hashtags(post_id)", "m.sql: @lookup: expected"),
+    ("-- @lookup core.posts(platform, post_id)", "m.sql: @lookup: expected"),
+])
+def test_bad_incremental_directive_is_a_clear_error(tmp_path, line, message):
+    path = tmp_path / "m.sql"
+    path.write_text("-- A model.\n-- @incremental campaign, platform, post_id\n"
+                    "-- @changes core.campaign_posts(campaign, platform, post_id)\n"
+                    f"{line}\nselect 1\n")
+    with pytest.raises(TrackerError, match=re.escape(message)):
+        parse_model("core", path)
 
 
 def test_incremental_key_must_cover_the_changes_columns(tmp_path):
