@@ -296,18 +296,14 @@ def _merge(con: duckdb.DuckDBPyConnection, model, sql: str,
     # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly
     keys = ", ".join(model.incremental_key)
     old_t = _name("old", model.table)
-    on = " and ".join(f"t.{k} = d.{k}" for k in model.incremental_key)
-    # the rows replaced, as the delete returns them: one pass over the table, not two
-    deleted = con.execute(f"delete from {model.table} t using {delta_t} d where {on} "
-                          "returning t.*")
-    columns = [list(c) for c in zip(*deleted.fetchall(), strict=True)]
-    con.execute(f"create or replace temp table {old_t} as select * from {model.table} limit 0")
-    if columns:
-        con.execute(f"insert into {old_t} select "
-                    + ", ".join(f"unnest(${i + 1})" for i in range(len(columns))), columns)
+    con.execute(f"create or replace temp table {old_t} as select rowid as old_row, * "
+                f"from {model.table} semi join {delta_t} using ({keys})")
+    # by row number: a join on one integer instead of the key's strings
+    con.execute(f"delete from {model.table} where rowid in (select old_row from {old_t})")
     merged = ", ".join(f"{op}({c}) as {c}" for c, op in model.merge)
     con.execute(f"insert into {model.table} by name select {keys}, {merged} from "
-                f"(select * from {old_t} union all by name select * from {delta_t}) "
+                f"(select * exclude (old_row) from {old_t} union all by name "
+                f"select * from {delta_t}) "
                 f"group by {keys}")
     key = ", ".join(model.incremental_key[:len(driving.columns)])
     con.execute(f"create or replace temp table {_name('changed', model.table)} as "
