@@ -110,6 +110,7 @@ def test_incremental_build_equals_full_build(built, tmp_path):
     # an older post changed: its author's and its pairs' rows are computed again, not added to
     assert modes["core.campaign_authors"] == "incremental"
     assert modes["marts.hashtag_cooccurrence"] == "incremental"
+    assert modes["core.campaign_author_leaders"] == "full"
     assert con.execute("select likes from core.campaign_posts where post_id = ?",
                        [post]).fetchone()[0] == 12345
     incremental = snapshot(con)
@@ -121,16 +122,19 @@ def test_incremental_build_equals_full_build(built, tmp_path):
 BUCKETED = ["marts.volume_hourly", "marts.volume_daily", "marts.reach_daily",
             "core.campaign_tag_pairs", "core.campaign_mentions", "core.campaign_hourly",
             "core.campaign_tag_hourly", "core.campaign_post_leaders"]
-# new posts only: their sums are added to the existing rows (@merge)
-MERGED = ["core.campaign_authors", "marts.hashtag_cooccurrence"]
+# new posts only: their sums are added to the existing rows (@merge), and the leading authors
+# are chosen again among the previous leaders and the changed authors (@reapply)
+MERGED = {"core.campaign_authors": "merge", "marts.hashtag_cooccurrence": "merge",
+          "core.campaign_author_leaders": "reapply"}
 
 
 def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
     cfg, con = built
     collect(con, cfg)  # first incremental build: the second half of the simulated X posts
     steps = build(con, cfg.campaigns)
-    assert {s.model.table: s.mode for s in steps if s.model.table in BUCKETED + MERGED} == \
-        dict.fromkeys(BUCKETED, "incremental") | dict.fromkeys(MERGED, "merge")
+    assert {s.model.table: s.mode for s in steps
+            if s.model.table in [*BUCKETED, *MERGED]} == \
+        dict.fromkeys(BUCKETED, "incremental") | MERGED
     # late posts in an hour and a local day that are already built: one by a known author
     # with a new follower count, one by a new author, one retweet of a built post
     tid, at, author, day = con.execute(
@@ -152,8 +156,9 @@ def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
                              dt.datetime(2030, 1, 1, tzinfo=dt.UTC))],
                 run_id=run, source="late", campaign="aleppo")
     steps = build(con, cfg.campaigns)
-    assert {s.model.table: s.mode for s in steps if s.model.table in BUCKETED + MERGED} == \
-        dict.fromkeys(BUCKETED, "incremental") | dict.fromkeys(MERGED, "merge")
+    assert {s.model.table: s.mode for s in steps
+            if s.model.table in [*BUCKETED, *MERGED]} == \
+        dict.fromkeys(BUCKETED, "incremental") | MERGED
     assert con.execute("select sum(posts) from marts.volume_hourly where campaign = 'aleppo' "
                        "and hour = ?", [hour]).fetchone()[0] == before + 3
     assert con.execute("select sum(posts) from marts.volume_daily where campaign = 'aleppo' "

@@ -7,6 +7,8 @@ A model opts in with header lines:
     -- @changes norm.engagement_observations(platform, post_id)
     -- @lookup core.posts(platform, post_id) rows norm.posts(norm_row)
     -- @lookup norm.post_hashtags(platform, post_id)
+    -- @merge posts sum, followers max
+    -- @reapply
 
 The first `@changes` table drives the model. Rows appended to each listed table since the last
 build (found by DuckDB's rowid, a high-water mark: the norm tables are append-only) name the
@@ -35,6 +37,15 @@ last build (fresh in norm.posts) find their rows among T's rows appended since t
 or by the `rows` column that carries norm.posts' rowid when T is a view over it): every row
 keyed by a post is written in the transaction that first stores the post, or later. Only the
 other posts are looked up by key, with a scan.
+
+Merges. `@merge posts sum, followers max, first_day min`: when the upstream model only added
+new rows in this build (every changed key fresh), the model's SQL runs over those rows alone
+and each result row is combined with the model's existing row of the same key (sum, max or
+min per column; the old row is deleted, the combined one inserted). Otherwise the changed keys
+are recomputed as above. `@reapply` is for a model whose SQL chooses some of its driving
+table's rows (the leaders by a metric): when the upstream was merged, so that changed rows
+only grew, the SQL runs again over the model's own rows and the upstream's changed rows;
+otherwise the model is built in full.
 
 A full build happens instead when the model's table is missing, when its SQL or the campaigns
 changed since the last build, or when a listed table shrank (fingerprints and high-water marks
@@ -78,6 +89,7 @@ class Upstream:
     """What an incremental model changed in this build, for the models downstream of it."""
     key: tuple[str, ...]  # its changed_/fresh_ tables' columns
     rows: bool = True  # whether rows_ holds its new rows for the changed keys
+    merged: bool = False  # @merge: changed rows only grew (sums of new posts added)
 
 
 _OPS = ("sum", "max", "min")
@@ -197,6 +209,8 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
     marks = _marks(con, model, sql)
     if marks is None:
         return None
+    if model.reapply:
+        return _reapply(con, model, sql, changed)
     driving = model.changes[0]
     key = ", ".join(driving.columns)
     changed_t, fresh_t = _name("changed", model.table), _name("fresh", model.table)
@@ -301,18 +315,40 @@ def _merge(con: duckdb.DuckDBPyConnection, model, sql: str,
     # by row number: a join on one integer instead of the key's strings
     con.execute(f"delete from {model.table} where rowid in (select old_row from {old_t})")
     merged = ", ".join(f"{op}({c}) as {c}" for c, op in model.merge)
-    con.execute(f"insert into {model.table} by name select {keys}, {merged} from "
+    rows_t = _name("rows", model.table)
+    con.execute(f"create or replace temp table {rows_t} as select {keys}, {merged} from "
                 f"(select * exclude (old_row) from {old_t} union all by name "
-                f"select * from {delta_t}) "
-                f"group by {keys}")
+                f"select * from {delta_t}) group by {keys}")
+    con.execute(f"insert into {model.table} by name select * from {rows_t}")
     key = ", ".join(model.incremental_key[:len(driving.columns)])
     con.execute(f"create or replace temp table {_name('changed', model.table)} as "
                 f"select distinct {key} from {delta_t}")
     con.execute(f"create or replace temp table {_name('fresh', model.table)} as "
                 f"select {key} from {delta_t} limit 0")
-    con.execute(f"drop table if exists {_name('rows', model.table)}")
-    changed[model.table] = Upstream(model.incremental_key[:len(driving.columns)], rows=False)
+    changed[model.table] = Upstream(model.incremental_key[:len(driving.columns)], merged=True)
     return "merge"
+
+
+def _reapply(con: duckdb.DuckDBPyConnection, model, sql: str,
+             changed: dict[str, Upstream]) -> str | None:
+    """@reapply: run the model's SQL (a choice among its driving table's rows) over its own
+    rows and the upstream's changed rows, when the upstream was merged; else build in full."""
+    driving = model.changes[0]
+    up = changed.get(driving.table)
+    if up is None or not up.merged or not up.rows:
+        return None
+    keys = ", ".join(model.incremental_key)
+    rows_up = _name("rows", driving.table)
+    inputs = (f"(select * from {model.table} anti join {rows_up} using ({keys}) "
+              f"union all by name select * from {rows_up})")
+    body = re.sub(rf"\b{re.escape(driving.table)}\b", inputs, sql)
+    new_t = _name("reapplied", model.table)
+    con.execute(f"create or replace temp table {new_t} as\n{body}")
+    con.execute(f"delete from {model.table}")
+    con.execute(f"insert into {model.table} by name select * from {new_t}")
+    # downstream incremental models cannot tell what changed here: they build in full
+    changed.pop(model.table, None)
+    return "reapply"
 
 
 def _changed_rows(ch: Change, marks: dict[str, tuple[int, int]],

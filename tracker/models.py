@@ -11,6 +11,7 @@ The header comment of a model (the `--` lines before the SQL) documents it:
     -- @changes norm.table(key1, key2)
     -- @lookup norm.table(platform, post_id)   (optional, see tracker.incremental)
     -- @merge column sum, column max           (optional, see tracker.incremental)
+    -- @reapply                               (optional, see tracker.incremental)
     --
     -- column: what it means
     --   continued on an indented line
@@ -77,6 +78,7 @@ class Model:
     changes: tuple[Change, ...] = ()
     lookups: tuple[Lookup, ...] = ()
     merge: tuple[tuple[str, str], ...] = ()
+    reapply: bool = False
 
     @property
     def table(self) -> str:
@@ -93,6 +95,7 @@ def parse_model(layer: str, path: Path) -> Model:
     description: list[str] = []
     columns: dict[str, str] = {}
     materialized, key, changes, lookups, merge = "table", (), (), (), ()
+    reapply = False
     in_columns, last = False, None
     for line in text.splitlines():
         if not line.startswith("--"):
@@ -113,6 +116,8 @@ def parse_model(layer: str, path: Path) -> Model:
                 raise TrackerError(f"{path}: @lookup: expected 'norm.table(platform, post_id)' "
                                    "or 'layer.view(platform, post_id) rows norm.table(column)'")
             lookups += (lookup,)
+        elif stripped == "@reapply":
+            reapply = True
         elif stripped.startswith("@merge"):
             merge = parse_merge(stripped.split(None, 1)[1]) or ()
             if not merge:
@@ -131,10 +136,14 @@ def parse_model(layer: str, path: Path) -> Model:
     if changes and len(key) < len(changes[0].columns):
         raise TrackerError(f"{path}: @incremental: expected at least the columns of the first "
                            "@changes table (they name the same keys, in order)")
-    if (lookups or merge) and not changes:
-        raise TrackerError(f"{path}: @lookup and @merge need @incremental and @changes")
+    if (lookups or merge or reapply) and not changes:
+        raise TrackerError(f"{path}: @lookup, @merge and @reapply need @incremental and "
+                           "@changes")
+    if reapply and (len(changes) != 1 or changes[0].columns != key):
+        raise TrackerError(f"{path}: @reapply: expected one @changes table with the "
+                           "@incremental columns")
     return Model(layer, path.stem, path, text, " ".join(description).strip(), columns,
-                 materialized, key, changes, lookups, merge)
+                 materialized, key, changes, lookups, merge, reapply)
 
 
 def discover(queries_dir: Path = QUERIES_DIR) -> list[Model]:
@@ -219,7 +228,7 @@ def _norm(tag: str) -> str:
 class Step:
     model: Model
     seconds: float
-    mode: str  # view, full, incremental, merge
+    mode: str  # view, full, incremental, merge, reapply
 
 
 def _materialise(con: duckdb.DuckDBPyConnection, m: Model, full: bool,

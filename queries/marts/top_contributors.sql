@@ -16,13 +16,13 @@ author_floors as (
     select campaign, list_min(max(posts, 25)) as posts,
            list_min(max(potential_impressions, 25)) as potential_impressions,
            list_min(max(coalesce(engagement, 0), 25)) as engagement
-    from core.campaign_authors
+    from core.campaign_author_leaders
     group by all
 ),
 by_author as (
     select a.campaign, a.platform, a.author_id, a.posts, a.potential_impressions,
            coalesce(a.engagement, 0) as engagement
-    from core.campaign_authors a
+    from core.campaign_author_leaders a
     join author_floors f
       on f.campaign = a.campaign
      and (a.posts >= f.posts or a.potential_impressions >= f.potential_impressions
