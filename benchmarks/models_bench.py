@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -96,12 +97,12 @@ def add_new_posts(con, first: int, n: int, authors: int, live: bool) -> None:
 
 
 def incremental_rounds(con, cfg, args, authors: int) -> float:
-    """Incremental builds after --new posts: `--rounds` spread ones, then one live one.
+    """Incremental builds after --new posts: `--rounds` spread ones, then `--live` live ones.
     Returns the first spread one's time (the historical headline number)."""
     first = con.execute("select count(*) from norm.posts").fetchone()[0]
     times = []
-    for r in range(args.rounds + 1):
-        live = r == args.rounds
+    for r in range(args.rounds + args.live):
+        live = r >= args.rounds
         add_new_posts(con, first, args.new, authors, live)
         first += args.new
         t0 = time.perf_counter()
@@ -114,8 +115,10 @@ def incremental_rounds(con, cfg, args, authors: int) -> float:
             if s.mode != "view":
                 print(f"  {s.model.table:30} {s.mode:12} {s.seconds:7.3f} s")
         con.execute("checkpoint")
-    print(f"\nINCREMENTAL spread={', '.join(f'{t:.2f}s' for t in times[:-1])} "
-          f"live={times[-1]:.2f}s")
+    spread, live = times[:args.rounds], times[args.rounds:]
+    print(f"\nINCREMENTAL spread={', '.join(f'{t:.2f}s' for t in spread)} "
+          f"live={', '.join(f'{t:.2f}s' for t in live)}"
+          + (f" (median {statistics.median(live):.2f}s)" if live else ""))
     return times[0]
 
 
@@ -132,7 +135,11 @@ def main() -> None:
                     help="keep an existing --db (filled and built before): add the new posts "
                          "and time incremental builds only")
     ap.add_argument("--rounds", type=int, default=2, help="incremental builds, each after "
-                                                          "--new posts")
+                                                          "--new posts spread over the campaign")
+    ap.add_argument("--live", type=int, default=1, help="then incremental builds, each after "
+                                                        "--new posts in the next hour")
+    ap.add_argument("--full", action="store_true",
+                    help="with --reuse: time a full build first")
     args = ap.parse_args()
     db = Path(args.db)
     reuse = args.reuse and db.exists()
@@ -147,6 +154,13 @@ def main() -> None:
     con.execute("set enable_progress_bar = false")
     authors = max(20, args.posts // 4)
     if reuse:
+        if args.full:
+            t0 = time.perf_counter()
+            steps = build(con, cfg.campaigns, full=True)
+            print(f"\nfull build: {time.perf_counter() - t0:.2f} s")
+            for s in steps:
+                print(f"  {s.model.table:30} {s.mode:12} {s.seconds:7.3f} s")
+            con.execute("checkpoint")
         incremental_rounds(con, cfg, args, authors)
         con.close()
         return

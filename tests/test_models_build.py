@@ -222,6 +222,28 @@ def test_tag_added_to_campaign_links_stored_posts_then_builds_incrementally(buil
     assert snapshot(con) == incremental
 
 
+def test_changes_in_most_buckets_of_a_large_input_rebuild_the_bucket_models(built, monkeypatch):
+    """Posts in every hour: a per-bucket model would delete and insert nearly all its rows,
+    so it is built in full instead (as if the input were large: the threshold is 0)."""
+    from tracker import incremental
+    cfg, con = built
+    monkeypatch.setattr(incremental, "_LARGE_INPUT", 0)
+    hours = [r[0] for r in con.execute("select distinct hour from core.campaign_posts "
+                                       "order by 1").fetchall()]
+    late = [tweet(str(9200 + i), (h + dt.timedelta(seconds=1)).strftime(
+                "%Y-%m-%dT%H:%M:%S.000Z"), "7", ["AleppoIsBurning"]) for i, h in enumerate(hours)]
+    run = ledger.start_run(con, "test", "aleppo", "hand")
+    store_batch(con, [x_page(late, [x_user("7", 70)], dt.datetime(2030, 1, 1, tzinfo=dt.UTC))],
+                run_id=run, source="hand", campaign="aleppo")
+    steps = build(con, cfg.campaigns)
+    modes = {s.model.table: s.mode for s in steps}
+    assert modes["marts.volume_hourly"] == modes["core.campaign_hourly"] == "full"
+    assert modes["core.campaign_posts"] == "incremental"
+    incremental_build = snapshot(con)
+    build(con, cfg.campaigns, full=True)
+    assert snapshot(con) == incremental_build
+
+
 def test_stored_post_joining_a_campaign_later_is_built_from_its_older_rows(built):
     """A membership appended for a post stored before the last build (here: delivered again
     for a second campaign) is not a new post: the incremental build must look its post,

@@ -260,7 +260,10 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
                 f"select * from {touched}")
     touched = _name("touched", model.table)
     restricted = drive_t
-    if _count(con, touched):
+    n_touched = _count(con, touched)
+    if n_touched and _mostly(con, model, driving, n_touched):
+        return None  # e.g. posts spread over every hour: recomputing every bucket costs more
+    if n_touched:
         # keys that may have rows: their old rows deleted, their driving rows read by key
         # (in the model's query, so that only the columns it needs are read)
         if not complete:
@@ -286,6 +289,23 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
         con.execute(f"create or replace temp table {t} as select {rename} from {t}")
     changed[model.table] = Upstream(model.incremental_key[:len(driving.columns)])
     return "incremental"
+
+
+# below this many driving rows, recomputing changed keys is cheap whatever their number
+_LARGE_INPUT = 1_000_000
+# above this many rows, a model's keys are not counted (its changed keys are never most)
+_SMALL_MODEL = 1_000_000
+
+
+def _mostly(con: duckdb.DuckDBPyConnection, model, driving: Change, n: int) -> bool:
+    """Whether `n` changed keys of a large input are at least half of the model's keys: a
+    full build is then cheaper than deleting and inserting nearly everything. Only for
+    models with fewer rows than that (per-bucket models), whose keys are cheap to count."""
+    if (_count(con, driving.table) < _LARGE_INPUT
+            or _count(con, model.table) > _SMALL_MODEL):
+        return False
+    cols = ", ".join(model.incremental_key[:len(driving.columns)])
+    return 2 * n >= _count(con, f"(select distinct {cols} from {model.table})")
 
 
 def _appended_only(con: duckdb.DuckDBPyConnection, model, changed: dict[str, Upstream]) -> bool:
