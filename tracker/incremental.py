@@ -179,8 +179,9 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 def _marks(con: duckdb.DuckDBPyConnection, model, sql: str) -> dict[str, tuple[int, int]] | None:
     """{norm table: (mark at the last build, mark now)}, or None when a full build is due."""
-    exists = con.execute("select count(*) from information_schema.tables where "
-                         "table_schema || '.' || table_name = ?", [model.table]).fetchone()[0]
+    schema, name = model.table.split(".")
+    exists = con.execute("select count(*) from duckdb_tables() where not temporary and "
+                         "schema_name = ? and table_name = ?", [schema, name]).fetchone()[0]
     if not exists:
         return None
     _ensure_state(con)
@@ -393,12 +394,11 @@ def _lookup(con: duckdb.DuckDBPyConnection, model, lk: Lookup,
             marks: dict[str, tuple[int, int]], drive_t: str) -> str:
     """A temp table with `lk.table`'s rows for the posts of the model's driving rows."""
     posts_t = _name("posts", model.table)
-    con.execute(f"create or replace temp table {posts_t} as select distinct platform, post_id, "
-                f"false as fresh from {drive_t}")
     # posts first stored since the last build: all their rows in lk.table are newer too
-    con.execute(f"update {posts_t} set fresh = true from (select platform, post_id from {POSTS} "
-                f"where rowid > {marks[POSTS][0]}) n where n.platform = {posts_t}.platform "
-                f"and n.post_id = {posts_t}.post_id")
+    con.execute(f"create or replace temp table {posts_t} as select platform, post_id, "
+                f"(platform, post_id) in (select platform, post_id from {POSTS} "
+                f"where rowid > {marks[POSTS][0]}) as fresh "
+                f"from (select distinct platform, post_id from {drive_t})")
     name = f"{_name('lookup', model.table)}_{lk.table.replace('.', '_')}"
     con.execute(f"create or replace temp table {name} as\n"
                 f"select * from (select * from {lk.table} "
