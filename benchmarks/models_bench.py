@@ -122,6 +122,26 @@ def incremental_rounds(con, cfg, args, authors: int) -> float:
     return times[0]
 
 
+def mart_queries(db: Path, threads: int) -> float:
+    """Time `select *` of every mart for one campaign (all rows fetched); the slowest."""
+    ro = connect(db, read_only=True)
+    ro.execute(f"set threads = {threads}")
+    ro.execute("set enable_progress_bar = false")
+    marts = [r[0] for r in ro.execute("select table_name from information_schema.tables "
+                                      "where table_schema = 'marts' order by 1").fetchall()]
+    print("\nmart query (select * ... where campaign = 'aleppo', all rows fetched):")
+    worst = 0.0
+    for m in marts:
+        where = "" if m == "share_of_voice" else " where campaign = 'aleppo'"
+        t0 = time.perf_counter()
+        rows = ro.execute(f"select * from marts.{m}{where}").fetchall()
+        t = time.perf_counter() - t0
+        worst = max(worst, t)
+        print(f"  marts.{m:24} {t * 1000:8.1f} ms  {len(rows):>7,} rows")
+    ro.close()
+    return worst
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--posts", type=int, default=1_000_000)
@@ -163,6 +183,7 @@ def main() -> None:
             con.execute("checkpoint")
         incremental_rounds(con, cfg, args, authors)
         con.close()
+        mart_queries(db, args.threads)
         return
     t0 = time.perf_counter()
     for lo in range(0, args.posts, 1_000_000):
@@ -190,21 +211,7 @@ def main() -> None:
     counts = con.execute("select count(*) from core.campaign_posts").fetchone()[0]
     con.close()
 
-    ro = connect(db, read_only=True)
-    ro.execute(f"set threads = {args.threads}")
-    ro.execute("set enable_progress_bar = false")
-    marts = [r[0] for r in ro.execute("select table_name from information_schema.tables "
-                                      "where table_schema = 'marts' order by 1").fetchall()]
-    print("\nmart query (select * ... where campaign = 'aleppo', all rows fetched):")
-    worst = 0.0
-    for m in marts:
-        where = "" if m == "share_of_voice" else " where campaign = 'aleppo'"
-        t0 = time.perf_counter()
-        rows = ro.execute(f"select * from marts.{m}{where}").fetchall()
-        t = time.perf_counter() - t0
-        worst = max(worst, t)
-        print(f"  marts.{m:24} {t * 1000:8.1f} ms  {len(rows):>7,} rows")
-    ro.close()
+    worst = mart_queries(db, args.threads)
 
     per_post, stored_ratio = raw_bytes_per_post(cfg, db.parent, args.sample)
     raw = per_post * (args.posts + args.new)
