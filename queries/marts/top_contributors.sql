@@ -11,25 +11,12 @@
 -- handle: the account's handle (for mentions, as mentioned, lowercased)
 -- value: the metric's value
 with
-author_floors as (
-    -- the 25th largest value of each metric: no author below all three can rank (ties pass)
-    select campaign, list_min(max(posts, 25)) as posts,
-           list_min(max(potential_impressions, 25)) as potential_impressions,
-           list_min(max(coalesce(engagement, 0), 25)) as engagement
-    from core.campaign_author_leaders
-    group by all
-),
-by_author as (
-    select a.campaign, a.platform, a.author_id, a.posts, a.potential_impressions,
-           coalesce(a.engagement, 0) as engagement
-    from core.campaign_author_leaders a
-    join author_floors f
-      on f.campaign = a.campaign
-     and (a.posts >= f.posts or a.potential_impressions >= f.potential_impressions
-          or coalesce(a.engagement, 0) >= f.engagement)
-),
 author_metrics as (
-    unpivot by_author on posts, potential_impressions, engagement
+    -- each metric's 25 leading authors and their other metrics (ranked below)
+    unpivot (select campaign, platform, author_id, posts, potential_impressions,
+                    coalesce(engagement, 0) as engagement
+             from core.campaign_author_leaders)
+    on posts, potential_impressions, engagement
     into name metric value value
 ),
 mentions as (
