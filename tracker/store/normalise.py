@@ -97,16 +97,20 @@ def relink_campaigns(con: duckdb.DuckDBPyConnection) -> int:
     `campaign_tags` table set up by `prepare`. Returns the number of links added.
     """
     before = con.execute("select count(*) from norm.campaign_posts").fetchone()[0]
+    # norm.campaign_posts has no primary key: add only links not stored yet (as _merge.sql)
     con.execute("""
         insert into norm.campaign_posts
-        select distinct ct.campaign, h.platform, h.post_id
-        from norm.post_hashtags h join campaign_tags ct on ct.tag = h.tag
-        on conflict do nothing""")
+        select n.* from (select distinct ct.campaign, h.platform, h.post_id
+                         from norm.post_hashtags h join campaign_tags ct on ct.tag = h.tag) n
+        anti join norm.campaign_posts c
+               on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id""")
     con.execute("""
         insert into norm.campaign_posts
-        select distinct cp.campaign, p.platform, p.post_id
-        from norm.posts p
-        join norm.campaign_posts cp on cp.platform = p.platform and cp.post_id = p.parent_id
-        where p.kind = 'repost'
-        on conflict do nothing""")
+        select n.* from (
+            select distinct cp.campaign, p.platform, p.post_id
+            from norm.posts p
+            join norm.campaign_posts cp on cp.platform = p.platform and cp.post_id = p.parent_id
+            where p.kind = 'repost') n
+        anti join norm.campaign_posts c
+               on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id""")
     return con.execute("select count(*) from norm.campaign_posts").fetchone()[0] - before
