@@ -17,8 +17,8 @@ from n_hashtags h join n_tag_forms f using (tag_text);
 -- The batch's posts, one row per key (the first seen), and whether the key is new.
 create or replace temp table n_post_rows as
 select n.*, p.post_id is null as is_new
-from (select distinct on (platform, post_id) * from n_posts
-      order by platform, post_id, first_seen_at) n
+from (select * from n_posts
+      qualify row_number() over (partition by platform, post_id order by first_seen_at) = 1) n
 left join (select platform, post_id from norm.posts) p
        on p.platform = n.platform and p.post_id = n.post_id;
 
@@ -32,8 +32,8 @@ select * exclude (is_new) from n_post_rows where is_new;
 
 -- Authors: the latest row of the batch per author; stored authors get what is new in it.
 create or replace temp table n_author_rows as
-select distinct on (platform, author_id) * from n_authors
-order by platform, author_id, last_seen_at desc;
+select * from n_authors
+qualify row_number() over (partition by platform, author_id order by last_seen_at desc) = 1;
 
 update norm.authors a set
     handle = coalesce(n.handle, a.handle),
