@@ -33,18 +33,21 @@ from .inputs import Input, Opened, display_name, expand
 log = logging.getLogger("tracker.import")
 
 BATCH_BYTES = 24 * 1024 * 1024
-# DuckDB's memory limit during an import: enough for one batch (about 20x its size once the
-# JSON is unnested and joined), small enough that a large archive stays well under 1 GB.
-MEMORY_FLOOR = 400 * 1024 * 1024
-MEMORY_PER_BATCH_BYTE = 20
+# DuckDB's memory limit during an import: its buffer pool fills up to the limit, and the
+# process needs about as much again outside it (Python, the slice being parsed), so 320 MB
+# keeps a large archive under 1 GB. A record far larger than a slice (store.normalise)
+# gets 20 times its size.
+MEMORY_FLOOR = 320 * 1024 * 1024
+MEMORY_PER_RECORD_BYTE = 20
 MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
 CLIENT = "tracker-import"
-# DuckDB checkpoints when its log passes this size. Its default (16 MB) means a checkpoint
-# after every batch, each rewriting the changed tables and their key indexes.
-CHECKPOINT_BYTES = 128 * 1024 * 1024
-# Settings for the duration of an import, restored afterwards.
-IMPORT_SETTINGS = {"checkpoint_threshold": f"{CHECKPOINT_BYTES // 2**20}MB"}
+# Settings for the duration of an import, restored afterwards. DuckDB keeps committed rows
+# in memory until a checkpoint; checkpointing at 32 MB of log (default 16 MB) bounds that
+# without a checkpoint per batch. Its allocator keeps up to 128 MB of freed memory per thread
+# by default; 16 MB and a background thread that returns it keep RSS down.
+IMPORT_SETTINGS = {"checkpoint_threshold": "32MB", "allocator_flush_threshold": "16MB",
+                   "allocator_background_threads": "true"}
 _SETTINGS = ("memory_limit", *IMPORT_SETTINGS)
 
 
@@ -315,7 +318,8 @@ class Importer:
                total: int | None) -> None:
         if not batch.records:
             return
-        memory = max(MEMORY_FLOOR, MEMORY_PER_BATCH_BYTE * batch.bytes, self._memory)
+        largest = max(map(len, batch.payloads), default=0)
+        memory = max(MEMORY_FLOOR, MEMORY_PER_RECORD_BYTE * largest, self._memory)
         for _ in range(MEMORY_RETRIES):
             try:
                 if memory != self._memory:   # a record far larger than a batch gets more room
