@@ -34,10 +34,10 @@ log = logging.getLogger("tracker.import")
 
 BATCH_BYTES = 24 * 1024 * 1024
 # DuckDB's memory limit during an import: its buffer pool fills up to the limit, and the
-# process needs about as much again outside it (Python, the slice being parsed), so 320 MB
+# process needs about as much again outside it (Python, the slice being parsed), so 256 MB
 # keeps a large archive under 1 GB. A record far larger than a slice (store.normalise)
 # gets 20 times its size.
-MEMORY_FLOOR = 320 * 1024 * 1024
+MEMORY_FLOOR = 256 * 1024 * 1024
 MEMORY_PER_RECORD_BYTE = 20
 MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
