@@ -78,8 +78,9 @@ _AUTHORS = """
 insert into norm.authors
 select distinct platform, author_id, 'user' || regexp_extract(author_id, '(\\d+)$'),
        'Synthetic user', null, null, timestamptz '2016-05-06 00:00:00+00'
-from bench_posts
-on conflict do nothing
+from bench_posts b
+where not exists (select 1 from norm.authors a
+                  where a.platform = b.platform and a.author_id = b.author_id)
 """
 
 _OBS = """

@@ -133,14 +133,20 @@ def insert_posts(con: duckdb.DuckDBPyConnection, campaign: str,
             values (?, ?, ?, ?, ?, ?, ?, ?, false, 'hand-made', ?)""",
                     [platform, p["post_id"], p.get("url"), p["created_at"], p["author_id"],
                      p.get("text"), p.get("lang", "en"), p.get("kind", "original"), seen])
+        # norm.* has no primary keys (the loader dedupes): skip authors already written
         con.execute("""
-            insert into norm.authors (platform, author_id, handle, name) values (?, ?, ?, ?)
-            on conflict do nothing""", [platform, p["author_id"], p.get("handle"),
-                                        p.get("handle")])
+            insert into norm.authors (platform, author_id, handle, name)
+            select ?, ?, ?, ? where not exists (
+                select 1 from norm.authors where platform = ? and author_id = ?)""",
+                    [platform, p["author_id"], p.get("handle"), p.get("handle"), platform,
+                     p["author_id"]])
         con.execute("""
             insert into norm.author_observations (platform, author_id, observed_at, followers)
-            values (?, ?, ?, ?) on conflict do nothing""",
-                    [platform, p["author_id"], p["created_at"], p.get("followers", 100)])
+            select ?, ?, ?, ? where not exists (
+                select 1 from norm.author_observations
+                where platform = ? and author_id = ? and observed_at = ?)""",
+                    [platform, p["author_id"], p["created_at"], p.get("followers", 100),
+                     platform, p["author_id"], p["created_at"]])
         con.execute("""
             insert into norm.engagement_observations (platform, post_id, observed_at, likes,
                                                       reposts, replies, quotes)

@@ -255,7 +255,7 @@ def test_batch_that_needs_more_memory_is_retried_with_more(tmp_path, monkeypatch
     from tracker.importers import run
 
     monkeypatch.setattr(run, "MEMORY_FLOOR", 1024 * 1024)
-    monkeypatch.setattr(run, "MEMORY_PER_BATCH_BYTE", 1)
+    monkeypatch.setattr(run, "MEMORY_PER_RECORD_BYTE", 1)
     monkeypatch.setattr(run, "MEMORY_RETRIES", 12)
     warnings = []
     monkeypatch.setattr(run.log, "warning", lambda msg, **kw: warnings.append(kw["extra"]))

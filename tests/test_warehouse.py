@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 
+import duckdb
 import pytest
 
+from tracker.config import Campaign, Schedule
 from tracker.hashtags import normalise_tag
 from tracker.sources.base import RawPage
 from tracker.store import ledger
-from tracker.store.db import connect, schema_version
+from tracker.store.db import SCHEMA_DIR, connect, schema_version
 from tracker.store.load import store_batch
+from tracker.store.normalise import prepare
 
 from .conftest import FIXTURES, counts, jsonl
 
@@ -127,4 +130,53 @@ def test_schema_is_versioned_and_migration_is_idempotent(tmp_path):
     con.close()
     con = connect(tmp_path / "a.duckdb")
     assert schema_version(con) == v >= 1
+    con.close()
+
+
+CAMPAIGN = Campaign("c", "c", ("AleppoIsBurning",), (), Schedule(900))
+NORM_KEYS = {"norm.posts": "platform, post_id", "norm.authors": "platform, author_id",
+             "norm.author_observations": "platform, author_id, observed_at",
+             "norm.post_hashtags": "platform, post_id, tag",
+             "norm.post_mentions": "platform, post_id, mentioned_handle",
+             "norm.campaign_posts": "campaign, platform, post_id",
+             "norm.engagement_observations": "platform, post_id, observed_at"}
+
+
+def _norm_rows(con) -> dict[str, list]:
+    return {t: con.execute(f"select * from {t} order by all").fetchall() for t in NORM_KEYS}
+
+
+def test_version_1_warehouse_migrates_keeping_rows_and_keys_unique(tmp_path):
+    """Schema 2 rebuilds norm.* without primary keys: rows kept, keys still unique."""
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute((SCHEMA_DIR / "001_init.sql").read_text(encoding="utf-8"))
+    con.execute("create table schema_migrations (version integer primary key, name varchar, "
+                "applied_at timestamptz default now())")
+    con.execute("insert into schema_migrations (version, name) values (1, '001_init')")
+    prepare(con, [CAMPAIGN])
+    pages = [p for path_ in TWARC_FILES for p in pages_of(path_)]
+    run = ledger.start_run(con, "collect", "c", "s")
+    store_batch(con, pages, run_id=run, source="s", campaign="c", assign_campaign="c")
+    before = _norm_rows(con)
+    assert before["norm.posts"] and before["norm.campaign_posts"]
+    con.close()
+
+    con = connect(path)
+    assert schema_version(con) == 2
+    assert _norm_rows(con) == before
+    keys = con.execute("select table_name from information_schema.table_constraints "
+                       "where table_schema = 'norm' and constraint_type = 'PRIMARY KEY'")
+    assert keys.fetchall() == []
+    prepare(con, [CAMPAIGN])
+    store_batch(con, pages[::-1], run_id=run, source="s", campaign="c",
+                assign_campaign="c")   # the same content
+    again = [RawPage(p.format, p.platform, p.payload.replace('"data"', ' "data"'),
+                     retrieved_at=p.retrieved_at) for p in pages]   # new pages, the same posts
+    store_batch(con, again, run_id=run, source="s", campaign="c", assign_campaign="c")
+    assert _norm_rows(con) == before
+    for table, key in NORM_KEYS.items():
+        dupes = con.execute(f"select count(*) from (select {key} from {table} group by all "
+                            "having count(*) > 1)").fetchone()[0]
+        assert dupes == 0, table
     con.close()

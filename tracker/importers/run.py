@@ -25,7 +25,7 @@ from ..errors import ImportFormatError
 from ..sources.base import page_id
 from ..store import ledger
 from ..store.load import _BATCH_IN, BatchResult, store_batch_table
-from ..store.normalise import prepare
+from ..store.normalise import SLICE_BYTES, prepare
 from .archive import records
 from .formats import Bad, Record
 from .inputs import Input, Opened, display_name, expand
@@ -33,17 +33,22 @@ from .inputs import Input, Opened, display_name, expand
 log = logging.getLogger("tracker.import")
 
 BATCH_BYTES = 24 * 1024 * 1024
-# DuckDB's memory limit during an import: enough for one batch (about 20x its size once the
-# JSON is unnested and joined), small enough that a large archive stays well under 1 GB.
-MEMORY_FLOOR = 400 * 1024 * 1024
-MEMORY_PER_BATCH_BYTE = 20
+# DuckDB's memory limit during an import: its buffer pool fills up to the limit, and the
+# process needs about as much again outside it (Python, the slice being parsed), so 256 MB
+# keeps a large archive under 1 GB. A record far larger than a slice (store.normalise)
+# gets 20 times its size.
+MEMORY_FLOOR = 256 * 1024 * 1024
+MEMORY_PER_RECORD_BYTE = 20
 MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
 CLIENT = "tracker-import"
-# DuckDB checkpoints when its log passes this size. Its default (16 MB) means a checkpoint
-# after every batch, each rewriting the changed tables and their key indexes.
-CHECKPOINT_BYTES = 128 * 1024 * 1024
-_SETTINGS = ("memory_limit", "checkpoint_threshold")
+# Settings for the duration of an import, restored afterwards. DuckDB keeps committed rows
+# in memory until a checkpoint; checkpointing at 32 MB of log (default 16 MB) bounds that
+# without a checkpoint per batch. Its allocator keeps up to 128 MB of freed memory per thread
+# by default; 16 MB and a background thread that returns it keep RSS down.
+IMPORT_SETTINGS = {"checkpoint_threshold": "32MB", "allocator_flush_threshold": "16MB",
+                   "allocator_background_threads": "true"}
+_SETTINGS = ("memory_limit", *IMPORT_SETTINGS)
 
 
 @dataclass
@@ -149,6 +154,18 @@ class _Batch:
         parts[0].quarantine = self.quarantine
         return parts
 
+    def slices(self, limit: int) -> list[tuple[int, int]]:
+        """Index ranges of the records, each with at most `limit` payload bytes (or one)."""
+        out, lo, size = [], 0, 0
+        for i, payload in enumerate(self.payloads):
+            if i > lo and size + len(payload) > limit:
+                out.append((lo, i))
+                lo, size = i, 0
+            size += len(payload)
+        if lo < len(self.payloads):
+            out.append((lo, len(self.payloads)))
+        return out
+
     def drop_payloads(self) -> None:
         for name in ("page_ids", "formats", "platforms", "requests", "retrieved", "payloads"):
             getattr(self, name).clear()
@@ -186,7 +203,8 @@ class Importer:
         start = time.perf_counter()
         saved = {k: self.con.execute(f"select current_setting('{k}')").fetchone()[0]
                  for k in _SETTINGS}
-        self.con.execute(f"set checkpoint_threshold = '{CHECKPOINT_BYTES // 2**20}MB'")
+        for key, value in IMPORT_SETTINGS.items():
+            self.con.execute(f"set {key} = '{value}'")
         self._memory = 0
         batches: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=1)
         stop = threading.Event()
@@ -300,7 +318,8 @@ class Importer:
                total: int | None) -> None:
         if not batch.records:
             return
-        memory = max(MEMORY_FLOOR, MEMORY_PER_BATCH_BYTE * batch.bytes, self._memory)
+        largest = max(map(len, batch.payloads), default=0)
+        memory = max(MEMORY_FLOOR, MEMORY_PER_RECORD_BYTE * largest, self._memory)
         for _ in range(MEMORY_RETRIES):
             try:
                 if memory != self._memory:   # a record far larger than a batch gets more room
@@ -342,9 +361,10 @@ class Importer:
         con.execute("begin transaction")
         try:
             con.execute(_BATCH_IN)
-            if batch.payloads:
+            for lo, hi in batch.slices(SLICE_BYTES):
                 # One string per column, split in a subquery: binding Python lists converts
                 # each element while holding the GIL, which the reader thread contends for.
+                # In slices: DuckDB holds a statement's whole input (up to 2,048 rows) at once.
                 con.execute(
                     """insert into batch_in
                     select unnest(c.ids), unnest(c.formats), unnest(c.platforms), 'import', $4,
@@ -356,11 +376,12 @@ class Importer:
                                  string_split($5, chr(10)) as requests,
                                  string_split($6, chr(10)) as retrieved,
                                  string_split($10, chr(10)) as payloads) c""",
-                    ["\n".join(batch.page_ids), "\n".join(batch.formats),
-                     "\n".join(batch.platforms), self.campaign, "\n".join(batch.requests),
-                     "\n".join(batch.retrieved), CLIENT, summary.run_id,
+                    ["\n".join(batch.page_ids[lo:hi]), "\n".join(batch.formats[lo:hi]),
+                     "\n".join(batch.platforms[lo:hi]), self.campaign,
+                     "\n".join(batch.requests[lo:hi]), "\n".join(batch.retrieved[lo:hi]),
+                     CLIENT, summary.run_id,
                      f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
-                     "\n".join(batch.payloads)])
+                     "\n".join(batch.payloads[lo:hi])])
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign)
             if result.pages_new:
                 # every copy of a post in the new records (n_posts: see store/normalise.py),

@@ -59,16 +59,18 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
                       assign_campaign: str | None = None) -> BatchResult:
     """Insert the rows of temp `table` (columns of raw.pages) that are new, and normalise them.
 
-    For bulk loaders (archive import) that fill the table themselves. Runs in the caller's
-    transaction.
+    For bulk loaders (archive import) that fill the table themselves. The rows of `table`
+    that are not new (already stored, or a repeat within the table) are deleted from it.
+    Runs in the caller's transaction.
     """
+    # deleting marks rows, it copies nothing (a batch's payloads are tens of megabytes)
     con.execute(f"""
-        create or replace temp table batch_new as
-        select * from (select distinct on (page_id) * from {table}) b
-        where not exists (select 1 from raw.pages r where r.page_id = b.page_id)""")
-    pages_new = con.execute("select count(*) from batch_new").fetchone()[0]
+        delete from {table} b
+        where exists (select 1 from raw.pages r where r.page_id = b.page_id)
+           or b.rowid not in (select min(rowid) from {table} group by page_id)""")
+    pages_new = con.execute(f"select count(*) from {table}").fetchone()[0]
     if not pages_new:
         return BatchResult()
-    con.execute("insert into raw.pages by name select * from batch_new")
-    posts_new, duplicates = normalise_batch(con, "batch_new", assign_campaign)
+    con.execute(f"insert into raw.pages by name select * from {table}")
+    posts_new, duplicates = normalise_batch(con, table, assign_campaign)
     return BatchResult(pages_new, posts_new, duplicates)

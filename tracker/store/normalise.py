@@ -15,6 +15,10 @@ from ..errors import WarehouseError
 from ..hashtags import normalise_tag
 
 NORMALISE_DIR = PROJECT_ROOT / "warehouse" / "normalise"
+# A batch is normalised in slices of about this many bytes of payload: DuckDB handles up to
+# 2,048 rows at once, which for pages of 100 kB each would be the whole batch, parsed at once
+# (about 20 times its size in memory). The merge into norm.* runs once for the whole batch.
+SLICE_BYTES = 4 * 1024 * 1024
 
 _TEMP_TABLES = """
 create or replace temp table n_posts (
@@ -77,13 +81,20 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
     con.execute("delete from assign_campaign")
     if assign_campaign:
         con.execute("insert into assign_campaign values (?)", [assign_campaign])
-    fmts = [r[0] for r in con.execute(f"select distinct format from {batch_table}").fetchall()]
-    for fmt in fmts:
+    slices = con.execute(f"""
+        select format, min(rowid), max(rowid) from (
+            select format, rowid, sum(strlen(payload)) over (
+                partition by format order by rowid rows unbounded preceding) as upto
+            from {batch_table})
+        group by format, (upto - 1) // {SLICE_BYTES}
+        order by 2""").fetchall()
+    for fmt, lo, hi in slices:
         # a view, not a copy: each format's SQL reads `batch` once
         literal = fmt.replace("'", "''")
         con.execute(
             "create or replace temp view batch as select page_id, platform, retrieved_at, "
-            f"synthetic, payload from {batch_table} where format = '{literal}'")
+            f"synthetic, payload from {batch_table} "
+            f"where format = '{literal}' and rowid between {int(lo)} and {int(hi)}")
         con.execute(_sql(fmt))
     con.execute(_sql("_merge"))
     posts_new, duplicates = con.execute("select posts_new, duplicates from n_counts").fetchone()
@@ -97,16 +108,20 @@ def relink_campaigns(con: duckdb.DuckDBPyConnection) -> int:
     `campaign_tags` table set up by `prepare`. Returns the number of links added.
     """
     before = con.execute("select count(*) from norm.campaign_posts").fetchone()[0]
+    # norm.campaign_posts has no primary key: add only links not stored yet (as _merge.sql)
     con.execute("""
         insert into norm.campaign_posts
-        select distinct ct.campaign, h.platform, h.post_id
-        from norm.post_hashtags h join campaign_tags ct on ct.tag = h.tag
-        on conflict do nothing""")
+        select n.* from (select distinct ct.campaign, h.platform, h.post_id
+                         from norm.post_hashtags h join campaign_tags ct on ct.tag = h.tag) n
+        anti join norm.campaign_posts c
+               on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id""")
     con.execute("""
         insert into norm.campaign_posts
-        select distinct cp.campaign, p.platform, p.post_id
-        from norm.posts p
-        join norm.campaign_posts cp on cp.platform = p.platform and cp.post_id = p.parent_id
-        where p.kind = 'repost'
-        on conflict do nothing""")
+        select n.* from (
+            select distinct cp.campaign, p.platform, p.post_id
+            from norm.posts p
+            join norm.campaign_posts cp on cp.platform = p.platform and cp.post_id = p.parent_id
+            where p.kind = 'repost') n
+        anti join norm.campaign_posts c
+               on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id""")
     return con.execute("select count(*) from norm.campaign_posts").fetchone()[0] - before

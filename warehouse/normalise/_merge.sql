@@ -1,5 +1,8 @@
 -- Move one normalised batch (temp tables n_*) into norm.*. Runs once per batch.
--- Every insert is keyed, so a batch delivered twice (at-least-once) stores nothing new.
+-- norm.* has no primary keys (schema 002): every insert here adds only the rows whose key is
+-- not stored yet (an anti-join, which DuckDB runs as a hash join without a resident index),
+-- so a batch delivered twice (at-least-once) stores nothing new and each key stays unique.
+-- This file and store.normalise.relink_campaigns are the only writers of norm.*.
 -- The (Python) tag UDF runs once per distinct spelling, not once per row.
 create or replace temp table n_tag_forms as
 select tag_text,
@@ -11,28 +14,47 @@ create or replace temp table n_tags as
 select distinct h.platform, h.post_id, f.tag, h.tag_text
 from n_hashtags h join n_tag_forms f using (tag_text);
 
+-- The batch's posts, one row per key (the first seen), and whether the key is new.
+create or replace temp table n_post_rows as
+select n.*, p.post_id is null as is_new
+from (select * from n_posts
+      qualify row_number() over (partition by platform, post_id order by first_seen_at) = 1) n
+left join (select platform, post_id from norm.posts) p
+       on p.platform = n.platform and p.post_id = n.post_id;
+
 create or replace temp table n_counts as
-select count(*) filter (where p.post_id is null) as posts_new,
-       count(*) filter (where p.post_id is not null) as duplicates
-from (select distinct platform, post_id from n_posts) b
-left join norm.posts p using (platform, post_id);
+select count(*) filter (where is_new) as posts_new,
+       count(*) filter (where not is_new) as duplicates
+from n_post_rows;
 
 insert into norm.posts
-select * from (select distinct on (platform, post_id) * from n_posts
-               order by platform, post_id, first_seen_at)
-on conflict do nothing;
+select * exclude (is_new) from n_post_rows where is_new;
+
+-- Authors: the latest row of the batch per author; stored authors get what is new in it.
+create or replace temp table n_author_rows as
+select * from n_authors
+qualify row_number() over (partition by platform, author_id order by last_seen_at desc) = 1;
+
+update norm.authors a set
+    handle = coalesce(n.handle, a.handle),
+    name = coalesce(n.name, a.name),
+    created_at = coalesce(n.created_at, a.created_at),
+    verified = coalesce(n.verified, a.verified),
+    last_seen_at = greatest(n.last_seen_at, a.last_seen_at)
+from n_author_rows n
+where a.platform = n.platform and a.author_id = n.author_id
+  and (a.handle is distinct from coalesce(n.handle, a.handle)
+       or a.name is distinct from coalesce(n.name, a.name)
+       or a.created_at is distinct from coalesce(n.created_at, a.created_at)
+       or a.verified is distinct from coalesce(n.verified, a.verified)
+       or a.last_seen_at is distinct from greatest(n.last_seen_at, a.last_seen_at));
 
 insert into norm.authors
-select * from (select distinct on (platform, author_id) * from n_authors
-               order by platform, author_id, last_seen_at desc)
-on conflict (platform, author_id) do update set
-    handle = coalesce(excluded.handle, handle),
-    name = coalesce(excluded.name, name),
-    created_at = coalesce(excluded.created_at, created_at),
-    verified = coalesce(excluded.verified, verified),
-    last_seen_at = greatest(excluded.last_seen_at, last_seen_at);
+select n.* from n_author_rows n
+anti join norm.authors a on a.platform = n.platform and a.author_id = n.author_id;
 
--- An observation identical to the author's latest one adds nothing and is skipped.
+-- An observation identical to the author's latest one adds nothing and is skipped; one
+-- already stored (same author and instant) is kept as it is.
 insert into norm.author_observations
 with
 obs as (
@@ -41,21 +63,27 @@ obs as (
     select distinct on (platform, author_id, observed_at) * from n_author_obs
     order by platform, author_id, observed_at, followers desc nulls last
 ),
+stored as materialized (
+    select x.* from norm.author_observations x
+    semi join (select distinct platform, author_id from obs) k
+           on x.platform = k.platform and x.author_id = k.author_id
+),
 latest as (
     select platform, author_id, max(observed_at) as at,
            arg_max(followers, observed_at) as followers,
            arg_max(following, observed_at) as following,
            arg_max(posts, observed_at) as posts
-    from norm.author_observations
-    where (platform, author_id) in (select platform, author_id from obs)
+    from stored
     group by all
 )
-select o.* from obs o left join latest l using (platform, author_id)
+select o.* from obs o
+left join latest l on l.platform = o.platform and l.author_id = o.author_id
+anti join stored s
+       on s.platform = o.platform and s.author_id = o.author_id and s.observed_at = o.observed_at
 where l.at is null or o.observed_at < l.at
    or o.followers is distinct from l.followers
    or o.following is distinct from l.following
-   or o.posts is distinct from l.posts
-on conflict do nothing;
+   or o.posts is distinct from l.posts;
 
 insert into norm.engagement_observations
 with
@@ -63,44 +91,57 @@ obs as (
     select distinct on (platform, post_id, observed_at) * from n_engagement
     order by platform, post_id, observed_at, likes desc nulls last, reposts desc nulls last
 ),
+stored as materialized (
+    select x.* from norm.engagement_observations x
+    semi join (select distinct platform, post_id from obs) k
+           on x.platform = k.platform and x.post_id = k.post_id
+),
 latest as (
     select platform, post_id, max(observed_at) as at,
            arg_max(likes, observed_at) as likes, arg_max(reposts, observed_at) as reposts,
            arg_max(replies, observed_at) as replies, arg_max(quotes, observed_at) as quotes,
            arg_max(impressions, observed_at) as impressions
-    from norm.engagement_observations
-    where (platform, post_id) in (select platform, post_id from obs)
+    from stored
     group by all
 )
-select o.* from obs o left join latest l using (platform, post_id)
+select o.* from obs o
+left join latest l on l.platform = o.platform and l.post_id = o.post_id
+anti join stored s
+       on s.platform = o.platform and s.post_id = o.post_id and s.observed_at = o.observed_at
 where l.at is null or o.observed_at < l.at
    or o.likes is distinct from l.likes or o.reposts is distinct from l.reposts
    or o.replies is distinct from l.replies or o.quotes is distinct from l.quotes
-   or o.impressions is distinct from l.impressions
-on conflict do nothing;
+   or o.impressions is distinct from l.impressions;
 
 insert into norm.post_hashtags
-select * from (select distinct on (platform, post_id, tag) platform, post_id, tag, tag_text
-               from n_tags)
-on conflict do nothing;
+select n.* from (select distinct on (platform, post_id, tag) platform, post_id, tag, tag_text
+                 from n_tags) n
+anti join norm.post_hashtags h
+       on h.platform = n.platform and h.post_id = n.post_id and h.tag = n.tag;
 
 insert into norm.post_mentions
-select distinct platform, post_id, mentioned_handle from n_mentions
-where mentioned_handle is not null
-on conflict do nothing;
+select n.* from (select distinct platform, post_id, mentioned_handle from n_mentions
+                 where mentioned_handle is not null) n
+anti join norm.post_mentions m
+       on m.platform = n.platform and m.post_id = n.post_id
+      and m.mentioned_handle = n.mentioned_handle;
 
 insert into norm.campaign_posts
-select distinct ct.campaign, t.platform, t.post_id
-from n_tags t join campaign_tags ct on ct.tag = t.tag
-union
-select distinct a.campaign, p.platform, p.post_id from n_posts p, assign_campaign a
-on conflict do nothing;
+select n.* from (
+    select ct.campaign, t.platform, t.post_id
+    from n_tags t join campaign_tags ct on ct.tag = t.tag
+    union
+    select a.campaign, p.platform, p.post_id from n_posts p, assign_campaign a) n
+anti join norm.campaign_posts c
+       on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id;
 
 -- A repost belongs to the campaigns of the post it reposts (a Mastodon reblog carries no
 -- tags of its own; an X retweet's text may be truncated before the tag).
 insert into norm.campaign_posts
-select distinct cp.campaign, p.platform, p.post_id
-from n_posts p
-join norm.campaign_posts cp on cp.platform = p.platform and cp.post_id = p.parent_id
-where p.kind = 'repost'
-on conflict do nothing;
+select n.* from (
+    select distinct cp.campaign, p.platform, p.post_id
+    from n_posts p
+    join norm.campaign_posts cp on cp.platform = p.platform and cp.post_id = p.parent_id
+    where p.kind = 'repost') n
+anti join norm.campaign_posts c
+       on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id;
