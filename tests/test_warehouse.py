@@ -9,6 +9,7 @@ import pytest
 
 from tracker.config import Campaign, Schedule
 from tracker.hashtags import normalise_tag
+from tracker.models import build
 from tracker.sources.base import RawPage
 from tracker.store import ledger
 from tracker.store.db import SCHEMA_DIR, connect, schema_version
@@ -160,10 +161,13 @@ def test_version_1_warehouse_migrates_keeping_rows_and_keys_unique(tmp_path):
     store_batch(con, pages, run_id=run, source="s", campaign="c", assign_campaign="c")
     before = _norm_rows(con)
     assert before["norm.posts"] and before["norm.campaign_posts"]
+    build(con, [CAMPAIGN])
     con.close()
 
     con = connect(path)
     assert schema_version(con) == 2
+    # the tables are new: no incremental build from high-water marks of the old ones
+    assert {s.mode for s in build(con, [CAMPAIGN])} == {"view", "full"}
     assert _norm_rows(con) == before
     keys = con.execute("select table_name from information_schema.table_constraints "
                        "where table_schema = 'norm' and constraint_type = 'PRIMARY KEY'")
