@@ -322,7 +322,7 @@ class Importer:
         memory = max(MEMORY_FLOOR, MEMORY_PER_RECORD_BYTE * largest, self._memory)
         for _ in range(MEMORY_RETRIES):
             try:
-                if memory != self._memory:   # a record far larger than a batch gets more room
+                if memory != self._memory:   # a record far larger than a slice gets more room
                     self.con.execute(f"set memory_limit = '{memory // 2**20}MB'")
                     self._memory = memory
                 result, seen = self._store(batch, summary)
