@@ -322,7 +322,7 @@ class Importer:
         memory = max(MEMORY_FLOOR, MEMORY_PER_RECORD_BYTE * largest, self._memory)
         for _ in range(MEMORY_RETRIES):
             try:
-                if memory != self._memory:   # a record far larger than a batch gets more room
+                if memory != self._memory:   # a record far larger than a slice gets more room
                     self.con.execute(f"set memory_limit = '{memory // 2**20}MB'")
                     self._memory = memory
                 result, seen = self._store(batch, summary)
@@ -361,7 +361,8 @@ class Importer:
         con.execute("begin transaction")
         try:
             con.execute(_BATCH_IN)
-            for lo, hi in batch.slices(SLICE_BYTES):
+            slices = batch.slices(SLICE_BYTES)
+            for lo, hi in slices:
                 # One string per column, split in a subquery: binding Python lists converts
                 # each element while holding the GIL, which the reader thread contends for.
                 # In slices: DuckDB holds a statement's whole input (up to 2,048 rows) at once.
@@ -382,7 +383,10 @@ class Importer:
                      CLIENT, summary.run_id,
                      f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
                      "\n".join(batch.payloads[lo:hi])])
-            result = store_batch_table(con, "batch_in", assign_campaign=self.campaign)
+            # the slices as rowids of batch_in (its rows are numbered in insertion order)
+            first = con.execute("select min(rowid) from batch_in").fetchone()[0] or 0
+            result = store_batch_table(con, "batch_in", assign_campaign=self.campaign,
+                                       slices=[(first + lo, first + hi) for lo, hi in slices])
             if result.pages_new:
                 # every copy of a post in the new records (n_posts: see store/normalise.py),
                 # so a post repeated within one batch counts as a duplicate too

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,12 +57,14 @@ def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id:
 
 
 def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
-                      assign_campaign: str | None = None) -> BatchResult:
+                      assign_campaign: str | None = None,
+                      slices: Sequence[tuple[int, int]] | None = None) -> BatchResult:
     """Insert the rows of temp `table` (columns of raw.pages) that are new, and normalise them.
 
     For bulk loaders (archive import) that fill the table themselves. The rows of `table`
     that are not new (already stored, or a repeat within the table) are deleted from it.
-    Runs in the caller's transaction.
+    `slices`: rowid ranges of `table` to parse one after another (`normalise_batch`). Runs in
+    the caller's transaction.
     """
     # deleting marks rows, it copies nothing (a batch's payloads are tens of megabytes)
     con.execute(f"""
@@ -72,5 +75,5 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     if not pages_new:
         return BatchResult()
     con.execute(f"insert into raw.pages by name select * from {table}")
-    posts_new, duplicates = normalise_batch(con, table, assign_campaign)
+    posts_new, duplicates = normalise_batch(con, table, assign_campaign, slices)
     return BatchResult(pages_new, posts_new, duplicates)

@@ -6,7 +6,7 @@ into `norm.*`. Only the pages of the batch are read.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import duckdb
 
@@ -15,9 +15,9 @@ from ..errors import WarehouseError
 from ..hashtags import normalise_tag
 
 NORMALISE_DIR = PROJECT_ROOT / "warehouse" / "normalise"
-# A batch is normalised in slices of about this many bytes of payload: DuckDB handles up to
-# 2,048 rows at once, which for pages of 100 kB each would be the whole batch, parsed at once
-# (about 20 times its size in memory). The merge into norm.* runs once for the whole batch.
+# Large batches (archive import) are parsed in slices of about this many bytes of payload:
+# DuckDB handles up to 2,048 rows at once, which for pages of 100 kB each would be the whole
+# batch parsed at once (about 20 times its size in memory). The merge runs once per batch.
 SLICE_BYTES = 4 * 1024 * 1024
 
 _TEMP_TABLES = """
@@ -72,30 +72,31 @@ def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> No
 
 
 def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
-                    assign_campaign: str | None = None) -> tuple[int, int]:
+                    assign_campaign: str | None = None,
+                    slices: Sequence[tuple[int, int]] | None = None) -> tuple[int, int]:
     """Normalise the pages in temp table `batch_table` (must be new pages only).
 
-    Returns (posts_new, duplicates). Call inside the caller's transaction.
+    `slices`: rowid ranges [start, end) to parse one after another, in order (see
+    SLICE_BYTES; default all at once). Returns (posts_new, duplicates). Call inside the
+    caller's transaction.
     """
     con.execute(_TEMP_TABLES)
     con.execute("delete from assign_campaign")
     if assign_campaign:
         con.execute("insert into assign_campaign values (?)", [assign_campaign])
-    slices = con.execute(f"""
-        select format, min(rowid), max(rowid) from (
-            select format, rowid, sum(strlen(payload)) over (
-                partition by format order by rowid rows unbounded preceding) as upto
-            from {batch_table})
-        group by format, (upto - 1) // {SLICE_BYTES}
-        order by 2""").fetchall()
-    for fmt, lo, hi in slices:
-        # a view, not a copy: each format's SQL reads `batch` once
-        literal = fmt.replace("'", "''")
-        con.execute(
-            "create or replace temp view batch as select page_id, platform, retrieved_at, "
-            f"synthetic, payload from {batch_table} "
-            f"where format = '{literal}' and rowid between {int(lo)} and {int(hi)}")
-        con.execute(_sql(fmt))
+    bounds = [(int(lo), int(hi)) for lo, hi in slices or []]
+    for i, (lo, hi) in enumerate(bounds or [(0, 0)]):
+        # the first and last slice are open-ended, so every row is in one
+        rows = " and ".join([*([f"rowid >= {lo}"] if i else []),
+                             *([f"rowid < {hi}"] if i < len(bounds) - 1 else [])]) or "true"
+        fmts = con.execute(f"select distinct format from {batch_table} where {rows}").fetchall()
+        for (fmt,) in fmts:
+            # a view, not a copy: each format's SQL reads `batch` once
+            literal = fmt.replace("'", "''")
+            con.execute(
+                "create or replace temp view batch as select page_id, platform, retrieved_at, "
+                f"synthetic, payload from {batch_table} where format = '{literal}' and {rows}")
+            con.execute(_sql(fmt))
     con.execute(_sql("_merge"))
     posts_new, duplicates = con.execute("select posts_new, duplicates from n_counts").fetchone()
     return int(posts_new), int(duplicates)
