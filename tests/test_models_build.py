@@ -277,6 +277,32 @@ def test_stored_post_joining_a_campaign_later_is_built_from_its_older_rows(built
     assert snapshot(con) == incremental
 
 
+def test_tags_and_mentions_added_to_a_built_post_are_built_incrementally(built):
+    """The same post delivered again with more tags and mentions (same counts): its new
+    norm.post_hashtags / post_mentions rows change its campaign rows."""
+    cfg, con = built
+    at = dt.datetime(2016, 4, 23, tzinfo=dt.UTC)
+    first = tweet("9101", "2016-04-22T10:00:00.000Z", "7", ["AleppoIsBurning"],
+                  mentions=("u1",))
+    run = ledger.start_run(con, "test", "aleppo", "hand")
+    store_batch(con, [x_page([first], [x_user("7", 70)], at)],
+                run_id=run, source="hand", campaign="aleppo")
+    build(con, cfg.campaigns)
+    again = dict(first, entities={"hashtags": [{"tag": t} for t in
+                                               ("AleppoIsBurning", "Extra", "Idlib")],
+                                  "mentions": [{"username": "u1"}, {"username": "u2"}]})
+    store_batch(con, [x_page([again], [x_user("7", 70)], at + dt.timedelta(hours=1))],
+                run_id=run, source="hand", campaign="aleppo")
+    steps = build(con, cfg.campaigns)
+    modes = {s.model.table: s.mode for s in steps}
+    assert modes["core.campaign_hashtags"] == modes["core.campaign_mentions"] == "incremental"
+    assert con.execute("select count(*) from core.campaign_hashtags "
+                       "where post_id = '9101'").fetchone()[0] == 3
+    incremental = snapshot(con)
+    build(con, cfg.campaigns, full=True)
+    assert snapshot(con) == incremental
+
+
 def test_failed_model_leaves_previous_build(built, tmp_path):
     cfg, con = built
     before = con.execute("select count(*) from marts.volume_daily").fetchone()[0]

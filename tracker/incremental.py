@@ -51,7 +51,9 @@ A full build happens instead when the model's table is missing, when its SQL or 
 changed since the last build, or when a listed table shrank (fingerprints and high-water marks
 live in core.build_state). What an incremental build does not see, and `tracker build --full`
 does: a change to a row that was not appended, e.g. a late author observation dated before
-posts already built.
+posts already built, or an author's first observation arriving after their posts were built
+(their followers at posting come from it); and a repost stored before the post it reposts,
+which joins that post's campaigns when a full build links stored posts again.
 """
 
 from __future__ import annotations
@@ -216,7 +218,6 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
     key = ", ".join(driving.columns)
     changed_t, fresh_t = _name("changed", model.table), _name("fresh", model.table)
     drive_t, rows_t = _name("drive", model.table), _name("rows", model.table)
-    complete = False  # drive_t holds every driving row of the changed keys
     if driving.table.startswith("norm."):
         # the driving rows appended since the last build: their keys are fresh
         con.execute(f"create or replace temp table {drive_t} as select * from "
@@ -225,14 +226,13 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
     elif _appended_only(con, model, changed):
         return _merge(con, model, sql, changed)
     elif (driving.table in changed and set(driving.columns) == set(changed[driving.table].key)
-          and len(model.changes) == 1):
-        # keyed like its upstream model: the upstream's rows for the changed keys are exactly
+          and changed[driving.table].rows):
+        # keyed like its upstream model: the upstream's rows for its changed keys are exactly
         # the rows it inserted in this build, and its fresh keys are fresh here too
         con.execute(f"create or replace temp table {fresh_t} as select {key} from "
                     f"{_name('fresh', driving.table)}")
         con.execute(f"create or replace temp table {drive_t} as select * from "
                     f"{_name('rows', driving.table)}")
-        complete = True
     else:
         con.execute(f"create or replace temp table {fresh_t} as select {key} from "
                     f"{driving.table} limit 0")
@@ -246,9 +246,10 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
         if ch.columns != driving.columns:
             cols = ", ".join(ch.columns)
             rest = rows
-            if driving.table.startswith("norm.") and ch.columns == POST_KEY:
+            if ch.columns == POST_KEY:
                 # a post first stored since the last build has only new driving rows (they
-                # are written with the post or later): only older posts need the scan
+                # are written with the post or later, and so are the rows derived from
+                # them): only older posts need the scan
                 rest = (f"({rows}) anti join (select {cols} from {POSTS} "
                         f"where rowid > {marks[POSTS][0]}) using ({cols})")
             # widen through the driving table: its new rows, and by key for the rest
@@ -267,9 +268,10 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
     if n_touched:
         # keys that may have rows: their old rows deleted, their driving rows read by key
         # (in the model's query, so that only the columns it needs are read)
-        if not complete:
-            restricted = (f"(select * from {drive_t} union all by name select * from "
-                          f"{driving.table} semi join {touched} using ({key}))")
+        # (keys whose rows drive_t holds already are not read again)
+        restricted = (f"(select * from {drive_t} union all by name select * from "
+                      f"{driving.table} semi join ({touched} anti join {drive_t} "
+                      f"using ({key})) using ({key}))")
         match = " and ".join(f"t.{k} = n.{c}" for k, c in
                              zip(model.incremental_key, driving.columns, strict=False))
         con.execute(f"delete from {model.table} t using {touched} n where {match}")

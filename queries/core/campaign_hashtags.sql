@@ -1,6 +1,7 @@
 -- One row per (campaign, post, normalised hashtag): the tags carried by each campaign post.
 -- @incremental campaign, platform, post_id, tag
 -- @changes core.campaign_posts(campaign, platform, post_id)
+-- @changes norm.post_hashtags(platform, post_id)
 -- @lookup norm.post_hashtags(platform, post_id)
 -- A tag is normalised by NFKC + case folding without '#', so #AleppoIsBurning and
 -- #aleppoisburning on one post are one row. A Mastodon reblog carries no tags of its own.

@@ -2,6 +2,7 @@
 -- incrementally for marts.top_contributors.
 -- @incremental campaign, platform, post_id, mentioned_handle
 -- @changes core.campaign_posts(campaign, platform, post_id)
+-- @changes norm.post_mentions(platform, post_id)
 -- @lookup norm.post_mentions(platform, post_id)
 --
 -- campaign: campaign name from the config
