@@ -11,15 +11,17 @@ create or replace temp macro x_tweet_type() as '{"id": "VARCHAR", "text": "VARCH
                        "reply_count": "BIGINT", "quote_count": "BIGINT",
                        "impression_count": "BIGINT"}}';
 
+-- payload is kept only for pages whose `data` is not a list (streaming output, below)
 create or replace temp table x_pages as
-select page_id, retrieved_at, synthetic, payload,
+select page_id, retrieved_at, synthetic, case when p.data is null then payload end as payload, p
+from (select page_id, retrieved_at, synthetic, payload,
        json_transform(payload, '{"data": [' || x_tweet_type() || '], "includes": {"tweets": ['
            || x_tweet_type() || '], "users": [{"id": "VARCHAR", "username": "VARCHAR",
            "name": "VARCHAR", "created_at": "TIMESTAMPTZ", "verified": "BOOLEAN",
            "public_metrics": {"followers_count": "BIGINT", "following_count": "BIGINT",
            "tweet_count": "BIGINT"}}], "places": [{"id": "VARCHAR", "full_name": "VARCHAR",
            "country_code": "VARCHAR"}]}}') as p
-from batch;
+      from batch);
 
 create or replace temp table x_tweets as
 with

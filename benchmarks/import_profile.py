@@ -1,0 +1,95 @@
+"""Where `tracker import` spends its time: every DuckDB statement timed, summed over the run.
+
+Imports ARCHIVE into a fresh warehouse in a temporary directory (in this process) and prints
+the total, the bytes the process read and wrote (/proc/self/io: the write-ahead log,
+checkpoints and DuckDB's spilling to temporary files), the warehouse file's size, peak RSS,
+each commit's time in order (a commit that checkpoints is the slow one) and the statements
+that took longest. The format's SQL and _merge.sql are split into statements to time each.
+
+    python benchmarks/import_profile.py /tmp/arch150.jsonl [--top 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tracker.config import load_config  # noqa: E402
+from tracker.importers import Importer  # noqa: E402
+from tracker.store.db import connect  # noqa: E402
+
+CONFIG = """
+[warehouse]
+path = "profile.duckdb"
+[[campaigns]]
+name = "aleppo"
+hashtags = ["AleppoIsBurning", "حلب_تحترق"]
+"""
+
+
+class Timed:
+    """A DuckDB connection whose `execute` times each statement (by its first 70 characters)."""
+
+    def __init__(self, con: Any) -> None:
+        self._con = con
+        self.seconds: dict[str, float] = collections.defaultdict(float)
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.commits: list[float] = []
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if not args and sql.count(";\n") > 1:   # a SQL file: time each statement
+            result = None
+            for statement in sql.split(";\n"):
+                if statement.strip():
+                    result = self.execute(statement)
+            return result
+        key = " ".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+        key = " ".join(key.split())[:70]
+        start = time.perf_counter()
+        result = self._con.execute(sql, *args)
+        took = time.perf_counter() - start
+        self.seconds[key] += took
+        self.calls[key] += 1
+        if key == "commit":
+            self.commits.append(took)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("archive")
+    ap.add_argument("--top", type=int, default=25)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "tracker.toml").write_text(CONFIG, encoding="utf-8")
+        cfg = load_config(Path(tmp) / "tracker.toml")
+        con = connect(cfg.warehouse)
+        timed = Timed(con)
+        start = time.perf_counter()
+        summary = Importer(timed, cfg).run([args.archive])  # type: ignore[arg-type]
+        total = time.perf_counter() - start
+        con.close()
+        size = sum(p.stat().st_size for p in Path(tmp).iterdir()) / 2**20
+    io = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(summary.line())
+    print(f"total {total:.2f} s, read {int(io['rchar']) / 2**20:,.0f} MB, written "
+          f"{int(io['wchar']) / 2**20:,.0f} MB, warehouse {size:,.0f} MB, peak RSS {rss:.0f} MB")
+    print("commits:", " ".join(f"{s:.2f}" for s in timed.commits))
+    for key, seconds in sorted(timed.seconds.items(), key=lambda kv: -kv[1])[:args.top]:
+        print(f"{seconds:7.2f} s {timed.calls[key]:5d}x  {key}")
+
+
+if __name__ == "__main__":
+    main()
