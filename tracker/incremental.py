@@ -276,9 +276,10 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
                              zip(model.incremental_key, driving.columns, strict=False))
         con.execute(f"delete from {model.table} t using {touched} n where {match}")
     body = re.sub(rf"\b{re.escape(driving.table)}\b", restricted, sql)
+    if model.lookups:
+        _changed_posts(con, model, marks, restricted)
     for lk in model.lookups:
-        body = re.sub(rf"\b{re.escape(lk.table)}\b", _lookup(con, model, lk, marks, restricted),
-                      body)
+        body = re.sub(rf"\b{re.escape(lk.table)}\b", _lookup(con, model, lk, marks), body)
     # the inserted rows are kept for downstream models that ask for other columns
     con.execute(f"create or replace temp table {rows_t} as\n{body}")
     con.execute(f"insert into {model.table} by name select * from {rows_t}")
@@ -392,15 +393,21 @@ def _changed_rows(ch: Change, marks: dict[str, tuple[int, int]],
     return f"select distinct {cols} from {_name('rows', ch.table)}"
 
 
-def _lookup(con: duckdb.DuckDBPyConnection, model, lk: Lookup,
-            marks: dict[str, tuple[int, int]], drive_t: str) -> str:
-    """A temp table with `lk.table`'s rows for the posts of the model's driving rows."""
-    posts_t = _name("posts", model.table)
-    # posts first stored since the last build: all their rows in lk.table are newer too
-    con.execute(f"create or replace temp table {posts_t} as select platform, post_id, "
-                f"(platform, post_id) in (select platform, post_id from {POSTS} "
-                f"where rowid > {marks[POSTS][0]}) as fresh "
+def _changed_posts(con: duckdb.DuckDBPyConnection, model, marks: dict[str, tuple[int, int]],
+                   drive_t: str) -> None:
+    """The posts of the model's driving rows, each marked fresh when first stored since the
+    last build (then all its rows in a lookup table are newer too)."""
+    con.execute(f"create or replace temp table {_name('posts', model.table)} as "
+                f"select platform, post_id, (platform, post_id) in (select platform, post_id "
+                f"from {POSTS} where rowid > {marks[POSTS][0]}) as fresh "
                 f"from (select distinct platform, post_id from {drive_t})")
+
+
+def _lookup(con: duckdb.DuckDBPyConnection, model, lk: Lookup,
+            marks: dict[str, tuple[int, int]]) -> str:
+    """A temp table with `lk.table`'s rows for the posts of `_changed_posts`: new rows for
+    fresh posts, a look-up by key (a scan) only for the others."""
+    posts_t = _name("posts", model.table)
     name = f"{_name('lookup', model.table)}_{lk.table.replace('.', '_')}"
     con.execute(f"create or replace temp table {name} as\n"
                 f"select * from (select * from {lk.table} "
