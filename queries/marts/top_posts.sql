@@ -18,24 +18,22 @@
 -- engagement: likes + reposts + replies + quotes
 -- impressions: actual impressions where reported (X)
 with
-top as (
-    -- the 50 smallest (-engagement, created_at, platform, post_id) among the hours' leaders
-    select campaign,
-           arg_min({'platform': platform, 'post_id': post_id, 'author_id': author_id,
-                    'created_at': created_at, 'kind': kind, 'likes': likes,
-                    'reposts': reposts, 'replies': replies, 'quotes': quotes,
-                    'engagement': engagement, 'impressions': impressions, 'url': url,
-                    'text': text},
-                   (-engagement, created_at, platform, post_id), 50) as leaders
-    from core.campaign_post_leaders
-    group by all
+leaders as (
+    -- a campaign's 50 leading posts are among its hours' 50 leading posts: ~50 rows per hour
+    select * from core.campaign_post_leaders
+),
+ordered as (
+    select campaign, platform, post_id, author_id, url, text, created_at, kind, likes,
+           reposts, replies, quotes, engagement, impressions,
+           row_number() over (partition by campaign
+                              order by engagement desc, created_at, platform, post_id) as rank
+    from leaders
 ),
 ranked as (
-    -- at most 50 per campaign; the limit only tells DuckDB's planner they are few, so that
-    -- the handle look-up hashes them, never norm.authors
-    select campaign, unnest(leaders, recursive := true),
-           unnest(range(1, len(leaders) + 1)) as rank
-    from top
+    select * from ordered
+    where rank <= 50
+    -- the limit only tells DuckDB's planner the ranked posts are few, so that the handle
+    -- look-up hashes them, never norm.authors
     limit 1000000
 ),
 handles as (
