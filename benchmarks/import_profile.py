@@ -22,17 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.import_bench import CONFIG  # noqa: E402
 from tracker.config import load_config  # noqa: E402
 from tracker.importers import Importer  # noqa: E402
 from tracker.store.db import connect  # noqa: E402
-
-CONFIG = """
-[warehouse]
-path = "profile.duckdb"
-[[campaigns]]
-name = "aleppo"
-hashtags = ["AleppoIsBurning", "حلب_تحترق"]
-"""
 
 
 class Timed:
