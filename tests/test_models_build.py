@@ -81,6 +81,13 @@ def test_every_built_column_is_documented_and_every_documented_column_exists(bui
         assert m.description, m.table
 
 
+def assert_full_build_equals(con, campaigns) -> None:
+    """The tables as the incremental build left them equal a full build's."""
+    incremental = snapshot(con)
+    build(con, campaigns, full=True)
+    assert snapshot(con) == incremental
+
+
 def snapshot(con) -> dict[str, list]:
     out = {}
     for m in discover():
@@ -163,9 +170,7 @@ def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
                        "and hour = ?", [hour]).fetchone()[0] == before + 3
     assert con.execute("select sum(posts) from marts.volume_daily where campaign = 'aleppo' "
                        "and day = ?", [day]).fetchone()[0] == day_before + 3
-    incremental = snapshot(con)
-    build(con, cfg.campaigns, full=True)
-    assert snapshot(con) == incremental
+    assert_full_build_equals(con, cfg.campaigns)
 
 
 @pytest.mark.parametrize("line, message", [
@@ -217,9 +222,7 @@ def test_tag_added_to_campaign_links_stored_posts_then_builds_incrementally(buil
     assert {s.mode for s in steps if s.model.name == "campaign_posts"} == {"incremental"}
     assert con.execute("select followers_at_post from core.campaign_posts "
                        "where post_id = '9003'").fetchone()[0] == 70
-    incremental = snapshot(con)
-    build(con, cfg.campaigns, full=True)
-    assert snapshot(con) == incremental
+    assert_full_build_equals(con, cfg.campaigns)
 
 
 def test_changes_in_most_buckets_of_a_large_input_rebuild_the_bucket_models(built, monkeypatch):
@@ -239,9 +242,7 @@ def test_changes_in_most_buckets_of_a_large_input_rebuild_the_bucket_models(buil
     modes = {s.model.table: s.mode for s in steps}
     assert modes["marts.volume_hourly"] == modes["core.campaign_hourly"] == "full"
     assert modes["core.campaign_posts"] == "incremental"
-    incremental_build = snapshot(con)
-    build(con, cfg.campaigns, full=True)
-    assert snapshot(con) == incremental_build
+    assert_full_build_equals(con, cfg.campaigns)
 
 
 def test_stored_post_joining_a_campaign_later_is_built_from_its_older_rows(built):
@@ -272,9 +273,7 @@ def test_stored_post_joining_a_campaign_later_is_built_from_its_older_rows(built
                        "where campaign = 'aleppo' and post_id = '9101'").fetchone() == (6, 70)
     assert con.execute("select count(*) from core.campaign_hashtags where campaign = 'aleppo' "
                        "and post_id = '9101'").fetchone()[0] == 2
-    incremental = snapshot(con)
-    build(con, campaigns, full=True)
-    assert snapshot(con) == incremental
+    assert_full_build_equals(con, campaigns)
 
 
 def test_tags_and_mentions_added_to_a_built_post_are_built_incrementally(built):
@@ -298,9 +297,7 @@ def test_tags_and_mentions_added_to_a_built_post_are_built_incrementally(built):
     assert modes["core.campaign_hashtags"] == modes["core.campaign_mentions"] == "incremental"
     assert con.execute("select count(*) from core.campaign_hashtags "
                        "where post_id = '9101'").fetchone()[0] == 3
-    incremental = snapshot(con)
-    build(con, cfg.campaigns, full=True)
-    assert snapshot(con) == incremental
+    assert_full_build_equals(con, cfg.campaigns)
 
 
 def test_failed_model_leaves_previous_build(built, tmp_path):
