@@ -257,10 +257,9 @@ def try_incremental(con: duckdb.DuckDBPyConnection, model, sql: str,
                     f"select {key} from {driving.table} semi join ({rest}) using ({cols})")
         parts.append(rows)
     con.execute(f"create or replace temp table {changed_t} as\n" + "\nunion\n".join(parts))
-    touched = f"(select * from {changed_t} anti join {fresh_t} using ({key}))"
-    con.execute(f"create or replace temp table {_name('touched', model.table)} as "
-                f"select * from {touched}")
     touched = _name("touched", model.table)
+    con.execute(f"create or replace temp table {touched} as "
+                f"select * from {changed_t} anti join {fresh_t} using ({key})")
     restricted = drive_t
     n_touched = _count(con, touched)
     if n_touched and _mostly(con, model, driving, n_touched):
