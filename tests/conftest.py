@@ -15,15 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _find_fixtures() -> Path:
-    """shared/fixtures beside the checkout (or beside any ancestor, e.g. for worktrees)."""
+    """The real recorded payloads the suite uses: tests/fixtures/shared/ in the repository
+    (copied from the project's shared/fixtures, provenance in its README.md).
+    TRACKER_SHARED_FIXTURES points the suite at another copy."""
     env = os.environ.get("TRACKER_SHARED_FIXTURES")
     if env:
         return Path(env)
-    for parent in ROOT.parents:
-        candidate = parent / "shared" / "fixtures"
-        if candidate.exists():
-            return candidate
-    return ROOT.parent / "shared" / "fixtures"
+    return ROOT / "tests" / "fixtures" / "shared"
 
 
 FIXTURES = _find_fixtures()
