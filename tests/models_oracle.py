@@ -36,6 +36,8 @@ class Post:
     url: str | None = None
     text: str | None = None
     synthetic: bool = False
+    matched: bool = True                 # delivered as a result, not only as context
+    edited_at: dt.datetime | None = None
 
 
 @dataclass
@@ -70,14 +72,23 @@ class Oracle(MartsMixin):
     def add_page(self, fmt: str, payload: str, retrieved_at: dt.datetime,
                  synthetic: bool = False, assign: str | None = None) -> None:
         body = json.loads(payload)
-        before = set(self.posts)
         getattr(self, "_" + fmt)(body, retrieved_at, synthetic)
-        if assign:
-            self.assigned[assign] |= set(self._page_keys) | (set(self.posts) - before)
+        if assign:   # `--campaign`: the page's results, never its context
+            self.assigned[assign] |= {k for k, matched in self._page_keys if matched}
 
     def _post(self, p: Post) -> None:
-        self._page_keys.append((p.platform, p.post_id))
-        self.posts.setdefault((p.platform, p.post_id), p)
+        """One post per key: matched if any delivery matched it, the earliest creation time,
+        the latest version's text."""
+        key = (p.platform, p.post_id)
+        self._page_keys.append((key, p.matched))
+        old = self.posts.get(key)
+        if old is None:
+            self.posts[key] = p
+            return
+        old.matched = old.matched or p.matched
+        old.created_at = min(old.created_at, p.created_at)
+        if p.edited_at and (old.edited_at is None or p.edited_at > old.edited_at):
+            old.text, old.edited_at = p.text, p.edited_at
 
     def _handle(self, key: tuple[str, str], at: dt.datetime, handle: str | None) -> None:
         if handle and (key not in self.handles or self.handles[key][0] <= at):
@@ -92,7 +103,9 @@ class Oracle(MartsMixin):
         self._page_keys = []
         data = page.get("data")
         tweets = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
-        for t in tweets + page.get("includes", {}).get("tweets", []):
+        context = page.get("includes", {}).get("tweets", [])
+        for i, t in enumerate(tweets + context):
+            key = (t.get("edit_history_tweet_ids") or [t["id"]])[0]  # an edit is the same post
             refs = {r["type"]: r["id"] for r in t.get("referenced_tweets", [])}
             kind, parent = "original", None
             for rtype, k in (("retweeted", "repost"), ("quoted", "quote"),
@@ -101,15 +114,20 @@ class Oracle(MartsMixin):
                     kind, parent = k, refs[rtype]
                     break
             ent = t.get("entities", {})
-            self._post(Post("x", t["id"], ts(t["created_at"]), t.get("author_id"),
+            self._post(Post("x", key, ts(t["created_at"]), t.get("author_id"),
                             t.get("lang") or "und", kind, parent,
                             _tags([h["tag"] for h in ent.get("hashtags", [])]),
                             {m["username"].lower() for m in ent.get("mentions", [])},
-                            f"https://x.com/i/web/status/{t['id']}",
-                            t.get("note_tweet", {}).get("text", t.get("text")), synthetic))
+                            f"https://x.com/i/web/status/{key}",
+                            t.get("note_tweet", {}).get("text", t.get("text")), synthetic,
+                            matched=i < len(tweets),
+                            edited_at=ts(t["created_at"]) if key != t["id"] else None))
             if "public_metrics" in t:
                 m = t["public_metrics"]
-                self.engagement[("x", t["id"])][at] = (
+                seen = self.engagement[("x", key)].get(at)
+                if seen and (seen[0] or 0) >= (m.get("like_count") or 0):
+                    continue   # two versions in one page: the larger count, as stored
+                self.engagement[("x", key)][at] = (
                     m.get("like_count"), m.get("retweet_count"), m.get("reply_count"),
                     m.get("quote_count"), m.get("impression_count"))
         for u in page.get("includes", {}).get("users", []):
@@ -120,7 +138,8 @@ class Oracle(MartsMixin):
     def _mastodon_statuses(self, body, at: dt.datetime, synthetic: bool) -> None:
         self._page_keys = []
         statuses = body if isinstance(body, list) else [body]
-        for s in list(statuses) + [s["reblog"] for s in statuses if s.get("reblog")]:
+        context = [s["reblog"] for s in statuses if s.get("reblog")]
+        for i, s in enumerate(list(statuses) + context):
             if s.get("reblog"):
                 kind, parent = "repost", s["reblog"]["uri"]
             elif (s.get("quote") or {}).get("quoted_status"):
@@ -134,7 +153,8 @@ class Oracle(MartsMixin):
                             s.get("language") or "und", kind, parent,
                             _tags([t["name"] for t in s.get("tags", [])]),
                             {m["acct"].lower() for m in s.get("mentions", [])},
-                            s.get("url") or s["uri"], None, synthetic))
+                            s.get("url") or s["uri"], None, synthetic,
+                            matched=i < len(statuses)))
             self._handle(("mastodon", acc["url"]), at, acc.get("acct"))
             self._follow(("mastodon", acc["url"]), at, acc["followers_count"])
             self.engagement[("mastodon", s["uri"])][at] = (
@@ -174,11 +194,17 @@ class Oracle(MartsMixin):
 
     # --- the unified campaign posts ---------------------------------------------------------
     def members(self, c: Campaign) -> list[Post]:
+        """Posts with the campaign's tags, matched reposts of them, posts an import with
+        --campaign delivered as results; all made inside the window (local dates)."""
         keys = {k for k, p in self.posts.items() if c.norm_tags & {t for t, _ in p.tags}}
         keys |= self.assigned.get(c.name, set()) & set(self.posts)
         keys |= {k for k, p in self.posts.items()
-                 if p.kind == "repost" and (p.platform, p.parent_id) in keys}
-        return [self.posts[k] for k in sorted(keys)]
+                 if p.kind == "repost" and p.matched and (p.platform, p.parent_id) in keys}
+        return [self.posts[k] for k in sorted(keys) if self.in_window(c, self.posts[k])]
+
+    def in_window(self, c: Campaign, p: Post) -> bool:
+        day = self.local(c, p.created_at).date()
+        return (c.start is None or day >= c.start) and (c.end is None or day <= c.end)
 
     def followers_at(self, p: Post) -> int | None:
         obs = sorted(self.followers.get((p.platform, p.author_id), {}).items())

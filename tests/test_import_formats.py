@@ -10,7 +10,7 @@ from tracker.hashtags import normalise_tag
 
 from .conftest import FIXTURES
 from .import_helpers import make_config, mastodon_timeline, query, run_import, v11_search_body
-from .test_warehouse import expected_from_payloads
+from .test_warehouse import expected_from_payloads, x_post_key
 
 TWARC_FILES = sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl"))
 
@@ -92,8 +92,9 @@ def test_twarc2_flatten_lines(tmp_path):
     path.write_text("\n".join(json.dumps(t) for t in lines) + "\n", encoding="utf-8")
     cfg = make_config(tmp_path)
     s = run_import(cfg, [path])
-    want = {t["id"] for t in lines} | {r["id"] for t in lines
-                                       for r in t.get("referenced_tweets", []) if "text" in r}
+    want = {x_post_key(t) for t in lines} | {x_post_key(r) for t in lines
+                                             for r in t.get("referenced_tweets", [])
+                                             if "text" in r}
     assert s.bad == 0 and s.records == len(lines)
     assert post_ids(cfg) == want
     authors = {t["author"]["id"] for t in lines}

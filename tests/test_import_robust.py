@@ -209,11 +209,23 @@ def test_posts_collected_live_are_not_stored_twice(tmp_path):
     assert after["raw.pages"] == before["raw.pages"] + 1   # the archive record is kept
 
 
-def test_campaign_option_assigns_every_post(tmp_path):
+def test_campaign_option_assigns_the_archive_results_not_their_context(tmp_path):
     cfg = make_config(tmp_path)
     s = run_import(cfg, [STREAM], campaign="aleppo")
-    assert query(cfg, "select count(*) from norm.campaign_posts where campaign = 'aleppo'") == [
-        (s.posts_new,)]
+    results, context = set(), set()
+    for line in STREAM.read_text(encoding="utf-8").splitlines():
+        try:
+            page = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        data = page.get("data")
+        results |= {t["id"] for t in (data if isinstance(data, list) else [data] if data else [])}
+        context |= {t["id"] for t in page.get("includes", {}).get("tweets", [])}
+    assert context - results, "the fixture has context tweets"
+    linked = {r[0] for r in query(cfg, "select post_id from norm.campaign_posts "
+                                       "where campaign = 'aleppo'")}
+    assert linked == results
+    assert s.posts_new == len(results | context)   # context posts are stored all the same
     assert query(cfg, "select distinct campaign from raw.pages") == [("aleppo",)]
     with pytest.raises(Exception, match="no campaign named 'nope'"):
         run_import(cfg, [STREAM], campaign="nope")

@@ -12,7 +12,7 @@ from tracker.hashtags import normalise_tag
 from tracker.models import build
 from tracker.sources.base import RawPage
 from tracker.store import ledger
-from tracker.store.db import SCHEMA_DIR, connect, schema_version
+from tracker.store.db import SCHEMA_DIR, connect, migrations, schema_version
 from tracker.store.load import store_batch
 from tracker.store.normalise import prepare
 
@@ -26,6 +26,12 @@ def pages_of(path):
             for p in jsonl(path)]
 
 
+def x_post_key(tweet: dict) -> str:
+    """An X post's identity: an edited tweet is one post, keyed by the first id of its edit
+    history (every version has its own tweet id)."""
+    return (tweet.get("edit_history_tweet_ids") or [tweet["id"]])[0]
+
+
 def expected_from_payloads(payloads: list[dict]) -> dict:
     """Independent computation in plain Python over the same payloads."""
     posts, authors, tags = set(), set(), set()
@@ -34,9 +40,9 @@ def expected_from_payloads(payloads: list[dict]) -> dict:
         tweets = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
         tweets = tweets + page.get("includes", {}).get("tweets", [])
         for t in tweets:
-            posts.add(t["id"])
+            posts.add(x_post_key(t))
             for h in t.get("entities", {}).get("hashtags", []):
-                tags.add((t["id"], normalise_tag(h["tag"])))
+                tags.add((x_post_key(t), normalise_tag(h["tag"])))
         for u in page.get("includes", {}).get("users", []):
             authors.add(u["id"])
     return {"posts": posts, "authors": authors, "tags": tags}
@@ -143,36 +149,62 @@ NORM_KEYS = {"norm.posts": "platform, post_id", "norm.authors": "platform, autho
              "norm.engagement_observations": "platform, post_id, observed_at"}
 
 
+V1_POST_COLUMNS = ("platform, post_id, url, created_at, author_id, text, lang, kind, parent_id, "
+                   "conversation_id, place, country_code, synthetic, first_page_id, "
+                   "first_seen_at")
+
+
 def _norm_rows(con) -> dict[str, list]:
-    return {t: con.execute(f"select * from {t} order by all").fetchall() for t in NORM_KEYS}
+    """The rows of norm.* in the columns of schema version 1."""
+    return {t: con.execute(f"select {V1_POST_COLUMNS if t == 'norm.posts' else '*'} "
+                           f"from {t} order by all").fetchall() for t in NORM_KEYS}
 
 
 def test_version_1_warehouse_migrates_keeping_rows_and_keys_unique(tmp_path):
-    """Schema 2 rebuilds norm.* without primary keys: rows kept, keys still unique."""
+    """Schemas 2 and 3: norm.* rebuilt without primary keys, posts gain columns; rows kept,
+    keys still unique, and the first build after the migration is a full one."""
+    pages = [p for path_ in TWARC_FILES for p in pages_of(path_)]
+    # rows as this version normalises them, stored in a version-1 warehouse
+    donor = connect(tmp_path / "donor.duckdb")
+    prepare(donor, [CAMPAIGN])
+    store_batch(donor, pages, run_id=ledger.start_run(donor, "collect", "c", "s"),
+                source="s", campaign="c", assign_campaign="c")
+    before = _norm_rows(donor)
+    donor.close()
+    assert before["norm.posts"] and before["norm.campaign_posts"]
     path = tmp_path / "v1.duckdb"
     con = duckdb.connect(str(path))
     con.execute((SCHEMA_DIR / "001_init.sql").read_text(encoding="utf-8"))
     con.execute("create table schema_migrations (version integer primary key, name varchar, "
                 "applied_at timestamptz default now())")
     con.execute("insert into schema_migrations (version, name) values (1, '001_init')")
-    prepare(con, [CAMPAIGN])
-    pages = [p for path_ in TWARC_FILES for p in pages_of(path_)]
-    run = ledger.start_run(con, "collect", "c", "s")
-    store_batch(con, pages, run_id=run, source="s", campaign="c", assign_campaign="c")
-    before = _norm_rows(con)
-    assert before["norm.posts"] and before["norm.campaign_posts"]
-    build(con, [CAMPAIGN])
+    con.execute(f"attach '{tmp_path / 'donor.duckdb'}' as donor (read_only)")
+    for table in NORM_KEYS:
+        cols = V1_POST_COLUMNS if table == "norm.posts" else "*"
+        con.execute(f"insert into {table} select {cols} from donor.{table}")
+    con.execute("detach donor")
+    # a build's high-water marks from version 1 (as `tracker build` left them)
+    con.execute("create schema core")
+    con.execute("create table core.build_state (model varchar, fingerprint varchar, "
+                "source varchar, high_water bigint, primary key (model, source))")
+    con.execute("insert into core.build_state values ('core.campaign_posts', 'x', '', -1)")
     con.close()
 
     con = connect(path)
-    assert schema_version(con) == 2
+    assert schema_version(con) == max(v for v, _ in migrations())
     # the tables are new: no incremental build from high-water marks of the old ones
     assert {s.mode for s in build(con, [CAMPAIGN])} == {"view", "full"}
     assert _norm_rows(con) == before
+    # posts stored before schema 3 have no record of how they arrived; their links are kept
+    assert con.execute("select count(*) from norm.posts where matched is not null"
+                       ).fetchone()[0] == 0
+    assert con.execute("select count(*) from norm.posts where kind = 'reply' "
+                       "and reply_to_id is distinct from parent_id").fetchone()[0] == 0
     keys = con.execute("select table_name from information_schema.table_constraints "
                        "where table_schema = 'norm' and constraint_type = 'PRIMARY KEY'")
     assert keys.fetchall() == []
     prepare(con, [CAMPAIGN])
+    run = ledger.start_run(con, "collect", "c", "s")
     store_batch(con, pages[::-1], run_id=run, source="s", campaign="c",
                 assign_campaign="c")   # the same content
     again = [RawPage(p.format, p.platform, p.payload.replace('"data"', ' "data"'),

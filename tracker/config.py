@@ -110,17 +110,22 @@ class Campaign:
     timezone: str = "UTC"
     events: tuple[Event, ...] = ()
 
+    # The campaign's window: `start` and `end` are calendar dates in the campaign's time zone,
+    # both included. The sources collect from start_at to end_at, and only posts made inside
+    # the window count (core.campaign_posts applies the same dates).
     @property
     def start_at(self) -> dt.datetime | None:
-        """The start date as an instant: midnight UTC (what the sources collect from)."""
-        return dt.datetime.combine(self.start, dt.time(), dt.UTC) if self.start else None
+        """The start date as an instant: midnight of that date in the campaign's time zone."""
+        return self._midnight(self.start) if self.start else None
 
     @property
     def end_at(self) -> dt.datetime | None:
-        """The end date as an exclusive instant: midnight UTC after the end date."""
-        if not self.end:
-            return None
-        return dt.datetime.combine(self.end, dt.time(), dt.UTC) + dt.timedelta(days=1)
+        """The end as an exclusive instant: midnight after the end date, in the time zone."""
+        return self._midnight(self.end + dt.timedelta(days=1)) if self.end else None
+
+    def _midnight(self, day: dt.date) -> dt.datetime:
+        local = dt.datetime.combine(day, dt.time(), ZoneInfo(self.timezone))
+        return local.astimezone(dt.UTC)
 
     @property
     def slug(self) -> str:

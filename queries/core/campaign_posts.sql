@@ -3,10 +3,16 @@
 -- @incremental campaign, platform, post_id
 -- @changes norm.campaign_posts(campaign, platform, post_id)
 -- @changes norm.engagement_observations(platform, post_id)
+-- @changes norm.post_versions(platform, post_id)
 -- @lookup core.posts(platform, post_id) rows norm.posts(norm_row)
 -- @lookup norm.engagement_observations(platform, post_id)
--- Membership comes from norm.campaign_posts (tag match after NFKC + case folding; a repost
--- belongs to the campaigns of the post it reposts). Followers at posting: the author's
+-- Membership: which posts count is defined here, once. A post counts for a campaign when it
+-- is linked in norm.campaign_posts (it carries one of the campaign's tags, after NFKC + case
+-- folding; or it is a matched repost of a linked post; or an import with --campaign delivered
+-- it as a result, never as context) and it was made inside the campaign's window (`start` to
+-- `end`, calendar dates in the campaign's time zone, both included; open when not set).
+-- Context posts (delivered only to explain a result) therefore count only through their own
+-- tags, inside the window. Followers at posting: the author's
 -- observation nearest at or before the post (ASOF join), else the earliest one after it.
 -- Engagement: the latest observation of the post. Reposts carry no engagement of their own
 -- (X reports the original's counts on a retweet; a Mastodon reblog is a wrapper), so their
@@ -36,7 +42,7 @@
 -- norm_row: the post's row in norm.posts (lets a mart fetch a post's text without a scan)
 with
 campaigns as (
-    select campaign, timezone from core.campaigns
+    select campaign, timezone, start_date, end_date from core.campaigns
 ),
 membership as (
     select m.campaign, m.platform, m.post_id
@@ -50,6 +56,8 @@ posts as (
     from membership m
     join campaigns c on c.campaign = m.campaign
     join core.posts p on p.platform = m.platform and p.post_id = m.post_id
+    where (c.start_date is null or cast(timezone(c.timezone, p.created_at) as date) >= c.start_date)
+      and (c.end_date is null or cast(timezone(c.timezone, p.created_at) as date) <= c.end_date)
 ),
 observations as (
     -- only the posts' authors: the ASOF join sorts its right side

@@ -25,7 +25,8 @@ create or replace temp table n_posts (
     platform varchar, post_id varchar, url varchar, created_at timestamptz, author_id varchar,
     text varchar, lang varchar, kind varchar, parent_id varchar, conversation_id varchar,
     place varchar, country_code varchar, synthetic boolean, first_page_id varchar,
-    first_seen_at timestamptz);
+    first_seen_at timestamptz, matched boolean, reply_to_id varchar, quote_of_id varchar,
+    edited_at timestamptz, version_id varchar);
 create or replace temp table n_authors (
     platform varchar, author_id varchar, handle varchar, name varchar, created_at timestamptz,
     verified boolean, last_seen_at timestamptz);
@@ -98,6 +99,16 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
                 f"synthetic, payload from {batch_table} where format = '{literal}' and {rows}")
             con.execute(_sql(fmt))
     con.execute(_sql("_merge"))
+    changes, moves = con.execute("select count(*), count(*) filter (where moves_in_time) "
+                                 "from n_post_changes").fetchone()
+    if changes:
+        con.execute(_sql("_edits"))
+    if moves:
+        # a stored post moved to another hour: the models' buckets of it are stale, so the
+        # next `tracker build` is a full one (incremental builds assume a post's time is fixed)
+        if con.execute("select count(*) from duckdb_tables() where schema_name = 'core' "
+                       "and table_name = 'build_state' and not temporary").fetchone()[0]:
+            con.execute("delete from core.build_state")
     posts_new, duplicates = con.execute("select posts_new, duplicates from n_counts").fetchone()
     return int(posts_new), int(duplicates)
 
@@ -122,7 +133,7 @@ def relink_campaigns(con: duckdb.DuckDBPyConnection) -> int:
             select distinct cp.campaign, p.platform, p.post_id
             from norm.posts p
             join norm.campaign_posts cp on cp.platform = p.platform and cp.post_id = p.parent_id
-            where p.kind = 'repost') n
+            where p.kind = 'repost' and coalesce(p.matched, true)) n
         anti join norm.campaign_posts c
                on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id""")
     return con.execute("select count(*) from norm.campaign_posts").fetchone()[0] - before

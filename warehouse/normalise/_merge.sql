@@ -14,13 +14,49 @@ create or replace temp table n_tags as
 select distinct h.platform, h.post_id, f.tag, h.tag_text
 from n_hashtags h join n_tag_forms f using (tag_text);
 
--- The batch's posts, one row per key (the first seen), and whether the key is new.
+-- An X edit has a tweet id of its own: a link to any version of a post points at the post.
+create or replace temp table n_version_map as
+select distinct platform, version_id, post_id from n_posts
+where version_id is not null and version_id <> post_id
+union
+select platform, version_id, post_id from norm.post_versions
+where version_id is not null and version_id <> post_id;
+
+-- The batch's posts, one row per key, and whether the key is new. The row holds the latest
+-- version's content (an edit wins over what it edited), the first sighting, the earliest
+-- creation time (an X edit carries its own), and `matched` if any delivery matched it.
+-- Ties are broken on content, so two runs over the same input store the same row.
 create or replace temp table n_post_rows as
-select n.*, p.post_id is null as is_new
-from (select * from n_posts
-      qualify row_number() over (partition by platform, post_id order by first_seen_at) = 1) n
-left join (select platform, post_id from norm.posts) p
-       on p.platform = n.platform and p.post_id = n.post_id;
+with
+mapped as (
+    select n.* replace (
+               coalesce(mp.post_id, n.parent_id) as parent_id,
+               coalesce(mr.post_id, n.reply_to_id) as reply_to_id,
+               coalesce(mq.post_id, n.quote_of_id) as quote_of_id)
+    from n_posts n
+    left join n_version_map mp on mp.platform = n.platform and mp.version_id = n.parent_id
+    left join n_version_map mr on mr.platform = n.platform and mr.version_id = n.reply_to_id
+    left join n_version_map mq on mq.platform = n.platform and mq.version_id = n.quote_of_id
+),
+batch_rows as (
+    select * replace (
+               bool_or(matched) over (partition by platform, post_id) as matched,
+               min(created_at) over (partition by platform, post_id) as created_at,
+               min(first_seen_at) over (partition by platform, post_id) as first_seen_at,
+               first_value(first_page_id) over (partition by platform, post_id
+                                                order by first_seen_at, first_page_id)
+                   as first_page_id)
+    from mapped
+    qualify row_number() over (partition by platform, post_id
+                               order by edited_at desc nulls last, first_seen_at, first_page_id,
+                                        text, kind, parent_id) = 1
+)
+select n.*, s.post_id is null as is_new, s.matched as s_matched, s.edited_at as s_edited_at,
+       s.created_at as s_created_at, s.version_id as s_version_id
+from batch_rows n
+left join (select platform, post_id, matched, edited_at, created_at, version_id
+           from norm.posts) s
+       on s.platform = n.platform and s.post_id = n.post_id;
 
 create or replace temp table n_counts as
 select count(*) filter (where is_new) as posts_new,
@@ -28,12 +64,45 @@ select count(*) filter (where is_new) as posts_new,
 from n_post_rows;
 
 insert into norm.posts
-select * exclude (is_new) from n_post_rows where is_new;
+select * exclude (is_new, s_matched, s_edited_at, s_created_at, s_version_id)
+from n_post_rows where is_new;
+
+-- Stored posts this batch changes: now matched, a newer version, or an earlier creation time
+-- (only when an X post was stored from an edit, whose tweet has its own time, and the
+-- original arrives later). Applied by _edits.sql, which runs only when there are any (it
+-- reads norm.posts).
+create or replace temp table n_post_changes as
+select * exclude (is_new, created_at),
+       coalesce(edited_at > coalesce(s_edited_at, '-infinity'::timestamptz), false) as is_edit,
+       case when s_version_id <> post_id and created_at < s_created_at then created_at
+            else s_created_at end as created_at,
+       s_version_id <> post_id and created_at < s_created_at as moves_in_time
+from n_post_rows
+where not is_new
+  and ((matched and s_matched is distinct from true)
+       or edited_at > coalesce(s_edited_at, '-infinity'::timestamptz)
+       or (s_version_id <> post_id and created_at < s_created_at));
+
+-- Every version of an edited post seen in this batch (earlier versions of stored posts are
+-- kept by _edits.sql before they are replaced).
+insert into norm.post_versions
+select n.* from (
+    select distinct on (platform, post_id, version_at) *
+    from (select platform, post_id, coalesce(edited_at, created_at) as version_at, version_id,
+                 text, lang, first_page_id, first_seen_at
+          from n_posts
+          where (platform, post_id) in (select platform, post_id from n_posts
+                                        where edited_at is not null)
+            and coalesce(edited_at, created_at) is not null)
+    order by platform, post_id, version_at, first_seen_at, first_page_id, text) n
+anti join norm.post_versions v
+       on v.platform = n.platform and v.post_id = n.post_id and v.version_at = n.version_at;
 
 -- Authors: the latest row of the batch per author; stored authors get what is new in it.
 create or replace temp table n_author_rows as
 select * from n_authors
-qualify row_number() over (partition by platform, author_id order by last_seen_at desc) = 1;
+qualify row_number() over (partition by platform, author_id
+                           order by last_seen_at desc, handle, name, created_at, verified) = 1;
 
 update norm.authors a set
     handle = coalesce(n.handle, a.handle),
@@ -61,7 +130,8 @@ obs as (
     -- two observations at the same instant (an author in several statuses of one page):
     -- keep the largest count, so the choice does not depend on row order
     select distinct on (platform, author_id, observed_at) * from n_author_obs
-    order by platform, author_id, observed_at, followers desc nulls last
+    order by platform, author_id, observed_at, followers desc nulls last,
+             following desc nulls last, posts desc nulls last
 ),
 stored as materialized (
     select x.* from norm.author_observations x
@@ -89,7 +159,8 @@ insert into norm.engagement_observations
 with
 obs as (
     select distinct on (platform, post_id, observed_at) * from n_engagement
-    order by platform, post_id, observed_at, likes desc nulls last, reposts desc nulls last
+    order by platform, post_id, observed_at, likes desc nulls last, reposts desc nulls last,
+             replies desc nulls last, quotes desc nulls last, impressions desc nulls last
 ),
 stored as materialized (
     select x.* from norm.engagement_observations x
@@ -115,7 +186,7 @@ where l.at is null or o.observed_at < l.at
 
 insert into norm.post_hashtags
 select n.* from (select distinct on (platform, post_id, tag) platform, post_id, tag, tag_text
-                 from n_tags) n
+                 from n_tags order by platform, post_id, tag, tag_text) n
 anti join norm.post_hashtags h
        on h.platform = n.platform and h.post_id = n.post_id and h.tag = n.tag;
 
@@ -131,17 +202,20 @@ select n.* from (
     select ct.campaign, t.platform, t.post_id
     from n_tags t join campaign_tags ct on ct.tag = t.tag
     union
-    select a.campaign, p.platform, p.post_id from n_posts p, assign_campaign a) n
+    -- `--campaign`: the posts the archive delivered as results, never their context
+    select a.campaign, p.platform, p.post_id from n_post_rows p, assign_campaign a
+    where p.matched) n
 anti join norm.campaign_posts c
        on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id;
 
--- A repost belongs to the campaigns of the post it reposts (a Mastodon reblog carries no
--- tags of its own; an X retweet's text may be truncated before the tag).
+-- A matched repost belongs to the campaigns of the post it reposts (a Mastodon reblog carries
+-- no tags of its own; an X retweet's text may be truncated before the tag). A context post
+-- joins a campaign only through its own tags.
 insert into norm.campaign_posts
 select n.* from (
     select distinct cp.campaign, p.platform, p.post_id
-    from n_posts p
+    from n_post_rows p
     join norm.campaign_posts cp on cp.platform = p.platform and cp.post_id = p.parent_id
-    where p.kind = 'repost') n
+    where p.kind = 'repost' and p.matched) n
 anti join norm.campaign_posts c
        on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id;

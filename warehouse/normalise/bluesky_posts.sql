@@ -25,7 +25,10 @@ select
     coalesce(p->>'$.record.embed.record.uri', p->>'$.record.embed.record.record.uri',
              p->>'$.record.reply.parent.uri'),
     p->>'$.record.reply.root.uri',
-    null, null, synthetic, page_id, retrieved_at
+    null, null, synthetic, page_id, retrieved_at, true,
+    p->>'$.record.reply.parent.uri',
+    coalesce(p->>'$.record.embed.record.uri', p->>'$.record.embed.record.record.uri'),
+    null, null
 from b_posts where p->>'uri' is not null;
 
 insert into n_hashtags

@@ -11,7 +11,8 @@ where payload->>'$.fields.post_id' is not null;
 insert into n_posts
 select f->>'platform', f->>'post_id', coalesce(f->>'url', f->>'link'), created,
        coalesce(f->>'author_id', f->>'handle', f->>'author_name'), f->>'text', f->>'lang',
-       'original', null, null, null, null, synthetic, page_id, retrieved_at
+       'original', null, null, null, null, synthetic, page_id, retrieved_at, true,
+       null, null, null, null
 from c_rows;
 
 insert into n_hashtags

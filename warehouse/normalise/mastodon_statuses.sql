@@ -11,9 +11,9 @@ items as (
                       else []::json[] end) as s
     from batch
 )
-select page_id, retrieved_at, synthetic, s from items
+select page_id, retrieved_at, synthetic, s, true as matched from items
 union all
-select page_id, retrieved_at, synthetic, s->'reblog' from items
+select page_id, retrieved_at, synthetic, s->'reblog', false from items
 where json_type(s, '$.reblog') = 'OBJECT';
 
 insert into n_posts
@@ -34,7 +34,10 @@ select
         when json_type(s, '$.reblog') = 'OBJECT' then s->>'$.reblog.uri'
         when json_type(s, '$.quote.quoted_status') = 'OBJECT' then s->>'$.quote.quoted_status.uri'
         else null end,
-    null, null, null, synthetic, page_id, retrieved_at
+    null, null, null, synthetic, page_id, retrieved_at, matched,
+    null,  -- in_reply_to_id is the reading instance's local id, not a uri
+    case when json_type(s, '$.quote.quoted_status') = 'OBJECT' then s->>'$.quote.quoted_status.uri' end,
+    (s->>'edited_at')::timestamptz, null
 from m_statuses where s->>'uri' is not null;
 
 insert into n_hashtags

@@ -2,6 +2,8 @@
 -- {statuses: [...]}. A retweet's retweeted_status and a quote's quoted_status are posts too.
 -- Dates look like 'Fri Apr 29 10:00:00 +0000 2016'. Followers are observed at the tweet's
 -- created_at (the user object is a snapshot taken when the tweet was served).
+-- The statuses of the record are the results (matched); the retweeted and quoted statuses they
+-- carry only explain them (context).
 create or replace temp table v1_top as
 select page_id, retrieved_at, synthetic,
        unnest(case
@@ -13,18 +15,19 @@ from batch;
 create or replace temp table v1_statuses as
 with
 nested as (
-    select page_id, retrieved_at, synthetic, s from v1_top
+    select page_id, retrieved_at, synthetic, s, true as matched from v1_top
     union all
-    select page_id, retrieved_at, synthetic, s->'retweeted_status' from v1_top
+    select page_id, retrieved_at, synthetic, s->'retweeted_status', false from v1_top
     where json_type(s, '$.retweeted_status') = 'OBJECT'
     union all
-    select page_id, retrieved_at, synthetic, s->'quoted_status' from v1_top
+    select page_id, retrieved_at, synthetic, s->'quoted_status', false from v1_top
     where json_type(s, '$.quoted_status') = 'OBJECT'
     union all
-    select page_id, retrieved_at, synthetic, s->'$.retweeted_status.quoted_status' from v1_top
+    select page_id, retrieved_at, synthetic, s->'$.retweeted_status.quoted_status', false
+    from v1_top
     where json_type(s, '$.retweeted_status.quoted_status') = 'OBJECT'
 )
-select page_id, retrieved_at, synthetic, s,
+select page_id, retrieved_at, synthetic, s, matched,
        coalesce(s->>'id_str', s->>'id') as id,
        coalesce(try_strptime(s->>'created_at', '%a %b %d %H:%M:%S %z %Y'),
                 try_cast(s->>'created_at' as timestamptz)) as created,
@@ -52,7 +55,11 @@ select
              s->>'in_reply_to_status_id'),
     null,
     s->>'$.place.full_name', s->>'$.place.country_code',
-    synthetic, page_id, retrieved_at
+    synthetic, page_id, retrieved_at, matched,
+    coalesce(s->>'in_reply_to_status_id_str', s->>'in_reply_to_status_id'),
+    case when json_type(s, '$.retweeted_status') = 'OBJECT' then null
+         else coalesce(s->>'quoted_status_id_str', s->>'$.quoted_status.id_str') end,
+    null, id
 from v1_statuses;
 
 insert into n_hashtags

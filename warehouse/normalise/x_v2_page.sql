@@ -1,11 +1,15 @@
 -- X API v2 response page: {data: [tweet] | tweet, includes: {users, tweets, places}, meta}
 -- (search/recent, search/all, twarc2 output lines, streaming lines with data as one object).
 -- Each page is parsed once, into a struct (json_transform); later statements read fields.
+-- Tweets in `data` are the results (matched); tweets in includes.tweets only explain them
+-- (retweeted, quoted, replied to: context). An edited tweet is one post, keyed by the first
+-- id of its edit_history_tweet_ids; each version keeps its own tweet id as version_id.
 create or replace temp macro x_tweet_type() as '{"id": "VARCHAR", "text": "VARCHAR",
     "note_tweet": {"text": "VARCHAR"}, "author_id": "VARCHAR",
     "created_at": "TIMESTAMPTZ", "lang": "VARCHAR", "conversation_id": "VARCHAR",
     "geo": {"place_id": "VARCHAR"},
     "referenced_tweets": [{"type": "VARCHAR", "id": "VARCHAR"}],
+    "edit_history_tweet_ids": ["VARCHAR"],
     "entities": {"hashtags": [{"tag": "VARCHAR"}], "mentions": [{"username": "VARCHAR"}]},
     "public_metrics": {"like_count": "BIGINT", "retweet_count": "BIGINT",
                        "reply_count": "BIGINT", "quote_count": "BIGINT",
@@ -25,30 +29,40 @@ from (select page_id, retrieved_at, synthetic, payload,
 
 create or replace temp table x_tweets as
 with
-tweets as (
+results as (
     select page_id, retrieved_at, synthetic,
            unnest(case
                when p.data is not null then p.data
                -- streaming output: `data` is one tweet (only these pages are parsed again)
                when json_type(payload, '$.data') = 'OBJECT'
                    then [json_transform(json_extract(payload, '$.data'), x_tweet_type())]
-               else [] end
-               || coalesce(p.includes.tweets, [])) as t
+               else [] end) as t
     from x_pages
+),
+context as (
+    select page_id, retrieved_at, synthetic, unnest(p.includes.tweets) as t
+    from x_pages
+),
+tweets as (
+    select *, true as matched from results
+    union all
+    select *, false as matched from context
 ),
 places as (
     select distinct on (place_id) pl.id as place_id, pl.full_name, pl.country_code
     from (select unnest(p.includes.places) as pl from x_pages)
+    order by place_id, pl.full_name, pl.country_code
 )
-select tweets.page_id, tweets.retrieved_at, tweets.synthetic, tweets.t, places.full_name,
-       places.country_code
+select tweets.page_id, tweets.retrieved_at, tweets.synthetic, tweets.t, tweets.matched,
+       coalesce(tweets.t.edit_history_tweet_ids[1], tweets.t.id) as post_id,
+       places.full_name, places.country_code
 from tweets
 left join places on places.place_id = tweets.t.geo.place_id
 where tweets.t.id is not null;
 
 insert into n_posts
 select
-    'x', t.id, 'https://x.com/i/web/status/' || t.id, t.created_at, t.author_id,
+    'x', post_id, 'https://x.com/i/web/status/' || post_id, t.created_at, t.author_id,
     coalesce(t.note_tweet.text, t.text), t.lang,
     case
         when list_contains(refs, 'retweeted') then 'repost'
@@ -59,18 +73,23 @@ select
         list_filter(t.referenced_tweets, lambda r: r.type = 'retweeted')[1].id,
         list_filter(t.referenced_tweets, lambda r: r.type = 'quoted')[1].id,
         list_filter(t.referenced_tweets, lambda r: r.type = 'replied_to')[1].id),
-    t.conversation_id, full_name, country_code, synthetic, page_id, retrieved_at
+    t.conversation_id, full_name, country_code, synthetic, page_id, retrieved_at,
+    matched,
+    list_filter(t.referenced_tweets, lambda r: r.type = 'replied_to')[1].id,
+    list_filter(t.referenced_tweets, lambda r: r.type = 'quoted')[1].id,
+    case when t.id <> post_id then t.created_at end,
+    t.id
 from (select *, list_transform(t.referenced_tweets, lambda r: r.type) as refs from x_tweets);
 
 insert into n_hashtags
-select 'x', t.id, unnest(list_transform(t.entities.hashtags, lambda h: h.tag)) from x_tweets;
+select 'x', post_id, unnest(list_transform(t.entities.hashtags, lambda h: h.tag)) from x_tweets;
 
 insert into n_mentions
-select 'x', t.id, lower(unnest(list_transform(t.entities.mentions, lambda m: m.username)))
+select 'x', post_id, lower(unnest(list_transform(t.entities.mentions, lambda m: m.username)))
 from x_tweets;
 
 insert into n_engagement
-select 'x', t.id, retrieved_at, t.public_metrics.like_count, t.public_metrics.retweet_count,
+select 'x', post_id, retrieved_at, t.public_metrics.like_count, t.public_metrics.retweet_count,
        t.public_metrics.reply_count, t.public_metrics.quote_count,
        t.public_metrics.impression_count
 from x_tweets
