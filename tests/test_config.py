@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from click.testing import CliRunner
 
@@ -45,6 +47,15 @@ def test_valid_config_has_defaults(tmp_path):
      "tracker.toml: campaigns[0].hashtags: expected a non-empty list of hashtags"),
     ('[[campaigns]]\nname = "a"\nhashtags = ["#"]\n',
      "tracker.toml: campaigns[0].hashtags: expected a non-empty list of hashtags"),
+    ('[[campaigns]]\nname = "a"\nhashtags = ["AleppoIsBurning", "Aleppo Is Burning"]\n',
+     "tracker.toml: campaigns[0].hashtags[1]: expected one hashtag (letters, digits, '_'; "
+     "no spaces, no '#' inside), got 'Aleppo Is Burning'"),
+    ('[[campaigns]]\nname = "a"\nhashtags = ["Aleppo#Burning"]\n',
+     "tracker.toml: campaigns[0].hashtags[0]: expected one hashtag (letters, digits, '_'; "
+     "no spaces, no '#' inside), got 'Aleppo#Burning'"),
+    ('[[campaigns]]\nname = "a"\nhashtags = ["AleppoIsBurning,"]\n',
+     "tracker.toml: campaigns[0].hashtags[0]: expected one hashtag (letters, digits, '_'; "
+     "no spaces, no '#' inside), got 'AleppoIsBurning,'"),
     (GOOD + GOOD.replace('"aleppo"', '"Aleppo"'),
      "tracker.toml: campaigns[1].name: duplicate campaign 'Aleppo'"),
     (GOOD + 'timezone = "Mars/Olympus"\n',
@@ -77,6 +88,23 @@ def test_valid_config_has_defaults(tmp_path):
 ])
 def test_config_errors(tmp_path, body, message):
     assert error_of(tmp_path, body) == message
+
+
+@pytest.mark.parametrize("tag", ["#AleppoIsBurning", "حلب_تحترق", "#حلب_تحترق",
+                                 "＃ＭａｋｅＦａｃｅｂｏｏｋＲｅｄ", "नमस्ते", "2016",
+                                 "می‌خواهم"])
+def test_hashtags_in_any_script_are_accepted(tmp_path, tag):
+    body = f'[[campaigns]]\nname = "a"\nhashtags = ["{tag}"]\n'
+    (c,) = load_config(write_config(tmp_path, body)).campaigns
+    assert c.hashtags == (tag,)
+
+
+def test_window_is_local_dates_in_the_campaign_time_zone(tmp_path):
+    body = GOOD + 'start = 2016-04-22\nend = 2016-04-30\ntimezone = "Asia/Damascus"\n'
+    (c,) = load_config(write_config(tmp_path, body)).campaigns
+    # Damascus was UTC+3 in April 2016: local midnight is 21:00 UTC the day before
+    assert c.start_at == dt.datetime(2016, 4, 21, 21, tzinfo=dt.UTC)
+    assert c.end_at == dt.datetime(2016, 4, 30, 21, tzinfo=dt.UTC)
 
 
 def test_invalid_toml_is_one_line(tmp_path):

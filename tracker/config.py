@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
-from .hashtags import normalise_tag
+from .hashtags import is_hashtag, normalise_tag
 
 DEFAULT_CONFIG = "tracker.toml"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -248,6 +248,11 @@ def _campaign(v: _Validator, raw: dict[str, Any], where: str) -> Campaign:
     if (not isinstance(tags, list) or not tags
             or not all(isinstance(t, str) and normalise_tag(t) for t in tags)):
         v.fail(f"{where}.hashtags", "expected a non-empty list of hashtags")
+    for i, tag in enumerate(tags):
+        if not is_hashtag(tag):
+            v.fail(f"{where}.hashtags[{i}]",
+                   f"expected one hashtag (letters, digits, '_'; no spaces, no '#' inside), "
+                   f"got {tag!r}")
     tz = v.opt(raw, "timezone", str, f"{where}.timezone", "an IANA time zone") or "UTC"
     try:
         ZoneInfo(tz)

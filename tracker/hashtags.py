@@ -14,6 +14,21 @@ _HASH = re.compile(r"^[#\uFF03]+")
 _TAG_IN_TEXT = re.compile(r"(?:^|(?<=[^\w&]))[#\uFF03](\w+)", re.UNICODE)
 
 
+# Characters a hashtag is made of, in any script: letters, marks (vowel signs, diacritics),
+# numbers, connector punctuation such as '_', and the zero-width (non-)joiners some scripts
+# need. No spaces, no '#', no other punctuation: a platform ends the tag there.
+_TAG_CATEGORIES = ("L", "M", "N", "Pc")
+_JOINERS = {"\u200c", "\u200d"}
+
+
+def is_hashtag(tag: str) -> bool:
+    """Whether `tag` (with or without one leading '#') is a single hashtag as platforms see it."""
+    body = unicodedata.normalize("NFKC", tag)
+    body = body[1:] if body[:1] == "#" else body
+    return bool(body) and all(ch in _JOINERS or unicodedata.category(ch).startswith(
+        _TAG_CATEGORIES) for ch in body)
+
+
 def normalise_tag(tag: str) -> str:
     """Return the comparison form of a hashtag: NFKC, casefolded, without '#'."""
     folded = unicodedata.normalize("NFKC", tag.strip())
