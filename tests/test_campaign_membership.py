@@ -234,3 +234,37 @@ def _columns(con, table: str) -> list[str]:
     return [r[0] for r in con.execute("select column_name from information_schema.columns "
                                       "where table_schema = ? and table_name = ?",
                                       [schema, name]).fetchall()]
+
+
+def test_x_edits_are_one_post_with_the_latest_text_and_every_version_kept(tmp_path):
+    path = FIXTURES / "x_v2" / "twarc2_edited.jsonl"
+    page = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    data = page["data"] if isinstance(page["data"], list) else [page["data"]]
+    versions = {t["id"]: t for t in [*data, *page["includes"]["tweets"]]}
+    history = data[0]["edit_history_tweet_ids"]
+    assert len(history) == 2 and set(history) <= set(versions)
+    cfg = make_config(tmp_path)
+    run_import(cfg, [path])
+    latest = versions[history[-1]]
+    assert query(cfg, "select post_id, text, version_id, created_at, edited_at from norm.posts"
+                 ) == [(history[0], latest["text"], history[-1],
+                        ts(versions[history[0]]["created_at"]), ts(latest["created_at"]))]
+    assert query(cfg, "select version_id, text, version_at from norm.post_versions "
+                      "order by version_at") == [
+        (v, versions[v]["text"], ts(versions[v]["created_at"])) for v in history]
+
+
+def test_a_reply_that_quotes_keeps_both_links(tmp_path):
+    """A tweet that quotes one version of an edited tweet and replies to the other: both
+    links kept, each pointing at the post (the edit history's first id)."""
+    path = FIXTURES / "x_v2" / "twarc2_quoted_edit.jsonl"
+    page = json.loads(path.read_text(encoding="utf-8").splitlines()[0])
+    tweet = page["data"] if isinstance(page["data"], dict) else page["data"][0]
+    refs = {r["type"]: r["id"] for r in tweet["referenced_tweets"]}
+    assert set(refs) == {"quoted", "replied_to"}
+    edits = {t["id"]: t["edit_history_tweet_ids"][0] for t in page["includes"]["tweets"]}
+    cfg = make_config(tmp_path)
+    run_import(cfg, [path])
+    assert query(cfg, "select kind, parent_id, quote_of_id, reply_to_id from norm.posts "
+                      "where post_id = ?", [tweet["id"]]) == [
+        ("quote", edits[refs["quoted"]], edits[refs["quoted"]], edits[refs["replied_to"]])]
