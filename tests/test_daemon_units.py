@@ -14,7 +14,7 @@ from tracker.daemon.lock import DaemonLock, DaemonRunning, holder
 from tracker.daemon.policy import backoff_seconds, misfire_grace, period_seconds, trigger
 from tracker.daemon.spool import Spool
 from tracker.daemon.state import StateFile
-from tracker.sources.base import RawPage, RunLog
+from tracker.pages import RawPage, RunLog
 from tracker.sources.simulated import SimulatedSource
 from tracker.store import ledger
 from tracker.store.db import connect

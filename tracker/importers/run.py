@@ -22,7 +22,7 @@ import duckdb
 
 from ..config import Config
 from ..errors import ImportFormatError
-from ..sources.base import page_id
+from ..pages import page_id
 from ..store import ledger
 from ..store.load import _BATCH_IN, BatchResult, store_batch_table
 from ..store.normalise import SLICE_BYTES, prepare

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from ..sources.base import RawPage
+from ..pages import RawPage
 from . import ledger
 from .normalise import normalise_batch
 
