@@ -124,8 +124,12 @@ def failure(exc: BaseException) -> tuple[str, str]:
 
 
 def run_pass(sink: Sink, config: Config, campaign: Campaign, source_cfg: SourceConfig, *,
-             batch_pages: int = 1, stop: Callable[[], bool] | None = None) -> RunSummary:
+             batch_pages: int | None = None, stop: Callable[[], bool] | None = None
+             ) -> RunSummary:
     """One pass of one source: fetch from its cursor, hand batches to `sink`, record the end.
+
+    Pages go to the sink in batches of `batch_pages` (default: the config's
+    `daemon.batch_pages`, the same for both commands), each with its last page's cursor.
 
     Never raises for a fault of the source (see the module's policy); a Ctrl-C is recorded
     as `interrupted`, then raised again.
@@ -146,7 +150,8 @@ def run_pass(sink: Sink, config: Config, campaign: Campaign, source_cfg: SourceC
         else:
             source = build_source(campaign, source_cfg, state_dir=config.warehouse.parent)
             pages = source.pages(sink.cursor(campaign.name, source_cfg.name), runlog)
-            for batch in batches(_until_stopped(pages, stop), batch_pages):
+            size = batch_pages or config.daemon.batch_pages
+            for batch in batches(_until_stopped(pages, stop), size):
                 sink.store(run, batch)
             status, message = runlog.status or "ok", runlog.message
     except (Exception, KeyboardInterrupt) as exc:
@@ -211,7 +216,7 @@ class WarehouseSink:
 
 
 def collect(con: duckdb.DuckDBPyConnection, config: Config, campaign: str | None = None,
-            source: str | None = None, *, batch_pages: int = 1,
+            source: str | None = None, *, batch_pages: int | None = None,
             on_run: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
     """`tracker collect`: one pass of every configured (campaign, source), or of the one
     selected, into the warehouse. A source's failure is in its summary; the others run."""

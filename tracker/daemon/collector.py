@@ -148,8 +148,7 @@ class Collector:
         self.state.save()
         sink = SpoolSink(self.spool, self.book, self.on_spooled, self.active, self.active_lock)
         try:
-            run = run_pass(sink, cfg, campaign, scfg, batch_pages=cfg.daemon.batch_pages,
-                           stop=self.stop.is_set)
+            run = run_pass(sink, cfg, campaign, scfg, stop=self.stop.is_set)
         finally:
             with self.active_lock:
                 self.active.discard(sink.run_id or "")
