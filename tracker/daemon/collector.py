@@ -94,9 +94,8 @@ class SpoolSink:
         now = utcnow()
         self.spool.write("run", run_header(self._head(run), now, run.status, run.message,
                                            runlog))
-        if run.status != INTERRUPTED:
-            self.book.set_last_run((run.campaign, run.source),
-                                   LastRun(run.status, runlog.resume_after, now))
+        self.book.set_last_run((run.campaign, run.source),
+                               LastRun(run.status, runlog.resume_after, now))
         log_run("run_fetched", "run fetched", run)
         self.on_spooled()
 
