@@ -158,6 +158,9 @@ def run_pass(sink: Sink, config: Config, campaign: Campaign, source_cfg: SourceC
         status, message = failure(exc)
         if status == FAILED:
             runlog.errors += 1
+        if not isinstance(exc, TrackerError | Stopped | KeyboardInterrupt):   # a bug: where
+            log.debug("source raised", exc_info=True, extra={"event": "source_raised",
+                                                             "run_id": run.run_id})
         if isinstance(exc, KeyboardInterrupt):
             reraise = exc
     run.status = status or "ok"
