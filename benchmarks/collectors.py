@@ -19,9 +19,9 @@ from urllib.parse import parse_qs, urlparse
 import responses
 
 from tracker.config import load_config
+from tracker.pages import RunLog
 from tracker.pipeline import collect
 from tracker.sources import build_source
-from tracker.sources.base import RunLog
 from tracker.sources.simulated import SimulatedSource
 from tracker.store.db import connect
 

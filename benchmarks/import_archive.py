@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from tracker.config import Campaign, Schedule, SourceConfig
-from tracker.sources.base import RunLog
+from tracker.pages import RunLog
 from tracker.sources.simulated import SimulatedSource
 
 TWARC = {"url": "https://api.twitter.com/2/tweets/search/all?query=%23AleppoIsBurning",

@@ -26,8 +26,8 @@ from models_synthetic import add_posts  # noqa: E402
 
 from tracker.config import parse_config  # noqa: E402
 from tracker.models import build  # noqa: E402
+from tracker.pages import RunLog  # noqa: E402
 from tracker.sources import build_source  # noqa: E402
-from tracker.sources.base import RunLog  # noqa: E402
 from tracker.store.db import connect  # noqa: E402
 from tracker.store.load import store_batch  # noqa: E402
 from tracker.store.normalise import prepare  # noqa: E402

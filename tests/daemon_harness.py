@@ -19,8 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tracker import sources  # noqa: E402
-from tracker.daemon import collector  # noqa: E402
+from tracker import pipeline, sources  # noqa: E402
 from tracker.errors import SourceError  # noqa: E402
 
 
@@ -48,7 +47,7 @@ def build(campaign, cfg, **kwargs):
     return MockedSource(sources.build_source(campaign, cfg, **kwargs), cfg.name)
 
 
-collector.build_source = build
+pipeline.build_source = build
 
 if __name__ == "__main__":
     from tracker.cli import main

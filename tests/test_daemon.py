@@ -359,8 +359,12 @@ def test_failing_source_backs_off_others_continue_and_status_fails(tmp_path):
     failed = starts("simulated-bluesky", "failed")
     gaps = [b - a for a, b in zip(failed, failed[1:], strict=False)]
     assert len(failed) >= 3 and gaps[0] > 1.8 and gaps[1] > 3.8, gaps   # 2 s, then 4 s (cap)
+    # the ledger says what failed, as `tracker collect` records it; when the daemon retries
+    # is the daemon's own, in its state (`tracker status`: last error, backoff)
     msgs = query(cfg, "select message, resume_after from ledger.runs where status = 'failed'")
-    assert all("retry in" in m and r is not None for m, r in msgs)
+    assert msgs and all(m == "simulated-bluesky: simulated outage (HTTP 503)" and r is None
+                        for m, r in msgs), msgs
+    assert "retry in" in bsky["last_error"]
     x = starts("simulated-x", "ok")
     assert len(x) >= 8        # every second, not held back by the failing source
     limited = starts("simulated-mastodon", "rate_limited")

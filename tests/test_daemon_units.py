@@ -14,7 +14,7 @@ from tracker.daemon.lock import DaemonLock, DaemonRunning, holder
 from tracker.daemon.policy import backoff_seconds, misfire_grace, period_seconds, trigger
 from tracker.daemon.spool import Spool
 from tracker.daemon.state import StateFile
-from tracker.sources.base import RawPage, RunLog
+from tracker.pages import RawPage, RunLog
 from tracker.sources.simulated import SimulatedSource
 from tracker.store import ledger
 from tracker.store.db import connect
@@ -147,3 +147,22 @@ def test_an_entry_that_cannot_be_loaded_is_set_aside_not_lost(tmp_path, sim_conf
     con = connect(cfg.warehouse, read_only=True)
     assert ledger.get_cursor(con, "aleppo", "simulated-x") == {"next_index": 2}
     con.close()
+
+
+def test_backoff_after_a_failure_is_honoured_across_a_restart(sim_config):
+    # The ledger records the failure (as `tracker collect` would); the daemon derives its
+    # backoff from when that run ended.
+    from tracker.daemon.service import Daemon
+    from tracker.store.ledger import LastRun
+
+    cfg = sim_config()
+    ended = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=10)
+    d = Daemon(cfg)
+    d._last_runs = {("aleppo", "simulated-x"): LastRun("failed", None, ended),
+                    ("aleppo", "simulated-mastodon"): LastRun("ok", None, ended)}
+    until = d._waits_until(("aleppo", "simulated-x"))
+    assert until == ended + dt.timedelta(seconds=cfg.daemon.backoff_base)
+    js = d._job_state("collect:aleppo:simulated-x", Schedule(interval_seconds=60),
+                      ("aleppo", "simulated-x"))
+    assert (js.blocked_reason, js.failures) == ("backoff", 1)
+    assert d._waits_until(("aleppo", "simulated-mastodon")) is None

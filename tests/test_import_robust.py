@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tracker.cli import cli
 from tracker.errors import ImportFormatError
 from tracker.importers import formats
-from tracker.sources.base import RawPage
+from tracker.pages import RawPage
 from tracker.store import ledger
 from tracker.store.db import connect
 from tracker.store.load import store_batch

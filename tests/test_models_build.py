@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from tracker.cli import cli
 from tracker.errors import TrackerError
 from tracker.models import build, discover, ordered, parse_model
+from tracker.pages import RawPage
 from tracker.pipeline import collect
-from tracker.sources.base import RawPage
 from tracker.store import ledger
 from tracker.store.db import connect
 from tracker.store.load import store_batch

@@ -16,8 +16,8 @@ import yaml
 
 from tracker.config import parse_config
 from tracker.models import build
+from tracker.pages import Gap, RawPage, RunLog
 from tracker.sources import build_source
-from tracker.sources.base import Gap, RawPage, RunLog
 from tracker.store import ledger
 from tracker.store.db import connect
 from tracker.store.load import store_batch

@@ -10,7 +10,7 @@ import pytest
 from tracker.config import Campaign, Schedule
 from tracker.hashtags import normalise_tag
 from tracker.models import build
-from tracker.sources.base import RawPage
+from tracker.pages import RawPage
 from tracker.store import ledger
 from tracker.store.db import SCHEMA_DIR, connect, migrations, schema_version
 from tracker.store.load import store_batch

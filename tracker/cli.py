@@ -103,9 +103,11 @@ def demo(scale: float, keep: bool) -> None:
 def collect(ctx: click.Context, campaign: str | None, source: str | None) -> None:
     """Run one collection pass of the configured sources now.
 
-    Example: tracker collect --campaign aleppo-is-burning --source x
+    A source that fails is recorded in the ledger and the others still run; the exit code
+    is then 1. Example: tracker collect --campaign aleppo-is-burning --source x
     """
     from .pipeline import collect as run_collect
+    from .pipeline import failed_error
     from .store.db import connect
 
     cfg = get_config(ctx)
@@ -114,8 +116,9 @@ def collect(ctx: click.Context, campaign: str | None, source: str | None) -> Non
         results = run_collect(con, cfg, campaign, source, on_run=lambda s: click.echo(s.line()))
     finally:
         con.close()
-    if any(r.status == "failed" for r in results):
-        sys.exit(1)
+    error = failed_error(results)
+    if error:
+        raise error
 
 
 @cli.command("build")
@@ -320,17 +323,13 @@ def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: boo
 
     Example: tracker quarantine --run 20260101T120000000000-import-1a2b3c4d --limit 20
     """
+    from .store import ledger
     from .store.db import connect
 
     cfg = get_config(ctx)
     con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
     try:
-        where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
-        total = con.execute(f"select count(*) from ledger.quarantine {where}",
-                            params).fetchone()[0]
-        rows = con.execute(
-            f"select run_id, origin, line, reason, raw from ledger.quarantine {where} "
-            "order by quarantined_at, origin, line limit ?", [*params, limit]).fetchall()
+        total, rows = ledger.quarantined(con, run_id, limit)
     finally:
         con.close()
     for run, origin, line, reason, raw in rows:
@@ -344,8 +343,10 @@ def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: boo
 
 
 @cli.command("run")
+@click.option("--once", is_flag=True, help="Run each source once now, load what was fetched "
+                                           "and exit (1 if a source failed), then stop.")
 @click.pass_context
-def run_cmd(ctx: click.Context) -> None:
+def run_cmd(ctx: click.Context, once: bool) -> None:
     """Run the collectors on their schedules until stopped (SIGTERM or Ctrl-C).
 
     Fetched pages are spooled to disk and loaded into the warehouse in short sessions, so
@@ -353,6 +354,17 @@ def run_cmd(ctx: click.Context) -> None:
     SIGHUP reloads the config. One daemon per warehouse. See docs/daemon.md.
     Example: tracker --config tracker.toml run
     """
+    if once:
+        from .daemon.service import Daemon
+        from .pipeline import failed_error
+
+        runs = Daemon(get_config(ctx)).run_once()
+        for r in runs:
+            click.echo(r.line())
+        error = failed_error(runs)
+        if error:
+            raise error
+        return
     import signal
 
     def stop_early(signum: int, frame: object) -> None:

@@ -1,7 +1,18 @@
-"""One collection pass: source -> raw pages -> warehouse, with the cursor in the same transaction.
+"""One collection pass: source -> pages -> a sink, with one failure policy.
 
-Fetching (the source) and saving (`store.load`) stay separate; this module joins them and
-writes the run to the ledger.
+`tracker collect` and the daemon (`tracker run`) both run `run_pass`. They differ only in
+where pages go (the `Sink`: the warehouse, with the cursor in the same transaction, or the
+daemon's spool) and in when a pass runs (now, or on a schedule with backoff). What each fault
+leaves in the ledger and on screen is decided here and nowhere else:
+
+- the source stops early (rate limit, budget): its status and message, `resume_after`;
+- a pass before an earlier run's `resume_after`: `deferred`, no request (`deferred_until`);
+- a `TrackerError` (refused credentials, missing credentials, server errors after retries,
+  malformed bodies): `failed` with its one-line message, `errors` + 1;
+- any other exception (a bug in a source): `failed` with `<ExceptionType>: <message>`;
+  the other sources still run;
+- a stop (Ctrl-C, the daemon stopping): `interrupted`; the unfinished batch is fetched again;
+- a kill: the run stays `running` until the next start of either command marks it `killed`.
 """
 
 from __future__ import annotations
@@ -10,19 +21,32 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import duckdb
 
 from . import credentials
 from .config import Campaign, Config, SourceConfig
 from .errors import TrackerError
+from .pages import Gap, RawPage, RunLog
 from .sources import build_source
-from .sources.base import RawPage, RunLog
 from .store import ledger
+from .store.ledger import LastRun
 from .store.load import store_batch
 from .store.normalise import prepare
+from .timeutil import utcnow
 
 log = logging.getLogger("tracker.pipeline")
+
+FAILED = "failed"
+INTERRUPTED = "interrupted"
+DEFERRED = "deferred"
+INTERRUPTED_MESSAGE = ("stopped before the run finished; pages not yet stored are fetched "
+                       "again next run")
+
+
+class Stopped(Exception):
+    """Raised between pages when the pass must stop: the unfinished batch is abandoned."""
 
 
 @dataclass
@@ -38,7 +62,8 @@ class RunSummary:
     errors: int = 0
     message: str | None = None
     resume_after: dt.datetime | None = None
-    gaps: list = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    started_at: dt.datetime = field(default_factory=utcnow)
 
     def line(self) -> str:
         text = (f"{self.campaign}/{self.source}: {self.status}, {self.posts_new} new posts, "
@@ -48,13 +73,28 @@ class RunSummary:
         return text
 
 
+class Sink(Protocol):
+    """Where a pass's pages and outcome go, and where it learns where to resume."""
+
+    def last_run(self, campaign: str, source: str) -> LastRun | None: ...
+
+    def cursor(self, campaign: str, source: str) -> Any: ...
+
+    def start(self, run: RunSummary) -> None: ...
+
+    def store(self, run: RunSummary, batch: list[RawPage]) -> None:
+        """Keep the batch durably with its last page's cursor, then count it in `run`."""
+        ...
+
+    def finish(self, run: RunSummary, runlog: RunLog) -> None: ...
+
+
 def batches(pages: Iterable[RawPage], batch_pages: int) -> Iterator[list[RawPage]]:
     """Group pages into batches of at least `batch_pages` (the last may be smaller).
 
     Pages that share a cursor are one unit: a batch never ends between them, so committing
     a batch with its last page's cursor never commits half of a unit. If `pages` raises,
     the incomplete batch is dropped (its cursor was never committed, so it is fetched again).
-    Used by `collect_source` and by the daemon's collectors.
     """
     pending: list[RawPage] = []
     for page in pages:
@@ -66,88 +106,150 @@ def batches(pages: Iterable[RawPage], batch_pages: int) -> Iterator[list[RawPage
         yield pending
 
 
-def collect_source(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campaign,
-                   source_cfg: SourceConfig, *, batch_pages: int = 1) -> RunSummary:
-    """Run one pass of one source for one campaign and record it in the ledger."""
-    prepare(con, config.campaigns)
-    run_id = ledger.start_run(con, "collect", campaign.name, source_cfg.name)
-    summary = RunSummary(run_id, campaign.name, source_cfg.name)
+def deferred_until(last: LastRun | None, now: dt.datetime) -> dt.datetime | None:
+    """The one deferral rule: a source waits until the `resume_after` of its last finished
+    run (a rate limit, a spent budget, or a deferral carrying them on), if still ahead."""
+    if last is None or last.resume_after is None or last.resume_after <= now:
+        return None
+    return last.resume_after
+
+
+def failure(exc: BaseException) -> tuple[str, str]:
+    """The failure policy: (status, message) an exception out of a source leaves."""
+    if isinstance(exc, Stopped | KeyboardInterrupt):
+        return INTERRUPTED, INTERRUPTED_MESSAGE
+    if isinstance(exc, TrackerError):
+        return FAILED, str(exc)
+    return FAILED, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def run_pass(sink: Sink, config: Config, campaign: Campaign, source_cfg: SourceConfig, *,
+             batch_pages: int | None = None, stop: Callable[[], bool] | None = None
+             ) -> RunSummary:
+    """One pass of one source: fetch from its cursor, hand batches to `sink`, record the end.
+
+    Pages go to the sink in batches of `batch_pages` (default: the config's
+    `daemon.batch_pages`, the same for both commands), each with its last page's cursor.
+
+    Never raises for a fault of the source (see the module's policy); a Ctrl-C is recorded
+    as `interrupted`, then raised again.
+    """
+    run = RunSummary(ledger.new_run_id("collect"), campaign.name, source_cfg.name)
     runlog = RunLog()
+    sink.start(run)
+    log.info("run started", extra={"event": "run_started", "run_id": run.run_id,
+                                   "campaign": run.campaign, "source": run.source})
+    reraise: BaseException | None = None
     try:
-        deferred = _deferred_until(con, campaign.name, source_cfg.name, run_id)
-        if deferred is not None:
-            summary.status, summary.message = "deferred", (
-                f"rate limited earlier; skipped until {deferred:%Y-%m-%d %H:%M:%S} UTC")
-            runlog.resume_after = deferred
-            _finish(con, summary, runlog, summary.status, summary.message)
-            return summary
-        source = build_source(campaign, source_cfg, state_dir=config.warehouse.parent)
-        cursor = ledger.get_cursor(con, campaign.name, source_cfg.name)
-        for batch in batches(source.pages(cursor, runlog), batch_pages):
-            result = store_batch(con, batch, run_id=run_id, source=source_cfg.name,
-                                 campaign=campaign.name, cursor=batch[-1].cursor,
-                                 set_cursor=True)
-            summary.pages += result.pages_new
-            summary.posts_new += result.posts_new
-            summary.duplicates += result.duplicates
-        summary.status = runlog.status or "ok"
-        summary.message = runlog.message
-    except TrackerError as exc:
-        summary.status = "failed"
-        summary.message = str(exc)
-        runlog.errors += 1
-    except BaseException:
-        _finish(con, summary, runlog, "interrupted", "stopped before the run finished")
-        raise
-    _finish(con, summary, runlog, summary.status, summary.message)
-    return summary
+        until = deferred_until(sink.last_run(campaign.name, source_cfg.name), run.started_at)
+        if until is not None:
+            status: str | None = DEFERRED
+            message = (f"skipped: an earlier run said to wait until "
+                       f"{until:%Y-%m-%d %H:%M:%S} UTC")
+            runlog.resume_after = until
+        else:
+            source = build_source(campaign, source_cfg, state_dir=config.warehouse.parent)
+            pages = source.pages(sink.cursor(campaign.name, source_cfg.name), runlog)
+            size = batch_pages or config.daemon.batch_pages
+            for batch in batches(_until_stopped(pages, stop), size):
+                sink.store(run, batch)
+            status, message = runlog.status or "ok", runlog.message
+    except (Exception, KeyboardInterrupt) as exc:
+        status, message = failure(exc)
+        if status == FAILED:
+            runlog.errors += 1
+        if not isinstance(exc, TrackerError | Stopped | KeyboardInterrupt):   # a bug: where
+            log.debug("source raised", exc_info=True, extra={"event": "source_raised",
+                                                             "run_id": run.run_id})
+        if isinstance(exc, KeyboardInterrupt):
+            reraise = exc
+    run.status = status or "ok"
+    run.message = credentials.redact(message) if message else None
+    run.requests, run.errors = runlog.requests, runlog.errors
+    run.resume_after, run.gaps = runlog.resume_after, list(runlog.gaps)
+    sink.finish(run, runlog)
+    if reraise is not None:
+        raise reraise
+    return run
 
 
-def _deferred_until(con: duckdb.DuckDBPyConnection, campaign: str, source: str,
-                    run_id: str) -> dt.datetime | None:
-    """The resume time of the latest finished run of this source, if still in the future."""
-    row = con.execute(
-        "select resume_after from ledger.runs where campaign = ? and source = ? and run_id <> ? "
-        "and status <> 'running' order by started_at desc limit 1",
-        [campaign, source, run_id]).fetchone()
-    at = ledger.as_utc(row[0]) if row and row[0] else None
-    return at if at is not None and at > dt.datetime.now(dt.UTC) else None
+def log_run(event: str, what: str, run: RunSummary) -> None:
+    """One log line for a run's end (a failure as a warning); `event` says where it went."""
+    log.log(logging.WARNING if run.status == FAILED else logging.INFO, what, extra={
+        "event": event, "run_id": run.run_id, "campaign": run.campaign, "source": run.source,
+        "status": run.status, "posts_new": run.posts_new, "pages": run.pages,
+        "requests": run.requests, "detail": run.message, "resume_after": run.resume_after})
 
 
-def _finish(con: duckdb.DuckDBPyConnection, summary: RunSummary, runlog: RunLog, status: str,
-            message: str | None) -> None:
-    message = credentials.redact(message) if message else message
-    summary.message = message
-    summary.requests = runlog.requests
-    summary.errors = runlog.errors
-    summary.resume_after = runlog.resume_after
-    summary.gaps = list(runlog.gaps)
-    ledger.add_gaps(con, summary.run_id, summary.campaign, summary.source, runlog.gaps)
-    for origin, reason, raw in runlog.quarantine:
-        ledger.quarantine(con, summary.run_id, origin, None, reason, raw)
-    ledger.finish_run(con, summary.run_id, status, requests=runlog.requests,
-                      errors=runlog.errors, rate_limit_waits=runlog.rate_limit_waits,
-                      resume_after=runlog.resume_after, message=message)
-    log.info("run finished", extra={"event": "run_finished", "run_id": summary.run_id,
-                                    "campaign": summary.campaign, "source": summary.source,
-                                    "status": status, "posts_new": summary.posts_new})
+def _until_stopped(pages: Iterable[RawPage], stop: Callable[[], bool] | None
+                   ) -> Iterator[RawPage]:
+    for page in pages:
+        if stop is not None and stop():
+            raise Stopped
+        yield page
 
 
-# Public name for the daemon's loader, which records runs it reads back from the spool.
-record_run_end = _finish
+class WarehouseSink:
+    """`tracker collect`: each batch and its cursor committed to the warehouse at once."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def last_run(self, campaign: str, source: str) -> LastRun | None:
+        return ledger.last_run(self.con, campaign, source)
+
+    def cursor(self, campaign: str, source: str) -> Any:
+        return ledger.get_cursor(self.con, campaign, source)
+
+    def start(self, run: RunSummary) -> None:
+        ledger.start_run(self.con, "collect", run.campaign, run.source, run_id=run.run_id,
+                         started_at=run.started_at)
+
+    def store(self, run: RunSummary, batch: list[RawPage]) -> None:
+        result = store_batch(self.con, batch, run_id=run.run_id, source=run.source,
+                             campaign=run.campaign, cursor=batch[-1].cursor, set_cursor=True)
+        run.pages += result.pages_new
+        run.posts_new += result.posts_new
+        run.duplicates += result.duplicates
+
+    def finish(self, run: RunSummary, runlog: RunLog) -> None:
+        ledger.end_run(self.con, run.run_id, run.campaign, run.source, run.status,
+                       run.message, runlog)
+        log_run("run_finished", "run finished", run)
 
 
 def collect(con: duckdb.DuckDBPyConnection, config: Config, campaign: str | None = None,
-            source: str | None = None, *, batch_pages: int = 1,
+            source: str | None = None, *, batch_pages: int | None = None,
             on_run: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
-    """One pass of every configured (campaign, source), or of the one selected."""
+    """`tracker collect`: one pass of every configured (campaign, source), or of the one
+    selected, into the warehouse. A source's failure is in its summary; the others run."""
     campaigns = [config.campaign(campaign)] if campaign else list(config.campaigns)
+    chosen = [(c, c.source(source) if source else None) for c in campaigns]
+    prepare(con, config.campaigns)
+    if not daemon_running(config):     # else its runs in progress are not dead
+        ledger.mark_killed(con, "collect")
+    sink = WarehouseSink(con)
     out = []
-    for c in campaigns:
-        sources = [c.source(source)] if source else list(c.sources)
-        for s in sources:
-            summary = collect_source(con, config, c, s, batch_pages=batch_pages)
+    for c, only in chosen:
+        for s in [only] if only else list(c.sources):
+            summary = run_pass(sink, config, c, s, batch_pages=batch_pages)
             out.append(summary)
             if on_run:
                 on_run(summary)
     return out
+
+
+def failed_error(runs: list[RunSummary]) -> TrackerError | None:
+    """The one error a pass ends with when sources failed (each is in the ledger)."""
+    failed = [f"{r.campaign}/{r.source}" for r in runs if r.status == FAILED]
+    if not failed:
+        return None
+    return TrackerError(f"{len(failed)} of {len(runs)} source(s) failed: {', '.join(failed)} "
+                        "(the reasons are above and in ledger.runs)")
+
+
+def daemon_running(config: Config) -> bool:
+    from .daemon import lock_path
+    from .daemon.lock import holder
+
+    return holder(lock_path(config.warehouse)) is not None

@@ -22,3 +22,8 @@ def lock_path(warehouse: Path) -> Path:
 
 def state_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + ".daemon.json")
+
+
+def collect_job_id(campaign: str, source: str) -> str:
+    """The scheduler's id of a source's collection job (also the key in the state file)."""
+    return f"collect:{campaign}:{source}"

@@ -1,8 +1,10 @@
-"""One scheduled collection pass: source -> spool, never touching the warehouse.
+"""The daemon's collection jobs: the shared pass (`pipeline.run_pass`) into the spool.
 
 Each batch is acknowledged (its cursor advanced in memory) only once it is durably in the
 spool, so a crash at any point loses nothing acknowledged: what was not spooled is fetched
-again from the last spooled cursor. The run's outcome is spooled last, for the ledger.
+again from the last spooled cursor. The run's outcome is spooled last, for the ledger. What
+is the daemon's own is when a pass runs: on schedule, and not while backing off after
+failures (`policy.backoff_seconds`).
 """
 
 from __future__ import annotations
@@ -10,57 +12,108 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from .. import credentials
-from ..config import Config, DaemonSettings
-from ..errors import ConfigError, TrackerError
-from ..pipeline import batches
-from ..sources import build_source
-from ..sources.base import RawPage, RunLog, parse_iso, utcnow
-from ..store import ledger
+from ..config import Config
+from ..errors import ConfigError
+from ..pages import RawPage, RunLog
+from ..pipeline import FAILED, INTERRUPTED, RunSummary, log_run, run_pass
+from ..store.ledger import LastRun
+from ..timeutil import iso, parse_iso, utcnow
 from .policy import backoff_seconds
-from .spool import Spool
-from .state import JobState, StateFile, iso
+from .spool import Spool, run_header
+from .state import JobState, StateFile
 
 log = logging.getLogger("tracker.daemon")
+Pair = tuple[str, str]   # (campaign, source)
 
 
-class Stopped(Exception):
-    """Raised between pages when the daemon is stopping: the partial batch is abandoned."""
+class RunBook:
+    """Per (campaign, source): the newest acknowledged cursor and last run's outcome, spool
+    first, then warehouse. What the warehouse's ledger says for `tracker collect`."""
 
-
-class CursorBook:
-    """The newest acknowledged cursor of each (campaign, source): spool first, then warehouse."""
-
-    def __init__(self, cursors: dict[tuple[str, str], Any]):
-        self._cursors = dict(cursors)
+    def __init__(self, cursors: dict[Pair, Any] | None = None,
+                 last_runs: dict[Pair, LastRun] | None = None):
+        self._cursors = dict(cursors or {})
+        self._last = dict(last_runs or {})
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> Any:
+    def cursor(self, key: Pair) -> Any:
         with self._lock:
             return self._cursors.get(key)
 
-    def set(self, key: tuple[str, str], cursor: Any) -> None:
+    def set_cursor(self, key: Pair, cursor: Any) -> None:
         with self._lock:
             self._cursors[key] = cursor
+
+    def last_run(self, key: Pair) -> LastRun | None:
+        with self._lock:
+            return self._last.get(key)
+
+    def set_last_run(self, key: Pair, last: LastRun) -> None:
+        with self._lock:
+            self._last[key] = last
+
+
+class SpoolSink:
+    """The pass's pages and outcome go to the spool; the loader takes them to the ledger."""
+
+    def __init__(self, spool: Spool, book: RunBook, on_spooled: Callable[[], None],
+                 active: set[str], active_lock: threading.Lock):
+        self.spool = spool
+        self.book = book
+        self.on_spooled = on_spooled
+        self.active, self.active_lock = active, active_lock   # runs not yet spooled as ended
+        self.run_id: str | None = None
+
+    def last_run(self, campaign: str, source: str) -> LastRun | None:
+        return self.book.last_run((campaign, source))
+
+    def cursor(self, campaign: str, source: str) -> Any:
+        return self.book.cursor((campaign, source))
+
+    def start(self, run: RunSummary) -> None:
+        """Nothing to write (each entry carries the run's start): the run is in progress."""
+        self.run_id = run.run_id
+        with self.active_lock:
+            self.active.add(run.run_id)
+
+    @staticmethod
+    def _head(run: RunSummary) -> dict[str, Any]:
+        return {"run_id": run.run_id, "campaign": run.campaign, "source": run.source,
+                "started_at": run.started_at}
+
+    def store(self, run: RunSummary, batch: list[RawPage]) -> None:
+        self.spool.write("batch", {**self._head(run), "cursor": batch[-1].cursor}, batch)
+        self.book.set_cursor((run.campaign, run.source), batch[-1].cursor)
+        run.pages += len(batch)   # fetched; the ledger counts what was new when loaded
+        self.on_spooled()
+
+    def finish(self, run: RunSummary, runlog: RunLog) -> None:
+        now = utcnow()
+        self.spool.write("run", run_header(self._head(run), now, run.status, run.message,
+                                           runlog))
+        self.book.set_last_run((run.campaign, run.source),
+                               LastRun(run.status, runlog.resume_after, now))
+        log_run("run_fetched", "run fetched", run)
+        self.on_spooled()
 
 
 class Collector:
     """Runs collection jobs in the scheduler's worker threads."""
 
-    def __init__(self, get_config: Callable[[], Config], spool: Spool, cursors: CursorBook,
+    def __init__(self, get_config: Callable[[], Config], spool: Spool, book: RunBook,
                  state: StateFile, stop: threading.Event, on_spooled: Callable[[], None],
                  on_blocked: Callable[[str, dt.datetime], None]):
         self.get_config = get_config
         self.spool = spool
-        self.cursors = cursors
+        self.book = book
         self.state = state
         self.stop = stop
         self.on_spooled = on_spooled
         self.on_blocked = on_blocked
-        self.active: set[str] = set()          # run ids not yet spooled as finished
+        self.active: set[str] = set()          # runs not yet spooled as finished
         self.active_lock = threading.Lock()
 
     def busy(self) -> int:
@@ -71,103 +124,57 @@ class Collector:
         with self.active_lock:
             return set(self.active)
 
-    def _pages(self, pages: Iterable[RawPage]) -> Iterator[RawPage]:
-        for page in pages:
-            if self.stop.is_set():
-                raise Stopped
-            yield page
-
-    def run(self, job_id: str, campaign_name: str, source_name: str) -> None:
-        """The job: one pass of one source, unless stopping, backing off or told to wait."""
+    def run(self, job_id: str, campaign_name: str, source_name: str) -> RunSummary | None:
+        """The job: one pass of one source, unless stopping or backing off after failures."""
         if self.stop.is_set():
-            return
+            return None
         cfg = self.get_config()
         js = self.state.jobs.get(job_id)
         try:
             campaign = cfg.campaign(campaign_name)
             scfg = campaign.source(source_name)
         except ConfigError:
-            return  # removed by a reload while queued
+            return None  # removed by a reload while queued
         if js is None:
-            return
+            return None
         until = parse_iso(js.blocked_until)
-        if until and utcnow() < until:
+        if js.blocked_reason == "backoff" and until and utcnow() < until:
             log.info("run skipped", extra={"event": "run_skipped", "job": job_id,
                                             "until": js.blocked_until,
                                             "reason": js.blocked_reason})
-            return
-        run_id = ledger.new_run_id("collect")
-        with self.active_lock:
-            self.active.add(run_id)
+            return None
+        js.running, js.last_started = True, iso(utcnow())
+        self.state.save()
+        sink = SpoolSink(self.spool, self.book, self.on_spooled, self.active, self.active_lock)
         try:
-            self._run(js, job_id, run_id, cfg, campaign, scfg)
+            run = run_pass(sink, cfg, campaign, scfg, stop=self.stop.is_set)
         finally:
             with self.active_lock:
-                self.active.discard(run_id)
+                self.active.discard(sink.run_id or "")
+        self._schedule_after(js, job_id, run, cfg)
+        return run
 
-    def _run(self, js: JobState, job_id: str, run_id: str, cfg: Config, campaign: Any,
-             scfg: Any) -> None:
-        settings: DaemonSettings = cfg.daemon
-        started = utcnow()
-        key = (campaign.name, scfg.name)
-        js.running, js.last_started = True, iso(started)
-        self.state.save()
-        log.info("run started", extra={"event": "run_started", "job": job_id, "run_id": run_id})
-        runlog = RunLog()
-        pages = spooled = 0
-        status, message = "ok", None
-        head = {"run_id": run_id, "campaign": campaign.name, "source": scfg.name,
-                "started_at": started}
-        try:
-            source = build_source(campaign, scfg, state_dir=cfg.warehouse.parent)
-            cursor = self.cursors.get(key)
-            for batch in batches(self._pages(source.pages(cursor, runlog)),
-                                 settings.batch_pages):
-                self.spool.write("batch", {**head, "cursor": batch[-1].cursor}, batch)
-                self.cursors.set(key, batch[-1].cursor)
-                pages += len(batch)
-                spooled += 1
-                self.on_spooled()
-            status, message = runlog.status or "ok", runlog.message
-        except Stopped:
-            status, message = "interrupted", "stopped by the daemon; the unfinished batch " \
-                                             "was abandoned and will be fetched again"
-        except Exception as exc:  # a broken collector must not stop the daemon
-            status = "failed"
-            message = str(exc) if isinstance(exc, TrackerError) else \
-                f"{type(exc).__name__}: {exc}"
-            runlog.errors += 1
-        message = credentials.redact(message) if message else None
+    def _schedule_after(self, js: JobState, job_id: str, run: RunSummary, cfg: Config) -> None:
+        """The daemon's part of the outcome: backoff after failures, the state file."""
         now = utcnow()
-        resume_after = runlog.resume_after
-        if status == "failed":
+        until = run.resume_after
+        js.running, js.last_finished, js.last_status = False, iso(now), run.status
+        if run.status == FAILED:
             js.failures += 1
-            delay = backoff_seconds(js.failures, settings)
-            resume_after = now + dt.timedelta(seconds=delay)
-            message = f"{message} (failure {js.failures} in a row; retry in {delay}s)"
-            js.last_error, js.last_error_at = message, iso(now)
-            js.blocked_until, js.blocked_reason = iso(resume_after), "backoff"
+            delay = backoff_seconds(js.failures, cfg.daemon)
+            until = now + dt.timedelta(seconds=delay)
+            js.last_error = (f"{run.message} (failure {js.failures} in a row; "
+                             f"retry in {delay}s)")
+            js.last_error_at = iso(now)
+            js.blocked_until, js.blocked_reason = iso(until), "backoff"
         else:
-            if status != "interrupted":
+            if run.status != INTERRUPTED:
                 js.failures = 0
                 js.last_ok = iso(now)
-            if resume_after and resume_after > now:
-                js.blocked_until, js.blocked_reason = iso(resume_after), status
+            if until and until > now:
+                js.blocked_until, js.blocked_reason = iso(until), run.status
             else:
                 js.blocked_until = js.blocked_reason = None
-        self.spool.write("run", {
-            **head, "ended_at": now, "status": status, "message": message,
-            "requests": runlog.requests, "errors": runlog.errors,
-            "rate_limit_waits": runlog.rate_limit_waits, "resume_after": resume_after,
-            "gaps": [[iso(g.start), iso(g.end), g.reason] for g in runlog.gaps],
-            "quarantine": [list(q) for q in runlog.quarantine]})
-        self.on_spooled()
-        js.running, js.last_finished, js.last_status = False, iso(now), status
         self.state.save()
-        level = logging.WARNING if status == "failed" else logging.INFO
-        log.log(level, "run fetched", extra={
-            "event": "run_fetched", "job": job_id, "run_id": run_id, "status": status,
-            "pages": pages, "batches": spooled, "requests": runlog.requests,
-            "detail": message, "resume_after": iso(resume_after)})
-        if js.blocked_until:
-            self.on_blocked(job_id, resume_after)
+        if js.blocked_until and until:
+            self.on_blocked(job_id, until)

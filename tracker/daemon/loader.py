@@ -9,7 +9,6 @@ every `load_retry` seconds. All warehouse access in the daemon goes through `wri
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -21,14 +20,15 @@ import duckdb
 
 from ..config import Config
 from ..errors import WarehouseLocked
-from ..pipeline import RunSummary, record_run_end
-from ..sources.base import Gap, RunLog, parse_iso, utcnow
+from ..pipeline import RunSummary
 from ..store import ledger
 from ..store.db import connect
+from ..store.ledger import LastRun
 from ..store.load import store_batch
 from ..store.normalise import prepare
-from .spool import Entry, Spool
-from .state import StateFile, iso
+from ..timeutil import iso, parse_iso, utcnow
+from .spool import Entry, Spool, runlog_of
+from .state import StateFile
 
 log = logging.getLogger("tracker.daemon")
 
@@ -48,29 +48,18 @@ def apply_entry(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
         store_batch(con, entry.pages(), run_id=h["run_id"], source=h["source"],
                     campaign=h["campaign"], cursor=h.get("cursor"), set_cursor=True)
         return
-    runlog = RunLog(requests=h["requests"], errors=h["errors"],
-                    rate_limit_waits=h["rate_limit_waits"],
-                    resume_after=parse_iso(h.get("resume_after")),
-                    gaps=[Gap(parse_iso(a), parse_iso(b), r) for a, b, r in h.get("gaps", [])],
-                    quarantine=[tuple(q) for q in h.get("quarantine", [])])
-    summary = RunSummary(h["run_id"], h["campaign"], h["source"], status=h["status"])
-    row = con.execute("select posts_new from ledger.runs where run_id = ?",
-                      [h["run_id"]]).fetchone()
-    summary.posts_new = row[0] if row else 0
-    # Gaps and quarantine rows are not keyed: write them once, with the run's end.
-    done = con.execute("select ended_at is not null from ledger.runs where run_id = ?",
-                       [h["run_id"]]).fetchone()
-    if done and done[0]:
-        runlog.gaps, runlog.quarantine = [], []
     con.execute("begin transaction")
     try:
-        record_run_end(con, summary, runlog, h["status"], h.get("message"))
-        con.execute("update ledger.runs set ended_at = ? where run_id = ?",
-                    [parse_iso(h["ended_at"]), h["run_id"]])
+        ledger.end_run(con, h["run_id"], h["campaign"], h["source"], h["status"],
+                       h.get("message"), runlog_of(h), ended_at=parse_iso(h["ended_at"]))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+    log.info("run finished", extra={"event": "run_finished", "run_id": h["run_id"],
+                                    "campaign": h["campaign"], "source": h["source"],
+                                    "status": h["status"],
+                                    **ledger.run_counts(con, h["run_id"])})
 
 
 class Loader:
@@ -193,8 +182,19 @@ class Loader:
             log.warning("runs of a killed process marked", extra={"event": "runs_killed",
                                                                   "runs": n})
 
-    def read_cursors(self) -> tuple[dict[Pair, Any], dict[Pair, tuple]] | None:
-        """The warehouse's cursors and each source's last run: (status, resume_after).
+    def fill_counts(self, runs: list[RunSummary]) -> None:
+        """Set the runs' page and post counts from the ledger, once they are loaded."""
+        con = connect(self.warehouse, read_only=True, wait=30)
+        try:
+            for run in runs:
+                counts = ledger.run_counts(con, run.run_id)
+                run.pages, run.posts_new = counts["pages"], counts["posts_new"]
+                run.duplicates = counts["duplicates"]
+        finally:
+            con.close()
+
+    def read_cursors(self) -> tuple[dict[Pair, Any], dict[Pair, LastRun]] | None:
+        """The warehouse's cursors and each source's last finished run.
 
         Read-write, else read-only beside a reader; None if the warehouse cannot be opened.
         """
@@ -207,16 +207,7 @@ class Loader:
                 except WarehouseLocked:
                     continue
                 try:
-                    rows = con.execute("select campaign, source, cursor "
-                                       "from ledger.cursors").fetchall()
-                    last = con.execute(
-                        "select campaign, source, arg_max(status, started_at), "
-                        "arg_max(resume_after, started_at) from ledger.runs "
-                        "where kind = 'collect' and status not in ('running', 'killed') "
-                        "group by all").fetchall()
+                    return ledger.all_cursors(con), ledger.last_runs(con)
                 finally:
                     con.close()
-                cursors = {(c, s): json.loads(v) if v is not None else None
-                           for c, s, v in rows}
-                return cursors, {(c, s): (st, ra) for c, s, st, ra in last}
         return None

@@ -23,24 +23,22 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from ..config import Config, Schedule, load_config
-from ..errors import TrackerError
-from ..sources.base import utcnow
-from . import lock_path, state_path
+from ..errors import TrackerError, WarehouseLocked
+from ..pipeline import FAILED, RunSummary
+from ..store.ledger import LastRun
+from ..timeutil import iso, utcnow
+from . import collect_job_id, lock_path, state_path
 from .build import build_job
-from .collector import Collector, CursorBook
+from .collector import Collector, RunBook
 from .loader import Loader
 from .lock import DaemonLock
-from .policy import misfire_grace, trigger
+from .policy import backoff_seconds, misfire_grace, trigger
 from .spool import Spool
-from .state import JobState, StateFile, iso
+from .state import JobState, StateFile
 
 log = logging.getLogger("tracker.daemon")
 BUILD_JOB = "build"
 STARTUP_WAIT = 2.0
-
-
-def collect_job_id(campaign: str, source: str) -> str:
-    return f"collect:{campaign}:{source}"
 
 
 def route_library_logs() -> None:
@@ -60,7 +58,7 @@ class Daemon:
         self.scheduler: BlockingScheduler | None = None
         self._schedules: dict[str, tuple[Schedule, int]] = {}
         self._reload_lock = threading.Lock()
-        self._last_runs: dict[tuple, tuple] = {}
+        self._last_runs: dict[tuple, LastRun] = {}
 
     def get_config(self) -> Config:
         return self.config
@@ -75,22 +73,52 @@ class Daemon:
         finally:
             self.lock.release()
 
-    def _run(self) -> int:
+    def run_once(self) -> list[RunSummary]:
+        """Every collection job once, now, through the spool into the warehouse (no
+        scheduler, no signal handlers: Ctrl-C stops it like `tracker collect`)."""
+        self.lock.acquire(str(self.config.warehouse))
+        try:
+            self._parts()
+            start = self._startup()
+            assert start is not None      # only a stop signal ends start-up early
+            cursors, self._last_runs = start
+            self.collector.book = RunBook(cursors, self._last_runs)
+            runs = []
+            for job_id, (schedule, args) in self._wanted().items():
+                if args:
+                    self.state.jobs[job_id] = self._job_state(job_id, schedule, args)
+                    run = self.collector.run(job_id, *args)
+                    runs += [run] if run else []
+            while (result := self.loader.drain(wait=STARTUP_WAIT)) != "done":
+                if result == "busy":
+                    raise WarehouseLocked(f"{self.config.warehouse}: busy; what was fetched "
+                                          "waits in the spool for the next `tracker run`")
+            self._exit("stopped after one pass")
+            self.loader.fill_counts(runs)
+            return runs
+        finally:
+            self.lock.release()
+
+    def _parts(self) -> None:
         cfg = self.config
-        self._signals()
         self.spool = Spool(cfg.spool)
-        self.collector = Collector(self.get_config, self.spool, CursorBook({}), self.state,
+        self.collector = Collector(self.get_config, self.spool, RunBook(), self.state,
                                    self.stop, self._wake_loader, self._blocked)
         self.loader = Loader(self.get_config, self.spool, self.state, self.stop,
                              self.collector.active_runs)
         log.info("daemon starting", extra={
             "event": "daemon_starting", "pid": os.getpid(), "warehouse": str(cfg.warehouse),
             "spool": str(cfg.spool), "spool_batches": self.spool.count()})
+
+    def _run(self) -> int:
+        cfg = self.config
+        self._signals()
+        self._parts()
         start = self._startup()
         if start is None:
             return self._exit("stopped during start-up")
         cursors, self._last_runs = start
-        self.collector.cursors = CursorBook(cursors)
+        self.collector.book = RunBook(cursors, self._last_runs)
         self.scheduler = BlockingScheduler(
             executors={"default": ThreadPoolExecutor(cfg.daemon.workers)},
             job_defaults={"coalesce": True, "max_instances": 1}, timezone=dt.UTC)
@@ -189,7 +217,7 @@ class Daemon:
             # before a restart ends); the first build waits one period for data.
             first_run = {}
             if args:
-                status, until = self._last_runs.get(args, (None, None))
+                until = self._waits_until(args)
                 now = dt.datetime.now(dt.UTC)
                 first_run = {"next_run_time": max(now, until) if until else now}
             self.scheduler.add_job(func, trigger(schedule, settings),
@@ -206,13 +234,25 @@ class Daemon:
     def _job_state(self, job_id: str, schedule: Schedule, args: tuple) -> JobState:
         js = JobState(args[0] if args else None, args[1] if args else None,
                       schedule.describe())
-        status, until = self._last_runs.get(args, (None, None)) if args else (None, None)
-        if until and until > utcnow():    # honoured across restarts
+        last = self._last_runs.get(args) if args else None
+        until = self._waits_until(args) if args else None
+        if last and until:                # honoured across restarts
             js.blocked_until = iso(until)
-            js.blocked_reason = "backoff" if status == "failed" else status
-        if status == "failed":
-            js.failures, js.last_status = 1, status
+            js.blocked_reason = "backoff" if last.status == FAILED else last.status
+        if last and last.status == FAILED:
+            js.failures, js.last_status = 1, last.status
         return js
+
+    def _waits_until(self, key: tuple) -> dt.datetime | None:
+        """When a source's first run after start-up may be: its last run's `resume_after`,
+        or after a failure one backoff after that run ended. None: now."""
+        last = self._last_runs.get(key)
+        if last is None:
+            return None
+        until = last.resume_after
+        if last.status == FAILED and last.ended_at is not None:
+            until = last.ended_at + dt.timedelta(seconds=backoff_seconds(1, self.config.daemon))
+        return until if until and until > utcnow() else None
 
     def _build(self) -> None:
         js = self.state.jobs.get(BUILD_JOB)

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..sources.base import RawPage
+from ..pages import Gap, RawPage, RunLog
+from ..store.ledger import LastRun
+from ..timeutil import iso, parse_iso
 
 _KINDS = ("batch", "run")
 log = logging.getLogger("tracker.daemon")
@@ -144,15 +146,35 @@ class Spool:
                 out[(e.header["campaign"], e.header["source"])] = e.header.get("cursor")
         return out
 
-    def latest_runs(self) -> dict[tuple[str, str], tuple[str, dt.datetime | None]]:
-        """(status, resume_after) of the newest spooled run of each (campaign, source)."""
-        out: dict[tuple[str, str], tuple[str, dt.datetime | None]] = {}
-        for e in self.entries():
-            if e.kind == "run":
-                ra = e.header.get("resume_after")
-                out[(e.header["campaign"], e.header["source"])] = (
-                    e.header["status"], dt.datetime.fromisoformat(ra) if ra else None)
-        return out
+    def latest_runs(self) -> dict[tuple[str, str], LastRun]:
+        """The outcome of the newest spooled run of each (campaign, source)."""
+        return {(e.header["campaign"], e.header["source"]): last_run_of(e.header)
+                for e in self.entries() if e.kind == "run"}
+
+
+def run_header(head: dict[str, Any], ended_at: dt.datetime, status: str,
+               message: str | None, runlog: RunLog) -> dict[str, Any]:
+    """The header of a `run` entry: a run's end, as `ledger.end_run` needs it."""
+    return {**head, "ended_at": ended_at, "status": status, "message": message,
+            "requests": runlog.requests, "errors": runlog.errors,
+            "rate_limit_waits": runlog.rate_limit_waits, "resume_after": runlog.resume_after,
+            "gaps": [[iso(g.start), iso(g.end), g.reason] for g in runlog.gaps],
+            "quarantine": [list(q) for q in runlog.quarantine]}
+
+
+def runlog_of(header: dict[str, Any]) -> RunLog:
+    """The run log a `run` entry carries."""
+    return RunLog(requests=header["requests"], errors=header["errors"],
+                  rate_limit_waits=header["rate_limit_waits"],
+                  resume_after=parse_iso(header.get("resume_after")),
+                  gaps=[Gap(parse_iso(a), parse_iso(b), r)
+                        for a, b, r in header.get("gaps", [])],
+                  quarantine=[(o, r, raw) for o, r, raw in header.get("quarantine", [])])
+
+
+def last_run_of(header: dict[str, Any]) -> LastRun:
+    return LastRun(header["status"], parse_iso(header.get("resume_after")),
+                   parse_iso(header.get("ended_at")))
 
 
 @dataclass

@@ -8,7 +8,6 @@ Written atomically (temporary file + rename) after every change.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import threading
@@ -16,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ..sources.base import utcnow
+from ..timeutil import iso, utcnow
 
 
 @dataclass
@@ -35,10 +34,6 @@ class JobState:
     failures: int = 0                  # consecutive failed runs
     blocked_until: str | None = None   # backoff or the source's resume_after
     blocked_reason: str | None = None  # 'backoff' or the source's status (rate_limited, ...)
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    return value.astimezone(dt.UTC).isoformat(timespec="seconds") if value else None
 
 
 class StateFile:

@@ -13,29 +13,16 @@ from typing import Any
 
 from ..config import Config
 from ..errors import WarehouseLocked
-from ..sources.base import utcnow
+from ..store import ledger
 from ..store.db import connect
-from . import lock_path, state_path
+from ..tables import format_table
+from ..timeutil import iso, parse_iso, utcnow
+from . import collect_job_id, lock_path, state_path
 from .lock import holder
-from .state import iso, read_state
+from .state import read_state
 
 FAILED = "failed"
 _NOT_OK = ("failed", "killed", "interrupted", "running")
-
-_LEDGER = """
-select campaign, source,
-       max(started_at) as last_started,
-       arg_max(status, started_at) as last_status,
-       sum(posts_new) as posts_total,
-       coalesce(sum(posts_new) filter (where started_at >= ?), 0) as posts_24h,
-       max(coalesce(ended_at, started_at)) filter (where status not in {not_ok}) as last_ok,
-       arg_max(message, started_at) filter (where status = 'failed') as last_error,
-       max(started_at) filter (where status = 'failed') as last_error_at
-from ledger.runs
-where kind = 'collect'
-group by all
-"""
-
 
 @dataclass
 class SourceStatus:
@@ -59,10 +46,7 @@ def _ledger(cfg: Config, wait: float, on_wait: Any) -> dict[tuple[str, str], dic
         return {}
     con = connect(cfg.warehouse, read_only=True, wait=wait, on_wait=on_wait)  # may raise
     try:
-        since = utcnow() - dt.timedelta(hours=24)
-        cur = con.execute(_LEDGER.format(not_ok=_NOT_OK), [since])
-        cols = [d[0] for d in cur.description]
-        return {(r[0], r[1]): dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+        return ledger.source_summary(con, utcnow() - dt.timedelta(hours=24), _NOT_OK)
     finally:
         con.close()
 
@@ -74,17 +58,14 @@ def _size(path: Path) -> int:
 
 def gather(cfg: Config, *, wait: float = 30.0, on_wait: Any = None) -> dict[str, Any]:
     """Everything `tracker status` shows, as plain data (the `--json` output)."""
-    from ..sources.base import parse_iso
-    from .service import collect_job_id
-
     pid = holder(lock_path(cfg.warehouse))
     state = read_state(state_path(cfg.warehouse)) if pid else None
     jobs = (state or {}).get("jobs", {})
     note = None
     try:
-        ledger = _ledger(cfg, wait, on_wait)
+        runs = _ledger(cfg, wait, on_wait)
     except WarehouseLocked as exc:   # e.g. a long model build: show what the daemon knows
-        ledger, note = {}, f"{exc}; ledger figures not shown"
+        runs, note = {}, f"{exc}; ledger figures not shown"
     now = utcnow()
     rejected = (len(list((cfg.spool / "rejected").glob("*.jsonl")))
                 if (cfg.spool / "rejected").exists() else 0)
@@ -92,7 +73,7 @@ def gather(cfg: Config, *, wait: float = 30.0, on_wait: Any = None) -> dict[str,
     for c in cfg.campaigns:
         for s in c.sources:
             st = SourceStatus(c.name, s.name)
-            row = ledger.get((c.name, s.name), {})
+            row = runs.get((c.name, s.name), {})
             js = jobs.get(collect_job_id(c.name, s.name), {})
             st.last_run = iso(row.get("last_started"))
             st.outcome = row.get("last_status")
@@ -156,8 +137,6 @@ def _short(text: str | None, width: int = 60) -> str:
 
 def render(data: dict[str, Any]) -> str:
     """The human-readable status: a header and one row per campaign and source."""
-    from ..sqlquery import format_table
-
     d, w = data["daemon"], data["warehouse"]
     head = (f"daemon: running (PID {d['pid']}, since {d['started_at']})" if d["running"]
             else "daemon: not running")

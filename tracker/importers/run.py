@@ -22,7 +22,7 @@ import duckdb
 
 from ..config import Config
 from ..errors import ImportFormatError
-from ..sources.base import page_id
+from ..pages import page_id
 from ..store import ledger
 from ..store.load import _BATCH_IN, BatchResult, store_batch_table
 from ..store.normalise import SLICE_BYTES, prepare
@@ -387,11 +387,6 @@ class Importer:
             first = con.execute("select min(rowid) from batch_in").fetchone()[0] or 0
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign,
                                        slices=[(first + lo, first + hi) for lo, hi in slices])
-            if result.pages_new:
-                # every copy of a post in the new records (n_posts: see store/normalise.py),
-                # so a post repeated within one batch counts as a duplicate too
-                copies = con.execute("select count(*) from n_posts").fetchone()[0]
-                result.duplicates = copies - result.posts_new
             for origin, line, reason, raw in batch.quarantine:
                 ledger.quarantine(con, summary.run_id, origin, line, reason, raw)
             seen = len(set(batch.page_ids)) - result.pages_new

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ..config import Campaign, SourceConfig
 from ..errors import ConfigError
-from .base import RawPage, RunLog, Source
+from ..pages import RawPage, RunLog
+from .base import Source
 
 __all__ = ["RawPage", "RunLog", "Source", "build_source"]
 

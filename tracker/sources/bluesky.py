@@ -27,7 +27,8 @@ from atproto_client.request import Request
 from .. import credentials
 from ..config import Campaign, SourceConfig
 from ..hashtags import normalise_tag
-from .base import Gap, RawPage, RunLog, parse_iso, utcnow
+from ..pages import Gap, RawPage, RunLog
+from ..timeutil import iso, parse_iso, utcnow
 from .retry import (
     TIMEOUT_SECONDS,
     CallFailed,
@@ -37,7 +38,6 @@ from .retry import (
     Transient,
     body_text,
     call,
-    iso,
     parse_json,
     resume_at,
 )

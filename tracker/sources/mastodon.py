@@ -23,7 +23,8 @@ from mastodon import Mastodon
 from .. import credentials
 from ..config import Campaign, SourceConfig
 from ..hashtags import normalise_tag
-from .base import RawPage, RunLog, utcnow
+from ..pages import RawPage, RunLog
+from ..timeutil import utcnow
 from .retry import (
     TIMEOUT_SECONDS,
     CallFailed,

@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 
 import requests
 
-from .base import RunLog, utcnow
+from ..pages import RunLog
+from ..timeutil import utcnow
 
 T = TypeVar("T")
 
@@ -184,7 +185,3 @@ class TimeoutSession(requests.Session):
 
 def month_key(now: dt.datetime | None = None) -> str:
     return f"{(now or utcnow()):%Y-%m}"
-
-
-def iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

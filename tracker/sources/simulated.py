@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from ..config import Campaign, SourceConfig
-from .base import RawPage, RunLog
+from ..pages import RawPage, RunLog
 
 DEFAULT_START = dt.datetime(2016, 4, 22, tzinfo=dt.UTC)
 DEFAULT_END = dt.datetime(2016, 5, 6, tzinfo=dt.UTC)

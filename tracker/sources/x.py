@@ -19,7 +19,8 @@ import tweepy
 
 from .. import credentials
 from ..config import Campaign, SourceConfig
-from .base import Gap, RawPage, RunLog, utcnow
+from ..pages import Gap, RawPage, RunLog
+from ..timeutil import iso, utcnow
 from .retry import (
     CallFailed,
     Malformed,
@@ -30,7 +31,6 @@ from .retry import (
     body_text,
     call,
     is_timeout_or_network,
-    iso,
     month_key,
     parse_json,
     resume_at,

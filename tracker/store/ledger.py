@@ -1,18 +1,37 @@
-"""The ledger: runs, cursors, gaps and quarantined records, in the warehouse itself."""
+"""The ledger: runs, cursors, gaps and quarantined records, in the warehouse itself.
+
+Every read and write of the `ledger` schema is here; other modules call these functions.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from .. import credentials
-from ..sources.base import Gap, utcnow
+from ..pages import Gap, RunLog
+from ..timeutil import as_utc, utcnow
 
 QUARANTINE_RAW_LIMIT = 1_000_000
+KILLED_MESSAGE = "the process stopped before the run finished (killed or crashed)"
+# Runs whose outcome says nothing about the source: still going, or cut short by a crash.
+# A source's "last run" (for deferral and the daemon's start-up) is its newest other run.
+_SAYS_NOTHING = "status not in ('running', 'killed')"
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """The outcome of a source's newest finished run, as far as the next run cares."""
+
+    status: str
+    resume_after: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
 
 
 def new_run_id(kind: str) -> str:
@@ -20,6 +39,7 @@ def new_run_id(kind: str) -> str:
     return f"{utcnow():%Y%m%dT%H%M%S%f}-{kind}-{uuid.uuid4().hex[:8]}"
 
 
+# --- runs -------------------------------------------------------------------------------------
 def start_run(con: duckdb.DuckDBPyConnection, kind: str, campaign: str | None,
               source: str | None, run_id: str | None = None,
               started_at: dt.datetime | None = None) -> str:
@@ -36,7 +56,7 @@ def mark_killed(con: duckdb.DuckDBPyConnection, kind: str | None = None,
     """Runs left 'running' by a process that died (of `kind`, other than `keep`): mark them
     'killed'; how many."""
     where = ["status = 'running'"]
-    params: list[Any] = [utcnow()]
+    params: list[Any] = [utcnow(), KILLED_MESSAGE]
     if kind is not None:
         where.append("kind = ?")
         params.append(kind)
@@ -45,11 +65,11 @@ def mark_killed(con: duckdb.DuckDBPyConnection, kind: str | None = None,
         params.extend(keep)
     return con.execute(
         "update ledger.runs set status = 'killed', ended_at = coalesce(ended_at, ?), "
-        "message = 'the process stopped before the run finished (killed or crashed)' "
-        f"where {' and '.join(where)}", params).fetchone()[0]
+        f"message = ? where {' and '.join(where)}", params).fetchone()[0]
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **counts: Any) -> None:
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, *,
+               ended_at: dt.datetime | None = None, **counts: Any) -> None:
     """Close a run. Its message is stored with every known secret redacted."""
     if counts.get("message"):
         counts["message"] = credentials.redact(counts["message"])
@@ -58,7 +78,30 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **count
     sets = ", ".join(f"{c} = ?" for c in cols if c in counts)
     values = [counts[c] for c in cols if c in counts]
     con.execute(f"update ledger.runs set status = ?, ended_at = ?{', ' if sets else ''}{sets} "
-                "where run_id = ?", [status, utcnow(), *values, run_id])
+                "where run_id = ?", [status, ended_at or utcnow(), *values, run_id])
+
+
+def end_run(con: duckdb.DuckDBPyConnection, run_id: str, campaign: str | None,
+            source: str | None, status: str, message: str | None, runlog: RunLog, *,
+            ended_at: dt.datetime | None = None) -> None:
+    """Record a collection run's end: its gaps and quarantined bodies, then its row.
+
+    Idempotent (the daemon may load a run's end twice): gaps and quarantine rows are not
+    keyed, so they are written only while the run is still open.
+    """
+    if not run_ended(con, run_id):
+        add_gaps(con, run_id, campaign, source, runlog.gaps)
+        for origin, reason, raw in runlog.quarantine:
+            quarantine(con, run_id, origin, None, reason, raw)
+    finish_run(con, run_id, status, ended_at=ended_at, requests=runlog.requests,
+               errors=runlog.errors, rate_limit_waits=runlog.rate_limit_waits,
+               resume_after=runlog.resume_after, message=message)
+
+
+def run_ended(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
+    row = con.execute("select ended_at is not null from ledger.runs where run_id = ?",
+                      [run_id]).fetchone()
+    return bool(row and row[0])
 
 
 def add_counts(con: duckdb.DuckDBPyConnection, run_id: str, **inc: int) -> None:
@@ -67,10 +110,71 @@ def add_counts(con: duckdb.DuckDBPyConnection, run_id: str, **inc: int) -> None:
     con.execute(f"update ledger.runs set {sets} where run_id = ?", [*inc.values(), run_id])
 
 
+def run_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """A run's stored counters: pages, posts_new, duplicates (0 for an unknown run)."""
+    row = con.execute("select pages, posts_new, duplicates from ledger.runs where run_id = ?",
+                      [run_id]).fetchone()
+    return dict(zip(("pages", "posts_new", "duplicates"), row or (0, 0, 0), strict=True))
+
+
+def last_run(con: duckdb.DuckDBPyConnection, campaign: str, source: str) -> LastRun | None:
+    """The newest finished collection run of one source."""
+    row = con.execute(
+        "select status, resume_after, ended_at from ledger.runs where kind = 'collect' and "
+        f"campaign = ? and source = ? and {_SAYS_NOTHING} order by started_at desc limit 1",
+        [campaign, source]).fetchone()
+    return LastRun(row[0], as_utc(row[1]), as_utc(row[2])) if row else None
+
+
+def last_runs(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], LastRun]:
+    """`last_run` of every (campaign, source) at once."""
+    rows = con.execute(
+        "select campaign, source, arg_max(status, started_at), "
+        "arg_max(resume_after, started_at), arg_max(ended_at, started_at) from ledger.runs "
+        f"where kind = 'collect' and {_SAYS_NOTHING} group by all").fetchall()
+    return {(c, s): LastRun(st, as_utc(ra), as_utc(end)) for c, s, st, ra, end in rows}
+
+
+def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
+    return con.execute("select run_id, kind, campaign, source, status, posts_new, duplicates, "
+                       "errors, message from ledger.runs order by started_at desc limit ?",
+                       [limit]).fetchall()
+
+
+_SOURCE_SUMMARY = """
+select campaign, source,
+       max(started_at) as last_started,
+       arg_max(status, started_at) as last_status,
+       sum(posts_new) as posts_total,
+       coalesce(sum(posts_new) filter (where started_at >= ?), 0) as posts_24h,
+       max(coalesce(ended_at, started_at)) filter (where status not in {not_ok}) as last_ok,
+       arg_max(message, started_at) filter (where status = 'failed') as last_error,
+       max(started_at) filter (where status = 'failed') as last_error_at
+from ledger.runs
+where kind = 'collect'
+group by all
+"""
+
+
+def source_summary(con: duckdb.DuckDBPyConnection, since: dt.datetime,
+                   not_ok: tuple[str, ...]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (campaign, source): last run and outcome, posts in total and since `since`, the
+    last good run (status not in `not_ok`) and the last failure. For `tracker status`."""
+    cur = con.execute(_SOURCE_SUMMARY.format(not_ok=tuple(not_ok)), [since])
+    cols = [d[0] for d in cur.description]
+    return {(r[0], r[1]): dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+
+
+# --- cursors ----------------------------------------------------------------------------------
 def get_cursor(con: duckdb.DuckDBPyConnection, campaign: str, source: str) -> Any:
     row = con.execute("select cursor from ledger.cursors where campaign = ? and source = ?",
                       [campaign, source]).fetchone()
     return json.loads(row[0]) if row and row[0] is not None else None
+
+
+def all_cursors(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Any]:
+    rows = con.execute("select campaign, source, cursor from ledger.cursors").fetchall()
+    return {(c, s): json.loads(v) if v is not None else None for c, s, v in rows}
 
 
 def set_cursor(con: duckdb.DuckDBPyConnection, campaign: str, source: str, cursor: Any,
@@ -82,8 +186,9 @@ def set_cursor(con: duckdb.DuckDBPyConnection, campaign: str, source: str, curso
         [campaign, source, json.dumps(cursor, default=str), utcnow(), run_id])
 
 
+# --- gaps and quarantine ----------------------------------------------------------------------
 def add_gaps(con: duckdb.DuckDBPyConnection, run_id: str, campaign: str | None,
-             source: str | None, gaps: list[Gap]) -> None:
+             source: str | None, gaps: Iterable[Gap]) -> None:
     for g in gaps:
         con.execute("insert into ledger.gaps values (?, ?, ?, ?, ?, ?)",
                     [run_id, campaign, source, g.start, g.end, g.reason])
@@ -99,13 +204,14 @@ def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, origin: str, line: i
                 [run_id, origin, line, reason, raw, utcnow()])
 
 
-def last_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
-    return con.execute("select run_id, kind, campaign, source, status, posts_new, duplicates, "
-                       "errors, message from ledger.runs order by started_at desc limit ?",
-                       [limit]).fetchall()
-
-
-def as_utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+def quarantined(con: duckdb.DuckDBPyConnection, run_id: str | None,
+                limit: int) -> tuple[int, list[tuple]]:
+    """(how many, the first `limit` as (run_id, origin, line, reason, raw)), of one run or
+    all, oldest first."""
+    where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
+    total = con.execute(f"select count(*) from ledger.quarantine {where}",
+                        params).fetchone()[0]
+    rows = con.execute(
+        f"select run_id, origin, line, reason, raw from ledger.quarantine {where} "
+        "order by quarantined_at, origin, line limit ?", [*params, limit]).fetchall()
+    return total, rows

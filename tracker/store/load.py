@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from ..sources.base import RawPage
+from ..pages import RawPage
 from . import ledger
 from .normalise import normalise_batch
 
@@ -75,5 +75,9 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     if not pages_new:
         return BatchResult()
     con.execute(f"insert into raw.pages by name select * from {table}")
-    posts_new, duplicates = normalise_batch(con, table, assign_campaign, slices)
-    return BatchResult(pages_new, posts_new, duplicates)
+    posts_new, _ = normalise_batch(con, table, assign_campaign, slices)
+    # every copy of a post in the new pages (n_posts: see normalise.py) that is not a new
+    # post, so a post repeated within one batch is a duplicate as it is across batches and
+    # the count does not depend on how pages were batched
+    copies = con.execute("select count(*) from n_posts").fetchone()[0]
+    return BatchResult(pages_new, posts_new, copies - posts_new)
