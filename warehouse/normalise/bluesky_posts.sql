@@ -68,19 +68,20 @@ embedded as (
     where json_type(p, '$.embed.record.value') = 'OBJECT'
        or json_type(p, '$.embed.record.record.value') = 'OBJECT'
 )
-select * from with_record
+select *, p->>'uri' as uri, rec->>'text' as text from with_record
 union all
-select page_id, retrieved_at, synthetic, e, e->'value', false from embedded
+select page_id, retrieved_at, synthetic, e, e->'value', false, e->>'uri', e->>'$.value.text'
+from embedded
 where (e->>'uri') like 'at://%/app.bsky.feed.post/%';
 
 insert into n_posts
 select
-    'bluesky', p->>'uri',
+    'bluesky', uri,
     'https://bsky.app/profile/' || (p->>'$.author.handle') || '/post/'
-        || regexp_extract(p->>'uri', '[^/]+$'),
+        || regexp_extract(uri, '[^/]+$'),
     coalesce(try_cast(rec->>'createdAt' as timestamptz), (p->>'indexedAt')::timestamptz),
     p->>'$.author.did',
-    rec->>'text',
+    text,
     json_extract_string(rec, '$.langs[0]'),
     case
         when rec->>'$.embed.$type' in ('app.bsky.embed.record', 'app.bsky.embed.recordWithMedia')
@@ -127,13 +128,13 @@ from b_reposts;
 create or replace temp table b_text_tags as
 with
 found as (
-    select p->>'uri' as uri,
-           unnest(regexp_extract_all(rec->>'text',
+    select uri,
+           unnest(regexp_extract_all(text,
                '(?:^|[\t\n\x{0B}\f\r\p{Z}\x{FEFF}]|[\p{So}\x{FE0F}\x{20E3}\x{1F3FB}-\x{1F3FF}])'
                || '[#＃]([^\t\n\x{0B}\f\r\p{Z}\x{FEFF}\x{00AD}\x{2060}\x{200B}\x{200C}\x{200D}'
                || '\x{20E2}\x{FE0F}][^\t\n\x{0B}\f\r\p{Z}\x{FEFF}\x{00AD}\x{2060}\x{200B}'
                || '\x{200C}\x{200D}\x{20E2}]*)', 1)) as body
-    from b_views where contains(rec->>'text', '#') or contains(rec->>'text', '＃')
+    from b_views where contains(text, '#') or contains(text, '＃')
 ),
 stripped as (select uri, regexp_replace(body, '\p{P}+$', '') as tag from found)
 select uri, tag from stripped
@@ -142,7 +143,7 @@ where regexp_matches(tag, '[^0-9\p{P}]')
 
 insert into n_hashtags
 select 'bluesky', uri, tag from (
-    select p->>'uri' as uri,
+    select uri,
            unnest(list_concat(
                json_extract_string(rec, '$.facets[*].features[*].tag'),
                json_extract_string(rec, '$.tags[*]'))) as tag
@@ -153,19 +154,20 @@ where tag is not null;
 
 insert into n_mentions
 select 'bluesky', uri, lower(did) from (
-    select p->>'uri' as uri,
-           unnest(json_extract_string(rec, '$.facets[*].features[*].did')) as did
+    select uri, unnest(json_extract_string(rec, '$.facets[*].features[*].did')) as did
     from b_views)
 where did is not null;
 
 -- counts as the response shows them (a record view of an older server may have none)
 insert into n_engagement
-select 'bluesky', p->>'uri', retrieved_at,
-       (p->>'likeCount')::bigint, (p->>'repostCount')::bigint, (p->>'replyCount')::bigint,
-       (p->>'quoteCount')::bigint, null
-from b_views
-where coalesce(p->>'likeCount', p->>'repostCount', p->>'replyCount', p->>'quoteCount')
-      is not null;
+with counts as materialized (
+    select uri, retrieved_at, (p->>'likeCount')::bigint as likes,
+           (p->>'repostCount')::bigint as reposts, (p->>'replyCount')::bigint as replies,
+           (p->>'quoteCount')::bigint as quotes
+    from b_views
+)
+select 'bluesky', uri, retrieved_at, likes, reposts, replies, quotes, null from counts
+where coalesce(likes, reposts, replies, quotes) is not null;
 
 insert into n_authors
 select 'bluesky', a->>'did', a->>'handle', a->>'displayName',
