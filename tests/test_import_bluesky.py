@@ -14,11 +14,14 @@ import shutil
 import pytest
 
 from tracker.models import build
+from tracker.sources.base import RawPage
 from tracker.store.db import connect
+from tracker.store.normalise import prepare
 
 from .conftest import fixture_path
 from .import_helpers import make_config, query, run_import
-from .models_oracle import bluesky_text_tags
+from .models_oracle import MART_COLUMNS, bluesky_text_tags, sql_rows
+from .test_models_marts import config, load, oracle_for
 
 UTC = dt.UTC
 FILE_TIME = dt.datetime(2025, 6, 1, 12, 0, tzinfo=UTC)   # the copies' modification time
@@ -301,3 +304,55 @@ def test_reimport_and_overlap_store_each_post_once(tmp_path):
     assert first.bad == 0 and again.posts_new == 0
     assert query(cfg, "select count(*), count(distinct post_id) from norm.posts") == before
     assert before[0][0] == before[0][1]
+
+
+# --- every mart against the plain-Python oracle, on all the real Bluesky responses ----------
+def test_marts_match_the_oracle_on_real_bluesky_responses(tmp_path):
+    cfg = config([{"name": "rstats", "hashtags": ["RStats", "quarto"],
+                   "timezone": "America/New_York"},
+                  {"name": "feed", "hashtags": ["unused"], "start": dt.date(2024, 11, 1)}],
+                 tmp_path)
+    con = connect(tmp_path / "bsky.duckdb")
+    oracle = oracle_for(cfg)
+    prepare(con, cfg.campaigns)
+    names = ["bskyr_searchPosts_q-redistricting.json", "bskyr_getPosts.json",
+             "bskyr_getQuotes.json", "bskyr_getPostThread.json", "bskyr_getTimeline.json"]
+    for i, name in enumerate(names):
+        page = RawPage("bluesky_posts", "bluesky",
+                       fixture_path("bluesky", name).read_text(encoding="utf-8"),
+                       retrieved_at=FILE_TIME + dt.timedelta(hours=i))
+        load(con, oracle, [page], campaign=None, source="import")
+    feed = fixture_path("bluesky", "bskyr_getAuthorFeed.json").read_text(encoding="utf-8")
+    profiles = fixture_path("bluesky", "bskyr_getProfiles.json").read_text(encoding="utf-8")
+    load(con, oracle, [RawPage("bluesky_posts", "bluesky", feed, retrieved_at=FILE_TIME),
+                       RawPage("bluesky_profiles", "bluesky", profiles,
+                               retrieved_at=FILE_TIME)],
+         campaign=None, source="import", assign="feed")
+    build(con, cfg.campaigns)
+    try:
+        for mart in sorted(MART_COLUMNS):
+            want, got = getattr(oracle, mart)(), sql_rows(con, mart)
+            assert got == want, (f"{mart}: only in SQL {sorted(got - want, key=str)[:3]}; "
+                                 f"only in Python {sorted(want - got, key=str)[:3]}")
+        campaigns = con.execute("select distinct campaign from core.campaign_posts").fetchall()
+        assert sorted(campaigns) == [("feed",), ("rstats",)]   # both have posts: not vacuous
+    finally:
+        con.close()
+
+
+def test_very_long_lines_are_recognised_the_same(tmp_path, monkeypatch):
+    """Lines above BIG_LINE are classified by DuckDB's JSON reader, not Python's."""
+    from tracker.importers import formats
+
+    names = ["bskyr_getAuthorFeed.json", "bskyr_getPostThread.json", "bskyr_getProfiles.json"]
+    small = make_config(tmp_path)
+    run_import(small, [copy_fixture(tmp_path, n) for n in names])
+    monkeypatch.setattr(formats, "BIG_LINE", 100)
+    (tmp_path / "big").mkdir()
+    big = make_config(tmp_path / "big")
+    s = run_import(big, [copy_fixture(tmp_path, n) for n in names])
+    assert s.bad == 0
+    for sql in ("select format from raw.pages order by 1",
+                "select post_id, kind, matched from norm.posts order by 1",
+                "select author_id, followers from norm.author_observations order by 1"):
+        assert query(big, sql) == query(small, sql)
