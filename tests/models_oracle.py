@@ -1,7 +1,7 @@
 """An independent computation of every mart, in plain Python over the raw payloads.
 
 It reads the same JSON the warehouse stores (X v2 pages, Mastodon status arrays, Bluesky
-searchPosts and getProfiles responses), follows the platforms' documented fields rather than
+post, feed, thread and getProfiles responses), follows the platforms' documented fields rather than
 the SQL, and computes each mart as its header comment defines it. Tests compare the two.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -162,29 +163,73 @@ class Oracle(MartsMixin):
                 s.get("quotes_count"), None)
 
     def _bluesky_posts(self, body: dict, at: dt.datetime, synthetic: bool) -> None:
+        """searchPosts/getPosts/getQuotes {posts}, feeds {feed: [{post, reason, reply}]},
+        getPostThread {thread}, or one post view. Results are matched; reply parents/roots,
+        thread parents and replies and quoted record views are context."""
         self._page_keys = []
-        for p in body.get("posts", []):
-            rec = p["record"]
-            embed = (rec.get("embed") or {}).get("$type")
-            if embed in ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia"):
-                kind = "quote"
-                ref = rec["embed"]["record"]
-                parent = ref.get("uri") or ref["record"]["uri"]
-            elif rec.get("reply"):
-                kind, parent = "reply", rec["reply"]["parent"]["uri"]
-            else:
-                kind, parent = "original", None
-            features = [f for facet in rec.get("facets", []) for f in facet["features"]]
-            self._post(Post("bluesky", p["uri"], ts(rec.get("createdAt") or p["indexedAt"]),
-                            p["author"]["did"], (rec.get("langs") or ["und"])[0], kind, parent,
-                            _tags([f["tag"] for f in features if "tag" in f]
-                                  + rec.get("tags", [])),
-                            {f["did"].lower() for f in features if "did" in f},
-                            None, rec.get("text"), synthetic))
-            self._handle(("bluesky", p["author"]["did"]), at, p["author"].get("handle"))
-            self.engagement[("bluesky", p["uri"])][at] = (
-                p.get("likeCount"), p.get("repostCount"), p.get("replyCount"),
-                p.get("quoteCount"), None)
+        views: list[tuple[dict, dict, bool]] = []     # (view, record, matched)
+        if isinstance(body.get("posts"), list):
+            views += [(p, p.get("record"), True) for p in body["posts"]]
+        elif isinstance(body.get("feed"), list):
+            for item in body["feed"]:
+                views.append((item["post"], item["post"].get("record"), True))
+                for ref in ("parent", "root"):
+                    ctx = (item.get("reply") or {}).get(ref) or {}
+                    if "record" in ctx:    # not a notFoundPost / blockedPost
+                        views.append((ctx, ctx["record"], False))
+        elif isinstance(body.get("thread"), dict):
+            def walk(node: dict, matched: bool, up: bool | None) -> None:
+                if "post" in node:
+                    views.append((node["post"], node["post"].get("record"), matched))
+                if up is not False and isinstance(node.get("parent"), dict):
+                    walk(node["parent"], False, True)
+                if up is not True:
+                    for r in node.get("replies") or []:
+                        walk(r, False, False)
+            walk(body["thread"], True, None)
+        else:
+            views.append((body, body.get("record"), True))
+        for p, _, _ in list(views):     # the record a quote embeds, shown as a record view
+            emb = p.get("embed") or {}
+            quoted = emb.get("record") if "value" in (emb.get("record") or {}) \
+                else (emb.get("record") or {}).get("record")
+            if quoted and "value" in quoted and "/app.bsky.feed.post/" in quoted["uri"]:
+                views.append((quoted, quoted["value"], False))
+        for p, rec, matched in views:
+            self._bluesky_view(p, rec or {}, matched, at, synthetic)
+        for item in body.get("feed") or []:
+            reason = item.get("reason") or {}
+            if reason.get("$type") == "app.bsky.feed.defs#reasonRepost":
+                subject = item["post"]["uri"]
+                did, rkey = subject.removeprefix("at://").split("/")[0], subject.split("/")[-1]
+                by = reason["by"]
+                self._post(Post("bluesky", f"at://{by['did']}/app.bsky.feed.repost/{did}:{rkey}",
+                                ts(reason["indexedAt"]), by["did"], "und", "repost", subject,
+                                [], set(), None, None, synthetic))
+                self._handle(("bluesky", by["did"]), at, by.get("handle"))
+
+    def _bluesky_view(self, p: dict, rec: dict, matched: bool, at: dt.datetime,
+                      synthetic: bool) -> None:
+        embed = (rec.get("embed") or {}).get("$type")
+        if embed in ("app.bsky.embed.record", "app.bsky.embed.recordWithMedia"):
+            kind = "quote"
+            ref = rec["embed"]["record"]
+            parent = ref.get("uri") or ref["record"]["uri"]
+        elif rec.get("reply"):
+            kind, parent = "reply", rec["reply"]["parent"]["uri"]
+        else:
+            kind, parent = "original", None
+        features = [f for facet in rec.get("facets", []) for f in facet["features"]]
+        self._post(Post("bluesky", p["uri"], ts(rec.get("createdAt") or p["indexedAt"]),
+                        p["author"]["did"], (rec.get("langs") or ["und"])[0], kind, parent,
+                        _tags([f["tag"] for f in features if "tag" in f]
+                              + rec.get("tags", []) + bluesky_text_tags(rec.get("text") or "")),
+                        {f["did"].lower() for f in features if "did" in f},
+                        None, rec.get("text"), synthetic, matched=matched))
+        self._handle(("bluesky", p["author"]["did"]), at, p["author"].get("handle"))
+        counts = tuple(p.get(k) for k in ("likeCount", "repostCount", "replyCount", "quoteCount"))
+        if any(c is not None for c in counts):
+            self.engagement[("bluesky", p["uri"])][at] = (*counts, None)
 
     def _bluesky_profiles(self, body: dict, at: dt.datetime, synthetic: bool) -> None:
         self._page_keys = []
@@ -228,6 +273,41 @@ class Oracle(MartsMixin):
     def handle(self, platform: str, author_id: str | None) -> str | None:
         h = self.handles.get((platform, author_id))
         return h[1] if h else None
+
+
+def bluesky_text_tags(text: str) -> list[str]:
+    """`#tags` in a Bluesky post's text, character by character as the Bluesky app's
+    rich-text detection describes them (plus: a `#` right after an emoji or symbol counts).
+    Spaces are JavaScript's `\\s`; the zero-width characters end a tag."""
+    def space(c: str) -> bool:
+        return c in "\t\n\x0b\x0c\r\ufeff" or unicodedata.category(c) in ("Zs", "Zl", "Zp")
+
+    def may_precede(c: str) -> bool:
+        return (space(c) or unicodedata.category(c) == "So" or c in "\ufe0f\u20e3"
+                or "\U0001f3fb" <= c <= "\U0001f3ff")
+
+    out, i = [], 0
+    while i < len(text):
+        if text[i] in "#\uff03" and (i == 0 or may_precede(text[i - 1])):
+            j = i + 1
+            while j < len(text) and not space(text[j]) and text[j] not in ZERO_WIDTH:
+                j += 1
+            body = text[i + 1:j]
+            if body and body[0] != "\ufe0f":
+                while body and unicodedata.category(body[-1]).startswith("P"):
+                    body = body[:-1]
+                utf16 = len(body.encode("utf-16-le")) // 2
+                if utf16 <= 64 and any(c not in "0123456789"
+                                       and not unicodedata.category(c).startswith("P")
+                                       for c in body):
+                    out.append(body)
+                i = j
+                continue
+        i += 1
+    return out
+
+
+ZERO_WIDTH = set("\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2")
 
 
 def _tags(written: list[str]) -> list[tuple[str, str]]:

@@ -324,3 +324,26 @@ def test_429_without_reset_header_waits_the_default_window(setup, respx_mock):
     assert s.status == "rate_limited" and setup.sleeps == [] and len(b.search_calls) == 1
     assert 4.5 * 60 < (s.resume_after - before).total_seconds() < 5.5 * 60
     con.close()
+
+
+@respx.mock(assert_all_mocked=True, assert_all_called=False)
+def test_cursor_pointing_to_itself_fails_the_run(setup, respx_mock):
+    cfg, con = setup()
+    b = FakeBluesky(respx_mock)
+    b.page(None, {"posts": posts(100, 100), "cursor": "100"})
+    b.page("100", {"posts": posts(50, 50), "cursor": "100"})   # the same cursor again
+    s = run(con, cfg)
+    assert s.status == "failed" and s.errors == 1 and s.posts_new == 150
+    assert s.message == ("Bluesky #AleppoIsBurning: the page at cursor '100' pointed to "
+                         "itself; stopped (the next run asks again)")
+    assert [c.get("cursor") for c in b.search_calls] == [None, "100"]   # not asked a third time
+    assert con.execute("select status, errors, message from ledger.runs where run_id = ?",
+                       [s.run_id]).fetchone() == ("failed", 1, s.message)
+    st = ledger.get_cursor(con, "aleppo", "bluesky")["tags"]["AleppoIsBurning"]
+    assert st["cursor"] == "100" and st["since"] == "2026-11-20T00:00:00Z"
+    # the API mends: the next run continues from the same cursor and ends well
+    b.page("100", {"posts": posts(50, 50)})
+    s = run(con, cfg)
+    assert (s.status, s.posts_new, s.duplicates) == ("ok", 0, 50)
+    assert b.search_calls[-1]["cursor"] == "100"
+    con.close()

@@ -1,6 +1,6 @@
 """Recognise archive records and turn them into raw pages.
 
-Each record (a twarc2 line, a v1.1 status line, a Mastodon array, a Bluesky searchPosts
+Each record (a twarc2 line, a v1.1 status line, a Mastodon array, a Bluesky API
 response...) becomes one row of `raw.pages`, kept as received. Only twarc2 `flatten` lines
 are reshaped, into the v2 page they came from, so one normalisation serves both.
 """
@@ -19,8 +19,11 @@ JSON_FORMATS = {
     "twarc2": ("x_v2_page", "x", "twarc2 / X API v2 page"),
     "x_v1": ("x_v1_status", "x", "X v1.1 status"),
     "mastodon": ("mastodon_statuses", "mastodon", "Mastodon status"),
-    "bluesky": ("bluesky_posts", "bluesky", "Bluesky post view"),
+    "bluesky": ("bluesky_posts", "bluesky", "Bluesky API response"),
 }
+# Bluesky responses are told apart by their shape; all but getProfiles hold post views
+BLUESKY_KINDS = {"bluesky": "bluesky_posts", "bluesky_feed": "bluesky_posts",
+                 "bluesky_thread": "bluesky_posts", "bluesky_profiles": "bluesky_profiles"}
 CSV_FORMATS = ("facebook_csv", "csv")
 FORMAT_CHOICES = ("auto", *JSON_FORMATS, *CSV_FORMATS)
 BIG_LINE = 16 * 1024 * 1024     # above this, a line is inspected by DuckDB, not parsed in Python
@@ -63,6 +66,12 @@ def kind_of(obj: Any) -> str | None:
         return "x_v1"
     if isinstance(obj.get("posts"), list):
         return "bluesky"
+    if isinstance(obj.get("feed"), list):
+        return "bluesky_feed"        # getAuthorFeed, getTimeline, getFeed: {feed: [{post}]}
+    if isinstance(obj.get("thread"), dict):
+        return "bluesky_thread"      # getPostThread
+    if isinstance(obj.get("profiles"), list):
+        return "bluesky_profiles"    # app.bsky.actor.getProfiles
     if "author" in obj and "author_id" in obj and "id" in obj:
         return "twarc2_flat"
     if "__twarc" in obj or "data" in obj or "includes" in obj or "errors" in obj:
@@ -78,6 +87,8 @@ def kind_of(obj: Any) -> str | None:
 
 
 def _family(kind: str | None) -> str | None:
+    if kind in BLUESKY_KINDS:
+        return "bluesky"
     return {"twarc2_flat": "twarc2", "x_v1_list": "x_v1"}.get(kind or "", kind)
 
 
@@ -138,6 +149,7 @@ def to_records(obj: Any, text: str | None, line: int, wanted: str) -> list[Recor
         what = f"not a {JSON_FORMATS[wanted][2]} record" if wanted != "auto" else "not a record"
         return [Bad(line, f"{what} (looks like {label(kind)})", text or json.dumps(obj)[:4096])]
     fmt, platform, _ = JSON_FORMATS[fam]
+    fmt = BLUESKY_KINDS.get(kind or "", fmt)
     if kind == "twarc2_flat":
         obj, text = unflatten(obj), None
     if kind == "x_v1_list":
@@ -192,9 +204,11 @@ def _parse_big(text: str, line: int, wanted: str) -> list[Record | Bad]:
     row = _duck.execute("""
         select true, json_type(s), json_keys(s), json_keys(s, '$[0]'),
                s->>'uri', json_type(s, '$.statuses'), json_type(s, '$.posts'),
+               json_type(s, '$.feed'), json_type(s, '$.thread'), json_type(s, '$.profiles'),
                s->>'$.__twarc.retrieved_at', json_extract(s, '$.errors')::varchar
         from (select ?::varchar as s)""", [text]).fetchone()
-    _, jtype, keys, first_keys, uri, statuses, posts, retrieved, errors = row
+    (_, jtype, keys, first_keys, uri, statuses, posts, feed, thread, profiles, retrieved,
+     errors) = row
     stub: Any
     if jtype == "ARRAY":
         stub = [dict.fromkeys(first_keys or [], True)]
@@ -202,6 +216,9 @@ def _parse_big(text: str, line: int, wanted: str) -> list[Record | Bad]:
         stub = dict.fromkeys(keys or [], True)
         stub.update({"uri": uri, "statuses": [] if statuses == "ARRAY" else None,
                      "posts": [] if posts == "ARRAY" else None,
+                     "feed": [] if feed == "ARRAY" else None,
+                     "thread": {} if thread == "OBJECT" else None,
+                     "profiles": [] if profiles == "ARRAY" else None,
                      "errors": json.loads(errors) if errors else None})
         stub = {k: v for k, v in stub.items() if v is not None}
     kind = kind_of(stub)

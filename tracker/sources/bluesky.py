@@ -205,9 +205,10 @@ class BlueskySource:
             if not st.get("cursor"):
                 return
             if st["cursor"] == asked:   # the API repeats itself: asking again would too
-                log.errors += 1
-                log.message = (f"Bluesky #{tag}: the page at cursor {asked!r} pointed to itself; "
-                               "stopped (the next run asks again)")
+                # an error, not the end of the results: the run fails (the other tags are
+                # still collected) and the next run asks the same cursor again
+                CallFailed(f"Bluesky #{tag}: the page at cursor {asked!r} pointed to itself; "
+                           "stopped (the next run asks again)").apply(log)
                 return
         log.message = f"stopped after max_pages={self.max_pages}; continues next run"
 
