@@ -114,6 +114,28 @@ def test_quote_that_is_also_a_reply_keeps_both_links(tmp_path):
     assert p["reply_to_id"] != p["quote_of_id"]
 
 
+def test_links_resolve_across_the_slices_of_a_batch_in_either_order(tmp_path, monkeypatch):
+    """A large batch is parsed in slices: a parent read in another slice, before or after
+    the reply, still resolves; so does a quote's uri known only from another delivery."""
+    from tracker.importers import run
+
+    monkeypatch.setattr(run, "SLICE_BYTES", 1)          # one record per slice
+    statuses = bodies()
+    both = next(s for s in statuses if is_quote(s) and s.get("in_reply_to_id"))
+    parent = next(s for s in statuses if s["id"] == both["in_reply_to_id"])
+    revoked = next(s for s in statuses if is_quote(s) and s["quote"]["state"] == "revoked")
+    accepted = next(s for s in statuses if s["uri"] == revoked["uri"]
+                    and s["quote"]["state"] == "accepted")
+    for n, order in enumerate(([parent, both, revoked, accepted],
+                               [accepted, revoked, both, parent])):
+        (tmp_path / str(n)).mkdir()
+        cfg = make_config(tmp_path / str(n))
+        run_import(cfg, [write(tmp_path / f"{n}.jsonl", order)])
+        got = posts(cfg)
+        assert got[both["uri"]]["reply_to_id"] == parent["uri"]
+        assert got[revoked["uri"]]["quote_of_id"] == accepted["quote"]["quoted_status"]["uri"]
+
+
 def test_reply_whose_parent_was_not_read_keeps_kind_reply_without_a_link(tmp_path):
     both = next(s for s in bodies() if is_quote(s) and s.get("in_reply_to_id"))
     cfg = make_config(tmp_path)
