@@ -38,8 +38,8 @@ where json_type(s, '$.quote.quoted_status') = 'OBJECT';
 create or replace temp table m_rows as
 select page_id, retrieved_at, synthetic, matched, s,
        s->>'uri' as uri,
-       json_type(s, '$.reblog') = 'OBJECT' as is_reblog,
-       json_type(s, '$.quote') = 'OBJECT' as is_quote,
+       coalesce(json_type(s, '$.reblog') = 'OBJECT', false) as is_reblog,
+       coalesce(json_type(s, '$.quote') = 'OBJECT', false) as is_quote,
        s->>'$.quote.quoted_status.uri' as quote_uri,
        s->>'in_reply_to_id' as reply_local,
        -- acct with its server: `user@server` as given, else `user` @ the host of the url
