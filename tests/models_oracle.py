@@ -12,6 +12,7 @@ import json
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from tracker.hashtags import normalise_tag
@@ -137,14 +138,20 @@ class Oracle(MartsMixin):
                 self._follow(("x", u["id"]), at, u["public_metrics"]["followers_count"])
 
     def _mastodon_statuses(self, body, at: dt.datetime, synthetic: bool) -> None:
+        """Statuses as delivered (matched); reblogged and quoted statuses as context. A status
+        with a `quote` object is a quote whatever its state (the quoted uri is known only when
+        the quoted status is shown); handles are always user@server."""
         self._page_keys = []
         statuses = body if isinstance(body, list) else [body]
-        context = [s["reblog"] for s in statuses if s.get("reblog")]
-        for i, s in enumerate(list(statuses) + context):
+        shown = list(statuses) + [s["reblog"] for s in statuses if s.get("reblog")]
+        quoted = [s["quote"]["quoted_status"] for s in shown
+                  if isinstance(s.get("quote"), dict)
+                  and isinstance(s["quote"].get("quoted_status"), dict)]
+        for i, s in enumerate(shown + quoted):
             if s.get("reblog"):
                 kind, parent = "repost", s["reblog"]["uri"]
-            elif (s.get("quote") or {}).get("quoted_status"):
-                kind, parent = "quote", s["quote"]["quoted_status"]["uri"]
+            elif isinstance(s.get("quote"), dict):
+                kind, parent = "quote", (s["quote"].get("quoted_status") or {}).get("uri")
             elif s.get("in_reply_to_id"):
                 kind, parent = "reply", None
             else:
@@ -153,10 +160,11 @@ class Oracle(MartsMixin):
             self._post(Post("mastodon", s["uri"], ts(s["created_at"]), acc["url"],
                             s.get("language") or "und", kind, parent,
                             _tags([t["name"] for t in s.get("tags", [])]),
-                            {m["acct"].lower() for m in s.get("mentions", [])},
+                            {mastodon_handle(m["acct"], m["url"]).lower()
+                             for m in s.get("mentions", [])},
                             s.get("url") or s["uri"], None, synthetic,
                             matched=i < len(statuses)))
-            self._handle(("mastodon", acc["url"]), at, acc.get("acct"))
+            self._handle(("mastodon", acc["url"]), at, mastodon_handle(acc["acct"], acc["url"]))
             self._follow(("mastodon", acc["url"]), at, acc["followers_count"])
             self.engagement[("mastodon", s["uri"])][at] = (
                 s.get("favourites_count"), s.get("reblogs_count"), s.get("replies_count"),
@@ -257,12 +265,18 @@ class Oracle(MartsMixin):
         return before[-1] if before else (obs[0][1] if obs else None)
 
     def metrics(self, p: Post) -> dict:
-        """Latest engagement observation; reposts carry none (see core.campaign_posts)."""
+        """Latest engagement observation; on Mastodon each count's largest observation (a
+        remote instance sees only part of the interactions); reposts carry none."""
         obs = self.engagement.get((p.platform, p.post_id))
         if p.kind == "repost" or not obs:
             return {"likes": None, "reposts": None, "replies": None, "quotes": None,
                     "impressions": None, "engagement": None}
-        likes, reposts, replies, quotes, imp = obs[max(obs)]
+        if p.platform == "mastodon":
+            likes, reposts, replies, quotes, imp = (
+                max((v for v in column if v is not None), default=None)
+                for column in zip(*obs.values(), strict=True))
+        else:
+            likes, reposts, replies, quotes, imp = obs[max(obs)]
         return {"likes": likes, "reposts": reposts, "replies": replies, "quotes": quotes,
                 "impressions": imp if p.platform == "x" else None,
                 "engagement": sum(v or 0 for v in (likes, reposts, replies, quotes))}
@@ -308,6 +322,11 @@ def bluesky_text_tags(text: str) -> list[str]:
 
 
 ZERO_WIDTH = set("\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2")
+
+
+def mastodon_handle(acct: str, url: str) -> str:
+    """`user@server`: a local account's (or mention's) acct has no server: the url's host."""
+    return acct if "@" in acct else f"{acct}@{urlsplit(url).netloc.lower()}"
 
 
 def _tags(written: list[str]) -> list[tuple[str, str]]:

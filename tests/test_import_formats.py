@@ -123,6 +123,9 @@ def test_twarc2_error_objects_are_recorded_not_posts(tmp_path):
         (str(path), 2, "X API error: operational-disconnect: This stream has been disconnected"),
     ]
     assert query(cfg, "select count(*) from raw.pages")[0][0] == 1
+    again = run_import(cfg, [path])        # the same archive again: no second copies
+    assert (again.api_errors, again.quarantined_before) == (2, 2)
+    assert query(cfg, "select origin, line, reason from ledger.quarantine order by line") == rows
 
 
 def v1_expected(statuses: list[dict]) -> tuple[set, set]:

@@ -53,6 +53,30 @@ def test_truncated_last_line_is_quarantined_and_the_rest_imported(tmp_path):
     assert run == [("import", "partial", 8, 7, len(ids), 1)]
 
 
+def test_reimports_do_not_quarantine_a_bad_record_again(tmp_path):
+    """Each run counts the bad records it read; the quarantine holds each record once."""
+    bad_lines = [i for i, ln in enumerate(STREAM.read_text().splitlines(), 1)
+                 if not _is_json(ln)]
+    cfg = make_config(tmp_path)
+    summaries = [run_import(cfg, [STREAM]) for _ in range(3)]
+    assert [s.bad for s in summaries] == [len(bad_lines)] * 3
+    assert [s.quarantined_before for s in summaries] == [0, len(bad_lines), len(bad_lines)]
+    assert summaries[1].status == "partial"           # this run read a bad record too
+    assert query(cfg, "select origin, line from ledger.quarantine") == [
+        (str(STREAM), line) for line in bad_lines]
+    assert query(cfg, "select errors from ledger.runs order by started_at") == [
+        (len(bad_lines),)] * 3
+    assert "already in the quarantine from an earlier import" in summaries[2].line()
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
 def test_garbage_lines_between_good_ones(tmp_path):
     lines = good_pages()
     data = (b"\x89PNG\x1a\x00\x00binary\xff\xfe\n" + lines[0].encode() + b"\n"

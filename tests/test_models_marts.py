@@ -146,12 +146,12 @@ def x_page(tweets: list[dict], users: list[dict], at: dt.datetime,
 
 
 def status(uri: str, sid: str, at: str, account: dict, tags: list[str], *, favs: int = 0,
-           reblog: dict | None = None, instance: str = "example.org") -> dict:
+           reblogs: int = 1, reblog: dict | None = None, instance: str = "example.org") -> dict:
     return {"id": sid, "uri": uri, "url": f"https://{instance}/@x/{sid}", "created_at": at,
             "account": account, "language": "ar", "in_reply_to_id": None, "reblog": reblog,
             "content": "<p>" + " ".join("#" + t for t in tags) + "</p>",
             "tags": [{"name": t} for t in tags], "mentions": [],
-            "favourites_count": favs, "reblogs_count": 1, "replies_count": 0}
+            "favourites_count": favs, "reblogs_count": reblogs, "replies_count": 0}
 
 
 def account(name: str, host: str, followers: int) -> dict:
@@ -204,10 +204,11 @@ def build_edges(tmp_path):
                    "rate limited"),))
     uri = "https://example.org/users/ana/statuses/1"
     ana = account("ana", "example.org", 30)
-    via_a = status(uri, "111", "2016-03-27T09:00:00.000Z", ana, ["aleppoisburning"], favs=2,
-                   instance="mastodon.social")
+    # read through two instances: the later read (b) saw fewer favourites but more reblogs
+    via_a = status(uri, "111", "2016-03-27T09:00:00.000Z", ana, ["aleppoisburning"], favs=5,
+                   reblogs=1, instance="mastodon.social")
     via_b = status(uri, "999", "2016-03-27T09:00:00.000Z", dict(ana, followers_count=31),
-                   ["aleppoisburning"], favs=5, instance="mstdn.social")
+                   ["aleppoisburning"], favs=2, reblogs=3, instance="mstdn.social")
     reblog = status("https://other.net/users/bob/statuses/2/activity", "998",
                     "2016-03-27T10:00:00.000Z", account("bob", "other.net", 7), [],
                     reblog=via_b, instance="mstdn.social")
@@ -292,11 +293,13 @@ def test_repost_of_campaign_post_belongs_and_carries_no_engagement(edges):
     assert reblog == [("repost",)]
 
 
-def test_same_status_via_two_instances_is_one_post_with_latest_engagement(edges):
+def test_same_status_via_two_instances_is_one_post_with_the_largest_counts(edges):
+    """Each count is the largest any instance reported, not the last read's (5 favourites
+    on the first read, 3 reblogs on the second)."""
     con, _ = edges
-    rows = q(con, "select likes, followers_at_post from core.campaign_posts "
+    rows = q(con, "select likes, reposts, followers_at_post from core.campaign_posts "
                   "where post_id = 'https://example.org/users/ana/statuses/1'")
-    assert rows == [(5, 30)]
+    assert rows == [(5, 3, 30)]
 
 
 def test_follower_count_at_posting_time(edges):

@@ -14,6 +14,7 @@ import requests
 import responses
 
 from tracker.config import load_config
+from tracker.models import build
 from tracker.pipeline import collect
 from tracker.sources import retry
 from tracker.sources.mastodon import snowflake
@@ -21,7 +22,7 @@ from tracker.store import ledger
 from tracker.store.db import connect
 
 from .cassettes import body, body_json
-from .conftest import write_config
+from .conftest import FIXTURES, write_config
 
 CASSETTE = ("mastodon", "mastodonpy_cassette_hashtag_tl.yaml")
 TIMELINE = body(*CASSETTE, uri_contains="timelines/tag/hoot")   # real: one #hoot status
@@ -290,4 +291,49 @@ def test_429_without_reset_header_waits_the_default_window(setup):
     assert s.status == "rate_limited" and setup.sleeps == [] and s.posts_new == 1  # b carried on
     assert 4.5 * 60 < (s.resume_after - before).total_seconds() < 5.5 * 60
     assert len([c for c in m.calls if c[0] == "a.example" and "timelines" in c[1]]) == 1
+    con.close()
+
+
+@responses.activate
+def test_status_read_on_two_instances_keeps_the_largest_counts_and_one_handle(setup):
+    """A remote instance (a) saw more reblogs than the status's home instance (b, read
+    later), which saw more favourites: each count is the largest seen, not the last read's.
+    The account is remote on a (`user@server`) and local on b (`acct` without a server):
+    one handle, with its server, either way."""
+    cfg, con = setup()
+    m = FakeMastodon(responses.mock)
+    host = urlparse(REAL["account"]["url"]).netloc
+    remote = json.loads(TIMELINE)
+    remote[0].update(id="5550001", favourites_count=2, reblogs_count=3)
+    remote[0]["account"] = dict(remote[0]["account"], id="77",
+                                acct=f"{REAL['account']['acct']}@{host}")
+    home = json.loads(TIMELINE)
+    home[0].update(favourites_count=5, reblogs_count=1)
+    m.page("a.example", FIRST, remote)
+    m.page("b.example", FIRST, home)
+    assert run(con, cfg).status == "ok"
+    build(con, cfg.campaigns)
+    assert con.execute("select likes, reposts from core.campaign_posts where post_id = ?",
+                       [REAL["uri"]]).fetchall() == [(5, 3)]
+    assert "@" not in REAL["account"]["acct"]
+    assert con.execute("select handle from norm.authors").fetchall() == [
+        (f"{REAL['account']['acct']}@{host}",)]
+    con.close()
+
+
+@responses.activate
+def test_edit_read_on_another_instance_updates_the_text_and_keeps_the_first(setup):
+    edits = FIXTURES / "mastodon" / "mpy_statuses_quote_reblog_poll_edit.jsonl"
+    statuses = [json.loads(line) for line in edits.read_text("utf-8").splitlines()]
+    after = next(s for s in statuses if s.get("edited_at"))
+    before = next(s for s in statuses if s["uri"] == after["uri"] and not s.get("edited_at"))
+    cfg, con = setup()
+    m = FakeMastodon(responses.mock)
+    m.page("a.example", FIRST, [before])
+    m.page("b.example", FIRST, [dict(after, id="5550002")])
+    assert run(con, cfg).posts_new == 1
+    text = con.execute("select text from norm.posts").fetchall()
+    assert text == [(re.sub(r"<[^>]+>", "", after["content"]),)]
+    versions = con.execute("select text from norm.post_versions order by version_at").fetchall()
+    assert versions == [(re.sub(r"<[^>]+>", "", s["content"]),) for s in (before, after)]
     con.close()

@@ -78,13 +78,19 @@ followers_first as (
     group by all
 ),
 engagement as (
+    -- Mastodon: each count is the largest among the post's observations. An instance counts
+    -- only the favourites, reblogs, replies and quotes that reached it, so a status read
+    -- through a remote instance shows fewer than on its home server; the latest read is not
+    -- the best one (docs/models.md). Elsewhere: the latest observation.
     select platform, post_id, max(observed_at) as observed_at,
-           arg_max(likes, observed_at) as likes, arg_max(reposts, observed_at) as reposts,
-           arg_max(replies, observed_at) as replies, arg_max(quotes, observed_at) as quotes,
+           if(platform = 'mastodon', max(likes), arg_max(likes, observed_at)) as likes,
+           if(platform = 'mastodon', max(reposts), arg_max(reposts, observed_at)) as reposts,
+           if(platform = 'mastodon', max(replies), arg_max(replies, observed_at)) as replies,
+           if(platform = 'mastodon', max(quotes), arg_max(quotes, observed_at)) as quotes,
            arg_max(impressions, observed_at) as impressions
     from norm.engagement_observations
     where (platform, post_id) in (select platform, post_id from posts where kind <> 'repost')
-    group by all
+    group by platform, post_id
 )
 select
     p.campaign, p.platform, p.post_id, p.created_at,

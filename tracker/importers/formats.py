@@ -26,6 +26,9 @@ BLUESKY_KINDS = {"bluesky": "bluesky_posts", "bluesky_feed": "bluesky_posts",
                  "bluesky_thread": "bluesky_posts", "bluesky_profiles": "bluesky_profiles"}
 CSV_FORMATS = ("facebook_csv", "csv")
 FORMAT_CHOICES = ("auto", *JSON_FORMATS, *CSV_FORMATS)
+# Formats whose pages are JSON arrays: `[]` is an empty page (a timeline's last page), read
+# and not stored, not a bad record.
+EMPTY_PAGE_FORMATS = ("auto", "mastodon", "x_v1")
 BIG_LINE = 16 * 1024 * 1024     # above this, a line is inspected by DuckDB, not parsed in Python
 ARRAY_CHUNK = 1000              # a long Mastodon array is stored in records of this many
 
@@ -143,6 +146,8 @@ def unflatten(tweet: dict[str, Any]) -> dict[str, Any]:
 
 def to_records(obj: Any, text: str | None, line: int, wanted: str) -> list[Record | Bad]:
     """Records for one parsed JSON value. `text` is the value as received (None: re-encode)."""
+    if obj == [] and wanted in EMPTY_PAGE_FORMATS:
+        return [Record(line, None, None, None)]   # an empty page: read, nothing to store
     kind = kind_of(obj)
     fam = _family(kind)
     if fam is None or (wanted != "auto" and fam != wanted):

@@ -62,6 +62,7 @@ class ImportSummary:
     duplicates: int = 0       # copies of posts already stored (or repeated in the archive)
     bad: int = 0              # records quarantined
     api_errors: int = 0       # error objects inside twarc2 output
+    quarantined_before: int = 0   # bad records and errors an earlier import quarantined
     bytes_read: int = 0
     seconds: float = 0.0
     status: str = "ok"
@@ -76,8 +77,13 @@ class ImportSummary:
                 f"posts, {self.duplicates} duplicate posts, {self.pages_seen} records already "
                 f"imported, {self.bad} bad records, {self.api_errors} API error objects "
                 f"({self.seconds:.1f}s, {self.posts_per_second:,.0f} posts/s)")
-        if self.bad or self.api_errors:
+        if self.quarantined_before:
+            text += (f"; {self.quarantined_before} of them already in the quarantine from an "
+                     "earlier import (stored once)")
+        if self.bad + self.api_errors > self.quarantined_before:
             text += f". See: tracker quarantine --run {self.run_id}"
+        elif self.bad or self.api_errors:
+            text += ". See: tracker quarantine"
         return text
 
 
@@ -325,7 +331,7 @@ class Importer:
                 if memory != self._memory:   # a record far larger than a slice gets more room
                     self.con.execute(f"set memory_limit = '{memory // 2**20}MB'")
                     self._memory = memory
-                result, seen = self._store(batch, summary)
+                result, seen, again = self._store(batch, summary)
                 break
             except duckdb.OutOfMemoryException:
                 # The warehouse's key indexes grow with it and must fit too: give DuckDB
@@ -349,14 +355,16 @@ class Importer:
         _release_memory()
         summary.pages_new += result.pages_new
         summary.pages_seen += seen
+        summary.quarantined_before += again
         summary.posts_new += result.posts_new
         summary.duplicates += result.duplicates
         summary.seconds = time.perf_counter() - start
         if self.on_progress:
             self.on_progress(summary, total)
 
-    def _store(self, batch: _Batch, summary: ImportSummary) -> tuple[BatchResult, int]:
-        """The batch in one transaction: (what was stored, records already imported)."""
+    def _store(self, batch: _Batch, summary: ImportSummary) -> tuple[BatchResult, int, int]:
+        """The batch in one transaction: (what was stored, records already imported, bad
+        records already in the quarantine)."""
         con = self.con
         con.execute("begin transaction")
         try:
@@ -387,8 +395,8 @@ class Importer:
             first = con.execute("select min(rowid) from batch_in").fetchone()[0] or 0
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign,
                                        slices=[(first + lo, first + hi) for lo, hi in slices])
-            for origin, line, reason, raw in batch.quarantine:
-                ledger.quarantine(con, summary.run_id, origin, line, reason, raw)
+            again = len(batch.quarantine) - ledger.quarantine_new(con, summary.run_id,
+                                                                  batch.quarantine)
             seen = len(set(batch.page_ids)) - result.pages_new
             ledger.add_counts(con, summary.run_id, records=batch.records,
                               pages=result.pages_new, posts_new=result.posts_new,
@@ -398,7 +406,7 @@ class Importer:
         except BaseException:
             con.execute("rollback")
             raise
-        return result, seen
+        return result, seen, again
 
     def _finish(self, summary: ImportSummary, message: str | None, start: float) -> None:
         summary.seconds = time.perf_counter() - start

@@ -194,14 +194,43 @@ def add_gaps(con: duckdb.DuckDBPyConnection, run_id: str, campaign: str | None,
                     [run_id, campaign, source, g.start, g.end, g.reason])
 
 
-def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, origin: str, line: int | None,
-               reason: str, raw: str | bytes | None) -> None:
+def _quarantine_raw(raw: str | bytes | None) -> str | None:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "backslashreplace")
     if raw is not None and len(raw) > QUARANTINE_RAW_LIMIT:
         raw = raw[:QUARANTINE_RAW_LIMIT]
+    return raw
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, origin: str, line: int | None,
+               reason: str, raw: str | bytes | None) -> None:
     con.execute("insert into ledger.quarantine values (?, ?, ?, ?, ?, ?)",
-                [run_id, origin, line, reason, raw, utcnow()])
+                [run_id, origin, line, reason, _quarantine_raw(raw), utcnow()])
+
+
+def quarantine_new(con: duckdb.DuckDBPyConnection, run_id: str,
+                   rows: list[tuple[str, int | None, str, str | bytes | None]]) -> int:
+    """Quarantine the records (origin, line, reason, raw) not quarantined already: a record
+    is the same when all four are (an archive imported again re-reads its bad records, which
+    are stored once). Returns how many were stored now."""
+    if not rows:
+        return 0
+    cols = list(zip(*[(o, ln, why, _quarantine_raw(raw)) for o, ln, why, raw in rows],
+                    strict=True))
+    con.execute("create or replace temp table quarantine_in as "
+                "select unnest($1::varchar[]) as origin, unnest($2::bigint[]) as line, "
+                "unnest($3::varchar[]) as reason, unnest($4::varchar[]) as raw",
+                [list(c) for c in cols])
+    (stored,) = con.execute("""
+        insert into ledger.quarantine
+        select $1, origin, line, reason, raw, $2
+        from (select distinct origin, line, reason, raw from quarantine_in) q
+        where not exists (select 1 from ledger.quarantine x
+                          where x.origin = q.origin and x.line is not distinct from q.line
+                            and x.reason = q.reason and x.raw is not distinct from q.raw)""",
+                            [run_id, utcnow()]).fetchone()
+    con.execute("drop table quarantine_in")
+    return int(stored)
 
 
 def quarantined(con: duckdb.DuckDBPyConnection, run_id: str | None,

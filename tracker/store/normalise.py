@@ -39,6 +39,13 @@ create or replace temp table n_mentions (
 create or replace temp table n_engagement (
     platform varchar, post_id varchar, observed_at timestamptz, likes bigint, reposts bigint,
     replies bigint, quotes bigint, impressions bigint);
+-- ids local to the server that was read (Mastodon status ids), so links given as local ids
+-- resolve to a post within the batch: the ids seen, and the links not resolved yet
+create or replace temp table n_local_ids (
+    platform varchar, local_id varchar, account_local_id varchar, post_id varchar);
+create or replace temp table n_local_links (
+    platform varchar, post_id varchar, link varchar, local_id varchar,
+    account_local_id varchar);
 """
 
 _sql_cache: dict[str, str] = {}
