@@ -17,7 +17,6 @@ from tracker.hashtags import normalise_tag
 
 from .models_oracle_marts import MART_COLUMNS, MartsMixin, sql_rows  # noqa: F401
 
-
 # X counted views (public_metrics.impression_count) for posts made from this day on: view counts
 # rolled out on 22 December 2022 for posts since 15 December; the API reports 0 for older posts
 # (X developer changelog, 5 January 2023: impression_count added to public_metrics).
