@@ -33,9 +33,6 @@ class Platform:
     engagement: str                    # what the engagement counts hold on this platform
     impressions_since: dt.datetime | None = None  # posts made since then have impressions
 
-    def reports_impressions(self, created_at: dt.datetime) -> bool:
-        return self.impressions_since is not None and created_at >= self.impressions_since
-
 
 ALL_KINDS = ("original", "repost", "reply", "quote")
 
