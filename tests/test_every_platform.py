@@ -224,3 +224,13 @@ def test_unknown_platform_gets_the_registry_defaults(imported):
     rows = con.execute("select distinct platform, reports_impressions from core.posts "
                        "where platform in ('telegram', 'facebook') order by 1").fetchall()
     assert rows == [("facebook", False), ("telegram", False)]
+
+
+def test_imported_archives_mark_no_day_complete(imported):
+    """`tracker import --campaign` of archives: their days' coverage is not known."""
+    _, con, _ = imported
+    rows = con.execute("select campaign, source, state, count(*) from marts.coverage "
+                       "group by all order by all").fetchall()
+    assert {(c, s, st) for c, s, st, _ in rows} == {
+        (c, "import", "unknown") for c in ("bsky", "fixtures", "toots")}
+    assert all(n >= 1 for *_, n in rows)
