@@ -19,6 +19,11 @@ from tracker.hashtags import normalise_tag
 
 from .models_oracle_marts import MART_COLUMNS, MartsMixin, sql_rows  # noqa: F401
 
+# X counted views (public_metrics.impression_count) for posts made from this day on: view counts
+# rolled out on 22 December 2022 for posts since 15 December; the API reports 0 for older posts
+# (X developer changelog, 5 January 2023: impression_count added to public_metrics).
+X_VIEWS_SINCE = dt.datetime(2022, 12, 15, tzinfo=dt.UTC)
+
 
 def ts(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
@@ -66,7 +71,8 @@ class Oracle(MartsMixin):
     engagement: dict[tuple[str, str], dict[dt.datetime, tuple]] = field(
         default_factory=lambda: defaultdict(dict))
     assigned: dict[str, set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
-    runs: list[tuple[str, str, str]] = field(default_factory=list)   # campaign, source, status
+    runs: list[tuple[str, str, str, str]] = field(default_factory=list)  # campaign, source,
+    #                                                          status, kind (collect, import)
     gaps: list[tuple[str, str, dt.datetime | None, dt.datetime | None, str]] = field(
         default_factory=list)
 
@@ -278,7 +284,8 @@ class Oracle(MartsMixin):
         else:
             likes, reposts, replies, quotes, imp = obs[max(obs)]
         return {"likes": likes, "reposts": reposts, "replies": replies, "quotes": quotes,
-                "impressions": imp if p.platform == "x" else None,
+                "impressions": (imp if p.platform == "x" and p.created_at >= X_VIEWS_SINCE
+                                else None),
                 "engagement": sum(v or 0 for v in (likes, reposts, replies, quotes))}
 
     def local(self, c: Campaign, t: dt.datetime) -> dt.datetime:

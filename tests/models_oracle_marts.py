@@ -55,15 +55,11 @@ class MartsMixin:
                 groups[(c.name, self.local(c, p.created_at).date(), p.platform)].append(p)
         out = set()
         for key, posts in groups.items():
-            fol = [(p.author_id, self.followers_at(p) or 0) for p in posts]
-            best: dict = {}
-            for a, f in fol:
-                best[a] = max(best.get(a, 0), f)
-            imps = [self.metrics(p)["impressions"] for p in posts]
-            imps = [i for i in imps if i is not None]
-            pi, pr = sum(f for _, f in fol), sum(best.values())
-            out.add((*key, len(posts), len(best), pi, pr, sum(imps) if imps else None,
-                     r9(pi / pr) if pr else None))
+            reach = _reach(self, posts)
+            imps = _known(self.metrics(p)["impressions"] for p in posts)
+            out.add((*key, len(posts), len({p.author_id for p in posts}), reach["known"],
+                     reach["pi"], reach["pr"], len(imps), sum(imps) if imps else None,
+                     reach["frequency"]))
         return out
 
     def campaign_summary(self) -> set[tuple]:
@@ -71,45 +67,50 @@ class MartsMixin:
         for c in self.campaigns:
             posts = self.members(c)
             if not posts:
-                out.add((c.name, 0, 0, 0, 0, None, None, 0, 0, 0, 0, 0, None, None, None,
-                         None, None, False, ""))
+                out.add((c.name, 0, 0, 0, None, None, None, 0, None, None, None, 0, 0, None,
+                         None, None, None, None, None, None, None, None, None, None, False,
+                         ""))
                 continue
-            best: dict = {}
-            for p in posts:
-                a = (p.platform, p.author_id)
-                best[a] = max(best.get(a, 0), self.followers_at(p) or 0)
+            reach = _reach(self, posts)
             m = [self.metrics(p) for p in posts]
-            tot = {k: sum(x[k] or 0 for x in m) for k in ("likes", "reposts", "replies",
-                                                          "quotes", "engagement")}
-            imps = [x["impressions"] for x in m if x["impressions"] is not None]
-            pi = sum(self.followers_at(p) or 0 for p in posts)
-            pr = sum(best.values())
+            tot = {k: _total(x[k] for x in m) for k in ("likes", "reposts", "replies",
+                                                        "quotes", "engagement")}
+            imps = _known(x["impressions"] for x in m)
+            observed = len(_known(x["engagement"] for x in m))
             hours = Counter(p.created_at.replace(minute=0, second=0, microsecond=0)
                             for p in posts)
             peak = min(hours, key=lambda h: (-hours[h], h))
             engageable = sum(1 for p in posts if p.kind != "repost")
-            out.add((c.name, len(posts), len(best), pr, pi, sum(imps) if imps else None,
-                     r9(pi / pr) if pr else None, tot["likes"], tot["reposts"],
-                     tot["replies"], tot["quotes"], tot["engagement"],
-                     r9(tot["engagement"] / engageable) if engageable else None,
+            out.add((c.name, len(posts), len({(p.platform, p.author_id) for p in posts}),
+                     reach["known"], r9(reach["known"] / len(posts)), reach["pr"],
+                     reach["pi"], len(imps), r9(len(imps) / len(posts)),
+                     sum(imps) if imps else None, reach["frequency"], engageable, observed,
+                     r9(observed / engageable) if engageable else None, tot["likes"],
+                     tot["reposts"], tot["replies"], tot["quotes"], tot["engagement"],
+                     r9(tot["engagement"] / observed) if observed else None,
                      min(p.created_at for p in posts), max(p.created_at for p in posts),
                      peak, hours[peak], any(p.synthetic for p in posts),
                      ", ".join(sorted({p.platform for p in posts}))))
         return out
 
     def top_contributors(self) -> set[tuple]:
+        """An author whose value is not known (no follower count; no observed engagement) is
+        not ranked by that metric."""
         out = set()
         for c in self.campaigns:
             posts = self.members(c)
-            by_author: dict = defaultdict(lambda: {"posts": 0, "potential_impressions": 0,
-                                                   "engagement": 0})
+            by_author: dict = defaultdict(list)
             for p in posts:
-                d = by_author[(p.platform, p.author_id)]
-                d["posts"] += 1
-                d["potential_impressions"] += self.followers_at(p) or 0
-                d["engagement"] += self.metrics(p)["engagement"] or 0
-            for metric in ("posts", "potential_impressions", "engagement"):
-                rows = sorted(((-d[metric], pl, a) for (pl, a), d in by_author.items()))
+                by_author[(p.platform, p.author_id)].append(p)
+            values = {
+                "posts": {a: len(ps) for a, ps in by_author.items()},
+                "potential_impressions": {a: _total(self.followers_at(p) for p in ps)
+                                          for a, ps in by_author.items()},
+                "engagement": {a: _total(self.metrics(p)["engagement"] for p in ps)
+                               for a, ps in by_author.items()},
+            }
+            for metric, vals in values.items():
+                rows = sorted((-v, pl, a) for (pl, a), v in vals.items() if v is not None)
                 for rank, (v, pl, a) in enumerate(rows[:25], 1):
                     out.add((c.name, metric, rank, pl, a, self.handle(pl, a), -v))
             mentions = Counter((p.platform, h) for p in posts for h in p.mentions)
@@ -220,7 +221,7 @@ class MartsMixin:
             last = c.end or (max(days) if days else None)
             if first is None or last is None:
                 continue
-            sources = {s for cc, s, _ in self.runs if cc == c.name}
+            sources = {s for cc, s, *_ in self.runs if cc == c.name}
             sources |= {s for cc, s, *_ in self.gaps if cc == c.name}
             day = first
             while day <= last:
@@ -229,9 +230,19 @@ class MartsMixin:
                 for s in sources:
                     hits = [g for g in self.gaps if g[0] == c.name and g[1] == s
                             and (g[2] is None or g[2] < end) and (g[3] is None or g[3] > start)]
-                    ok = any(st == "ok" for cc, ss, st in self.runs if cc == c.name and ss == s)
-                    reasons = ([] if ok else ["no successful run"]) + sorted({g[4] for g in hits})
-                    out.add((c.name, s, day, ok and not hits, len(hits), "; ".join(reasons)))
+                    runs = [(st, kind) for cc, ss, st, kind in self.runs
+                            if cc == c.name and ss == s]
+                    ok = any(st == "ok" for st, _ in runs)
+                    if runs and all(kind == "import" for _, kind in runs) and not hits:
+                        # an archive does not say what it left out
+                        out.add((c.name, s, day, "unknown", None, 0,
+                                 "imported: coverage unknown"))
+                    else:
+                        reasons = (([] if ok else ["no successful run"])
+                                   + sorted({g[4] for g in hits}))
+                        state = "complete" if ok and not hits else "incomplete"
+                        out.add((c.name, s, day, state, state == "complete", len(hits),
+                                 "; ".join(reasons)))
                 day += dt.timedelta(days=1)
         return out
 
@@ -256,11 +267,15 @@ MART_COLUMNS = {
     "volume_daily": "campaign, day, platform, kind, posts, authors",
     "contributors_daily": ("campaign, day, authors, new_authors, returning_authors, "
                            "cumulative_authors"),
-    "reach_daily": ("campaign, day, platform, posts, contributors, potential_impressions, "
-                    "potential_reach, actual_impressions, frequency"),
-    "campaign_summary": ("campaign, posts, contributors, potential_reach, potential_impressions,"
-                         " actual_impressions, frequency, likes, reposts, replies, quotes, "
-                         "engagement, engagement_per_post, first_post, last_post, peak_hour, "
+    "reach_daily": ("campaign, day, platform, posts, contributors, followers_known_posts, "
+                    "potential_impressions, potential_reach, impressions_known_posts, "
+                    "actual_impressions, frequency"),
+    "campaign_summary": ("campaign, posts, contributors, followers_known_posts, "
+                         "followers_known_share, potential_reach, potential_impressions, "
+                         "impressions_known_posts, impressions_known_share, actual_impressions, "
+                         "frequency, engageable_posts, engagement_known_posts, "
+                         "engagement_known_share, likes, reposts, replies, quotes, engagement, "
+                         "engagement_per_post, first_post, last_post, peak_hour, "
                          "peak_hour_posts, synthetic, platforms"),
     "top_contributors": "campaign, metric, rank, platform, author_id, handle, value",
     "top_posts": ("campaign, rank, platform, post_id, handle, created_at, kind, likes, "
@@ -272,9 +287,36 @@ MART_COLUMNS = {
     "share_of_voice": "day, campaign, posts, share",
     "bursts": ("campaign, burst, start_hour, peak_hour, end_hour, peak_posts, baseline_posts, "
                "posts, hours"),
-    "coverage": "campaign, source, day, complete, gaps, reasons",
+    "coverage": "campaign, source, day, state, complete, gaps, reasons",
     "activity_heatmap": "campaign, weekday, weekday_name, hour_of_day, posts",
 }
+
+
+def _known(values) -> list:
+    return [v for v in values if v is not None]
+
+
+def _total(values) -> int | None:
+    """The sum of the known values; None ("not known") when none is known."""
+    known = _known(values)
+    return sum(known) if known else None
+
+
+def _reach(oracle, posts: list) -> dict:
+    """Followers known for how many posts, potential impressions and reach over those posts
+    (each author once, with their largest count), frequency; None where known for none."""
+    best: dict = {}
+    followers = []
+    for p in posts:
+        f = oracle.followers_at(p)
+        if f is not None:
+            followers.append(f)
+            a = (p.platform, p.author_id)
+            best[a] = max(best.get(a, f), f)
+    pi = sum(followers) if followers else None
+    pr = sum(best.values()) if best else None
+    return {"known": len(followers), "pi": pi, "pr": pr,
+            "frequency": r9(pi / pr) if pr else None}
 
 
 def sql_rows(con, mart: str) -> set[tuple]:

@@ -23,9 +23,12 @@ create table if not exists marts.reach_daily(campaign varchar, day date, platfor
     posts bigint, potential_impressions bigint, potential_reach bigint,
     actual_impressions bigint);
 create table if not exists marts.campaign_summary(campaign varchar, posts bigint,
-    contributors bigint, potential_reach bigint, potential_impressions bigint,
-    actual_impressions bigint, likes bigint, reposts bigint, replies bigint, quotes bigint,
-    engagement bigint, engagement_per_post double, first_post timestamptz,
+    contributors bigint, followers_known_posts bigint, followers_known_share double,
+    potential_reach bigint, potential_impressions bigint, impressions_known_posts bigint,
+    impressions_known_share double, actual_impressions bigint, engageable_posts bigint,
+    engagement_known_posts bigint, engagement_known_share double, likes bigint,
+    reposts bigint, replies bigint, quotes bigint, engagement bigint,
+    engagement_per_post double, first_post timestamptz,
     last_post timestamptz, peak_hour timestamptz, peak_hour_posts bigint, synthetic boolean,
     platforms varchar);
 create table if not exists marts.top_contributors(campaign varchar, metric varchar,
@@ -48,7 +51,7 @@ create table if not exists marts.bursts(campaign varchar, burst integer,
     start_hour timestamptz, peak_hour timestamptz, end_hour timestamptz, peak_posts bigint,
     baseline_posts double);
 create table if not exists marts.coverage(campaign varchar, source varchar, day date,
-    complete boolean, gaps bigint, reasons varchar);
+    state varchar, complete boolean, gaps bigint, reasons varchar);
 create table if not exists marts.activity_heatmap(campaign varchar, weekday integer,
     weekday_name varchar, hour_of_day integer, posts bigint);
 """
@@ -115,7 +118,8 @@ def hostile_campaign(con: duckdb.DuckDBPyConnection, name: str, *, synthetic: bo
          "posts": 8 if (d == start.weekday() and 9 <= h < 12) else 0}
         for d, n in enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday",
                                "Saturday", "Sunday"]) for h in range(24)])
-    insert(con, "coverage", [{"campaign": name, "source": img, "day": day, "complete": False,
+    insert(con, "coverage", [{"campaign": name, "source": img, "day": day,
+                              "state": "incomplete", "complete": False,
                               "gaps": 1, "reasons": script}])
 
 

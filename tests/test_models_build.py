@@ -32,7 +32,7 @@ MARTS = ["activity_heatmap", "bursts", "campaign_posts", "campaign_summary",
 def test_models_are_layered_and_ordered():
     models = ordered(discover())
     tables = [m.table for m in models]
-    assert {t.split(".")[0] for t in tables} == {"staging", "core", "marts"}
+    assert {t.split(".")[0] for t in tables} == {"core", "marts"}
     position = {t: i for i, t in enumerate(tables)}
     for m in models:
         for dep in m.depends_on:

@@ -38,9 +38,11 @@ def oracle_for(cfg) -> Oracle:
 
 
 def load(con, oracle: Oracle, pages: list[RawPage], *, campaign: str | None, source: str,
-         status: str = "ok", assign: str | None = None, gaps: tuple[Gap, ...] = ()) -> None:
+         status: str = "ok", assign: str | None = None, gaps: tuple[Gap, ...] = (),
+         kind: str | None = None) -> None:
     """Store pages as one run through the real loader, and give the same pages to the oracle."""
-    run = ledger.start_run(con, "collect" if campaign else "import", campaign, source)
+    kind = kind or ("collect" if campaign else "import")
+    run = ledger.start_run(con, kind, campaign, source)
     store_batch(con, pages, run_id=run, source=source, campaign=campaign,
                 assign_campaign=assign)
     ledger.add_gaps(con, run, campaign, source, list(gaps))
@@ -48,7 +50,7 @@ def load(con, oracle: Oracle, pages: list[RawPage], *, campaign: str | None, sou
     for p in pages:
         oracle.add_page(p.format, p.payload, p.retrieved_at, p.synthetic, assign)
     if campaign:
-        oracle.runs.append((campaign, source, status))
+        oracle.runs.append((campaign, source, status, kind))
         oracle.gaps += [(campaign, source, g.start, g.end, g.reason) for g in gaps]
 
 
@@ -170,6 +172,7 @@ def build_edges(tmp_path):
          "timezone": "Europe/London", "start": dt.date(2016, 3, 26),
          "end": dt.date(2016, 3, 28)},
         {"name": "red", "hashtags": ["MakeFacebookRed"], "timezone": "Asia/Damascus"},
+        {"name": "blue", "hashtags": ["BlueOnly"]},
     ], tmp_path)
     con = connect(tmp_path / "edges.duckdb")
     oracle = oracle_for(cfg)
@@ -236,8 +239,40 @@ def build_edges(tmp_path):
                                retrieved_at=at)],
          campaign="edge", source="bluesky",
          gaps=(Gap(dt.datetime(2016, 3, 28, 12, tzinfo=UTC), None, "monthly budget"),))
+    red_page, *blue_pages = unknowns_pages()
+    load(con, oracle, [red_page], campaign="red", source="import", kind="import",
+         assign="red")
+    load(con, oracle, blue_pages, campaign=None, source="import")
     build(con, cfg.campaigns)
     return con, oracle
+
+
+def unknowns_pages() -> list[RawPage]:
+    """An archive page imported with --campaign red: tweets made after and before X counted
+    views (the older one reports impression_count 0); then, for campaign blue, a tweet without
+    counts by an author without follower counts, and a Bluesky post whose author has no
+    profile."""
+    at = dt.datetime(2023, 2, 1, tzinfo=UTC)
+    after = tweet("3001", "2023-01-10T12:00:00.000Z", "7", ["MakeFacebookRed"],
+                  impressions=500)
+    before = tweet("3002", "2022-12-14T23:00:00.000Z", "7", ["MakeFacebookRed"],
+                   impressions=0)
+    unobserved = tweet("3003", "2023-01-11T08:00:00.000Z", "8", ["BlueOnly"])
+    del unobserved["public_metrics"]
+    silent = {"id": "8", "username": "U8", "name": "No counts"}
+    did = "did:plc:noprofile"
+    post = {"uri": f"at://{did}/app.bsky.feed.post/1", "cid": "c2",
+            "author": {"did": did, "handle": "noprofile.bsky.social"},
+            "record": {"text": "#BlueOnly", "createdAt": "2023-01-11T09:00:00.000Z",
+                       "langs": ["en"], "facets": [
+                           {"index": {"byteStart": 0, "byteEnd": 9}, "features": [
+                               {"$type": "app.bsky.richtext.facet#tag", "tag": "BlueOnly"}]}]},
+            "likeCount": 4, "repostCount": 0, "replyCount": 1, "quoteCount": 0,
+            "indexedAt": "2023-01-11T09:00:01.000Z"}
+    return [x_page([after, before], [x_user("7", 70)], at),
+            x_page([unobserved], [silent], at),
+            RawPage("bluesky_posts", "bluesky", json.dumps({"posts": [post]}),
+                    retrieved_at=at)]
 
 
 BUILDERS = {"real": build_real, "synthetic": build_synthetic, "edges": build_edges}
@@ -350,13 +385,15 @@ def test_post_in_two_campaigns_counts_in_both_shares(edges):
 
 def test_coverage_marks_gaps_and_failed_sources(edges):
     con, _ = edges
-    rows = {(s, d): (c, r) for s, d, c, r in q(
-        con, "select source, day, complete, reasons from marts.coverage where campaign='edge'")}
-    assert rows[("x", dt.date(2016, 3, 27))] == (False, "rate limited")
-    assert rows[("x", dt.date(2016, 3, 26))] == (True, "")
-    assert rows[("mastodon-social", dt.date(2016, 3, 26))] == (False, "no successful run")
-    assert rows[("bluesky", dt.date(2016, 3, 28))] == (False, "monthly budget")
-    assert rows[("bluesky", dt.date(2016, 3, 27))] == (True, "")
+    rows = {(s, d): (st, c, r) for s, d, st, c, r in q(
+        con, "select source, day, state, complete, reasons from marts.coverage "
+             "where campaign='edge'")}
+    assert rows[("x", dt.date(2016, 3, 27))] == ("incomplete", False, "rate limited")
+    assert rows[("x", dt.date(2016, 3, 26))] == ("complete", True, "")
+    assert rows[("mastodon-social", dt.date(2016, 3, 26))] == ("incomplete", False,
+                                                               "no successful run")
+    assert rows[("bluesky", dt.date(2016, 3, 28))] == ("incomplete", False, "monthly budget")
+    assert rows[("bluesky", dt.date(2016, 3, 27))] == ("complete", True, "")
 
 
 def test_burst_found_with_start_peak_end(edges):
@@ -366,6 +403,64 @@ def test_burst_found_with_start_peak_end(edges):
     t = dt.datetime(2016, 3, 28, 15, tzinfo=UTC)
     assert [(a.astimezone(UTC), b.astimezone(UTC), c.astimezone(UTC), n)
             for a, b, c, n in rows] == [(t, t, t, 6)]
+
+
+def summary_row(con, campaign: str) -> dict:
+    cur = con.execute("select * from marts.campaign_summary where campaign = ?", [campaign])
+    cols = [d[0] for d in cur.description]
+    return dict(zip(cols, cur.fetchone(), strict=True))
+
+
+def test_unknown_follower_counts_are_not_zero(edges):
+    con, _ = edges
+    blue = summary_row(con, "blue")
+    assert (blue["posts"], blue["followers_known_posts"]) == (2, 0)
+    assert blue["potential_reach"] is None and blue["potential_impressions"] is None
+    assert blue["frequency"] is None and blue["followers_known_share"] == 0
+    red = summary_row(con, "red")
+    # 1003 by author 2 (followers known) and the two tweets of author 7 (70)
+    assert (red["posts"], red["followers_known_posts"]) == (3, 3)
+    assert red["potential_impressions"] == 50 + 70 + 70
+    assert red["potential_reach"] == 50 + 70
+    daily = q(con, "select potential_impressions, potential_reach, followers_known_posts "
+                   "from marts.reach_daily where campaign = 'blue'")
+    assert daily == [(None, None, 0)] * 2
+    ranked = q(con, "select metric from marts.top_contributors where campaign = 'blue'")
+    assert sorted(ranked) == [("engagement",), ("posts",), ("posts",)]
+
+
+def test_actual_impressions_only_where_the_platform_reported_them(edges):
+    con, _ = edges
+    page = json.loads(unknowns_pages()[0].payload)
+    since = dt.datetime(2022, 12, 15, tzinfo=UTC)
+    reported = [t["public_metrics"]["impression_count"] for t in page["data"]
+                if "MakeFacebookRed" in t["text"] and "public_metrics" in t
+                and dt.datetime.fromisoformat(t["created_at"].replace("Z", "+00:00")) >= since]
+    red = summary_row(con, "red")
+    assert red["actual_impressions"] == sum(reported) == 500
+    assert red["impressions_known_posts"] == len(reported) == 1
+    assert red["impressions_known_share"] == pytest.approx(1 / 3)
+    # 2016 tweets: X did not count views then, so their impression_count (100) is not known
+    assert summary_row(con, "edge")["actual_impressions"] is None
+    assert summary_row(con, "edge")["impressions_known_posts"] == 0
+
+
+def test_unobserved_engagement_is_not_known(edges):
+    con, _ = edges
+    blue = summary_row(con, "blue")
+    # the Bluesky post was observed (4 likes + 1 reply); the tweet without counts was not
+    assert (blue["engagement"], blue["likes"], blue["quotes"]) == (5, 4, 0)
+    assert (blue["engageable_posts"], blue["engagement_known_posts"]) == (2, 1)
+    assert (blue["engagement_known_share"], blue["engagement_per_post"]) == (0.5, 5.0)
+    assert q(con, "select engagement from core.campaign_posts where post_id = '3003'") == [
+        (None,)]
+
+
+def test_imported_days_have_unknown_coverage(edges):
+    con, _ = edges
+    states = q(con, "select distinct source, state, complete, reasons from marts.coverage "
+                    "where campaign = 'red'")
+    assert states == [("import", "unknown", None, "imported: coverage unknown")]
 
 
 def test_mentions_ranked_and_matched_to_authors(edges):

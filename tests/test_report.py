@@ -18,6 +18,7 @@ from tracker.pipeline import collect
 from tracker.report import Window, write_reports
 from tracker.report.exports import write_csv
 from tracker.report.page import link, safe_url
+from tracker.report.sections import DEFINITIONS, known_for
 from tracker.store.db import connect
 
 from . import report_marts
@@ -172,3 +173,23 @@ def test_report_never_writes_outside_out(tmp_path):
     assert new and all(build_dir in p.parents for p in new
                        if not p.name.endswith((".wal", ".duckdb"))), sorted(new)
     assert (build_dir / "escape-x" / "index.html").exists()
+
+
+@pytest.mark.parametrize("figures, want", [
+    ({"potential_reach": 5, "followers_known_share": 0.625}, "known for 62% of posts"),
+    ({"potential_reach": 5, "followers_known_share": 0.999}, "known for >99% of posts"),
+    ({"potential_reach": 5, "followers_known_share": 0.004}, "known for <1% of posts"),
+    ({"potential_reach": 5, "followers_known_share": 1.0}, ""),
+    ({"potential_reach": None, "followers_known_share": 0.0}, ""),   # shown as "not known"
+])
+def test_a_partly_known_figure_says_for_what_share(figures, want):
+    assert known_for(figures, "potential_reach") == want
+
+
+def test_definitions_are_the_marts_column_docs():
+    from tracker.models import QUERIES_DIR, parse_model
+    docs = parse_model("marts", QUERIES_DIR / "marts" / "campaign_summary.sql").columns
+    for key in ("posts", "potential_reach", "actual_impressions", "engagement"):
+        assert DEFINITIONS[key][1] == docs[key]
+    assert "context" in DEFINITIONS["posts"][1] and "window" in DEFINITIONS["posts"][1]
+    assert "Not known (null)" in DEFINITIONS["potential_reach"][1]

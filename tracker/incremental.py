@@ -47,13 +47,14 @@ table's rows (the leaders by a metric): when the upstream was merged, so that ch
 only grew, the SQL runs again over the model's own rows and the upstream's changed rows;
 otherwise the model is built in full.
 
-A full build happens instead when the model's table is missing, when its SQL or the campaigns
-changed since the last build, or when a listed table shrank (fingerprints and high-water marks
-live in core.build_state). What an incremental build does not see, and `tracker build --full`
-does: a change to a row that was not appended, e.g. a late author observation dated before
-posts already built, or an author's first observation arriving after their posts were built
-(their followers at posting come from it); and a repost stored before the post it reposts,
-which joins that post's campaigns when a full build links stored posts again.
+A full build happens instead when the model's table is missing, when its SQL, the campaigns or
+the platform registry (core.platforms) changed since the last build, or when a listed table
+shrank (fingerprints and high-water marks live in core.build_state). What an incremental build
+does not see, and `tracker build --full` does: a change to a row that was not appended, e.g. a
+late author observation dated before posts already built, or an author's first observation
+arriving after their posts were built (their followers at posting come from it); and a repost
+stored before the post it reposts, which joins that post's campaigns when a full build links
+stored posts again.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def _columns(text: str) -> tuple[str, ...]:
 def fingerprint(con: duckdb.DuckDBPyConnection, sql: str) -> str:
     campaigns = con.execute("select * from core.campaigns order by all").fetchall()
     tags = con.execute("select * from core.campaign_tags order by all").fetchall()
-    return hashlib.sha256(repr((sql, campaigns, tags)).encode()).hexdigest()[:16]
+    platforms = con.execute("select * from core.platforms order by all").fetchall()
+    return hashlib.sha256(repr((sql, campaigns, tags, platforms)).encode()).hexdigest()[:16]
 
 
 def _ensure_state(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,6 +1,6 @@
 """SQL models: the .sql files in `queries/`, materialised in dependency order.
 
-`queries/<layer>/<name>.sql` becomes `<layer>.<name>` (layers: staging, core, marts). A model
+`queries/<layer>/<name>.sql` becomes `<layer>.<name>` (layers: core, marts). A model
 depends on the models it names as `<layer>.<name>`; `tracker build` runs them in that order.
 
 The header comment of a model (the `--` lines before the SQL) documents it:
@@ -17,7 +17,8 @@ The header comment of a model (the `--` lines before the SQL) documents it:
     --   continued on an indented line
 
 The campaigns of the config are written by Python into `core.campaigns` and
-`core.campaign_tags` before the models run, so the models stay plain SQL.
+`core.campaign_tags`, and the platform registry (tracker.platforms) into `core.platforms`,
+before the models run, so the models stay plain SQL.
 """
 
 from __future__ import annotations
@@ -42,12 +43,17 @@ from .incremental import (
     record_full,
     try_incremental,
 )
+from .platforms import DOC as PLATFORMS_DOC
+from .platforms import TABLE as PLATFORMS_TABLE
+from .platforms import write_platforms
 from .store.normalise import prepare, relink_campaigns
 
 QUERIES_DIR = PROJECT_ROOT / "queries"
-LAYERS = ("staging", "core", "marts")
+LAYERS = ("core", "marts")
+# a layer of earlier versions (one view per platform), dropped by the build
+RETIRED_LAYERS = ("staging",)
 _COLUMN = re.compile(r"^(\w+): (.*)$")
-_REF = re.compile(r"\b((?:staging|core|marts)\.\w+)\b")
+_REF = re.compile(r"\b((?:core|marts)\.\w+)\b")
 
 # Tables written from the config by `write_campaigns`, documented like models.
 CONFIG_TABLES = {
@@ -62,6 +68,7 @@ CONFIG_TABLES = {
                            {"campaign": "campaign name",
                             "tag": "normalised tag (NFKC + case folding, no '#')",
                             "tag_text": "the tag as written in the config"}),
+    PLATFORMS_TABLE: PLATFORMS_DOC,
 }
 
 
@@ -265,9 +272,12 @@ def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
     link_campaigns(con, campaigns, full)
     con.execute("begin transaction")
     try:
+        for layer in RETIRED_LAYERS:
+            con.execute(f"drop schema if exists {layer} cascade")
         for layer in LAYERS:
             con.execute(f"create schema if not exists {layer}")
         write_campaigns(con, campaigns)
+        write_platforms(con)
         for m in models:
             t0 = time.perf_counter()
             try:
@@ -299,7 +309,7 @@ def describe(con: duckdb.DuckDBPyConnection | None, models: list[Model] | None =
         for schema, table, column, dtype in con.execute(
                 "select table_schema, table_name, column_name, data_type "
                 "from information_schema.columns "
-                "where table_schema in ('staging', 'core', 'marts')").fetchall():
+                "where table_schema in ('core', 'marts')").fetchall():
             types[(f"{schema}.{table}", column)] = dtype
     out = []
     for table, desc, cols in entries:

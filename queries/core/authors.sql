@@ -1,7 +1,7 @@
 -- One row per author (platform, author_id): the latest profile and follower counts seen.
 -- @materialized view
 --
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- author_id: the author's identity on the platform (X user id, Mastodon profile url, DID)
 -- handle: the latest handle seen (X username, Mastodon acct, Bluesky handle)
 -- name: the latest display name seen

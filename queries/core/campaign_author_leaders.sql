@@ -1,7 +1,8 @@
 -- One row per (campaign, author) among the campaign's 25 leading authors by posts, by
 -- potential impressions or by engagement received: the candidates of marts.top_contributors,
 -- with the author's row of core.campaign_authors. Order per metric as in
--- marts.top_contributors: value, then platform, then author_id.
+-- marts.top_contributors: value, then platform, then author_id; an author whose value is not
+-- known (null) is not ranked by that metric.
 -- @incremental campaign, platform, author_id
 -- @changes core.campaign_authors(campaign, platform, author_id)
 -- @reapply
@@ -10,11 +11,11 @@
 -- the previous leaders and the changed authors; otherwise from every author.
 --
 -- campaign: campaign name from the config
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- author_id: the author's identity on the platform
 -- posts: the author's campaign posts
--- potential_impressions: sum of followers at posting over the posts
--- followers: largest follower count at posting among the posts (0 when unknown)
+-- potential_impressions: sum of followers at posting over the posts (null when unknown)
+-- followers: largest follower count at posting among the posts (null when unknown)
 -- engagement: sum of engagement received (null when no post has an engagement observation)
 -- first_day: local day of the first post (campaign's time zone)
 with
@@ -27,7 +28,7 @@ floors as (
     -- the 25th largest value of each metric: no author below all three can lead (ties pass)
     select campaign, list_min(max(posts, 25)) as posts,
            list_min(max(potential_impressions, 25)) as potential_impressions,
-           list_min(max(coalesce(engagement, 0), 25)) as engagement
+           list_min(max(engagement, 25)) as engagement
     from authors
     group by all
 ),
@@ -37,17 +38,17 @@ contenders as (
     join floors f
       on f.campaign = a.campaign
      and (a.posts >= f.posts or a.potential_impressions >= f.potential_impressions
-          or coalesce(a.engagement, 0) >= f.engagement)
+          or a.engagement >= f.engagement)
 ),
 ranked as (
     select *,
            row_number() over (partition by campaign
                               order by posts desc, platform, author_id) as by_posts,
            row_number() over (partition by campaign
-                              order by potential_impressions desc, platform, author_id)
-               as by_impressions,
+                              order by potential_impressions desc nulls last, platform,
+                                       author_id) as by_impressions,
            row_number() over (partition by campaign
-                              order by coalesce(engagement, 0) desc, platform, author_id)
+                              order by engagement desc nulls last, platform, author_id)
                as by_engagement
     from contenders
 )

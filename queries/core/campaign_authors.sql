@@ -1,17 +1,18 @@
 -- One row per (campaign, author): the author's campaign posts summed up, kept incrementally
 -- (new posts are added to their authors' rows, @merge; authors of other changed posts are
 -- recomputed) so the marts that need distinct authors read authors, not posts. An author is
--- (platform, author_id). Followers at posting count as 0 when unknown.
+-- (platform, author_id). Sums and maxima are over the posts whose value is known (null when
+-- known for none).
 -- @incremental campaign, platform, author_id
 -- @changes core.campaign_posts(campaign, platform, author_id)
 -- @merge posts sum, potential_impressions sum, followers max, engagement sum, first_day min
 --
 -- campaign: campaign name from the config
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- author_id: the author's identity on the platform
 -- posts: the author's campaign posts
--- potential_impressions: sum of followers at posting over the posts
--- followers: largest follower count at posting among the posts (0 when unknown)
+-- potential_impressions: sum of followers at posting over the posts (null when unknown)
+-- followers: largest follower count at posting among the posts (null when unknown)
 -- engagement: sum of engagement received (null when no post has an engagement observation)
 -- first_day: local day of the first post (campaign's time zone)
 with
@@ -20,8 +21,8 @@ posts as (
     from core.campaign_posts
 )
 select campaign, platform, author_id, count(*) as posts,
-       sum(coalesce(followers_at_post, 0))::bigint as potential_impressions,
-       max(coalesce(followers_at_post, 0)) as followers,
+       sum(followers_at_post)::bigint as potential_impressions,
+       max(followers_at_post) as followers,
        sum(engagement)::bigint as engagement,
        min(local_day) as first_day
 from posts

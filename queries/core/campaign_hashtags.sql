@@ -7,7 +7,7 @@
 -- #aleppoisburning on one post are one row. A Mastodon reblog carries no tags of its own.
 --
 -- campaign: campaign name from the config
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- post_id: the platform's identity of the post
 -- tag: the normalised tag
 -- tag_text: the tag as written in the post (without '#')

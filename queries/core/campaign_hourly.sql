@@ -1,8 +1,9 @@
 -- One row per (campaign, UTC hour, local weekday and hour, language, platform): post counts and
 -- sums, kept incrementally per (campaign, hour) for the marts that count or sum posts by time,
 -- language or platform. A UTC hour can span two local hours (time zones offset by a half
--- hour), so the local clock is kept per row rather than derived from the UTC hour. Sums as in
--- core.campaign_posts (followers at posting count as 0 when unknown).
+-- hour), so the local clock is kept per row rather than derived from the UTC hour. Sums are
+-- over the posts whose value is known (null when known for none); the *_known_posts columns
+-- count those posts.
 -- @incremental campaign, hour, local_weekday, local_hour, lang, platform
 -- @changes core.campaign_posts(campaign, hour)
 --
@@ -11,11 +12,14 @@
 -- local_weekday: weekday of posting in the campaign's time zone (0 = Monday)
 -- local_hour: clock hour of posting (0-23) in the campaign's time zone
 -- lang: language code ('und' when undetermined or missing)
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- posts: campaign posts
 -- engageable_posts: posts that can receive engagement (all but reposts)
--- potential_impressions: sum of followers at posting
+-- followers_known_posts: posts whose author's followers at posting are known
+-- potential_impressions: sum of followers at posting over those posts (null when none)
+-- impressions_known_posts: posts whose platform reported actual impressions for them
 -- actual_impressions: sum of reported impressions (null when none reported)
+-- engagement_known_posts: posts with an engagement observation (reposts carry none)
 -- likes: sum of likes (null when no post has an engagement observation)
 -- reposts: sum of reposts
 -- replies: sum of replies
@@ -30,8 +34,11 @@ posts as (
 )
 select campaign, hour, local_weekday, local_hour, lang, platform, count(*) as posts,
        count(*) filter (where kind <> 'repost') as engageable_posts,
-       sum(coalesce(followers_at_post, 0))::bigint as potential_impressions,
+       count(followers_at_post) as followers_known_posts,
+       sum(followers_at_post)::bigint as potential_impressions,
+       count(impressions) as impressions_known_posts,
        sum(impressions)::bigint as actual_impressions,
+       count(engagement) as engagement_known_posts,
        sum(likes)::bigint as likes, sum(reposts)::bigint as reposts,
        sum(replies)::bigint as replies, sum(quotes)::bigint as quotes,
        sum(engagement)::bigint as engagement,

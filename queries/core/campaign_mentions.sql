@@ -6,7 +6,7 @@
 -- @lookup norm.post_mentions(platform, post_id)
 --
 -- campaign: campaign name from the config
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- post_id: the platform's identity of the post
 -- mentioned_handle: the mentioned handle, lowercased (Bluesky: handle or DID)
 with

@@ -9,7 +9,7 @@
 -- campaign: campaign name from the config
 -- hour: start of the UTC hour of posting
 -- rank: 1 to 50 within (campaign, hour)
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- post_id: the platform's identity of the post
 -- author_id: the author's identity on the platform
 -- created_at: posting time (UTC)

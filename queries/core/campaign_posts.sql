@@ -19,7 +19,7 @@
 -- likes, reposts, replies, quotes, impressions and engagement are null.
 --
 -- campaign: campaign name from the config
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- post_id: the platform's identity of the post
 -- created_at: posting time (UTC)
 -- hour: start of the UTC hour of posting (TIMESTAMPTZ)
@@ -35,7 +35,8 @@
 -- reposts: reposts / retweets / reblogs in the latest observation
 -- replies: replies in the latest observation
 -- quotes: quotes in the latest observation
--- impressions: actual impressions where the platform reports them (X impression_count)
+-- impressions: actual impressions where the platform reported them for the post (X
+--   impression_count, for posts made since X counted views: core.posts.reports_impressions)
 -- engagement: likes + reposts + replies + quotes (missing counts as 0; null for reposts)
 -- engagement_observed_at: time of the engagement observation used
 -- synthetic: true for data from the simulated source

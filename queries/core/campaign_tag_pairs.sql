@@ -4,7 +4,7 @@
 -- @changes core.campaign_hashtags(campaign, platform, post_id)
 --
 -- campaign: campaign name from the config
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- post_id: the platform's identity of the post
 -- tag_a: the smaller normalised tag of the pair (code-point order)
 -- tag_b: the larger normalised tag of the pair

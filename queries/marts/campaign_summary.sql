@@ -1,26 +1,58 @@
 -- One row per configured campaign: the headline numbers (zeros and nulls when it has no posts).
--- Definitions as in marts.reach_daily, over the whole campaign; engagement as in
--- core.campaign_posts (latest observation; reposts carry none).
+-- The report shows these column descriptions as its definitions. Definitions as in
+-- marts.reach_daily, over the whole campaign; engagement as in core.campaign_posts (latest
+-- observation; reposts carry none). A figure that is not known is null, never 0, and each
+-- figure known for only some posts is a sum over those, with the share it is known for.
 --
 -- campaign: campaign name from the config
 -- title: display title from the config
 -- timezone: the campaign's time zone
--- posts: number of campaign posts (all platforms and kinds)
--- contributors: distinct authors, (platform, author_id)
--- potential_reach: sum of followers over distinct contributors, each counted once with the
---   largest follower count among their posts
--- potential_impressions: sum over posts of the author's followers at posting
--- actual_impressions: sum of impressions the platform reports (X only); null if none
--- frequency: potential_impressions / potential_reach
--- likes: sum of likes over posts (latest observation)
--- reposts: sum of reposts received
--- replies: sum of replies received
--- quotes: sum of quotes received
--- engagement: likes + reposts + replies + quotes
--- engagement_per_post: engagement / posts that can receive engagement (all but reposts)
--- first_post: time of the first post (UTC)
--- last_post: time of the last post (UTC)
--- peak_hour: the UTC hour with the most posts (the earliest of equal hours)
+-- posts: Posts that count for the campaign, on every platform and of every kind (originals,
+--   reposts, replies, quotes), made inside the campaign's window (its start and end dates, in
+--   its time zone, both included): every post carrying one of the campaign's hashtags (after
+--   Unicode normalisation and case folding), whether it was delivered as a result (matched) or
+--   only as context for another post (the post a result reposts, quotes or replies to); every
+--   matched repost of such a post; and every post an import with --campaign delivered as a
+--   result. Context posts without the campaign's tags do not count.
+-- contributors: Distinct accounts (a platform and its account id) with at least one post that
+--   counts.
+-- followers_known_posts: posts whose author's follower count is known (from the author's
+--   observation nearest at or before the post, else the earliest one after it)
+-- followers_known_share: followers_known_posts / posts (0 to 1; null without posts)
+-- potential_reach: Sum of followers over distinct contributors whose follower count is known,
+--   each counted once with the largest count among their posts: an upper bound on the people
+--   who could have seen a post (audiences overlap). Not known (null) when no contributor's
+--   follower count is known; when known for only some posts it covers those, and
+--   followers_known_share says for what share of posts.
+-- potential_impressions: Sum over posts of the author's follower count at posting: how many
+--   times a post could have appeared in a feed. Not known (null) when no follower count is
+--   known; when known for only some posts it is the sum over those (followers_known_share).
+-- impressions_known_posts: posts whose platform reported actual impressions for them
+-- impressions_known_share: impressions_known_posts / posts (0 to 1; null without posts)
+-- actual_impressions: Sum of the impressions the platform itself reported: only X does
+--   (impression_count), for posts made since it counted views (mid-December 2022, the date in
+--   core.platforms); reposts carry none of their own. Not known (null) when reported for no
+--   post, e.g. on Mastodon, Bluesky and Facebook, and for older tweets (for them X reports 0,
+--   which means not counted); otherwise the sum over the posts it was reported for
+--   (impressions_known_share).
+-- frequency: potential_impressions / potential_reach (null when either is not known)
+-- engageable_posts: posts that can receive engagement (all but reposts)
+-- engagement_known_posts: posts with an engagement observation (never reposts)
+-- engagement_known_share: engagement_known_posts / engageable_posts (0 to 1; null when no
+--   post can receive engagement)
+-- likes: sum of likes over posts (latest observation); null when no post was observed
+-- reposts: sum of reposts received; null when no post was observed
+-- replies: sum of replies received; null when no post was observed
+-- quotes: sum of quotes received; null when no post was observed
+-- engagement: Likes + reposts + replies + quotes received (Facebook: reactions, shares and
+--   comments), from each post's latest observation. Reposts carry none of their own: the
+--   original's count it. Not known (null) when no post was observed; otherwise the sum over
+--   the observed posts (engagement_known_share).
+-- engagement_per_post: Engagement divided by the posts it is known for (posts with an
+--   engagement observation; never reposts). Null when not known.
+-- first_post: Time of the earliest post that counts.
+-- last_post: Time of the latest post that counts.
+-- peak_hour: The clock hour with the most posts (the earliest of equal hours).
 -- peak_hour_posts: posts in the peak hour
 -- synthetic: true if any post comes from the simulated source
 -- platforms: the platforms with posts, sorted and comma-separated (e.g. 'mastodon, x')
@@ -38,14 +70,15 @@ buckets as (
 ),
 totals as (
     select campaign, sum(posts)::bigint as posts,
+           sum(followers_known_posts)::bigint as followers_known_posts,
            sum(potential_impressions)::bigint as potential_impressions,
+           sum(impressions_known_posts)::bigint as impressions_known_posts,
            sum(actual_impressions)::bigint as actual_impressions,
-           coalesce(sum(likes), 0)::bigint as likes,
-           coalesce(sum(reposts), 0)::bigint as reposts,
-           coalesce(sum(replies), 0)::bigint as replies,
-           coalesce(sum(quotes), 0)::bigint as quotes,
-           coalesce(sum(engagement), 0)::bigint as engagement,
            sum(engageable_posts)::bigint as engageable_posts,
+           sum(engagement_known_posts)::bigint as engagement_known_posts,
+           sum(likes)::bigint as likes, sum(reposts)::bigint as reposts,
+           sum(replies)::bigint as replies, sum(quotes)::bigint as quotes,
+           sum(engagement)::bigint as engagement,
            min(first_post) as first_post, max(last_post) as last_post,
            bool_or(synthetic) as synthetic,
            string_agg(distinct platform, ', ' order by platform) as platforms
@@ -66,14 +99,19 @@ select
     c.campaign, c.title, c.timezone,
     coalesce(t.posts, 0) as posts,
     coalesce(r.contributors, 0) as contributors,
-    coalesce(r.potential_reach, 0) as potential_reach,
-    coalesce(t.potential_impressions, 0) as potential_impressions,
+    coalesce(t.followers_known_posts, 0) as followers_known_posts,
+    t.followers_known_posts / nullif(t.posts, 0) as followers_known_share,
+    r.potential_reach,
+    t.potential_impressions,
+    coalesce(t.impressions_known_posts, 0) as impressions_known_posts,
+    t.impressions_known_posts / nullif(t.posts, 0) as impressions_known_share,
     t.actual_impressions,
     t.potential_impressions / nullif(r.potential_reach, 0) as frequency,
-    coalesce(t.likes, 0) as likes, coalesce(t.reposts, 0) as reposts,
-    coalesce(t.replies, 0) as replies, coalesce(t.quotes, 0) as quotes,
-    coalesce(t.engagement, 0) as engagement,
-    t.engagement / nullif(t.engageable_posts, 0) as engagement_per_post,
+    coalesce(t.engageable_posts, 0) as engageable_posts,
+    coalesce(t.engagement_known_posts, 0) as engagement_known_posts,
+    t.engagement_known_posts / nullif(t.engageable_posts, 0) as engagement_known_share,
+    t.likes, t.reposts, t.replies, t.quotes, t.engagement,
+    t.engagement / nullif(t.engagement_known_posts, 0) as engagement_per_post,
     t.first_post, t.last_post, k.peak_hour, k.peak_hour_posts,
     coalesce(t.synthetic, false) as synthetic,
     coalesce(t.platforms, '') as platforms

@@ -2,16 +2,21 @@
 -- from ledger.gaps and ledger.runs, so every chart can say where data is missing.
 -- Days are calendar days in the campaign's time zone, from the campaign's configured start
 -- (else its first post) to its configured end (else its last post), never past today.
--- Sources are those with a collection run or a gap recorded for the campaign.
+-- Sources are those with a collection run, an import with --campaign (source 'import') or a
+-- gap recorded for the campaign. An archive says nothing about what it left out, so an
+-- imported source's coverage is not known: its days are neither complete nor incomplete.
 --
 -- campaign: campaign name from the config
--- source: the source name from the config
+-- source: the source name from the config ('import' for imports with --campaign)
 -- day: calendar date in the campaign's time zone (DATE)
--- complete: true when no recorded gap overlaps the day and the source has at least one run
---   that finished 'ok'
+-- state: Coverage of the day by the source: 'complete' (collected live, no recorded gap
+--   overlaps the day, and the source has a run that finished 'ok'), 'incomplete' (a gap was
+--   recorded that overlaps the day, or no run finished 'ok': figures for the day are lower
+--   bounds) or 'unknown' (imported from an archive: what the archive left out is not known).
+-- complete: true when the state is 'complete', false when 'incomplete', null when 'unknown'
 -- gaps: number of recorded gaps overlapping the day (a gap without start or end is open)
--- reasons: the distinct reasons, '; '-separated ('no successful run' when no run finished
---   'ok'); empty when complete
+-- reasons: why the day is not complete, '; '-separated: the gaps' reasons, 'no successful
+--   run', or 'imported: coverage unknown'; empty when complete
 with
 campaigns as (
     select campaign, timezone, start_date, end_date from core.campaigns
@@ -56,16 +61,26 @@ day_gaps as (
        and coalesce(x.gap_end, 'infinity'::timestamptz) > g.day_start
     group by all
 ),
-ok_runs as (
-    select campaign, source, count(*) filter (where status = 'ok') as ok_runs
+runs as (
+    select campaign, source, count(*) filter (where status = 'ok') as ok_runs,
+           bool_and(kind = 'import') as imported
     from ledger.runs
     group by all
+),
+states as (
+    select o.campaign, o.source, o.day, o.gaps, o.gap_reasons,
+           coalesce(r.ok_runs, 0) > 0 as succeeded,
+           case when coalesce(r.imported, false) and o.gaps = 0 then 'unknown'
+                when o.gaps = 0 and coalesce(r.ok_runs, 0) > 0 then 'complete'
+                else 'incomplete' end as state
+    from day_gaps o
+    left join runs r using (campaign, source)
 )
-select o.campaign, o.source, o.day,
-       o.gaps = 0 and coalesce(r.ok_runs, 0) > 0 as complete,
-       o.gaps,
-       concat_ws('; ', case when coalesce(r.ok_runs, 0) = 0 then 'no successful run' end,
-                 o.gap_reasons) as reasons
-from day_gaps o
-left join ok_runs r using (campaign, source)
-order by o.campaign, o.source, o.day
+select campaign, source, day, state,
+       case state when 'complete' then true when 'incomplete' then false end as complete,
+       gaps,
+       case when state = 'unknown' then 'imported: coverage unknown'
+            else concat_ws('; ', case when not succeeded then 'no successful run' end,
+                           gap_reasons) end as reasons
+from states
+order by campaign, source, day

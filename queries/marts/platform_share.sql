@@ -1,7 +1,7 @@
 -- One row per (campaign, platform): posts by platform.
 --
 -- campaign: campaign name from the config
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- posts: campaign posts on that platform
 -- share: posts / all campaign posts (0 to 1)
 with

@@ -1,20 +1,22 @@
 -- One row per (campaign, metric, rank): the 25 leading accounts by each metric.
 -- Ties are broken by platform, then author_id (handle for mentions), so ranks are stable.
+-- An account whose value is not known (no follower count for potential impressions; no
+-- engagement observation, or only reposts, for engagement) is not ranked by that metric.
 --
 -- campaign: campaign name from the config
 -- metric: 'posts' (posts made), 'potential_impressions' (sum of followers at posting),
 --   'engagement' (engagement received on their posts) or 'mentions' (times the account was
 --   @-mentioned in campaign posts)
 -- rank: 1 to 25 within (campaign, metric)
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- author_id: the account's identity (null for a mentioned account never seen as an author)
 -- handle: the account's handle (for mentions, as mentioned, lowercased)
 -- value: the metric's value
 with
 author_metrics as (
     -- each metric's 25 leading authors and their other metrics (ranked below)
-    unpivot (select campaign, platform, author_id, posts, potential_impressions,
-                    coalesce(engagement, 0) as engagement
+    -- (unpivot leaves out null values: unknown is not ranked as 0)
+    unpivot (select campaign, platform, author_id, posts, potential_impressions, engagement
              from core.campaign_author_leaders)
     on posts, potential_impressions, engagement
     into name metric value value

@@ -4,7 +4,7 @@
 --
 -- campaign: campaign name from the config
 -- rank: 1 to 50
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- post_id: the platform's identity of the post
 -- url: link to the post
 -- handle: the author's handle

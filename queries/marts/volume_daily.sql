@@ -5,7 +5,7 @@
 --
 -- campaign: campaign name from the config
 -- day: calendar date in the campaign's time zone (DATE)
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- kind: original, repost, reply or quote
 -- posts: number of campaign posts made that day
 -- authors: distinct authors who posted that day

@@ -4,7 +4,7 @@
 --
 -- campaign: campaign name from the config
 -- hour: start of the UTC hour (TIMESTAMPTZ); a post at exactly 10:00:00 is in the 10:00 hour
--- platform: x, mastodon or bluesky
+-- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- kind: original, repost, reply or quote
 -- posts: number of campaign posts made in that hour
 -- authors: distinct authors who posted in that hour

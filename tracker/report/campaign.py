@@ -11,6 +11,7 @@ from typing import Any
 import altair as alt
 import duckdb
 
+from .. import platforms
 from ..config import Campaign, Config
 from . import charts, data, sections
 from .data import Rows, Window
@@ -41,6 +42,7 @@ class CampaignData:
     events: Rows = field(default_factory=list)
     bursts: Rows = field(default_factory=list)
     gaps: Rows = field(default_factory=list)
+    coverage_unknown: Rows = field(default_factory=list)
     top_posts: Rows = field(default_factory=list)
 
 
@@ -60,6 +62,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     }
     d.bursts = data.bursts(con, c, w, present)
     d.gaps = data.coverage_gaps(con, c, w, present)
+    d.coverage_unknown = data.coverage_unknown(con, c, w, present)
     d.top_posts = data.top_posts(con, c, w)
     d.events = _events(c, w, d.tables["volume"])
     return d
@@ -119,9 +122,10 @@ def body_html(d: CampaignData, files: list[str]) -> str:
     tags = " ".join("#" + t for t in c.hashtags)
     parts = [
         f'<p class="meta">Hashtags: {esc(tags)} · Time zone: {esc(c.timezone)} · '
-        f'Period: {esc(d.window.describe())} · Platforms: {esc(s.get("platforms") or "none")} '
+        f'Period: {esc(d.window.describe())} · '
+        f'Platforms: {esc(platforms.labels((s.get("platforms") or "").split(",")) or "none")} '
         f'· Generated {esc(dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))}</p>',
-        sections.coverage_html(d.gaps),
+        sections.coverage_html(d.gaps, d.coverage_unknown),
         sections.figures_html(s, c.timezone),
     ]
     if not s.get("posts"):
@@ -160,8 +164,10 @@ def summary_json(d: CampaignData) -> dict[str, Any]:
         "synthetic": bool(d.summary.get("synthetic")),
         "figures": {k: v for k, v in d.summary.items() if k != "synthetic"},
         "coverage_gaps": d.gaps,
+        "coverage_unknown": d.coverage_unknown,
         "bucket": d.bucket,
         "definitions": {k: text for k, (_, text) in sections.DEFINITIONS.items()},
+        "not_known": sections.UNKNOWN_NOTE,
     }
 
 

@@ -111,7 +111,9 @@ def contributors(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.Lay
 
 def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.LayerChart:
     base = alt.Chart(_data(rows)).encode(x=_time_x(bucket, tz, brush))
-    layers = [base.mark_bar(clip=True, opacity=0.85).encode(
+    # a day whose potential impressions are not known has no bar (not a bar of 0)
+    layers = [base.transform_filter("isValid(datum.potential_impressions)").mark_bar(
+        clip=True, opacity=0.85).encode(
         y=alt.Y("sum(potential_impressions):Q", title="Impressions"),
         color=alt.Color("platform:N", title="Potential, by platform"),
         tooltip=[_time_tip(bucket), alt.Tooltip("platform:N", title="Platform"),

@@ -188,6 +188,16 @@ def bursts(con, c: Campaign, w: Window, present: set[str]) -> Rows:
 
 
 def coverage_gaps(con, c: Campaign, w: Window, present: set[str]) -> Rows:
+    """Per source, the days with a recorded gap or without a successful run."""
+    return _coverage(con, c, w, present, "incomplete")
+
+
+def coverage_unknown(con, c: Campaign, w: Window, present: set[str]) -> Rows:
+    """Per source, the days whose coverage is not known (imported from archives)."""
+    return _coverage(con, c, w, present, "unknown")
+
+
+def _coverage(con, c: Campaign, w: Window, present: set[str], state: str) -> Rows:
     if "coverage" not in present:
         return []
     cond, params = w.days("day")
@@ -196,8 +206,8 @@ def coverage_gaps(con, c: Campaign, w: Window, present: set[str]) -> Rows:
                sum(gaps)::bigint as gaps,
                string_agg(distinct reasons, '; ') as reasons
         from marts.coverage
-        where campaign = ? and not complete and {cond}
-        group by source order by source""", [c.name, *params])
+        where campaign = ? and state = ? and {cond}
+        group by source order by source""", [c.name, state, *params])
 
 
 # --- whole-campaign rankings and distributions ------------------------------------------------
@@ -239,14 +249,17 @@ def top_posts(con, c: Campaign, w: Window, limit: int = 25) -> Rows:
 
 
 # --- headline figures -------------------------------------------------------------------------
-SUMMARY_COLUMNS = ("posts", "contributors", "potential_reach", "potential_impressions",
-                   "actual_impressions", "likes", "reposts", "replies", "quotes", "engagement",
-                   "engagement_per_post", "first_post", "last_post", "peak_hour",
-                   "peak_hour_posts", "synthetic", "platforms")
+SUMMARY_COLUMNS = ("posts", "contributors", "followers_known_posts", "followers_known_share",
+                   "potential_reach", "potential_impressions", "impressions_known_posts",
+                   "impressions_known_share", "actual_impressions", "engageable_posts",
+                   "engagement_known_posts", "engagement_known_share", "likes", "reposts",
+                   "replies", "quotes", "engagement", "engagement_per_post", "first_post",
+                   "last_post", "peak_hour", "peak_hour_posts", "synthetic", "platforms")
 
 # With --since/--until the headline figures are recomputed over the window from
-# core.campaign_posts with the definitions of marts.campaign_summary (docs/models.md);
-# the one place the report reads post-level rows, and only to aggregate them in SQL.
+# core.campaign_posts with the definitions of marts.campaign_summary (its column docs); the
+# one place the report reads post-level rows, and only to aggregate them in SQL. Unknown
+# values stay null: sums over the posts whose value is known.
 WINDOW_SUMMARY_SQL = """
 with
 posts as materialized (
@@ -257,26 +270,26 @@ posts as materialized (
 ),
 totals as (
     select count(*) as posts,
-           coalesce(sum(coalesce(followers_at_post, 0)), 0)::bigint as potential_impressions,
+           count(followers_at_post) as followers_known_posts,
+           sum(followers_at_post)::bigint as potential_impressions,
+           count(impressions) as impressions_known_posts,
            sum(impressions)::bigint as actual_impressions,
-           coalesce(sum(likes), 0)::bigint as likes,
-           coalesce(sum(reposts), 0)::bigint as reposts,
-           coalesce(sum(replies), 0)::bigint as replies,
-           coalesce(sum(quotes), 0)::bigint as quotes,
-           coalesce(sum(engagement), 0)::bigint as engagement,
-           sum(engagement) / nullif(count(*) filter (where kind <> 'repost'), 0)
-               as engagement_per_post,
+           count(*) filter (where kind <> 'repost') as engageable_posts,
+           count(engagement) as engagement_known_posts,
+           sum(likes)::bigint as likes, sum(reposts)::bigint as reposts,
+           sum(replies)::bigint as replies, sum(quotes)::bigint as quotes,
+           sum(engagement)::bigint as engagement,
            min(created_at) as first_post, max(created_at) as last_post,
            coalesce(bool_or(synthetic), false) as synthetic,
            coalesce(string_agg(distinct platform, ', ' order by platform), '') as platforms
     from posts
 ),
 per_author as (
-    select platform, author_id, max(coalesce(followers_at_post, 0)) as followers
+    select platform, author_id, max(followers_at_post) as followers
     from posts group by all
 ),
 reach as (
-    select count(*) as contributors, coalesce(sum(followers), 0)::bigint as potential_reach
+    select count(*) as contributors, sum(followers)::bigint as potential_reach
     from per_author
 ),
 hours as (
@@ -286,10 +299,15 @@ peak as (
     select arg_min(hour, (-posts, hour)) as peak_hour, max(posts) as peak_hour_posts
     from hours
 )
-select t.posts, r.contributors, r.potential_reach, t.potential_impressions,
-       t.actual_impressions, t.likes, t.reposts, t.replies, t.quotes, t.engagement,
-       t.engagement_per_post, t.first_post, t.last_post, p.peak_hour, p.peak_hour_posts,
-       t.synthetic, t.platforms
+select t.posts, r.contributors, t.followers_known_posts,
+       t.followers_known_posts / nullif(t.posts, 0) as followers_known_share,
+       r.potential_reach, t.potential_impressions, t.impressions_known_posts,
+       t.impressions_known_posts / nullif(t.posts, 0) as impressions_known_share,
+       t.actual_impressions, t.engageable_posts, t.engagement_known_posts,
+       t.engagement_known_posts / nullif(t.engageable_posts, 0) as engagement_known_share,
+       t.likes, t.reposts, t.replies, t.quotes, t.engagement,
+       t.engagement / nullif(t.engagement_known_posts, 0) as engagement_per_post,
+       t.first_post, t.last_post, p.peak_hour, p.peak_hour_posts, t.synthetic, t.platforms
 from totals t, reach r, peak p
 """
 

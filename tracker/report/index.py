@@ -11,7 +11,7 @@ from ..config import Config
 from . import charts, data
 from .exports import write_csv
 from .page import chart_slot, esc, render_page
-from .sections import DEFINITIONS, fmt_number, fmt_time
+from .sections import DEFINITIONS, fmt_number, fmt_time, known_for
 
 INDEX_FIGURES = ("posts", "contributors", "potential_reach", "potential_impressions",
                  "actual_impressions", "engagement")
@@ -43,13 +43,16 @@ def write_index(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Path) -
         rows.append(
             f'<tr data-campaign="{esc(c.slug)}"><td>{name}</td>'
             + "".join(f'<td class="num">{esc(fmt_number(s.get(k, 0 if k == "posts" else None)))}'
-                      "</td>" for k in INDEX_FIGURES)
+                      + (f"<br><small>{esc(known)}</small>" if (known := known_for(s, k))
+                         else "") + "</td>" for k in INDEX_FIGURES)
             + f"<td>{esc(fmt_time(s.get('first_post'), c.timezone))}</td>"
             + f"<td>{esc(fmt_time(s.get('last_post'), c.timezone))}</td>"
             + f"<td>{'synthetic' if s.get('synthetic') else 'collected'}</td></tr>")
         csv_rows.append({"campaign": c.name, "title": c.title, "timezone": c.timezone,
-                         **{k: s.get(k) for k in (*INDEX_FIGURES, "first_post", "last_post",
-                                                  "synthetic")}})
+                         **{k: s.get(k) for k in (*INDEX_FIGURES, "followers_known_share",
+                                                  "impressions_known_share",
+                                                  "engagement_known_share", "first_post",
+                                                  "last_post", "synthetic")}})
     write_csv(out_dir / "campaigns.csv", csv_rows)
     body = (f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
             '<p class="meta">Times in each campaign\'s time zone. Definitions are in each '

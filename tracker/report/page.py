@@ -28,6 +28,7 @@ margin:1rem 0}
 .figures{display:flex;flex-wrap:wrap;gap:1rem;margin:1rem 0}
 .figure{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;min-width:9rem}
 .figure b{display:block;font-size:1.4rem}
+.figure small{display:block;color:#555;font-size:.8rem}
 .figure a{color:inherit;font-size:.85rem}
 .chart{margin:1.5rem 0}
 .empty{color:#555;font-style:italic;border:1px dashed #ccc;padding:1rem}

@@ -7,46 +7,59 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..models import QUERIES_DIR, parse_model
 from .data import Rows
 from .page import esc, link, safe_url
 
+# The figures' definitions are written once, in the column docs of the models (the mart's
+# header comment): the report shows them as they are written there.
+LABELS = {"posts": "Posts", "contributors": "Contributors", "potential_reach": "Potential reach",
+          "potential_impressions": "Potential impressions",
+          "actual_impressions": "Actual impressions", "engagement": "Engagement",
+          "engagement_per_post": "Engagement per post", "peak_hour": "Peak hour",
+          "first_post": "First post", "last_post": "Last post", "coverage": "Coverage"}
+# figure -> (the summary column saying for what share of posts it is known, of what posts)
+KNOWN_SHARE = {"potential_reach": ("followers_known_share", "posts"),
+               "potential_impressions": ("followers_known_share", "posts"),
+               "actual_impressions": ("impressions_known_share", "posts"),
+               "engagement": ("engagement_known_share", "posts that can receive it"),
+               "engagement_per_post": ("engagement_known_share", "posts that can receive it")}
+UNKNOWN_NOTE = ("'not known' means the platforms did not report what the figure needs (it is "
+                "never shown as 0); a figure known for only some posts is computed over those "
+                "and says for what share of posts it is known. Times are in the campaign's "
+                "time zone.")
+
+
+def _definitions() -> dict[str, tuple[str, str]]:
+    summary = parse_model("marts", QUERIES_DIR / "marts" / "campaign_summary.sql").columns
+    coverage = parse_model("marts", QUERIES_DIR / "marts" / "coverage.sql").columns
+    texts = {**summary, "coverage": coverage["state"]}
+    return {k: (label, texts[k]) for k, label in LABELS.items()}
+
+
 # key -> (label, definition). The figures link to these definitions on the same page.
-DEFINITIONS: dict[str, tuple[str, str]] = {
-    "posts": ("Posts", "Every post carrying one of the campaign's hashtags (after Unicode "
-                       "normalisation and case folding), on every platform and of every kind: "
-                       "originals, reposts, replies and quotes. A repost counts for the "
-                       "campaigns of the post it reposts."),
-    "contributors": ("Contributors", "Distinct accounts that posted at least once; an "
-                                     "account is a platform and its account id."),
-    "potential_reach": ("Potential reach", "Sum of followers over distinct contributors, "
-                                           "each counted once with the largest follower count "
-                                           "seen among their posts. An upper bound on the "
-                                           "people who could have seen a post: audiences "
-                                           "overlap."),
-    "potential_impressions": ("Potential impressions", "Sum over posts of the author's "
-                                                       "followers at posting time: how many "
-                                                       "times a post could have appeared in a "
-                                                       "feed. Unknown follower counts count "
-                                                       "as 0."),
-    "actual_impressions": ("Actual impressions", "Impressions the platform itself reports "
-                                                 "(X's impression count, for posts collected "
-                                                 "with access to it). 'not known' when no "
-                                                 "platform reported any."),
-    "engagement": ("Engagement", "Likes + reposts + replies + quotes received, from the latest "
-                                 "observation of each post. Reposts carry none of their own."),
-    "engagement_per_post": ("Engagement per post", "Engagement divided by the posts that can "
-                                                   "receive it (all but reposts)."),
-    "peak_hour": ("Peak hour", "The clock hour with the most posts (the earliest of equal "
-                               "hours), shown in the campaign's time zone."),
-    "first_post": ("First post", "Time of the earliest post, campaign time zone."),
-    "last_post": ("Last post", "Time of the latest post, campaign time zone."),
-    "coverage": ("Coverage", "Days on which a source could not collect everything (endpoint "
-                             "limits, budgets, errors or outages). Figures for those days are "
-                             "lower bounds."),
-}
+DEFINITIONS: dict[str, tuple[str, str]] = _definitions()
 FIGURES = ("posts", "contributors", "potential_reach", "potential_impressions",
            "actual_impressions", "engagement", "engagement_per_post", "peak_hour",
            "first_post", "last_post")
+
+
+def percent(share: float) -> str:
+    """A share as a percentage that never rounds a partial share to 0% or 100%."""
+    if 0 < share < 0.01:
+        return "<1%"
+    if 0.99 < share < 1:
+        return ">99%"
+    return f"{share:.0%}"
+
+
+def known_for(s: dict[str, Any], key: str) -> str:
+    """'known for 62% of posts' when a figure is known for only some posts, else ''."""
+    column, of = KNOWN_SHARE.get(key, (None, ""))
+    share = s.get(column) if column else None
+    if s.get(key) is None or share is None or share >= 1:
+        return ""
+    return f"known for {percent(share)} of {of}"
 
 
 def fmt_number(value: Any) -> str:
@@ -83,7 +96,9 @@ def figures_html(s: dict[str, Any], tz: str) -> str:
     values = figure_values(s, tz)
     cards = "".join(
         f'<div class="figure" data-figure="{k}"><b>{esc(values[k])}</b>'
-        f'<a href="#def-{k}" title="What this counts">{esc(DEFINITIONS[k][0])} ⓘ</a></div>'
+        + (f'<small data-known="{k}">{esc(known)}</small>' if (known := known_for(s, k))
+           else "")
+        + f'<a href="#def-{k}" title="What this counts">{esc(DEFINITIONS[k][0])} ⓘ</a></div>'
         for k in FIGURES)
     return f'<section class="figures" aria-label="Headline figures">{cards}</section>'
 
@@ -91,10 +106,26 @@ def figures_html(s: dict[str, Any], tz: str) -> str:
 def definitions_html() -> str:
     items = "".join(f'<dt id="def-{k}">{esc(label)}</dt><dd>{esc(text)}</dd>'
                     for k, (label, text) in DEFINITIONS.items())
-    return f'<section id="definitions"><h2>Definitions</h2><dl>{items}</dl></section>'
+    return (f'<section id="definitions"><h2>Definitions</h2><p class="meta">{esc(UNKNOWN_NOTE)}'
+            f'</p><dl>{items}</dl></section>')
 
 
-def coverage_html(gaps: Rows) -> str:
+def coverage_html(gaps: Rows, unknown: Rows = ()) -> str:
+    return _gaps_html(gaps) + _unknown_html(unknown)
+
+
+def _unknown_html(unknown: Rows) -> str:
+    if not unknown:
+        return ""
+    items = "".join(f"<li>{esc(u['source'])}: {esc(u['days'])} day(s) between "
+                    f"{esc(u['first_day'])} and {esc(u['last_day'])}</li>" for u in unknown)
+    return ('<div class="warning" role="note" data-coverage-unknown><b>Coverage not known.</b> '
+            "Some posts were imported from archives, which do not say what they left out: the "
+            "figures count what the archives hold "
+            f'(<a href="#def-coverage">what this means</a>):<ul>{items}</ul></div>')
+
+
+def _gaps_html(gaps: Rows) -> str:
     if not gaps:
         return ""
     items = "".join(
