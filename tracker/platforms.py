@@ -32,6 +32,10 @@ class Platform:
     kinds: tuple[str, ...]             # the kinds of post it delivers
     engagement: str                    # what the engagement counts hold on this platform
     impressions_since: dt.datetime | None = None  # posts made since then have impressions
+    # which reading of a post's counts is its engagement: 'latest' (the newest observation)
+    # or 'largest' (per count, the largest observed: where each reader sees only part of the
+    # interactions, as a Mastodon instance does for a remote status)
+    counts: str = "latest"
 
 
 ALL_KINDS = ("original", "repost", "reply", "quote")
@@ -43,7 +47,8 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
              dt.datetime(2022, 12, 15, tzinfo=dt.UTC)),
     Platform("mastodon", "Mastodon",
              "the status uri (the same on every instance)", "the account's profile url",
-             ALL_KINDS, "favourites, reblogs, replies and quotes of the status"),
+             ALL_KINDS, "favourites, reblogs, replies and quotes of the status",
+             counts="largest"),
     Platform("bluesky", "Bluesky", "the at:// uri of the post", "the DID",
              ALL_KINDS, "likes, reposts, replies and quotes of the post view"),
     Platform("facebook", "Facebook", "the post id, else its url (exports)",
@@ -61,7 +66,7 @@ def platform(name: str) -> Platform:
     if known is not None:
         return known
     return Platform(name, name, DEFAULT.post_identity, DEFAULT.author_identity, DEFAULT.kinds,
-                    DEFAULT.engagement, DEFAULT.impressions_since)
+                    DEFAULT.engagement, DEFAULT.impressions_since, DEFAULT.counts)
 
 
 def label(name: str) -> str:
@@ -83,7 +88,9 @@ DOC = ("One row per platform the tracker knows (written from tracker/platforms.p
         "kinds": "the kinds of post it delivers (comma-separated)",
         "engagement": "what likes, reposts, replies and quotes hold on this platform",
         "impressions_since": "posts made since then carry actual impressions (null: the "
-                             "platform reports none)"})
+                             "platform reports none)",
+        "counts": "which reading of a post's counts is its engagement: 'latest' observation, "
+                  "or 'largest' per count (Mastodon: each instance sees only part of them)"})
 
 
 def write_platforms(con: duckdb.DuckDBPyConnection) -> None:
@@ -91,7 +98,9 @@ def write_platforms(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists core")
     con.execute(f"create or replace table {TABLE} (platform varchar primary key, "
                 "label varchar not null, post_identity varchar, author_identity varchar, "
-                "kinds varchar, engagement varchar, impressions_since timestamptz)")
-    con.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?)",
+                "kinds varchar, engagement varchar, impressions_since timestamptz, "
+                "counts varchar not null)")
+    con.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(p.name, p.label, p.post_identity, p.author_identity, ", ".join(p.kinds),
-                      p.engagement, p.impressions_since) for p in PLATFORMS.values()])
+                      p.engagement, p.impressions_since, p.counts)
+                     for p in PLATFORMS.values()])

@@ -79,19 +79,24 @@ followers_first as (
     group by all
 ),
 engagement as (
-    -- Mastodon: each count is the largest among the post's observations. An instance counts
-    -- only the favourites, reblogs, replies and quotes that reached it, so a status read
-    -- through a remote instance shows fewer than on its home server; the latest read is not
-    -- the best one (docs/models.md). Elsewhere: the latest observation.
-    select platform, post_id, max(observed_at) as observed_at,
-           if(platform = 'mastodon', max(likes), arg_max(likes, observed_at)) as likes,
-           if(platform = 'mastodon', max(reposts), arg_max(reposts, observed_at)) as reposts,
-           if(platform = 'mastodon', max(replies), arg_max(replies, observed_at)) as replies,
-           if(platform = 'mastodon', max(quotes), arg_max(quotes, observed_at)) as quotes,
-           arg_max(impressions, observed_at) as impressions
-    from norm.engagement_observations
-    where (platform, post_id) in (select platform, post_id from posts where kind <> 'repost')
-    group by platform, post_id
+    -- Per platform (core.platforms.counts): 'latest', the newest observation; 'largest', each
+    -- count the largest among the post's observations (Mastodon: an instance counts only the
+    -- interactions that reached it, so a status read through a remote instance shows fewer
+    -- than on its home server, and the latest read is not the best one; docs/models.md).
+    select o.platform, o.post_id, max(o.observed_at) as observed_at,
+           if(any_value(r.counts) = 'largest', max(o.likes), arg_max(o.likes, o.observed_at))
+               as likes,
+           if(any_value(r.counts) = 'largest', max(o.reposts),
+              arg_max(o.reposts, o.observed_at)) as reposts,
+           if(any_value(r.counts) = 'largest', max(o.replies),
+              arg_max(o.replies, o.observed_at)) as replies,
+           if(any_value(r.counts) = 'largest', max(o.quotes), arg_max(o.quotes, o.observed_at))
+               as quotes,
+           arg_max(o.impressions, o.observed_at) as impressions
+    from norm.engagement_observations o
+    left join core.platforms r on r.platform = o.platform
+    where (o.platform, o.post_id) in (select platform, post_id from posts where kind <> 'repost')
+    group by o.platform, o.post_id
 )
 select
     p.campaign, p.platform, p.post_id, p.created_at,

@@ -14,7 +14,13 @@
 -- text: the post text (plain text)
 -- lang: language code ('und' when undetermined or missing)
 -- kind: original, repost, reply or quote
--- parent_id: the post it reposts, quotes or replies to
+-- parent_id: the post it reposts, quotes or replies to (the link its kind names)
+-- reply_to_id: the post it replies to (also when it is a quote that replies)
+-- quote_of_id: the post it quotes (also when it is a reply that quotes)
+-- matched: true if a search, stream or archive returned it as a result; false if it was only
+--   ever delivered as context for one (a retweeted or quoted post); null if stored before
+--   schema version 3
+-- edited_at: when the latest version (the text shown) was made; null if never edited
 -- reports_impressions: whether the platform reported actual impressions for this post (X, for
 --   posts made since core.platforms.impressions_since); false on other platforms
 -- synthetic: true for data from the simulated source
@@ -27,7 +33,8 @@ platforms as (
     select platform, impressions_since from core.platforms
 )
 select p.platform, p.post_id, p.url, p.created_at, p.author_id, p.text,
-       coalesce(p.lang, 'und') as lang, p.kind, p.parent_id,
+       coalesce(p.lang, 'und') as lang, p.kind, p.parent_id, p.reply_to_id, p.quote_of_id,
+       p.matched, p.edited_at,
        coalesce(p.created_at >= f.impressions_since, false) as reports_impressions,
        p.synthetic, p.norm_row
 from posts p
