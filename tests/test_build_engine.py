@@ -12,6 +12,7 @@ from tracker.errors import TrackerError
 from tracker.models import build, discover, norm_tables
 from tracker.pipeline import collect
 from tracker.store.db import connect
+from tracker.store.normalise import POST_KEYED
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +176,10 @@ def _models_with(tmp_path, extra: str, name: str = "m"):
 @pytest.mark.parametrize("extra, message", [
     ("-- @changes norm.post_tags(platform, post_id)\n",
      "@changes: unknown table norm.post_tags (neither a norm table nor a model)"),
+    ("-- @changes norm.author_observations(platform, author_id)\n"
+     "-- @changes norm.authors(platform, post_id)\n",
+     "@changes: unknown column 'post_id' of norm.authors (its columns: platform, author_id, "
+     "handle, name, created_at, verified, last_seen_at)"),
     ("-- @changes norm.post_hashtags(platform, id)\n",
      "@changes: unknown column 'id' of norm.post_hashtags (its columns: platform, post_id, "
      "tag, tag_text)"),
@@ -183,8 +188,9 @@ def test_directives_are_checked_against_the_norm_tables_and_the_models(tmp_path,
                                                                        message):
     path, models = _models_with(tmp_path, extra)
     with pytest.raises(TrackerError) as exc:
-        check(models, norm_tables())
-    assert str(exc.value) == f"{path}:4: {message}"
+        check(models, norm_tables(), POST_KEYED)
+    assert str(exc.value).startswith(f"{path}:"), exc.value
+    assert str(exc.value).split(": ", 1)[1] == message
 
 
 def test_changes_of_a_model_that_is_not_incremental_is_an_error(tmp_path):
@@ -214,6 +220,27 @@ def test_lookup_through_a_view_needs_its_row_column(tmp_path):
                               f"(its columns: {columns})")
 
 
+def test_rows_found_through_their_post_must_be_written_with_it_or_later(tmp_path):
+    """The engine reads a new post's rows of a @lookup table by rowid: only tables the
+    loader promises to write with the post or later (tracker/store/normalise.py) qualify."""
+    (tmp_path / "core").mkdir()
+    path = tmp_path / "core" / "m.sql"
+    path.write_text("-- A model.\n-- @incremental platform, post_id, tag\n"
+                    "-- @changes norm.campaign_posts(campaign, platform, post_id)\n"
+                    "-- @lookup norm.post_hashtags(platform, post_id)\n--\n-- platform: p\n"
+                    "-- post_id: i\n-- tag: t\nselect platform, post_id, tag\n"
+                    "from norm.campaign_posts join norm.post_hashtags using (platform, post_id)\n",
+                    encoding="utf-8")
+    models = discover_in(tmp_path)
+    check(models, norm_tables(), POST_KEYED)
+    keyed = [t for t in POST_KEYED if t != "norm.post_hashtags"]
+    with pytest.raises(TrackerError) as exc:
+        check(models, norm_tables(), keyed)
+    assert str(exc.value) == (f"{path}:4: @lookup: norm.post_hashtags is not written with its "
+                              f"posts or later (the loader's post-keyed tables: "
+                              f"{', '.join(sorted(keyed))})")
+
+
 def test_the_project_models_pass_the_checks():
-    check(discover(), norm_tables())
+    check(discover(), norm_tables(), POST_KEYED)
     assert {"norm.posts", "norm.post_versions"} <= set(norm_tables())

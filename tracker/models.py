@@ -21,7 +21,7 @@ from .build import LAYERS, Model, Step, ordered, parse_model
 from .build import build as build_models
 from .build import discover as discover_models
 from .config import PROJECT_ROOT, Campaign
-from .store.normalise import prepare, relink_campaigns
+from .store.normalise import POST_KEYED, prepare, relink_campaigns
 
 QUERIES_DIR = PROJECT_ROOT / "queries"
 __all__ = ["LAYERS", "Model", "Step", "build", "describe", "discover", "ordered",
@@ -45,7 +45,7 @@ CONFIG_TABLES = {
 
 def discover(queries_dir: Path = QUERIES_DIR) -> list[Model]:
     """The models under `queries_dir`, parsed and checked (with the norm tables)."""
-    return discover_models(queries_dir, norm_tables())
+    return discover_models(queries_dir, norm_tables(), POST_KEYED)
 
 
 @cache

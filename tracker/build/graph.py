@@ -6,32 +6,38 @@ see tracker.build.sql); `ordered` puts every model after those it reads.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from ..errors import TrackerError
-from .model import LAYERS, Model, at, parse_model
+from .model import LAYERS, POST_KEY, Model, at, parse_model
+from .state import POSTS
 
 
-def discover(queries_dir: Path, sources: Mapping[str, Sequence[str]] | None = None
-             ) -> list[Model]:
-    """Every `<layer>/<name>.sql` under `queries_dir`, parsed and checked.
-
-    `sources`: {norm table: its columns}, what `@changes` and `@lookup` may name besides
-    models (None: not checked against the norm tables).
-    """
+def discover(queries_dir: Path, sources: Mapping[str, Sequence[str]] | None = None,
+             post_keyed: Collection[str] | None = None) -> list[Model]:
+    """Every `<layer>/<name>.sql` under `queries_dir`, parsed and checked (`check`) when
+    `sources` is given."""
     models = [parse_model(layer, path) for layer in LAYERS
               for path in sorted((queries_dir / layer).glob("*.sql"))]
     if sources is not None:
-        check(models, sources)
+        check(models, sources, post_keyed)
     return models
 
 
-def check(models: list[Model], sources: Mapping[str, Sequence[str]]) -> None:
+def check(models: list[Model], sources: Mapping[str, Sequence[str]],
+          post_keyed: Collection[str] | None = None) -> None:
     """What a model's directives say about other tables: they exist, with those columns; a
     model named by `@changes` is incremental (else it is rebuilt in full, and so would be
-    every model it drives)."""
+    every model it drives); the norm tables whose rows are found through their post's
+    (@lookup, and @changes keyed by post) are among `post_keyed`, the tables the loader
+    writes with the post or later.
+
+    `sources`: {norm table: its columns}, what `@changes` and `@lookup` may name besides
+    models. `post_keyed`: None for not checked.
+    """
     by_table = {m.table: m for m in models}
+    by_post = None if post_keyed is None else {POSTS, *post_keyed}
 
     def columns(table: str) -> Sequence[str] | None:
         if table in by_table:
@@ -46,6 +52,8 @@ def check(models: list[Model], sources: Mapping[str, Sequence[str]]) -> None:
                 raise TrackerError(f"{where}: @changes: unknown table {ch.table} (neither a "
                                    "norm table nor a model)")
             _has(where, "@changes", ch.table, ch.columns, cols)
+            if ch.columns == POST_KEY and ch.table in sources:
+                _by_post(where, "@changes", ch.table, by_post)
             if ch.table in by_table and not by_table[ch.table].incremental_key:
                 raise TrackerError(f"{where}: @changes: {ch.table} is not incremental (it is "
                                    "rebuilt in full each time, and so would this model be)")
@@ -58,8 +66,16 @@ def check(models: list[Model], sources: Mapping[str, Sequence[str]]) -> None:
             _has(where, "@lookup", lk.table, lk.columns, cols)
             if lk.rows_table not in sources:
                 raise TrackerError(f"{where}: @lookup: unknown norm table {lk.rows_table}")
+            _by_post(where, "@lookup", lk.rows_table, by_post)
             if lk.row_column != "rowid":
                 _has(where, "@lookup", lk.table, (lk.row_column,), cols)
+
+
+def _by_post(where: str, directive: str, table: str, by_post: set[str] | None) -> None:
+    if by_post is not None and table not in by_post:
+        raise TrackerError(f"{where}: {directive}: {table} is not written with its posts or "
+                           "later (the loader's post-keyed tables: "
+                           f"{', '.join(sorted(by_post - {POSTS}))})")
 
 
 def _has(where: str, directive: str, table: str, wanted: Sequence[str],
