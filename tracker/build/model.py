@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import TrackerError
@@ -108,7 +109,12 @@ class _Header:
 
 
 def parse_model(layer: str, path: Path) -> Model:
-    text = path.read_text(encoding="utf-8")
+    return _parse(layer, path, path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=256)
+def _parse(layer: str, path: Path, text: str) -> Model:
+    """Cached: a long-running process (the daemon) reads each model file once per change."""
     head = _read_header(path, text)
     try:
         tree = sqltree.parse(text)
