@@ -133,6 +133,7 @@ from tags where tag_text is not null
 """
 
 _REST = """
+-- by name: the columns of later schema versions (edits, links) stay null
 insert into norm.posts by name select *, true as matched from bench_posts;
 
 insert into norm.post_hashtags

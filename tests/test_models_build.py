@@ -174,9 +174,9 @@ def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("-- @merge posts avg", "m.sql: @merge: expected 'column sum|max|min, ...'"),
-    ("-- @lookup norm.post_hashtags(post_id)", "m.sql: @lookup: expected"),
-    ("-- @lookup core.posts(platform, post_id)", "m.sql: @lookup: expected"),
+    ("-- @merge posts avg", "m.sql:4: @merge: expected 'column sum|max|min, ...'"),
+    ("-- @lookup norm.post_hashtags(post_id)", "m.sql:4: @lookup: expected"),
+    ("-- @lookup core.posts(platform, post_id)", "m.sql:4: @lookup: expected"),
 ])
 def test_bad_incremental_directive_is_a_clear_error(tmp_path, line, message):
     path = tmp_path / "m.sql"
@@ -192,7 +192,7 @@ def test_incremental_key_must_cover_the_changes_columns(tmp_path):
     path.write_text("-- A model.\n-- @incremental campaign\n"
                     "-- @changes core.campaign_posts(campaign, hour)\n--\n-- campaign: c\n"
                     "select campaign from core.campaign_posts\n", encoding="utf-8")
-    with pytest.raises(TrackerError, match="m.sql: @incremental: expected at least"):
+    with pytest.raises(TrackerError, match="m.sql:2: @incremental: expected at least"):
         parse_model("marts", path)
 
 
@@ -228,7 +228,7 @@ def test_tag_added_to_campaign_links_stored_posts_then_builds_incrementally(buil
 def test_changes_in_most_buckets_of_a_large_input_rebuild_the_bucket_models(built, monkeypatch):
     """Posts in every hour: a per-bucket model would delete and insert nearly all its rows,
     so it is built in full instead (as if the input were large: the threshold is 0)."""
-    from tracker import incremental
+    from tracker.build import incremental
     cfg, con = built
     monkeypatch.setattr(incremental, "_LARGE_INPUT", 0)
     hours = [r[0] for r in con.execute("select distinct hour from core.campaign_posts "

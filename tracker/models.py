@@ -1,20 +1,9 @@
 """SQL models: the .sql files in `queries/`, materialised in dependency order.
 
-`queries/<layer>/<name>.sql` becomes `<layer>.<name>` (layers: core, marts). A model
-depends on the models it names as `<layer>.<name>`; `tracker build` runs them in that order.
-
-The header comment of a model (the `--` lines before the SQL) documents it:
-
-    -- What one row is (the description, up to the first blank comment line).
-    -- @materialized view            (optional: view | table, default table)
-    -- @incremental key1, key2       (optional, with @changes: see tracker.incremental)
-    -- @changes norm.table(key1, key2)
-    -- @lookup norm.table(platform, post_id)   (optional, see tracker.incremental)
-    -- @merge column sum, column max           (optional, see tracker.incremental)
-    -- @reapply                               (optional, see tracker.incremental)
-    --
-    -- column: what it means
-    --   continued on an indented line
+`queries/<layer>/<name>.sql` becomes `<layer>.<name>` (layers: core, marts). What a
+model file holds is in docs/models.md ("Adding a model"); the engine that reads and builds
+them is tracker.build. This module binds it to the project: where the models are, the norm
+tables they may name, and the config tables.
 
 The campaigns of the config are written by Python into `core.campaigns` and
 `core.campaign_tags`, and the platform registry (tracker.platforms) into `core.platforms`,
@@ -23,37 +12,24 @@ before the models run, so the models stay plain SQL.
 
 from __future__ import annotations
 
-import re
-import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import duckdb
 
+from .build import LAYERS, Model, Step, ordered, parse_model
+from .build import build as build_models
+from .build import discover as discover_models
 from .config import PROJECT_ROOT, Campaign
-from .errors import TrackerError
-from .incremental import (
-    Change,
-    Lookup,
-    Upstream,
-    parse_changes,
-    parse_lookup,
-    parse_merge,
-    record_full,
-    try_incremental,
-)
 from .platforms import DOC as PLATFORMS_DOC
 from .platforms import TABLE as PLATFORMS_TABLE
 from .platforms import write_platforms
-from .store.normalise import prepare, relink_campaigns
+from .store.normalise import POST_KEYED, prepare, relink_campaigns
 
 QUERIES_DIR = PROJECT_ROOT / "queries"
-LAYERS = ("core", "marts")
-# a layer of earlier versions (one view per platform), dropped by the build
-RETIRED_LAYERS = ("staging",)
-_COLUMN = re.compile(r"^(\w+): (.*)$")
-_REF = re.compile(r"\b((?:core|marts)\.\w+)\b")
+__all__ = ["LAYERS", "Model", "Step", "build", "describe", "discover", "ordered",
+           "parse_model", "write_campaigns"]
 
 # Tables written from the config by `write_campaigns`, documented like models.
 CONFIG_TABLES = {
@@ -72,115 +48,24 @@ CONFIG_TABLES = {
 }
 
 
-@dataclass(frozen=True)
-class Model:
-    layer: str
-    name: str
-    path: Path
-    sql: str
-    description: str
-    columns: dict[str, str] = field(default_factory=dict)
-    materialized: str = "table"
-    incremental_key: tuple[str, ...] = ()
-    changes: tuple[Change, ...] = ()
-    lookups: tuple[Lookup, ...] = ()
-    merge: tuple[tuple[str, str], ...] = ()
-    reapply: bool = False
-
-    @property
-    def table(self) -> str:
-        return f"{self.layer}.{self.name}"
-
-    @property
-    def depends_on(self) -> set[str]:
-        body = re.sub(r"--[^\n]*", "", self.sql)
-        return set(_REF.findall(body)) - {self.table}
-
-
-def parse_model(layer: str, path: Path) -> Model:
-    text = path.read_text(encoding="utf-8")
-    description: list[str] = []
-    columns: dict[str, str] = {}
-    materialized, key, changes, lookups, merge = "table", (), (), (), ()
-    reapply = False
-    in_columns, last = False, None
-    for line in text.splitlines():
-        if not line.startswith("--"):
-            break
-        body = line[2:]
-        stripped = body.strip()
-        if stripped.startswith("@materialized"):
-            materialized = stripped.split(None, 1)[1].strip()
-            if materialized not in ("view", "table"):
-                raise TrackerError(f"{path}: @materialized: expected 'view' or 'table'")
-        elif stripped.startswith("@incremental"):
-            key = tuple(k.strip() for k in stripped.split(None, 1)[1].split(","))
-        elif stripped.startswith("@changes"):
-            changes += parse_changes(stripped.split(None, 1)[1])
-        elif stripped.startswith("@lookup"):
-            lookup = parse_lookup(stripped.split(None, 1)[1])
-            if lookup is None:
-                raise TrackerError(f"{path}: @lookup: expected 'norm.table(platform, post_id)' "
-                                   "or 'layer.view(platform, post_id) rows norm.table(column)'")
-            lookups += (lookup,)
-        elif stripped == "@reapply":
-            reapply = True
-        elif stripped.startswith("@merge"):
-            merge = parse_merge(stripped.split(None, 1)[1]) or ()
-            if not merge:
-                raise TrackerError(f"{path}: @merge: expected 'column sum|max|min, ...'")
-        elif not stripped:
-            in_columns = True
-        elif in_columns and (m := _COLUMN.match(stripped)) and not body.startswith("   "):
-            last = m.group(1)
-            columns[last] = m.group(2).strip()
-        elif in_columns and last:
-            columns[last] += " " + stripped
-        elif not in_columns:
-            description.append(stripped)
-    if bool(key) != bool(changes):
-        raise TrackerError(f"{path}: @incremental and @changes go together")
-    if changes and len(key) < len(changes[0].columns):
-        raise TrackerError(f"{path}: @incremental: expected at least the columns of the first "
-                           "@changes table (they name the same keys, in order)")
-    if (lookups or merge or reapply) and not changes:
-        raise TrackerError(f"{path}: @lookup, @merge and @reapply need @incremental and "
-                           "@changes")
-    if reapply and (len(changes) != 1 or changes[0].columns != key):
-        raise TrackerError(f"{path}: @reapply: expected one @changes table with the "
-                           "@incremental columns")
-    return Model(layer, path.stem, path, text, " ".join(description).strip(), columns,
-                 materialized, key, changes, lookups, merge, reapply)
-
-
 def discover(queries_dir: Path = QUERIES_DIR) -> list[Model]:
-    return [parse_model(layer, path) for layer in LAYERS
-            for path in sorted((queries_dir / layer).glob("*.sql"))]
+    """The models under `queries_dir`, parsed and checked (with the norm tables)."""
+    return discover_models(queries_dir, norm_tables(), POST_KEYED)
 
 
-def ordered(models: list[Model]) -> list[Model]:
-    """Topological order by references `<layer>.<name>` in each model's SQL."""
-    by_table = {m.table: m for m in models}
-    deps = {m.table: {r for r in m.depends_on if r in by_table} for m in models}
-    done: list[Model] = []
-    seen: set[str] = set()
-    visiting: set[str] = set()
-
-    def visit(table: str) -> None:
-        if table in seen:
-            return
-        if table in visiting:
-            raise TrackerError(f"{by_table[table].path}: models depend on each other in a cycle")
-        visiting.add(table)
-        for d in sorted(deps[table]):
-            visit(d)
-        visiting.discard(table)
-        seen.add(table)
-        done.append(by_table[table])
-
-    for m in models:
-        visit(m.table)
-    return done
+@cache
+def norm_tables() -> dict[str, list[str]]:
+    """{norm table: its columns}, from the schema files applied to an empty database."""
+    from .store.db import migrate
+    con = duckdb.connect()
+    try:
+        migrate(con)
+        return {t: cols for t, cols in con.execute(
+            "select table_schema || '.' || table_name, list(column_name order by "
+            "ordinal_position) from information_schema.columns where table_schema = 'norm' "
+            "group by all").fetchall()}
+    finally:
+        con.close()
 
 
 def write_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> None:
@@ -231,27 +116,6 @@ def _norm(tag: str) -> str:
     return normalise_tag(tag)
 
 
-@dataclass
-class Step:
-    model: Model
-    seconds: float
-    mode: str  # view, full, incremental, merge, reapply
-
-
-def _materialise(con: duckdb.DuckDBPyConnection, m: Model, full: bool,
-                 changed: dict[str, Upstream]) -> str:
-    sql = m.sql.strip().rstrip(";")
-    if m.materialized == "view":
-        con.execute(f"create or replace view {m.table} as\n{sql}")
-        return "view"
-    if m.incremental_key and not full and (mode := try_incremental(con, m, sql, changed)):
-        return mode
-    con.execute(f"create or replace table {m.table} as\n{sql}")
-    if m.incremental_key:
-        record_full(con, m, sql)
-    return "full"
-
-
 def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
           models: list[Model] | None = None, *, full: bool = False) -> list[Step]:
     """Link stored posts to the campaigns' current tags, write the campaigns, then
@@ -259,40 +123,18 @@ def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
     previous build or the new one, never a half-built set.
 
     Models marked `@incremental` only add the rows that are new since the last build, unless
-    `full` (see tracker.incremental).
+    `full` (see tracker.build).
     """
     campaigns = list(campaigns)
-    models = ordered(models if models is not None else discover())
-    steps = []
-    changed: dict[str, Upstream] = {}
-    con.execute("set TimeZone = 'UTC'")
-    # the row estimates of an incremental build's small inputs can fall under DuckDB's
-    # threshold for planning an ASOF join as a nested loop (it was 0.5 s of 10k posts' build)
-    con.execute("set asof_loop_join_threshold = 0")
+    models = models if models is not None else discover()
     link_campaigns(con, campaigns, full)
-    con.execute("begin transaction")
-    try:
-        for layer in RETIRED_LAYERS:
-            con.execute(f"drop schema if exists {layer} cascade")
-        for layer in LAYERS:
-            con.execute(f"create schema if not exists {layer}")
-        write_campaigns(con, campaigns)
-        write_platforms(con)
-        for m in models:
-            t0 = time.perf_counter()
-            try:
-                mode = _materialise(con, m, full, changed)
-            except duckdb.Error as exc:
-                first = str(exc).splitlines()[0]
-                raise TrackerError(f"{m.path}: model failed: {first}") from None
-            steps.append(Step(m, time.perf_counter() - t0, mode))
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        con.execute("reset asof_loop_join_threshold")
-    return steps
+
+    def write_config_tables(c: duckdb.DuckDBPyConnection) -> None:
+        write_campaigns(c, campaigns)
+        write_platforms(c)
+
+    return build_models(con, models, full=full, setup=write_config_tables,
+                        config_tables=list(CONFIG_TABLES))
 
 
 def describe(con: duckdb.DuckDBPyConnection | None, models: list[Model] | None = None

@@ -1,7 +1,25 @@
 """Build the normalised tables from one batch of raw pages, in SQL over the JSON.
 
 Each raw format has a file `warehouse/normalise/<format>.sql`; `_merge.sql` moves the result
-into `norm.*`. Only the pages of the batch are read.
+into `norm.*` (and `_edits.sql` applies changes to stored posts). Only the pages of the batch
+are read.
+
+Rules of the loader that incremental builds (tracker.build) rely on; tested in
+tests/test_normalise_rules.py. `_merge.sql`, `_edits.sql` and `relink_campaigns` are the only
+writers of norm.*.
+
+1. Append-only. No norm row is ever deleted, and rows are changed in place only in the
+   columns of IN_PLACE_UPDATES: norm.authors (the latest profile seen; no incremental model
+   reads it) and norm.posts (matched, and an edit's text, language and version, applied by
+   `_edits.sql`). Every in-place change of a post that a model shows is signalled by an
+   appended row: an edit appends to norm.post_versions (a @changes table of
+   core.campaign_posts). A change a high-water mark cannot follow clears core.build_state,
+   so the next build is full: a post whose created_at moves (an X post first stored from an
+   edit, whose tweet has its own time, then the original arrives) changes hour and day.
+2. Rows keyed by a post come with the post or later. Every row of the POST_KEYED tables is
+   written in the transaction that first stores its post in norm.posts, or in a later one.
+   So the rows of a post first stored since a build's high-water marks are all above the
+   marks of their tables, and an incremental build reads them by rowid without a scan.
 """
 
 from __future__ import annotations
@@ -47,6 +65,15 @@ create or replace temp table n_local_links (
     platform varchar, post_id varchar, link varchar, local_id varchar,
     account_local_id varchar);
 """
+
+# rule 1: the columns updated in place (all other norm columns are written once)
+IN_PLACE_UPDATES = {
+    "norm.posts": {"matched", "created_at", "text", "lang", "edited_at", "version_id"},
+    "norm.authors": {"handle", "name", "created_at", "verified", "last_seen_at"},
+}
+# rule 2: the tables keyed by (platform, post_id) whose rows come with the post or later
+POST_KEYED = ("norm.post_hashtags", "norm.post_mentions", "norm.engagement_observations",
+              "norm.campaign_posts", "norm.post_versions")
 
 _sql_cache: dict[str, str] = {}
 

@@ -1,0 +1,246 @@
+"""The build engine (tracker.build): models parsed by SQLGlot, their SQL rendered back for
+DuckDB, tables replaced in the parsed query, directives checked on load with file and line."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker.build import check, parse_model
+from tracker.build import discover as discover_in
+from tracker.build import sql as sqltree
+from tracker.errors import TrackerError
+from tracker.models import build, discover, norm_tables
+from tracker.pipeline import collect
+from tracker.store.db import connect
+from tracker.store.normalise import POST_KEYED
+
+
+@pytest.fixture(scope="module")
+def small_warehouse(tmp_path_factory):
+    from tracker.config import load_config
+
+    from .conftest import SIM_CONFIG, write_config
+    tmp = tmp_path_factory.mktemp("engine")
+    cfg = load_config(write_config(tmp, SIM_CONFIG.format(x_posts=300, per_run=10_000_000)))
+    con = connect(cfg.warehouse)
+    collect(con, cfg)
+    build(con, cfg.campaigns)
+    yield con
+    con.close()
+
+
+@pytest.mark.parametrize("model", discover(), ids=lambda m: m.table)
+def test_every_model_rendered_by_sqlglot_runs_with_the_same_result(small_warehouse, model):
+    """Incremental builds run the model's query as SQLGlot renders it (with some tables
+    replaced): rendered without replacement, it gives what the file gives."""
+    con = small_warehouse
+    written = model.sql.strip().rstrip(";")
+    rendered = sqltree.substitute(model.sql, {})
+    assert rendered != written  # really rendered from the tree (upper-case keywords)
+    want = con.execute(written).fetchall()
+    want_columns = [d[:2] for d in con.description]
+    got = con.execute(rendered).fetchall()
+    assert [d[:2] for d in con.description] == want_columns
+    assert want, f"{model.table} is empty on the test warehouse: the comparison proves little"
+    assert sorted(got, key=repr) == sorted(want, key=repr)
+
+
+def test_dependencies_come_from_the_query_not_from_comments_or_strings(tmp_path):
+    (tmp_path / "marts").mkdir()
+    path = tmp_path / "marts" / "m.sql"
+    path.write_text("-- Reads core.campaign_posts, says the comment.\n"
+                    "with hourly as (select * from core.campaign_hourly),\n"
+                    "     campaign_posts as (select 'marts.bursts' as label)\n"
+                    "select h.*, l.label from hourly h, campaign_posts l\n"
+                    "where h.campaign in (select campaign from core.campaigns)\n")
+    m = parse_model("marts", path)
+    assert m.depends_on == {"core.campaign_hourly", "core.campaigns"}
+
+
+def test_a_table_is_replaced_in_the_tree_under_its_alias_or_its_name():
+    sql = ("with p as (select post_id from core.posts where platform = 'x')\n"
+           "select p.post_id, posts.url from p join core.posts using (post_id)\n"
+           "join (select * from core.posts) q using (post_id)")
+    out = sqltree.substitute(sql, {"core.posts": "lookup_posts"})
+    assert "core.posts" not in out.lower()
+    assert out.count("lookup_posts AS posts") == 3
+    out = sqltree.substitute(sql, {"core.posts": "(select * from t union all by name "
+                                                "select * from u)"})
+    assert out.count("UNION ALL BY NAME") == 3 and "core.posts" not in out.lower()
+
+
+def test_sql_the_parser_cannot_read_is_an_error_with_the_line(tmp_path):
+    path = tmp_path / "m.sql"
+    path.write_text("-- A model.\nselect 1\nfrom t where (a = 1\n")
+    with pytest.raises(TrackerError) as exc:
+        parse_model("core", path)
+    assert str(exc.value) == f"{path}:3: SQL not understood: Expecting )"
+
+
+HEADER = """-- A model.
+-- @incremental campaign, platform, post_id
+-- @changes core.campaign_posts(campaign, platform, post_id)
+{extra}--
+-- campaign: c
+-- platform: p
+-- post_id: i
+-- posts: n
+select campaign, platform, post_id, count(*) as posts
+from core.campaign_posts join norm.post_hashtags using (platform, post_id)
+group by all
+"""
+COLUMNS = "campaign, platform, post_id, posts"
+
+
+@pytest.mark.parametrize("extra, line, message", [
+    ("-- @merge posts avg\n", 4, "@merge: expected 'column sum|max|min, ...'"),
+    ("-- @merge posts sum, likes max\n", 4,
+     f"@merge: unknown column 'likes' (the model's columns: {COLUMNS})"),
+    ("-- @merge posts sum, post_id max\n", 4,
+     "@merge: 'post_id' is an @incremental column (the key is kept, the other columns are "
+     "merged)"),
+    ("-- @lookup norm.post_hashtags(post_id)\n", 4,
+     "@lookup: expected 'norm.table(platform, post_id)' or "
+     "'layer.view(platform, post_id) rows norm.table(column)'"),
+    ("-- @lookup norm.post_mentions(platform, post_id)\n", 4,
+     "@lookup: the model does not read norm.post_mentions"),
+    ("-- @changes core.campaign_hashtags(campaign, platform, post_id)\n", 4,
+     "@changes: the model does not read core.campaign_hashtags"),
+    ("-- @changes norm.post_hashtags\n", 4, "@changes: expected 'layer.table(column, ...)'"),
+    ("-- @changes norm.post_hashtags(platform, post_id)\n-- @reapply\n", 5,
+     "@reapply: expected one @changes table with the @incremental columns"),
+    ("-- @reapply now\n", 4, "@reapply takes nothing after it"),
+    ("-- @materialized view\n", 2,
+     "@incremental: a view is not stored; remove @materialized view"),
+    ("-- @incremental campaign\n", 4, "@incremental given twice"),
+    ("-- @incremntal campaign\n", 4, "unknown directive '@incremntal' (known: @materialized, "
+     "@incremental, @changes, @lookup, @merge, @reapply)"),
+])
+def test_each_bad_directive_names_the_file_line_and_what_is_wrong(tmp_path, extra, line,
+                                                                  message):
+    path = tmp_path / "m.sql"
+    path.write_text(HEADER.format(extra=extra), encoding="utf-8")
+    with pytest.raises(TrackerError) as exc:
+        parse_model("core", path)
+    assert str(exc.value) == f"{path}:{line}: {message}"
+
+
+@pytest.mark.parametrize("header, message", [
+    ("-- @incremental campaign, platform, postid\n"
+     "-- @changes core.campaign_posts(campaign, platform, post_id)\n",
+     f"2: @incremental: unknown column 'postid' (the model's columns: {COLUMNS})"),
+    ("-- @incremental campaign\n-- @changes core.campaign_posts(campaign, platform)\n",
+     "2: @incremental: expected at least the columns of the first @changes table (they name "
+     "the same keys, in order)"),
+    ("-- @changes core.campaign_posts(campaign, platform, post_id)\n",
+     "2: @incremental and @changes go together"),
+    ("-- @merge posts sum\n",
+     "2: @lookup, @merge and @reapply need @incremental and @changes"),
+])
+def test_directives_that_only_work_together(tmp_path, header, message):
+    path = tmp_path / "m.sql"
+    body = HEADER.split("--\n", 1)[1]
+    path.write_text(f"-- A model.\n{header}--\n{body}", encoding="utf-8")
+    with pytest.raises(TrackerError) as exc:
+        parse_model("core", path)
+    assert str(exc.value) == f"{path}:{message}"
+
+
+def test_merge_must_cover_every_column_but_the_key(tmp_path):
+    path = tmp_path / "m.sql"
+    path.write_text(HEADER.format(extra="-- @merge posts sum\n").replace(
+        "-- posts: n\n", "-- posts: n\n-- likes: l\n"), encoding="utf-8")
+    with pytest.raises(TrackerError) as exc:
+        parse_model("core", path)
+    assert str(exc.value) == (f"{path}:4: @merge: column 'likes' is neither an @incremental "
+                              "column nor merged (it would be lost)")
+
+
+def test_a_directive_after_the_column_list_is_an_error(tmp_path):
+    path = tmp_path / "m.sql"
+    path.write_text("-- A model.\n--\n-- n: a number\n-- @materialized view\nselect 1 as n\n")
+    with pytest.raises(TrackerError) as exc:
+        parse_model("core", path)
+    assert str(exc.value) == (f"{path}:4: @materialized: directives go before the column "
+                              "list (the first blank '--' line)")
+
+
+def _models_with(tmp_path, extra: str, name: str = "m"):
+    """The project's models plus one more in tmp_path's core/."""
+    (tmp_path / "core").mkdir(exist_ok=True)
+    path = tmp_path / "core" / f"{name}.sql"
+    path.write_text(HEADER.format(extra=extra), encoding="utf-8")
+    return path, discover() + discover_in(tmp_path)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("-- @changes norm.post_tags(platform, post_id)\n",
+     "@changes: unknown table norm.post_tags (neither a norm table nor a model)"),
+    ("-- @changes norm.author_observations(platform, author_id)\n"
+     "-- @changes norm.authors(platform, post_id)\n",
+     "@changes: unknown column 'post_id' of norm.authors (its columns: platform, author_id, "
+     "handle, name, created_at, verified, last_seen_at)"),
+    ("-- @changes norm.post_hashtags(platform, id)\n",
+     "@changes: unknown column 'id' of norm.post_hashtags (its columns: platform, post_id, "
+     "tag, tag_text)"),
+])
+def test_directives_are_checked_against_the_norm_tables_and_the_models(tmp_path, extra,
+                                                                       message):
+    path, models = _models_with(tmp_path, extra)
+    with pytest.raises(TrackerError) as exc:
+        check(models, norm_tables(), POST_KEYED)
+    assert str(exc.value).startswith(f"{path}:"), exc.value
+    assert str(exc.value).split(": ", 1)[1] == message
+
+
+def test_changes_of_a_model_that_is_not_incremental_is_an_error(tmp_path):
+    (tmp_path / "core").mkdir()
+    path = tmp_path / "core" / "m.sql"
+    path.write_text("-- A model.\n-- @incremental platform, post_id\n"
+                    "-- @changes core.posts(platform, post_id)\n--\n-- platform: p\n"
+                    "-- post_id: i\nselect platform, post_id from core.posts\n",
+                    encoding="utf-8")
+    with pytest.raises(TrackerError) as exc:
+        check(discover() + discover_in(tmp_path), norm_tables())
+    assert str(exc.value) == (f"{path}:3: @changes: core.posts is not incremental (it is "
+                              "rebuilt in full each time, and so would this model be)")
+
+
+def test_lookup_through_a_view_needs_its_row_column(tmp_path):
+    (tmp_path / "core").mkdir()
+    path = tmp_path / "core" / "m.sql"
+    text = HEADER.format(extra="-- @lookup core.posts(platform, post_id) rows "
+                               "norm.posts(row_number)\n").replace(
+        "join norm.post_hashtags", "join core.posts")
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TrackerError) as exc:
+        check(discover() + discover_in(tmp_path), norm_tables())
+    columns = ", ".join(next(m for m in discover() if m.table == "core.posts").columns)
+    assert str(exc.value) == (f"{path}:4: @lookup: unknown column 'row_number' of core.posts "
+                              f"(its columns: {columns})")
+
+
+def test_rows_found_through_their_post_must_be_written_with_it_or_later(tmp_path):
+    """The engine reads a new post's rows of a @lookup table by rowid: only tables the
+    loader promises to write with the post or later (tracker/store/normalise.py) qualify."""
+    (tmp_path / "core").mkdir()
+    path = tmp_path / "core" / "m.sql"
+    path.write_text("-- A model.\n-- @incremental platform, post_id, tag\n"
+                    "-- @changes norm.campaign_posts(campaign, platform, post_id)\n"
+                    "-- @lookup norm.post_hashtags(platform, post_id)\n--\n-- platform: p\n"
+                    "-- post_id: i\n-- tag: t\nselect platform, post_id, tag\n"
+                    "from norm.campaign_posts join norm.post_hashtags using (platform, post_id)\n",
+                    encoding="utf-8")
+    models = discover_in(tmp_path)
+    check(models, norm_tables(), POST_KEYED)
+    keyed = [t for t in POST_KEYED if t != "norm.post_hashtags"]
+    with pytest.raises(TrackerError) as exc:
+        check(models, norm_tables(), keyed)
+    assert str(exc.value) == (f"{path}:4: @lookup: norm.post_hashtags is not written with its "
+                              f"posts or later (the loader's post-keyed tables: "
+                              f"{', '.join(sorted(keyed))})")
+
+
+def test_the_project_models_pass_the_checks():
+    check(discover(), norm_tables(), POST_KEYED)
+    assert {"norm.posts", "norm.post_versions"} <= set(norm_tables())

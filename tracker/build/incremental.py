@@ -1,0 +1,288 @@
+"""Updating an incremental model in place from what changed since its last build.
+
+`update` picks the strategy: `reapply`, `merge`, or recomputing the changed keys (`recompute`,
+the default); each returns the step's mode, or None when the model must be built in full.
+See the package docstring (tracker.build) for what each strategy relies on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from . import sql as sqltree
+from .model import POST_KEY, Change, Lookup, Model
+from .state import POSTS, BuildState, Delta, Marks, temp_name
+
+# below this many driving rows, recomputing changed keys is cheap whatever their number
+_LARGE_INPUT = 1_000_000
+# above this many rows, a model's keys are not counted (its changed keys are never most)
+_SMALL_MODEL = 1_000_000
+
+
+@dataclass
+class Context:
+    """One build: its connection, the remembered state, and the deltas of the models built
+    incrementally so far (by table)."""
+    con: duckdb.DuckDBPyConnection
+    state: BuildState
+    deltas: dict[str, Delta] = field(default_factory=dict)
+
+    def run(self, sql: str) -> None:
+        self.con.execute(sql)
+
+    def count(self, source: str) -> int:
+        return self.con.execute(f"select count(*) from {source}").fetchone()[0]
+
+
+def update(ctx: Context, m: Model) -> str | None:
+    """Update `m` from the changes since its last build: its mode, or None (build in full)."""
+    marks = ctx.state.marks(m)
+    if marks is None:
+        return None
+    if m.reapply:
+        return reapply(ctx, m)
+    if _can_merge(ctx, m):
+        return merge(ctx, m)
+    return recompute(ctx, m, marks)
+
+
+def _columns(names) -> str:
+    return ", ".join(names)
+
+
+def _driving_key(m: Model) -> tuple[str, ...]:
+    """The model's columns that hold the driving table's @changes columns."""
+    return m.incremental_key[:len(m.changes[0].columns)]
+
+
+# -- recompute: delete the changed keys' rows, insert the SQL run over their driving rows --
+
+def recompute(ctx: Context, m: Model, marks: Marks) -> str | None:
+    driving = m.changes[0]
+    key = _columns(driving.columns)
+    drive_t, fresh_t = _driving_rows(ctx, m, marks)
+    changed_t = _changed_keys(ctx, m, marks, drive_t, fresh_t)
+    if changed_t is None:
+        return None  # an upstream model was rebuilt in full: so must this one be
+    touched_t = temp_name("touched", m)
+    ctx.run(f"create or replace temp table {touched_t} as "
+            f"select * from {changed_t} anti join {fresh_t} using ({key})")
+    restricted = drive_t
+    n_touched = ctx.count(touched_t)
+    if n_touched and _mostly(ctx, m, driving, n_touched):
+        return None  # e.g. posts spread over every hour: recomputing every bucket costs more
+    if n_touched:
+        restricted = _with_touched(ctx, m, drive_t, touched_t)
+    replacements = {driving.table: restricted}
+    if m.lookups:
+        posts_t = _changed_posts(ctx, m, marks, restricted)
+        for lk in m.lookups:
+            replacements[lk.table] = _lookup(ctx, m, lk, marks, posts_t)
+    # the inserted rows are kept for downstream models that ask for other columns
+    rows_t = temp_name("rows", m)
+    ctx.run(f"create or replace temp table {rows_t} as\n"
+            + sqltree.substitute(m.sql, replacements))
+    ctx.run(f"insert into {m.table} by name select * from {rows_t}")
+    ctx.state.advance(m, marks)
+    _publish(ctx, m, changed_t, fresh_t, rows_t)
+    return "incremental"
+
+
+def _driving_rows(ctx: Context, m: Model, marks: Marks) -> tuple[str, str]:
+    """Temp tables of the driving rows known to be new, and of their (fresh) keys: keys that
+    cannot have rows in the model yet."""
+    driving = m.changes[0]
+    key = _columns(driving.columns)
+    drive_t, fresh_t = temp_name("drive", m), temp_name("fresh", m)
+    up = ctx.deltas.get(driving.table)
+    if driving.table.startswith("norm."):
+        # the driving rows appended since the last build: their keys are fresh
+        ctx.run(f"create or replace temp table {drive_t} as select * from "
+                f"{driving.table} where {marks.new_rows(driving.table)}")
+        ctx.run(f"create or replace temp table {fresh_t} as select {key} from {drive_t}")
+    elif up is not None and set(driving.columns) == set(up.key):
+        # keyed like its upstream model: the upstream's rows for its changed keys are exactly
+        # the rows it inserted in this build, and its fresh keys are fresh here too
+        ctx.run(f"create or replace temp table {fresh_t} as select {key} from {up.fresh}")
+        ctx.run(f"create or replace temp table {drive_t} as select * from {up.rows}")
+    else:
+        ctx.run(f"create or replace temp table {fresh_t} as select {key} from "
+                f"{driving.table} limit 0")
+        ctx.run(f"create or replace temp table {drive_t} as select * from "
+                f"{driving.table} limit 0")
+    return drive_t, fresh_t
+
+
+def _changed_keys(ctx: Context, m: Model, marks: Marks, drive_t: str,
+                  fresh_t: str) -> str | None:
+    """A temp table of every changed key (in the driving columns), or None when an upstream
+    model's changes are unknown (it was built in full)."""
+    driving = m.changes[0]
+    key = _columns(driving.columns)
+    parts = [f"select {key} from {fresh_t}"]
+    for ch in m.changes:
+        rows = _changed_rows(ctx, ch, marks)
+        if rows is None:
+            return None
+        if ch.columns != driving.columns:
+            rows = _widened(m, ch, marks, rows, drive_t)
+        parts.append(rows)
+    changed_t = temp_name("changed", m)
+    ctx.run(f"create or replace temp table {changed_t} as\n" + "\nunion\n".join(parts))
+    return changed_t
+
+
+def _changed_rows(ctx: Context, ch: Change, marks: Marks) -> str | None:
+    """SQL for the keys (in `ch.columns`) that `ch.table` changed since the last build."""
+    cols = _columns(ch.columns)
+    if ch.table.startswith("norm."):
+        return f"select {cols} from {ch.table} where {marks.new_rows(ch.table)}"
+    up = ctx.deltas.get(ch.table)
+    if up is None:
+        return None
+    if set(ch.columns) <= set(up.key):
+        return f"select {cols} from {up.changed}"
+    # e.g. the (campaign, hour) buckets of the changed (campaign, post) rows, from the rows
+    # the upstream model has for them after its update
+    return f"select distinct {cols} from {up.rows}"
+
+
+def _widened(m: Model, ch: Change, marks: Marks, rows: str, drive_t: str) -> str:
+    """`rows` (keys in `ch.columns`, fewer than the driving table's) widened to the driving
+    table's keys: through its new rows, and by key for the rest."""
+    driving = m.changes[0]
+    key, cols = _columns(driving.columns), _columns(ch.columns)
+    rest = rows
+    if ch.columns == POST_KEY:
+        # a post first stored since the last build has only new driving rows (the loader
+        # rule: they are written with the post or later, and so are the rows derived from
+        # them): only older posts need the scan
+        rest = (f"({rows}) anti join (select {cols} from {POSTS} "
+                f"where {marks.new_rows(POSTS)}) using ({cols})")
+    return (f"select {key} from {drive_t} semi join ({rows}) using ({cols})\nunion\n"
+            f"select {key} from {driving.table} semi join ({rest}) using ({cols})")
+
+
+def _with_touched(ctx: Context, m: Model, drive_t: str, touched_t: str) -> str:
+    """Delete the touched keys' rows (keys that may have rows: not fresh); the driving rows as
+    a query: the new ones, and the touched keys' read by key, in the model's query so that
+    only the columns it needs are read (keys whose rows drive_t holds already are not read
+    again)."""
+    driving = m.changes[0]
+    key = _columns(driving.columns)
+    match = " and ".join(f"t.{k} = n.{c}" for k, c in zip(_driving_key(m), driving.columns,
+                                                          strict=True))
+    ctx.run(f"delete from {m.table} t using {touched_t} n where {match}")
+    return (f"(select * from {drive_t} union all by name select * from "
+            f"{driving.table} semi join ({touched_t} anti join {drive_t} "
+            f"using ({key})) using ({key}))")
+
+
+def _mostly(ctx: Context, m: Model, driving: Change, n: int) -> bool:
+    """Whether `n` changed keys of a large input are at least half of the model's keys: a
+    full build is then cheaper than deleting and inserting nearly everything. Only for
+    models with fewer rows than that (per-bucket models), whose keys are cheap to count."""
+    if ctx.count(driving.table) < _LARGE_INPUT or ctx.count(m.table) > _SMALL_MODEL:
+        return False
+    return 2 * n >= ctx.count(f"(select distinct {_columns(_driving_key(m))} from {m.table})")
+
+
+def _changed_posts(ctx: Context, m: Model, marks: Marks, driving_rows: str) -> str:
+    """A temp table of the posts of the model's driving rows, each marked fresh when first
+    stored since the last build (then all its rows in a lookup table are newer too)."""
+    posts_t = temp_name("posts", m)
+    ctx.run(f"create or replace temp table {posts_t} as "
+            f"select platform, post_id, (platform, post_id) in (select platform, post_id "
+            f"from {POSTS} where {marks.new_rows(POSTS)}) as fresh "
+            f"from (select distinct platform, post_id from {driving_rows})")
+    return posts_t
+
+
+def _lookup(ctx: Context, m: Model, lk: Lookup, marks: Marks, posts_t: str) -> str:
+    """A temp table with `lk.table`'s rows for the posts of `posts_t`: new rows for fresh
+    posts, a look-up by key (a scan) only for the others."""
+    name = f"{temp_name('lookup', m)}_{lk.table.replace('.', '_')}"
+    ctx.run(f"create or replace temp table {name} as\n"
+            f"select * from (select * from {lk.table} "
+            f"where {lk.row_column} > {marks.last[lk.rows_table]}) "
+            f"semi join (select * from {posts_t} where fresh) using (platform, post_id)\n"
+            f"union all\n"
+            f"select * from {lk.table} "
+            f"semi join (select * from {posts_t} where not fresh) using (platform, post_id)")
+    return name
+
+
+def _publish(ctx: Context, m: Model, changed_t: str, fresh_t: str, rows_t: str) -> None:
+    """Hand the changed and fresh keys to downstream models, in the model's own columns."""
+    driving = m.changes[0]
+    rename = ", ".join(f"{c} as {k}" for k, c in zip(_driving_key(m), driving.columns,
+                                                      strict=True))
+    for t in (changed_t, fresh_t):
+        ctx.run(f"create or replace temp table {t} as select {rename} from {t}")
+    ctx.deltas[m.table] = Delta(_driving_key(m), changed_t, fresh_t, rows_t)
+
+
+# -- merge: add the new rows' sums to the existing rows (@merge) --
+
+def _can_merge(ctx: Context, m: Model) -> bool:
+    """Whether `m` can be merged: it has @merge, and its upstream model only appended rows in
+    this build (every changed key is fresh), so the upstream's rows are all new rows."""
+    up = ctx.deltas.get(m.changes[0].table)
+    if not m.merge or up is None:
+        return False
+    cols = _columns(up.key)
+    return not ctx.count(f"(select {cols} from {up.changed} anti join {up.fresh} "
+                         f"using ({cols}))")
+
+
+def merge(ctx: Context, m: Model) -> str:
+    """Run the model's SQL over the upstream's new rows, and combine the result with the
+    existing rows of the same keys."""
+    up = ctx.deltas[m.changes[0].table]
+    delta_t = temp_name("delta", m)
+    ctx.run(f"create or replace temp table {delta_t} as\n"
+            + sqltree.substitute(m.sql, {m.changes[0].table: up.rows}))
+    # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly
+    keys = _columns(m.incremental_key)
+    old_t = temp_name("old", m)
+    ctx.run(f"create or replace temp table {old_t} as select rowid as old_row, * "
+            f"from {m.table} semi join {delta_t} using ({keys})")
+    # by row number: a join on one integer instead of the key's strings
+    ctx.run(f"delete from {m.table} where rowid in (select old_row from {old_t})")
+    merged = ", ".join(f"{op}({c}) as {c}" for c, op in m.merge)
+    rows_t = temp_name("rows", m)
+    ctx.run(f"create or replace temp table {rows_t} as select {keys}, {merged} from "
+            f"(select * exclude (old_row) from {old_t} union all by name "
+            f"select * from {delta_t}) group by {keys}")
+    ctx.run(f"insert into {m.table} by name select * from {rows_t}")
+    key = _columns(_driving_key(m))
+    changed_t, fresh_t = temp_name("changed", m), temp_name("fresh", m)
+    ctx.run(f"create or replace temp table {changed_t} as select distinct {key} "
+            f"from {delta_t}")
+    ctx.run(f"create or replace temp table {fresh_t} as select {key} from {delta_t} limit 0")
+    ctx.deltas[m.table] = Delta(_driving_key(m), changed_t, fresh_t, rows_t, merged=True)
+    return "merge"
+
+
+# -- reapply: choose again among the model's rows and the upstream's changed rows --
+
+def reapply(ctx: Context, m: Model) -> str | None:
+    """@reapply: run the model's SQL (a choice among its driving table's rows) over its own
+    rows and the upstream's changed rows, when the upstream was merged (its changed rows only
+    grew); else None (build in full)."""
+    driving = m.changes[0]
+    up = ctx.deltas.get(driving.table)
+    if up is None or not up.merged:
+        return None
+    keys = _columns(m.incremental_key)
+    inputs = (f"(select * from {m.table} anti join {up.rows} using ({keys}) "
+              f"union all by name select * from {up.rows})")
+    new_t = temp_name("reapplied", m)
+    ctx.run(f"create or replace temp table {new_t} as\n"
+            + sqltree.substitute(m.sql, {driving.table: inputs}))
+    ctx.run(f"delete from {m.table}")
+    ctx.run(f"insert into {m.table} by name select * from {new_t}")
+    # downstream incremental models cannot tell what changed here: they build in full
+    return "reapply"

@@ -1,0 +1,74 @@
+"""Materialise models in dependency order, in one transaction."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+
+from ..errors import TrackerError
+from .graph import ordered
+from .incremental import Context, update
+from .model import LAYERS, RETIRED_LAYERS, Model
+from .state import BuildState
+
+
+@dataclass
+class Step:
+    model: Model
+    seconds: float
+    mode: str  # view, full, incremental, merge, reapply
+
+
+def build(con: duckdb.DuckDBPyConnection, models: list[Model], *, full: bool = False,
+          setup: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+          config_tables: Sequence[str] = ()) -> list[Step]:
+    """Run `setup` (which writes the config tables), then materialise every model in
+    dependency order, all in one transaction: readers see either the previous build or the
+    new one, never a half-built set. Incremental models are updated in place unless `full`;
+    their fingerprints cover the rows of `config_tables`."""
+    models = ordered(models)
+    steps = []
+    con.execute("set TimeZone = 'UTC'")
+    # the row estimates of an incremental build's small inputs can fall under DuckDB's
+    # threshold for planning an ASOF join as a nested loop (it was 0.5 s of 10k posts' build)
+    con.execute("set asof_loop_join_threshold = 0")
+    con.execute("begin transaction")
+    try:
+        for layer in RETIRED_LAYERS:
+            con.execute(f"drop schema if exists {layer} cascade")
+        for layer in LAYERS:
+            con.execute(f"create schema if not exists {layer}")
+        if setup is not None:
+            setup(con)
+        ctx = Context(con, BuildState(con, config_tables))
+        for m in models:
+            t0 = time.perf_counter()
+            try:
+                mode = _materialise(ctx, m, full)
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise TrackerError(f"{m.path}: model failed: {first}") from None
+            steps.append(Step(m, time.perf_counter() - t0, mode))
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.execute("reset asof_loop_join_threshold")
+    return steps
+
+
+def _materialise(ctx: Context, m: Model, full: bool) -> str:
+    sql = m.sql.strip().rstrip(";")
+    if m.materialized == "view":
+        ctx.run(f"create or replace view {m.table} as\n{sql}")
+        return "view"
+    if m.incremental_key and not full and (mode := update(ctx, m)):
+        return mode
+    ctx.run(f"create or replace table {m.table} as\n{sql}")
+    if m.incremental_key:
+        ctx.state.record_full(m)
+    return "full"
