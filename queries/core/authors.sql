@@ -3,7 +3,7 @@
 --
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- author_id: the author's identity on the platform (X user id, Mastodon profile url, DID)
--- handle: the latest handle seen (X username, Mastodon acct, Bluesky handle)
+-- handle: the latest handle seen (X username, Mastodon user@server, Bluesky handle)
 -- name: the latest display name seen
 -- followers: followers in the latest observation (null if never observed)
 -- observations: how many distinct follower observations are stored

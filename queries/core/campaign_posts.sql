@@ -14,7 +14,8 @@
 -- Context posts (delivered only to explain a result) therefore count only through their own
 -- tags, inside the window. Followers at posting: the author's
 -- observation nearest at or before the post (ASOF join), else the earliest one after it.
--- Engagement: the latest observation of the post. Reposts carry no engagement of their own
+-- Engagement: the post's observed counts, read as its platform's registry entry says
+-- (core.platforms.counts: the latest observation; on Mastodon each count's largest). Reposts carry no engagement of their own
 -- (X reports the original's counts on a retweet; a Mastodon reblog is a wrapper), so their
 -- likes, reposts, replies, quotes, impressions and engagement are null.
 --
@@ -31,10 +32,10 @@
 -- lang: language code ('und' when undetermined or missing)
 -- author_id: the author's identity on the platform
 -- followers_at_post: the author's followers when posting (see above; null if never observed)
--- likes: likes / favourites in the latest observation (null for reposts and unobserved posts)
--- reposts: reposts / retweets / reblogs in the latest observation
--- replies: replies in the latest observation
--- quotes: quotes in the latest observation
+-- likes: likes / favourites observed (see Engagement; null for reposts and unobserved posts)
+-- reposts: reposts / retweets / reblogs observed
+-- replies: replies observed
+-- quotes: quotes observed
 -- impressions: actual impressions where the platform reported them for the post (X
 --   impression_count, for posts made since X counted views: core.posts.reports_impressions)
 -- engagement: likes + reposts + replies + quotes (missing counts as 0; null for reposts)
