@@ -15,9 +15,10 @@
 -- tags, inside the window. Followers at posting: the author's
 -- observation nearest at or before the post (ASOF join), else the earliest one after it.
 -- Engagement: the post's observed counts, read as its platform's registry entry says
--- (core.platforms.counts: the latest observation; on Mastodon each count's largest). Reposts carry no engagement of their own
--- (X reports the original's counts on a retweet; a Mastodon reblog is a wrapper), so their
--- likes, reposts, replies, quotes, impressions and engagement are null.
+-- (core.platforms.counts: the latest observation; on Mastodon each count's largest).
+-- Reposts carry no engagement of their own (X reports the original's counts on a retweet; a
+-- Mastodon reblog is a wrapper), so their likes, reposts, replies, quotes, impressions and
+-- engagement are null.
 --
 -- campaign: campaign name from the config
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
