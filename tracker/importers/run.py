@@ -62,6 +62,7 @@ class ImportSummary:
     duplicates: int = 0       # copies of posts already stored (or repeated in the archive)
     bad: int = 0              # records quarantined
     api_errors: int = 0       # error objects inside twarc2 output
+    forgotten: int = 0        # posts skipped: removed on request (`tracker forget`)
     bytes_read: int = 0
     seconds: float = 0.0
     status: str = "ok"
@@ -179,8 +180,10 @@ class Importer:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, *,
                  campaign: str | None = None, fmt: str = "auto", mapping: str | None = None,
-                 strict: bool = False, on_progress: Progress | None = None):
+                 strict: bool = False, on_progress: Progress | None = None,
+                 allow_forgotten: bool = False):
         self.con = con
+        self.allow_forgotten = allow_forgotten
         self.config = config
         self.campaign = config.campaign(campaign).name if campaign else None
         self.fmt = fmt
@@ -351,6 +354,7 @@ class Importer:
         summary.pages_seen += seen
         summary.posts_new += result.posts_new
         summary.duplicates += result.duplicates
+        summary.forgotten += result.forgotten
         summary.seconds = time.perf_counter() - start
         if self.on_progress:
             self.on_progress(summary, total)
@@ -386,7 +390,8 @@ class Importer:
             # the slices as rowids of batch_in (its rows are numbered in insertion order)
             first = con.execute("select min(rowid) from batch_in").fetchone()[0] or 0
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign,
-                                       slices=[(first + lo, first + hi) for lo, hi in slices])
+                                       slices=[(first + lo, first + hi) for lo, hi in slices],
+                                       allow_forgotten=self.allow_forgotten)
             if result.pages_new:
                 # every copy of a post in the new records (n_posts: see store/normalise.py),
                 # so a post repeated within one batch counts as a duplicate too
@@ -407,6 +412,10 @@ class Importer:
 
     def _finish(self, summary: ImportSummary, message: str | None, start: float) -> None:
         summary.seconds = time.perf_counter() - start
+        if summary.forgotten:
+            summary.notes.append(f"{summary.forgotten} post(s) removed on request (tracker "
+                                 "forget) were not stored again (--allow-forgotten stores "
+                                 "them)")
         ledger.finish_run(self.con, summary.run_id, summary.status, message=message)
         log.info("import finished", extra={
             "event": "import_finished", "run_id": summary.run_id, "status": summary.status,
