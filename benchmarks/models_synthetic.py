@@ -133,7 +133,7 @@ from tags where tag_text is not null
 """
 
 _REST = """
-insert into norm.posts select * from bench_posts;
+insert into norm.posts by name select * from bench_posts;
 
 insert into norm.post_hashtags
 select * from bench_tags;

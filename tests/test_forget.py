@@ -333,3 +333,29 @@ def test_schema_4_keeps_page_ids_as_received():
     text = (Path(__file__).resolve().parent.parent / "warehouse" / "schema"
             / "004_forgotten.sql").read_text()
     assert "page_id stays the hash of the page as it was" in text
+
+
+def test_collected_pages_skip_forgotten_posts(twarc):
+    """The collector's path (store_batch, also the daemon's loader) skips them too."""
+    from tracker.sources.base import RawPage
+    from tracker.store import ledger
+    from tracker.store.load import store_batch
+    from tracker.store.normalise import prepare
+
+    target = "1558553189766631429"
+    invoke(twarc, "forget", "--post", target)
+    (page,) = [p for p in twarc_pages() if any(t["id"] == target for t in tweets_of(p))][:1]
+    page["meta"] = {"result_count": 1, "newest_id": target}   # a page never stored before
+    con = connect(twarc.warehouse)
+    try:
+        prepare(con, twarc.campaigns)
+        run_id = ledger.start_run(con, "collect", "tw", "x-recent")
+        result = store_batch(con, [RawPage("x_v2_page", "x", json.dumps(page))], run_id=run_id,
+                             source="x-recent", campaign="tw", assign_campaign="tw")
+    finally:
+        con.close()
+    assert (result.pages_new, result.forgotten) == (1, 1)
+    assert query(twarc, "select count(*) from norm.posts where post_id = ?", [target]) == [(0,)]
+    (payload, by), = query(twarc, "select payload, redacted_by from raw.pages "
+                                  "where load_id = ?", [run_id])
+    assert (json.loads(payload), by) == (without(page, {target}), run_id)

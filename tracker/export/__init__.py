@@ -25,9 +25,9 @@ from ..errors import TrackerError
 
 FORMATS = ("csv", "jsonl", "parquet")
 FETCH_ROWS = 5_000
-# DuckDB's memory for an export: its sort (the rows come out in time order) spills to a
-# temporary file beyond this, so a large campaign does not need its size in memory.
-MEMORY_LIMIT = "256MB"
+# DuckDB's memory for an export: beyond it, its sort (rows come out in time order) and the
+# temp tables spill to a temporary file, so a large campaign does not need its size in memory.
+MEMORY_LIMIT = "512MB"
 
 # Columns that are not columns of core.campaign_posts or core.posts, defined once here (the
 # others are described by those models' headers; see datasheet.column_docs).
@@ -47,13 +47,30 @@ POST_COLUMNS = ("platform", "id", "url", "created_at", "author_id", "author_hand
                 "engagement_observed_at", "followers_at_post", "synthetic")
 ID_COLUMNS = ("platform", "id")
 
-_COUNTED = """
-counted as (
-    select * from core.campaign_posts
+# The selection is prepared in temp tables first, each statement with DuckDB's whole memory
+# budget (one query holding every join and the list aggregates at once ran out of memory on
+# 1M posts); temp tables go to a temporary file under memory pressure. Lists are aggregated
+# as strings (a lighter state than list()), split on a character no tag or handle holds.
+_SEP = "chr(31)"
+PREPARE = (
+    """create or replace temp table export_counted as
+    select platform, post_id, created_at, kind, parent_id, lang, author_id, followers_at_post,
+           likes, reposts, replies, quotes, impressions, engagement_observed_at, synthetic
+    from core.campaign_posts
     where campaign = $campaign
       and ($since::date is null or local_day >= $since::date)
-      and ($until::date is null or local_day <= $until::date)
-)"""
+      and ($until::date is null or local_day <= $until::date)""",
+    f"""create or replace temp table export_tags as
+    select platform, post_id, string_agg(coalesce(tag_text, tag), {_SEP}) as hashtags
+    from norm.post_hashtags
+    where (platform, post_id) in (select platform, post_id from export_counted)
+    group by all""",
+    f"""create or replace temp table export_mentions as
+    select platform, post_id, string_agg(mentioned_handle, {_SEP}) as mentions
+    from norm.post_mentions
+    where (platform, post_id) in (select platform, post_id from export_counted)
+    group by all""",
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,14 @@ class Selection:
         return {"campaign": self.campaign, "since": self.since, "until": self.until}
 
 
+def prepare(con: duckdb.DuckDBPyConnection, sel: Selection, ids_only: bool) -> None:
+    """Fill the temp tables the export query reads (export_counted: the selected posts)."""
+    con.execute(PREPARE[0], sel.params)
+    if not ids_only:
+        for sql in PREPARE[1:]:
+            con.execute(sql)
+
+
 def _time(column: str, fmt: str) -> str:
     if fmt == "parquet":
         return column
@@ -76,52 +101,35 @@ def _time(column: str, fmt: str) -> str:
 
 
 def _list(column: str, fmt: str) -> str:
-    return f"array_to_string({column}, ' ')" if fmt == "csv" else column
+    items = f"list_sort(coalesce(string_split({column}, {_SEP}), []))"
+    return f"array_to_string({items}, ' ')" if fmt == "csv" else items
 
 
 def rows_sql(fmt: str, ids_only: bool) -> str:
-    """The export query (named parameters campaign, since, until), rows in time order."""
+    """The export query over the prepared temp tables, rows in time order."""
     if ids_only:
-        return f"with {_COUNTED}\nselect platform, post_id as id from counted " \
+        return "select platform, post_id as id from export_counted " \
                "order by platform, created_at, post_id"
-    return f"""with {_COUNTED},
-tags as (
-    select platform, post_id, list(coalesce(tag_text, tag) order by tag) as hashtags
-    from norm.post_hashtags
-    where (platform, post_id) in (select platform, post_id from counted)
-    group by all
-),
-mentions as (
-    select platform, post_id, list(mentioned_handle order by mentioned_handle) as mentions
-    from norm.post_mentions
-    where (platform, post_id) in (select platform, post_id from counted)
-    group by all
-),
-links as (
-    select platform, post_id, reply_to_id, quote_of_id from norm.posts
-    where (platform, post_id) in (select platform, post_id from counted)
-)
-select c.platform, c.post_id as id, p.url, {_time('c.created_at', fmt)} as created_at,
-       c.author_id, a.handle as author_handle, p.text, c.kind, l.reply_to_id, l.quote_of_id,
-       c.parent_id, {_list('coalesce(t.hashtags, [])', fmt)} as hashtags,
-       {_list('coalesce(m.mentions, [])', fmt)} as mentions, c.lang,
+    return f"""select c.platform, c.post_id as id, p.url,
+       {_time('c.created_at', fmt)} as created_at, c.author_id, a.handle as author_handle,
+       p.text, c.kind, n.reply_to_id, n.quote_of_id, c.parent_id,
+       {_list('t.hashtags', fmt)} as hashtags, {_list('m.mentions', fmt)} as mentions, c.lang,
        c.likes, c.reposts, c.replies, c.quotes, c.impressions,
        {_time('c.engagement_observed_at', fmt)} as engagement_observed_at,
        c.followers_at_post, c.synthetic
-from counted c
+from export_counted c
 join core.posts p on p.platform = c.platform and p.post_id = c.post_id
-left join links l on l.platform = c.platform and l.post_id = c.post_id
+left join norm.posts n on n.platform = c.platform and n.post_id = c.post_id
 left join norm.authors a on a.platform = c.platform and a.author_id = c.author_id
-left join tags t on t.platform = c.platform and t.post_id = c.post_id
-left join mentions m on m.platform = c.platform and m.post_id = c.post_id
+left join export_tags t on t.platform = c.platform and t.post_id = c.post_id
+left join export_mentions m on m.platform = c.platform and m.post_id = c.post_id
 order by c.created_at, c.platform, c.post_id"""
 
 
-def counts(con: duckdb.DuckDBPyConnection, sel: Selection) -> list[tuple]:
-    """(platform, posts, first post, last post) of the selection."""
-    return con.execute(f"with {_COUNTED}\nselect platform, count(*), min(created_at), "
-                       "max(created_at) from counted group by all order by platform",
-                       sel.params).fetchall()
+def counts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(platform, posts, first post, last post) of the prepared selection."""
+    return con.execute("select platform, count(*), min(created_at), max(created_at) "
+                       "from export_counted group by all order by platform").fetchall()
 
 
 def check_built(con: duckdb.DuckDBPyConnection, campaign: str) -> None:
@@ -135,10 +143,10 @@ def check_built(con: duckdb.DuckDBPyConnection, campaign: str) -> None:
                            "`tracker build` first")
 
 
-def stream_rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]
+def stream_rows(con: duckdb.DuckDBPyConnection, sql: str
                 ) -> tuple[list[str], Iterator[list[tuple]]]:
     """The query's column names and its rows, FETCH_ROWS at a time."""
-    cur = con.execute(sql, params)
+    cur = con.execute(sql)
     names = [d[0] for d in cur.description]
 
     def chunks() -> Iterator[list[tuple]]:
@@ -147,12 +155,11 @@ def stream_rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, obje
     return names, chunks()
 
 
-def write_stream(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], fmt: str,
-                 out: IO[str]) -> int:
+def write_stream(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, out: IO[str]) -> int:
     """Write the rows as CSV or JSONL to a text stream; returns the number of rows."""
     if fmt == "parquet":
         raise TrackerError("--format parquet needs -o FILE (it is a binary file)")
-    names, chunks = stream_rows(con, sql, params)
+    names, chunks = stream_rows(con, sql)
     n = 0
     writer = csv.writer(out, lineterminator="\n")
     if fmt == "csv":
@@ -179,11 +186,10 @@ def temp_beside(target: Path) -> Path:
     return target.with_name(f".tracker-export-{uuid.uuid4().hex[:12]}.{target.name}")
 
 
-def copy_to_file(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object],
-                 fmt: str, path: Path) -> int:
+def copy_to_file(con: duckdb.DuckDBPyConnection, sql: str, fmt: str, path: Path) -> int:
     """COPY the query's rows to `path` (streamed by DuckDB); returns the number of rows."""
     literal = str(path).replace("'", "''")
-    row = con.execute(f"copy ({sql}) to '{literal}' ({_copy_options(fmt)})", params).fetchone()
+    row = con.execute(f"copy ({sql}) to '{literal}' ({_copy_options(fmt)})").fetchone()
     return int(row[0]) if row else 0
 
 

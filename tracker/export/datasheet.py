@@ -76,22 +76,16 @@ def _runs(con: duckdb.DuckDBPyConnection, sel: Selection) -> list[tuple]:
     """Per (kind, source): runs of the campaign, and runs that first stored an exported post."""
     return con.execute("""
         with
-        counted as (
-            select platform, post_id from core.campaign_posts
-            where campaign = $campaign
-              and ($since::date is null or local_day >= $since::date)
-              and ($until::date is null or local_day <= $until::date)
-        ),
         loaded as (
             select distinct r.load_id from norm.posts p
             join raw.pages r on r.page_id = p.first_page_id
-            where (p.platform, p.post_id) in (select platform, post_id from counted)
+            where (p.platform, p.post_id) in (select platform, post_id from export_counted)
         )
         select kind, coalesce(source, ''), count(*), min(started_at), max(ended_at),
                string_agg(distinct status, ', ' order by status)
         from ledger.runs
-        where campaign = $campaign or run_id in (select load_id from loaded)
-        group by all order by min(started_at)""", sel.params).fetchall()
+        where campaign = ? or run_id in (select load_id from loaded)
+        group by all order by min(started_at)""", [sel.campaign]).fetchall()
 
 
 def _gaps(con: duckdb.DuckDBPyConnection, campaign: str) -> list[tuple]:
@@ -127,7 +121,7 @@ def render(con: duckdb.DuckDBPyConnection, campaign: Campaign, sel: Selection, *
               "- Times in the file are UTC.", ""]
     lines += ["## Counts", "", "| platform | posts | first post | last post |",
               "|---|---:|---|---|"]
-    per = counts(con, sel)
+    per = counts(con)
     lines += [f"| {p} | {n} | {_utc(a)} | {_utc(b)} |" for p, n, a, b in per]
     lines += [f"| all | {sum(r[1] for r in per)} | | |", ""]
     forgotten = con.execute("select count(*) from ledger.forgotten where post_id is not null "

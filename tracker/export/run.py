@@ -18,6 +18,7 @@ from . import (
     check_built,
     check_targets,
     copy_to_file,
+    prepare,
     publish,
     rows_sql,
     temp_beside,
@@ -57,12 +58,13 @@ def export(con: duckdb.DuckDBPyConnection, campaign: Campaign, sel: Selection, f
     check_built(con, campaign.name)
     con.execute("set TimeZone = 'UTC'")
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
+    prepare(con, sel, ids_only)
     sql = rows_sql(fmt, ids_only)
     if out is None:
-        return Exported(write_stream(con, sql, sel.params, fmt, stream))
+        return Exported(write_stream(con, sql, fmt, stream))
     tmp_data, tmp_sheet = temp_beside(out), temp_beside(sheet_path)
     try:
-        rows = copy_to_file(con, sql, sel.params, fmt, tmp_data)
+        rows = copy_to_file(con, sql, fmt, tmp_data)
         tmp_sheet.write_text(sheet.render(con, campaign, sel, file_name=out.name, fmt=fmt,
                                           ids_only=ids_only, rows=rows), encoding="utf-8")
         publish([(tmp_data, out), (tmp_sheet, sheet_path)])
