@@ -284,9 +284,11 @@ def models(ctx: click.Context, name: str | None, db: str | None) -> None:
                                 "config that names its columns.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad record (default: "
                                              "quarantine it and go on).")
+@click.option("--allow-forgotten", is_flag=True, help="Store posts removed on request "
+                                                      "(`tracker forget`) again.")
 @click.pass_context
 def import_cmd(ctx: click.Context, paths: tuple[str, ...], campaign: str | None, fmt: str,
-               mapping: str | None, strict: bool) -> None:
+               mapping: str | None, strict: bool, allow_forgotten: bool) -> None:
     """Import archives: twarc2 JSONL, X v1.1 JSON, Mastodon or Bluesky dumps, Facebook CSV.
 
     PATHS are files, directories, globs or - (stdin); gzip and zstd are read as they are.
@@ -304,7 +306,8 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], campaign: str | None,
     try:
         with import_progress() as progress:
             importer = Importer(con, cfg, campaign=campaign, fmt=fmt, mapping=mapping,
-                                strict=strict, on_progress=progress)
+                                strict=strict, on_progress=progress,
+                                allow_forgotten=allow_forgotten)
             summary = importer.run(list(paths))
     finally:
         con.close()
@@ -398,6 +401,16 @@ def status(ctx: click.Context, as_json: bool, wait: float) -> None:
     click.echo(json.dumps(data, indent=2, default=str) if as_json else render(data))
     if data["failing"]:
         sys.exit(2)
+
+
+def _register() -> None:
+    from .cli_data import export_cmd, forget_cmd
+
+    cli.add_command(export_cmd)
+    cli.add_command(forget_cmd)
+
+
+_register()
 
 
 def main() -> None:

@@ -63,6 +63,7 @@ class ImportSummary:
     bad: int = 0              # records quarantined
     api_errors: int = 0       # error objects inside twarc2 output
     quarantined_before: int = 0   # bad records and errors an earlier import quarantined
+    forgotten: int = 0        # posts skipped: removed on request (`tracker forget`)
     bytes_read: int = 0
     seconds: float = 0.0
     status: str = "ok"
@@ -185,8 +186,10 @@ class Importer:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, *,
                  campaign: str | None = None, fmt: str = "auto", mapping: str | None = None,
-                 strict: bool = False, on_progress: Progress | None = None):
+                 strict: bool = False, on_progress: Progress | None = None,
+                 allow_forgotten: bool = False):
         self.con = con
+        self.allow_forgotten = allow_forgotten
         self.config = config
         self.campaign = config.campaign(campaign).name if campaign else None
         self.fmt = fmt
@@ -358,6 +361,7 @@ class Importer:
         summary.quarantined_before += again
         summary.posts_new += result.posts_new
         summary.duplicates += result.duplicates
+        summary.forgotten += result.forgotten
         summary.seconds = time.perf_counter() - start
         if self.on_progress:
             self.on_progress(summary, total)
@@ -394,7 +398,8 @@ class Importer:
             # the slices as rowids of batch_in (its rows are numbered in insertion order)
             first = con.execute("select min(rowid) from batch_in").fetchone()[0] or 0
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign,
-                                       slices=[(first + lo, first + hi) for lo, hi in slices])
+                                       slices=[(first + lo, first + hi) for lo, hi in slices],
+                                       allow_forgotten=self.allow_forgotten)
             again = len(batch.quarantine) - ledger.quarantine_new(con, summary.run_id,
                                                                   batch.quarantine)
             seen = len(set(batch.page_ids)) - result.pages_new
@@ -410,6 +415,10 @@ class Importer:
 
     def _finish(self, summary: ImportSummary, message: str | None, start: float) -> None:
         summary.seconds = time.perf_counter() - start
+        if summary.forgotten:
+            summary.notes.append(f"{summary.forgotten} post(s) removed on request (tracker "
+                                 "forget) were not stored again (--allow-forgotten stores "
+                                 "them)")
         ledger.finish_run(self.con, summary.run_id, summary.status, message=message)
         log.info("import finished", extra={
             "event": "import_finished", "run_id": summary.run_id, "status": summary.status,

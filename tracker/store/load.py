@@ -12,6 +12,7 @@ import duckdb
 from ..pages import RawPage
 from . import ledger
 from .normalise import normalise_batch
+from .redact import Targets, redact_pages
 
 _BATCH_IN = """
 create or replace temp table batch_in (
@@ -26,6 +27,7 @@ class BatchResult:
     pages_new: int = 0
     posts_new: int = 0
     duplicates: int = 0
+    forgotten: int = 0     # posts left out: removed on request (ledger.forgotten)
 
 
 def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id: str,
@@ -58,14 +60,22 @@ def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id:
 
 def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
                       assign_campaign: str | None = None,
-                      slices: Sequence[tuple[int, int]] | None = None) -> BatchResult:
+                      slices: Sequence[tuple[int, int]] | None = None,
+                      allow_forgotten: bool = False) -> BatchResult:
     """Insert the rows of temp `table` (columns of raw.pages) that are new, and normalise them.
 
     For bulk loaders (archive import) that fill the table themselves. The rows of `table`
     that are not new (already stored, or a repeat within the table) are deleted from it.
     `slices`: rowid ranges of `table` to parse one after another (`normalise_batch`). Runs in
     the caller's transaction.
+
+    Posts removed on request (ledger.forgotten) are not stored again, and a new page holding
+    one is stored redacted (store.redact). With `allow_forgotten` they are: a redacted page
+    delivered again is stored again as received, and its forgotten posts are marked restored.
     """
+    if allow_forgotten:
+        con.execute(f"delete from raw.pages where redacted_by is not null "
+                    f"and page_id in (select page_id from {table})")
     # deleting marks rows, it copies nothing (a batch's payloads are tens of megabytes)
     con.execute(f"""
         delete from {table} b
@@ -75,9 +85,31 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     if not pages_new:
         return BatchResult()
     con.execute(f"insert into raw.pages by name select * from {table}")
-    posts_new, _ = normalise_batch(con, table, assign_campaign, slices)
+    posts_new, _ = normalise_batch(con, table, assign_campaign, slices,
+                                   allow_forgotten=allow_forgotten)
     # every copy of a post in the new pages (n_posts: see normalise.py) that is not a new
     # post, so a post repeated within one batch is a duplicate as it is across batches and
     # the count does not depend on how pages were batched
     copies = con.execute("select count(*) from n_posts").fetchone()[0]
-    return BatchResult(pages_new, posts_new, copies - posts_new)
+    run_id = con.execute(f"select any_value(load_id) from {table}").fetchone()[0]
+    if allow_forgotten:
+        _mark_restored(con, run_id)
+    elif hits := con.execute("select platform, post_id, author_id "
+                             "from n_forgotten_hits").fetchall():
+        redact_pages(con, Targets.of(hits), run_id, pages_from=table)
+    forgotten = con.execute("select count(*) from n_forgotten_hits where what = 'post'"
+                            ).fetchone()[0]
+    return BatchResult(pages_new, posts_new, copies - posts_new, forgotten)
+
+
+def _mark_restored(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
+    """Forgotten posts (and authors) this batch stored again: restored by `run_id`."""
+    con.execute("""
+        update ledger.forgotten f set restored_by = ?
+        where f.restored_by is null
+          and ((f.post_id is not null
+                and (f.platform, f.post_id) in (select platform, post_id from n_posts))
+               or (f.author_id is not null
+                   and (f.platform, f.author_id) in (select platform, author_id from n_posts
+                                                     union select platform, author_id
+                                                     from n_authors)))""", [run_id])

@@ -64,6 +64,8 @@ create or replace temp table n_local_ids (
 create or replace temp table n_local_links (
     platform varchar, post_id varchar, link varchar, local_id varchar,
     account_local_id varchar);
+create or replace temp table n_forgotten_hits (
+    platform varchar, post_id varchar, author_id varchar, what varchar);
 """
 
 # rule 1: the columns updated in place (all other norm columns are written once)
@@ -108,12 +110,14 @@ def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> No
 
 def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
                     assign_campaign: str | None = None,
-                    slices: Sequence[tuple[int, int]] | None = None) -> tuple[int, int]:
+                    slices: Sequence[tuple[int, int]] | None = None,
+                    allow_forgotten: bool = False) -> tuple[int, int]:
     """Normalise the pages in temp table `batch_table` (must be new pages only).
 
     `slices`: rowid ranges [start, end) to parse one after another, in order (see
-    SLICE_BYTES; default all at once). Returns (posts_new, duplicates). Call inside the
-    caller's transaction.
+    SLICE_BYTES; default all at once). Posts and authors removed on request are left out
+    (_forgotten.sql, listed in temp table n_forgotten_hits) unless `allow_forgotten`.
+    Returns (posts_new, duplicates). Call inside the caller's transaction.
     """
     con.execute(_TEMP_TABLES)
     con.execute("delete from assign_campaign")
@@ -132,6 +136,9 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
                 "create or replace temp view batch as select page_id, platform, retrieved_at, "
                 f"synthetic, payload from {batch_table} where format = '{literal}' and {rows}")
             con.execute(_sql(fmt))
+    if not allow_forgotten and con.execute(
+            "select count(*) from ledger.forgotten where restored_by is null").fetchone()[0]:
+        con.execute(_sql("_forgotten"))
     con.execute(_sql("_merge"))
     changes, moves = con.execute("select count(*), count(*) filter (where moves_in_time) "
                                  "from n_post_changes").fetchone()

@@ -1,0 +1,107 @@
+"""`tracker export` and `tracker forget`: sharing a campaign's posts, removing posts on request.
+
+Registered on the `tracker` group by tracker.cli.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import TrackerError
+
+
+@click.command("export")
+@click.option("--campaign", required=True, help="The campaign whose counted posts to export.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day to include "
+              "(YYYY-MM-DD, in the campaign's time zone).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day to include "
+              "(YYYY-MM-DD, inclusive).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]),
+              default="csv", show_default=True, help="File format.")
+@click.option("--ids-only", is_flag=True, help="Only the post ids (columns platform, id), "
+                                               "for sharing under the platforms' terms.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to this file, and its datasheet beside it as NAME.README.md "
+                   "(default: the data to stdout, no datasheet).")
+@click.option("--force", is_flag=True, help="Replace the file and datasheet if they exist.")
+@click.pass_context
+def export_cmd(ctx: click.Context, campaign: str, since, until, fmt: str, ids_only: bool,
+               output: str | None, force: bool) -> None:
+    """Export a campaign's counted posts (the posts its figures count) for researchers.
+
+    Run `tracker build` first. With -o FILE, a datasheet FILE-STEM.README.md is written
+    beside it: which posts count, tags, window, sources and queries, collection runs, coverage
+    gaps, counts per platform and the tool version. Only the two files named are written;
+    an existing one is kept unless --force.
+
+    \b
+    Examples:
+      tracker export --campaign aleppo-is-burning --format parquet -o aleppo.parquet
+      tracker export --campaign aleppo-is-burning --ids-only -o aleppo_ids.csv
+      tracker export --campaign aleppo-is-burning --since 2016-04-28 --until 2016-04-30 \\
+          --format jsonl > three_days.jsonl
+    """
+    from .cli import echo_err, get_config
+    from .export import Selection
+    from .export.run import export
+    from .store.db import connect
+
+    cfg = get_config(ctx)
+    camp = cfg.campaign(campaign)
+    sel = Selection(camp.name, since.date() if since else None, until.date() if until else None)
+    con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
+    try:
+        done = export(con, camp, sel, fmt, ids_only=ids_only,
+                      out=Path(output) if output else None, stream=sys.stdout, force=force)
+    finally:
+        con.close()
+    if done.path is not None:
+        what = "post ids" if ids_only else "posts"
+        click.echo(f"Wrote {done.rows} {what} to {done.path}")
+        click.echo(f"Datasheet: {done.datasheet}")
+
+
+@click.command("forget")
+@click.option("--post", "post", metavar="ID", help="The post's id (X tweet id, Mastodon "
+                                                   "status uri, Bluesky at:// uri).")
+@click.option("--author", "author", metavar="HANDLE_OR_ID", help="An author (handle, with or "
+                                                                  "without @, or id): every "
+                                                                  "post of theirs.")
+@click.option("--platform", type=click.Choice(["x", "mastodon", "bluesky", "facebook"]),
+              help="The platform, when the id or handle is on several (or not stored yet).")
+@click.pass_context
+def forget_cmd(ctx: click.Context, post: str | None, author: str | None,
+               platform: str | None) -> None:
+    """Remove a post, or an author and their posts, on request.
+
+    Removes them (and reposts of them) from the normalised tables and from the raw pages
+    (rewritten without them, or purged), records the ids removed (never content) in the ledger
+    (ledger.forgotten), and makes the next `tracker build` a full one. Later imports and
+    collections do not store them again (`tracker import --allow-forgotten` does). Then run
+    `tracker build` and `tracker report`.
+
+    \b
+    Examples:
+      tracker forget --post 1377650093109743620
+      tracker forget --author @someone --platform x
+    """
+    from .cli import echo_err, get_config
+    from .forget import forget
+    from .store.db import connect
+
+    if (post is None) == (author is None):
+        raise TrackerError("give either --post ID or --author HANDLE_OR_ID")
+    cfg = get_config(ctx)
+    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    try:
+        result = forget(con, post=post, author=author, platform=platform)
+    finally:
+        con.close()
+    click.echo(result.line())
+    if not result.already:
+        click.echo(f"Recorded in the ledger (ids only): run {result.run_id}.")
+        click.echo("Next: tracker build, then tracker report, so that the models and reports "
+                   "no longer show them.")
