@@ -337,7 +337,7 @@ def test_schema_4_keeps_page_ids_as_received():
 
 def test_collected_pages_skip_forgotten_posts(twarc):
     """The collector's path (store_batch, also the daemon's loader) skips them too."""
-    from tracker.sources.base import RawPage
+    from tracker.pages import RawPage
     from tracker.store import ledger
     from tracker.store.load import store_batch
     from tracker.store.normalise import prepare

@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from tracker.models import build
-from tracker.sources.base import RawPage
+from tracker.pages import RawPage
 from tracker.store.db import connect
 from tracker.store.normalise import prepare
 

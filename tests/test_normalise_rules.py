@@ -9,7 +9,7 @@ import json
 
 from tracker.config import Campaign, Schedule
 from tracker.models import build, norm_tables
-from tracker.sources.base import RawPage
+from tracker.pages import RawPage
 from tracker.store import ledger
 from tracker.store.load import store_batch
 from tracker.store.normalise import IN_PLACE_UPDATES, POST_KEYED, prepare

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import duckdb
 
 from .errors import TrackerError
-from .sources.base import utcnow
 from .store import ledger
 from .store.redact import Targets, redact_pages
+from .timeutil import utcnow
 
 NORM_POST_TABLES = ("norm.posts", "norm.post_versions", "norm.post_hashtags",
                     "norm.post_mentions", "norm.campaign_posts", "norm.engagement_observations")
