@@ -64,11 +64,12 @@ def init(path: str, force: bool) -> None:
 
     Example: tracker init tracker.toml
     """
+    from .resources import template
+
     target = Path(path)
     if target.exists() and not force:
         raise TrackerError(f"{target}: already exists (use --force to overwrite)")
-    target.write_text(Path(__file__).with_name("starter.toml").read_text(encoding="utf-8"),
-                      encoding="utf-8")
+    target.write_text(template("starter.toml"), encoding="utf-8")
     click.echo(f"Wrote {target}. Edit the campaigns, then run: tracker collect")
 
 

@@ -21,7 +21,6 @@ from .errors import ConfigError
 from .hashtags import normalise_tag
 
 DEFAULT_CONFIG = "tracker.toml"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Options each source type accepts: name -> (accepted python types, human description).
 SOURCE_OPTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from .config import PROJECT_ROOT, Campaign
+from .config import Campaign
 from .errors import TrackerError
 from .incremental import (
     Change,
@@ -42,9 +42,9 @@ from .incremental import (
     record_full,
     try_incremental,
 )
+from .resources import QUERIES_DIR
 from .store.normalise import prepare, relink_campaigns
 
-QUERIES_DIR = PROJECT_ROOT / "queries"
 LAYERS = ("staging", "core", "marts")
 _COLUMN = re.compile(r"^(\w+): (.*)$")
 _REF = re.compile(r"\b((?:staging|core|marts)\.\w+)\b")

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..config import PROJECT_ROOT
 from ..errors import WarehouseError, WarehouseLocked
+from ..resources import SCHEMA_DIR
 
-SCHEMA_DIR = PROJECT_ROOT / "warehouse" / "schema"
 _PID = re.compile(r"\(PID (\d+)\)")
 
 
