@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,7 +21,7 @@ EXAMPLE_SQL = ("select campaign, platform, sum(posts) as posts from marts.volume
 
 
 class TrackerGroup(click.Group):
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except TrackerError as exc:
@@ -214,10 +215,10 @@ def sql(ctx: click.Context, query: str | None, sql_file: str | None, fmt: str,
             raise TrackerError(f"{sql_file}: cannot read: {exc}") from None
     if not query or not query.strip():
         raise TrackerError("no query given (pass it as an argument or with -f FILE)")
-    if fmt == "parquet" and not output:
-        raise TrackerError("--format parquet needs --output FILE")
     path = Path(db) if db else get_config(ctx).warehouse
     if fmt == "parquet":
+        if not output:
+            raise TrackerError("--format parquet needs --output FILE")
         n = write_parquet(path, query, Path(output), on_wait=echo_err)
         click.echo(f"Wrote {n} rows to {output}")
         return
@@ -313,7 +314,8 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], campaign: str | None,
 
 @cli.command()
 @click.option("--run", "run_id", help="Only this run (default: all runs).")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
+              help="Show at most this many records (the total is printed at the end).")
 @click.option("--raw", "show_raw", is_flag=True, help="Print the raw text in full.")
 @click.pass_context
 def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: bool) -> None:
@@ -321,14 +323,13 @@ def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: boo
 
     Example: tracker quarantine --run 20260101T120000000000-import-1a2b3c4d --limit 20
     """
-    from .store.db import connect
+    from .store.db import connect, scalar
 
     cfg = get_config(ctx)
     con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
     try:
         where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
-        total = con.execute(f"select count(*) from ledger.quarantine {where}",
-                            params).fetchone()[0]
+        total = scalar(con, f"select count(*) from ledger.quarantine {where}", params)
         rows = con.execute(
             f"select run_id, origin, line, reason, raw from ledger.quarantine {where} "
             "order by quarantined_at, origin, line limit ?", [*params, limit]).fetchall()

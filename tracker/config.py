@@ -14,7 +14,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
@@ -291,7 +291,7 @@ def _sources(v: _Validator, raw: Any, where: str) -> tuple[SourceConfig, ...]:
                                  f"got '{stype}'")
         spec = SOURCE_OPTIONS[stype]
         v.keys(s, {"type", "name", *spec}, sw)
-        options = {}
+        options: dict[str, Any] = {}
         for key, (types, desc) in spec.items():
             if key in s:
                 val = s[key]
@@ -442,7 +442,7 @@ class _Validator:
     def __init__(self, filename: str):
         self.filename = filename
 
-    def fail(self, key: str, what: str) -> None:
+    def fail(self, key: str, what: str) -> NoReturn:
         raise ConfigError(f"{self.filename}: {key}: {what}")
 
     def keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:

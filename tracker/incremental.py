@@ -64,6 +64,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from .store.db import scalar
+
 _CHANGES = re.compile(r"([\w.]+)\s*\(([^)]*)\)")
 _LOOKUP = re.compile(r"^([\w.]+)\s*\(([^)]*)\)(?:\s+rows\s+([\w.]+)\s*\((\w+)\))?$")
 STATE_TABLE = "core.build_state"
@@ -143,7 +145,7 @@ _LOCAL_ROWIDS = 1 << 55
 
 
 def _high_water(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    mark = con.execute(f"select coalesce(max(rowid), -1) from {table}").fetchone()[0]
+    mark = int(scalar(con, f"select coalesce(max(rowid), -1) from {table}"))
     if mark >= _LOCAL_ROWIDS:
         raise RuntimeError(f"{table} has uncommitted rows: cannot take a high-water mark")
     return mark
@@ -176,14 +178,14 @@ def record_full(con: duckdb.DuckDBPyConnection, model, sql: str) -> None:
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    return con.execute(f"select count(*) from {table}").fetchone()[0]
+    return int(scalar(con, f"select count(*) from {table}"))
 
 
 def _marks(con: duckdb.DuckDBPyConnection, model, sql: str) -> dict[str, tuple[int, int]] | None:
     """{norm table: (mark at the last build, mark now)}, or None when a full build is due."""
     schema, name = model.table.split(".")
-    exists = con.execute("select count(*) from duckdb_tables() where not temporary and "
-                         "schema_name = ? and table_name = ?", [schema, name]).fetchone()[0]
+    exists = scalar(con, "select count(*) from duckdb_tables() where not temporary and "
+                         "schema_name = ? and table_name = ?", [schema, name])
     if not exists:
         return None
     _ensure_state(con)

@@ -94,7 +94,11 @@ def parse_model(layer: str, path: Path) -> Model:
     text = path.read_text(encoding="utf-8")
     description: list[str] = []
     columns: dict[str, str] = {}
-    materialized, key, changes, lookups, merge = "table", (), (), (), ()
+    materialized = "table"
+    key: tuple[str, ...] = ()
+    changes: tuple[Change, ...] = ()
+    lookups: tuple[Lookup, ...] = ()
+    merge: tuple[tuple[str, str], ...] = ()
     reapply = False
     in_columns, last = False, None
     for line in text.splitlines():
@@ -187,7 +191,7 @@ def write_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign
     if campaigns:
         con.executemany("insert into core.campaigns values (?, ?, ?, ?, ?)",
                         [(c.name, c.title, c.timezone, c.start, c.end) for c in campaigns])
-        tags = {}
+        tags: dict[tuple[str, str], str] = {}
         for c in campaigns:
             for text in c.hashtags:
                 tags.setdefault((c.name, _norm(text)), text)

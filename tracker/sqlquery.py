@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from .errors import TrackerError
-from .store.db import connect
+from .store.db import connect, scalar
 
 FORMATS = ("table", "csv", "json", "jsonl", "parquet")
 _ALLOWED = {"SELECT", "EXPLAIN"}
@@ -91,8 +91,7 @@ def write_parquet(path: Path, query: str, output: Path, *, wait: float = 30.0,
     try:
         try:
             con.execute(f"copy (\n{statement}\n) to ? (format parquet)", [str(output)])
-            return con.execute("select count(*) from read_parquet(?)",
-                               [str(output)]).fetchone()[0]
+            return int(scalar(con, "select count(*) from read_parquet(?)", [str(output)]))
         except duckdb.Error as exc:
             raise TrackerError(f"query failed: {str(exc).splitlines()[0]}") from None
     finally:

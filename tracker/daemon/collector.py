@@ -169,5 +169,5 @@ class Collector:
             "event": "run_fetched", "job": job_id, "run_id": run_id, "status": status,
             "pages": pages, "batches": spooled, "requests": runlog.requests,
             "detail": message, "resume_after": iso(resume_after)})
-        if js.blocked_until:
+        if js.blocked_until and resume_after:
             self.on_blocked(job_id, resume_after)

@@ -24,6 +24,7 @@ from ..config import Config
 from ..errors import ImportFormatError
 from ..sources.base import page_id
 from ..store import ledger
+from ..store.db import scalar
 from ..store.load import _BATCH_IN, BatchResult, store_batch_table
 from ..store.normalise import SLICE_BYTES, prepare
 from .archive import records
@@ -201,8 +202,7 @@ class Importer:
         summary = ImportSummary(run_id)
         total = sum(i.size or 0 for i in inputs) or None
         start = time.perf_counter()
-        saved = {k: self.con.execute(f"select current_setting('{k}')").fetchone()[0]
-                 for k in _SETTINGS}
+        saved = {k: scalar(self.con, f"select current_setting('{k}')") for k in _SETTINGS}
         for key, value in IMPORT_SETTINGS.items():
             self.con.execute(f"set {key} = '{value}'")
         self._memory = 0
@@ -384,13 +384,13 @@ class Importer:
                      f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
                      "\n".join(batch.payloads[lo:hi])])
             # the slices as rowids of batch_in (its rows are numbered in insertion order)
-            first = con.execute("select min(rowid) from batch_in").fetchone()[0] or 0
+            first = scalar(con, "select min(rowid) from batch_in") or 0
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign,
                                        slices=[(first + lo, first + hi) for lo, hi in slices])
             if result.pages_new:
                 # every copy of a post in the new records (n_posts: see store/normalise.py),
                 # so a post repeated within one batch counts as a duplicate too
-                copies = con.execute("select count(*) from n_posts").fetchone()[0]
+                copies = scalar(con, "select count(*) from n_posts")
                 result.duplicates = copies - result.posts_new
             for origin, line, reason, raw in batch.quarantine:
                 ledger.quarantine(con, summary.run_id, origin, line, reason, raw)

@@ -72,7 +72,9 @@ class RunLog:
 
 
 class Source(Protocol):
-    platform: ClassVar[str]
+    @property
+    def platform(self) -> str: ...  # fixed per class, or per instance (simulated)
+
     primary_key: ClassVar[tuple[str, ...]]
     cursor_field: ClassVar[str]
     name: str

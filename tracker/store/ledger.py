@@ -11,6 +11,7 @@ import duckdb
 
 from .. import credentials
 from ..sources.base import Gap, utcnow
+from .db import scalar
 
 QUARANTINE_RAW_LIMIT = 1_000_000
 
@@ -43,10 +44,10 @@ def mark_killed(con: duckdb.DuckDBPyConnection, kind: str | None = None,
     if keep:
         where.append(f"run_id not in ({', '.join('?' * len(keep))})")
         params.extend(keep)
-    return con.execute(
-        "update ledger.runs set status = 'killed', ended_at = coalesce(ended_at, ?), "
+    return int(scalar(
+        con, "update ledger.runs set status = 'killed', ended_at = coalesce(ended_at, ?), "
         "message = 'the process stopped before the run finished (killed or crashed)' "
-        f"where {' and '.join(where)}", params).fetchone()[0]
+        f"where {' and '.join(where)}", params))
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, **counts: Any) -> None:

@@ -14,6 +14,7 @@ from ..config import Campaign
 from ..errors import WarehouseError
 from ..hashtags import normalise_tag
 from ..resources import NORMALISE_DIR
+from .db import one, scalar
 
 # Large batches (archive import) are parsed in slices of about this many bytes of payload:
 # DuckDB handles up to 2,048 rows at once, which for pages of 100 kB each would be the whole
@@ -98,7 +99,7 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
                 f"synthetic, payload from {batch_table} where format = '{literal}' and {rows}")
             con.execute(_sql(fmt))
     con.execute(_sql("_merge"))
-    posts_new, duplicates = con.execute("select posts_new, duplicates from n_counts").fetchone()
+    posts_new, duplicates = one(con, "select posts_new, duplicates from n_counts")
     return int(posts_new), int(duplicates)
 
 
@@ -108,7 +109,7 @@ def relink_campaigns(con: duckdb.DuckDBPyConnection) -> int:
     Needed when a hashtag is added to a campaign after posts were stored. Uses the
     `campaign_tags` table set up by `prepare`. Returns the number of links added.
     """
-    before = con.execute("select count(*) from norm.campaign_posts").fetchone()[0]
+    before = scalar(con, "select count(*) from norm.campaign_posts")
     # norm.campaign_posts has no primary key: add only links not stored yet (as _merge.sql)
     con.execute("""
         insert into norm.campaign_posts
@@ -125,4 +126,4 @@ def relink_campaigns(con: duckdb.DuckDBPyConnection) -> int:
             where p.kind = 'repost') n
         anti join norm.campaign_posts c
                on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id""")
-    return con.execute("select count(*) from norm.campaign_posts").fetchone()[0] - before
+    return int(scalar(con, "select count(*) from norm.campaign_posts")) - before
