@@ -81,8 +81,8 @@ def test_parquet_needs_output_and_round_trips(db, tmp_path):
 
 
 def test_query_from_file_and_examples_run(db, tmp_path):
-    from tracker.config import PROJECT_ROOT
-    examples = sorted((PROJECT_ROOT / "queries" / "examples").glob("*.sql"))
+    from tracker.resources import QUERIES_DIR
+    examples = sorted((QUERIES_DIR / "examples").glob("*.sql"))
     assert len(examples) >= 4
     for path in examples:
         result = run("-f", str(path), "--db", str(db))

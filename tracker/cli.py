@@ -67,7 +67,8 @@ def init(path: str, force: bool) -> None:
     target = Path(path)
     if target.exists() and not force:
         raise TrackerError(f"{target}: already exists (use --force to overwrite)")
-    target.write_text(Path(__file__).with_name("starter.toml").read_text(encoding="utf-8"),
+    from .resources import template
+    target.write_text(template("starter.toml"),
                       encoding="utf-8")
     click.echo(f"Wrote {target}. Edit the campaigns, then run: tracker collect")
 

@@ -14,14 +14,13 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .hashtags import is_hashtag, normalise_tag
 
 DEFAULT_CONFIG = "tracker.toml"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Options each source type accepts: name -> (accepted python types, human description).
 SOURCE_OPTIONS: dict[str, dict[str, tuple[tuple[type, ...], str]]] = {
@@ -302,7 +301,7 @@ def _sources(v: _Validator, raw: Any, where: str) -> tuple[SourceConfig, ...]:
                                  f"got '{stype}'")
         spec = SOURCE_OPTIONS[stype]
         v.keys(s, {"type", "name", *spec}, sw)
-        options = {}
+        options: dict[str, Any] = {}
         for key, (types, desc) in spec.items():
             if key in s:
                 val = s[key]
@@ -453,7 +452,7 @@ class _Validator:
     def __init__(self, filename: str):
         self.filename = filename
 
-    def fail(self, key: str, what: str) -> None:
+    def fail(self, key: str, what: str) -> NoReturn:
         raise ConfigError(f"{self.filename}: {key}: {what}")
 
     def keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:

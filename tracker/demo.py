@@ -15,13 +15,12 @@ from .config import Config, parse_config
 from .models import build
 from .pipeline import RunSummary, collect
 from .report import write_reports
+from .resources import template
 from .store.db import connect
-
-DEMO_CONFIG = Path(__file__).with_name("demo.toml")
 
 
 def demo_config(base: Path, scale: float = 1.0) -> Config:
-    data = tomllib.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
+    data = tomllib.loads(template("demo.toml"))
     if scale != 1.0:
         for c in data["campaigns"]:
             for s in c["sources"]:

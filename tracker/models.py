@@ -21,13 +21,13 @@ import duckdb
 from .build import LAYERS, Model, Step, ordered, parse_model
 from .build import build as build_models
 from .build import discover as discover_models
-from .config import PROJECT_ROOT, Campaign
+from .config import Campaign
 from .platforms import DOC as PLATFORMS_DOC
 from .platforms import TABLE as PLATFORMS_TABLE
 from .platforms import write_platforms
+from .resources import QUERIES_DIR
 from .store.normalise import POST_KEYED, prepare, relink_campaigns
 
-QUERIES_DIR = PROJECT_ROOT / "queries"
 __all__ = ["LAYERS", "Model", "Step", "build", "describe", "discover", "ordered",
            "parse_model", "write_campaigns"]
 

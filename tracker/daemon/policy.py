@@ -17,6 +17,7 @@ def period_seconds(schedule: Schedule) -> int:
     """The (typical) time between two runs of a schedule."""
     if schedule.interval_seconds:
         return schedule.interval_seconds
+    assert schedule.cron, "a schedule has an interval or a cron expression (config.py)"
     trig = CronTrigger(**_cron_fields(schedule.cron), timezone=dt.UTC)
     now = dt.datetime.now(dt.UTC)
     first = trig.get_next_fire_time(None, now)

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,7 +76,7 @@ class Spool:
             if len(stem) == 2 and stem[0].isdigit() and stem[1] in _KINDS:
                 yield _Name(int(stem[0]), stem[1], p)
 
-    def write(self, kind: str, header: dict[str, Any], pages: list[RawPage] = ()) -> Path:
+    def write(self, kind: str, header: dict[str, Any], pages: Sequence[RawPage] = ()) -> Path:
         """Write one entry durably; return its path once it is safely on disk."""
         lines = [json.dumps({"kind": kind, **header}, default=_encode)]
         for p in pages:

@@ -39,7 +39,7 @@ def records(stream, name: str, fmt: str, mappings: dict[str, dict[str, str]],
     head = list(itertools.islice(lines, _LOOKAHEAD))
     if not head:
         return
-    rest = itertools.chain(head, lines)
+    rest: Iterator[Line] = itertools.chain(head, lines)
     if fmt in CSV_FORMATS or (fmt == "auto" and (mapping_name or _looks_csv(name, head))):
         yield from csv_records(_csv_text(rest), fmt, mappings, mapping_name)
         return

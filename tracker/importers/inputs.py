@@ -86,7 +86,7 @@ class _Counting(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:  # type: ignore[override]
+    def readinto(self, b) -> int:
         data = self.raw.read(len(b))
         n = len(data)
         b[:n] = data
@@ -115,7 +115,7 @@ class Opened:
         elif magic.startswith(ZSTD_MAGIC):
             self.compression = "zstd"
             reader = zstandard.ZstdDecompressor().stream_reader(head, read_size=_CHUNK)
-            stream = io.BufferedReader(reader, _CHUNK)  # type: ignore[arg-type]
+            stream = io.BufferedReader(reader, _CHUNK)
         self.stream = stream
 
     @property

@@ -4,6 +4,7 @@ top posts, plus one CSV / SVG / PNG per chart and `summary.json`."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,11 +89,11 @@ def events_html(c: Campaign, w: Window) -> str:
     return f'<section class="meta" id="events">Events:<ul>{items}</ul></section>'
 
 
-def chart_objects(d: CampaignData, brush: Any = None) -> dict[str, alt.TopLevelMixin]:
+def chart_objects(d: CampaignData, brush: Any = None) -> dict[str, charts.AnyChart]:
     """One Altair chart per non-empty table; with `brush`, time charts follow it."""
     tz, b, t = d.campaign.timezone, d.bucket, d.tables
     daily_b = data.daily_bucket(b)
-    makers = {
+    makers: dict[str, Callable[[], charts.AnyChart]] = {
         "volume": lambda: charts.volume(t["volume"], b, tz, d.events, d.bursts, brush),
         "platforms": lambda: charts.platforms(t["platforms"], b, tz, brush),
         "contributors": lambda: charts.contributors(t["contributors"], daily_b, tz, brush),

@@ -9,16 +9,20 @@ domain follows it, which zooms them to the brushed range.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 import altair as alt
 
 from .data import Rows
 
+AnyChart: TypeAlias = alt.Chart | alt.LayerChart  # what every function here returns
+TimeUnit: TypeAlias = Literal["utcyearmonthdatehours", "utcyearmonthdate", "utcyearweek",
+                              "utcyearmonth"]
+
 WIDTH = 760
 HEIGHT = 220
 KIND_ORDER = ["original", "repost", "reply", "quote"]
-TIME_UNITS = {"hour": "utcyearmonthdatehours", "day": "utcyearmonthdate",
+TIME_UNITS: dict[str, TimeUnit] = {"hour": "utcyearmonthdatehours", "day": "utcyearmonthdate",
               "week": "utcyearweek", "month": "utcyearmonth"}
 TIME_FORMATS = {"hour": "%d %b %H:%M", "day": "%d %b %Y", "week": "week of %d %b %Y",
                 "month": "%b %Y"}
@@ -81,7 +85,7 @@ def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
     title = "Posts over time by kind"
     if brush is not None:
         title += " (drag to zoom the charts below; double-click to reset)"
-    return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=title)
+    return alt.LayerChart(layer=layers).properties(width=WIDTH, height=HEIGHT, title=title)
 
 
 def platforms(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.Chart:
@@ -128,7 +132,7 @@ def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.Laye
             tooltip=[_time_tip(bucket), alt.Tooltip("sum(actual_impressions):Q",
                                                     title="Actual impressions (reported)",
                                                     format=",")]))
-    return alt.layer(*layers).properties(
+    return alt.LayerChart(layer=layers).properties(
         width=WIDTH, height=HEIGHT,
         title="Impressions over time: potential (bars) and actual where reported (line)")
 
@@ -210,6 +214,6 @@ def campaigns_volume(rows: Rows) -> alt.Chart:
     ).properties(width=WIDTH, height=HEIGHT, title="Posts per day, campaigns side by side")
 
 
-def timeline(parts: list[alt.TopLevelMixin]) -> alt.VConcatChart:
+def timeline(parts: list[AnyChart]) -> alt.VConcatChart:
     """The time charts in one spec, so the brush on the first zooms the others."""
     return alt.vconcat(*parts, spacing=28).resolve_scale(color="independent")

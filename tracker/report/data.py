@@ -17,6 +17,7 @@ import duckdb
 
 from ..config import Campaign
 from ..errors import TrackerError
+from ..store.db import one
 
 REQUIRED_MARTS = (
     "volume_hourly", "volume_daily", "contributors_daily", "reach_daily", "campaign_summary",
@@ -106,9 +107,9 @@ def check_marts(con: duckdb.DuckDBPyConnection) -> set[str]:
 def choose_bucket(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> str:
     """'hour', 'day', 'week' or 'month', from the span of the posts in the window."""
     cond, params = w.local("hour", c.timezone)
-    first, last = con.execute(
-        f"select min(hour), max(hour) from marts.volume_hourly where campaign = ? and {cond}",
-        [c.name, *params]).fetchone()
+    first, last = one(
+        con, f"select min(hour), max(hour) from marts.volume_hourly where campaign = ? and {cond}",
+        [c.name, *params])
     if first is None:
         return "day"
     span = last - first

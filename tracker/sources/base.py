@@ -14,7 +14,9 @@ from ..pages import RawPage, RunLog
 
 
 class Source(Protocol):
-    platform: ClassVar[str]
+    @property
+    def platform(self) -> str: ...  # fixed per class, or per instance (simulated)
+
     primary_key: ClassVar[tuple[str, ...]]
     cursor_field: ClassVar[str]
     name: str

@@ -165,8 +165,9 @@ class BlueskySource:
     def _tag(self, client: Client, tag: str, state: dict[str, Any], log: RunLog
              ) -> Iterator[RawPage]:
         st = state["tags"].setdefault(tag, {})
-        if st.get("since") is None and self.campaign.start and not st.get("cursor"):
-            st["since"] = iso(self.campaign.start_at)
+        start = self.campaign.start_at
+        if st.get("since") is None and start and not st.get("cursor"):
+            st["since"] = iso(start)
         for _ in range(self.max_pages):
             asked = st.get("cursor")
             params: dict[str, Any] = {"q": f"#{tag}", "tag": [tag], "sort": "latest",

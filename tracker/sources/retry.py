@@ -175,7 +175,7 @@ class TimeoutSession(requests.Session):
         self.last = response
         self.urls.append(response.url)
 
-    def request(self, method: str | bytes, url: str | bytes,  # type: ignore[override]
+    def request(self, method: str, url: str | bytes,
                 *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
         if kwargs["timeout"] is None:

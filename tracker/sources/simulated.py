@@ -74,9 +74,9 @@ class SyntheticCampaign:
             hour_of_day = (start + dt.timedelta(hours=h)).hour
             w = 1.0 + 0.6 * math.sin((hour_of_day - 9) / 24 * 2 * math.pi)
             for at, height, decay in BURSTS:
-                at, decay = at * scale, decay * scale
-                if h >= at:
-                    w += height * math.exp(-(h - at) / decay)
+                peak, span = at * scale, decay * scale
+                if h >= peak:
+                    w += height * math.exp(-(h - peak) / span)
             weights.append(w)
         total = sum(weights)
         exact = [w / total * posts for w in weights]
@@ -120,7 +120,7 @@ class SyntheticCampaign:
         for _ in range(50):
             if self.kind(j) != "repost":
                 break
-            j = self.parent(j) if j else 0
+            j = (self.parent(j) or 0) if j else 0  # j is a repost: it has a parent
         return j
 
     def followers(self, a: int, day: int) -> int:
@@ -201,7 +201,7 @@ class SimulatedSource:
         tags = s.hashtags(i)
         text = f"{s.text(i)} " + " ".join("#" + t for t in tags)
         entities: dict[str, Any] = {"hashtags": []}
-        if kind == "repost":
+        if kind == "repost" and parent is not None:
             text = f"RT @user{s.author(parent)}: {text}"
         pos = 0
         for t in tags:
@@ -213,7 +213,7 @@ class SimulatedSource:
         tw: dict[str, Any] = {
             "id": s.post_id(i), "text": text, "author_id": str(1000 + a),
             "created_at": s.time(i).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "lang": s.lang(a),
-            "conversation_id": s.post_id(parent if kind == "reply" else i),
+            "conversation_id": s.post_id(parent if kind == "reply" and parent is not None else i),
             "public_metrics": s.metrics(i), "entities": entities,
         }
         if parent is not None:

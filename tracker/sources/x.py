@@ -11,6 +11,7 @@ per full page of new posts, plus one.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -156,8 +157,8 @@ class XSource:
                     return
             params = self._params(state, size)
             try:
-                response = call(lambda p=params: search(**p), log=log, classify=self._classify,
-                                sleep=self.sleep)
+                response = call(functools.partial(search, **params), log=log,
+                                classify=self._classify, sleep=self.sleep)
                 origin = response.url
                 text = body_text(response.content, origin)
                 body = parse_json(text, origin, dict)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from ..config import PROJECT_ROOT
 from ..errors import WarehouseError, WarehouseLocked
+from ..resources import SCHEMA_DIR
 
-SCHEMA_DIR = PROJECT_ROOT / "warehouse" / "schema"
 _PID = re.compile(r"\(PID (\d+)\)")
 
 
@@ -24,13 +24,28 @@ def migrations() -> list[tuple[int, Path]]:
     return out
 
 
+def one(con: duckdb.DuckDBPyConnection, sql: str,
+        params: Sequence[object] | None = None) -> tuple[Any, ...]:
+    """The one row of a query that always returns one (an aggregate, `update`'s count)."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise WarehouseError(f"expected a row, got none from: {' '.join(sql.split())[:80]}")
+    return row
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str,
+           params: Sequence[object] | None = None) -> Any:
+    """The first value of `one(con, sql, params)`, e.g. a count."""
+    return one(con, sql, params)[0]
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute(
         "select count(*) from information_schema.tables "
         "where table_schema = 'main' and table_name = 'schema_migrations'").fetchone()
     if not row or not row[0]:
         return 0
-    return con.execute("select coalesce(max(version), 0) from schema_migrations").fetchone()[0]
+    return int(scalar(con, "select coalesce(max(version), 0) from schema_migrations"))
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:

@@ -11,6 +11,7 @@ import duckdb
 
 from ..pages import RawPage
 from . import ledger
+from .db import scalar
 from .normalise import normalise_batch
 from .redact import Targets, redact_pages
 
@@ -81,7 +82,7 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
         delete from {table} b
         where exists (select 1 from raw.pages r where r.page_id = b.page_id)
            or b.rowid not in (select min(rowid) from {table} group by page_id)""")
-    pages_new = con.execute(f"select count(*) from {table}").fetchone()[0]
+    pages_new = scalar(con, f"select count(*) from {table}")
     if not pages_new:
         return BatchResult()
     con.execute(f"insert into raw.pages by name select * from {table}")

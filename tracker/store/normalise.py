@@ -28,11 +28,11 @@ from collections.abc import Iterable, Sequence
 
 import duckdb
 
-from ..config import PROJECT_ROOT, Campaign
+from ..config import Campaign
 from ..errors import WarehouseError
 from ..hashtags import normalise_tag
+from ..resources import NORMALISE_DIR
 
-NORMALISE_DIR = PROJECT_ROOT / "warehouse" / "normalise"
 # Large batches (archive import) are parsed in slices of about this many bytes of payload:
 # DuckDB handles up to 2,048 rows at once, which for pages of 100 kB each would be the whole
 # batch parsed at once (about 20 times its size in memory). The merge runs once per batch.

@@ -1,0 +1,1 @@
+"""The SQL models (staging/, core/, marts/) and examples/, shipped as `tracker.sql_queries`."""

@@ -1,0 +1,1 @@
+"""Warehouse schema migrations, shipped as `tracker.sql_schema`."""
