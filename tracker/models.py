@@ -32,6 +32,7 @@ import duckdb
 
 from .config import PROJECT_ROOT, Campaign
 from .errors import TrackerError
+from .freshness import record_build
 from .incremental import (
     Change,
     Lookup,
@@ -276,6 +277,7 @@ def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
                 first = str(exc).splitlines()[0]
                 raise TrackerError(f"{m.path}: model failed: {first}") from None
             steps.append(Step(m, time.perf_counter() - t0, mode))
+        record_build(con, campaigns, full)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

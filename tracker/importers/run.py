@@ -62,7 +62,9 @@ class ImportSummary:
     duplicates: int = 0       # copies of posts already stored (or repeated in the archive)
     bad: int = 0              # records quarantined
     api_errors: int = 0       # error objects inside twarc2 output
-    bytes_read: int = 0
+    bytes_read: int = 0       # input bytes read (compressed, as on disk)
+    bytes_stored: int = 0     # input bytes whose records are committed (the progress bar's)
+    phase: str = "importing"  # then "writing to disk" (the final checkpoint)
     seconds: float = 0.0
     status: str = "ok"
     notes: list[str] = field(default_factory=list)
@@ -124,6 +126,7 @@ class _Batch:
         self.quarantine: list[tuple[str, int | None, str, str | bytes | None]] = []
         self.bytes = 0
         self.records = 0
+        self.read_upto = 0   # input bytes read when the batch was full (for progress)
 
     def add(self, rec: Record, origin: str, default_retrieved: str) -> None:
         self.records += 1
@@ -149,6 +152,7 @@ class _Batch:
                          "payloads"):
                 getattr(part, name).append(getattr(self, name)[i])
             part.records = 1
+            part.read_upto = self.read_upto
             parts.append(part)
         parts[0].records += self.records - len(self.payloads)
         parts[0].quarantine = self.quarantine
@@ -229,6 +233,9 @@ class Importer:
         finally:
             stop.set()
         summary.status = "partial" if summary.bad else "ok"
+        summary.phase = "writing to disk"
+        if self.on_progress:
+            self.on_progress(summary, total)
         self._finish(summary, "; ".join([summary.line(), *summary.notes]), start)
         # Write everything to the database file now, within the import's memory limit (a
         # checkpoint left to `close` would run with the default limit and use much more).
@@ -258,6 +265,7 @@ class Importer:
             for inp in inputs:
                 summary.files += 1
                 batch = self._file(inp, summary, batch, put)
+            batch.read_upto = summary.bytes_read
             put(batch)
             put(None)
         except _Stopped:
@@ -294,6 +302,7 @@ class Importer:
                     batch.add(item, origin, default_retrieved)
                 if batch.full():
                     summary.bytes_read = done + opened.bytes_read
+                    batch.read_upto = summary.bytes_read
                     put(batch)
                     batch = _Batch()
         except StrictStop:
@@ -317,6 +326,7 @@ class Importer:
     def _flush(self, batch: _Batch, summary: ImportSummary, start: float,
                total: int | None) -> None:
         if not batch.records:
+            self._progress(batch, summary, start, total)
             return
         largest = max(map(len, batch.payloads), default=0)
         memory = max(MEMORY_FLOOR, MEMORY_PER_RECORD_BYTE * largest, self._memory)
@@ -351,6 +361,11 @@ class Importer:
         summary.pages_seen += seen
         summary.posts_new += result.posts_new
         summary.duplicates += result.duplicates
+        self._progress(batch, summary, start, total)
+
+    def _progress(self, batch: _Batch, summary: ImportSummary, start: float,
+                  total: int | None) -> None:
+        summary.bytes_stored = max(summary.bytes_stored, batch.read_upto)
         summary.seconds = time.perf_counter() - start
         if self.on_progress:
             self.on_progress(summary, total)
