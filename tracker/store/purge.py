@@ -38,7 +38,9 @@ class PurgeResult:
     def line(self) -> str:
         if not self.pages and not self.posts:
             return "No synthetic data in the warehouse: nothing removed."
-        parts = ", ".join(f"{n:,} from {t}" for t, n in self.removed.items())
+        first = ("raw.pages", "norm.posts")
+        order = [*first, *(t for t in self.removed if t not in first)]
+        parts = ", ".join(f"{self.removed[t]:,} from {t}" for t in order if t in self.removed)
         return (f"Removed synthetic data: {parts}. Run `tracker build` so the models "
                 "(core.*, marts.*) lose it too (`tracker report` builds first by itself).")
 
