@@ -127,6 +127,7 @@ class _Batch:
         self.bytes = 0
         self.records = 0
         self.read_upto = 0   # input bytes read when the batch was full (for progress)
+        self.last = False    # the final batch: with it, all the input is stored
 
     def add(self, rec: Record, origin: str, default_retrieved: str) -> None:
         self.records += 1
@@ -153,6 +154,7 @@ class _Batch:
                 getattr(part, name).append(getattr(self, name)[i])
             part.records = 1
             part.read_upto = self.read_upto
+            part.last = self.last and i == len(self.payloads) - 1
             parts.append(part)
         parts[0].records += self.records - len(self.payloads)
         parts[0].quarantine = self.quarantine
@@ -266,6 +268,7 @@ class Importer:
                 summary.files += 1
                 batch = self._file(inp, summary, batch, put)
             batch.read_upto = summary.bytes_read
+            batch.last = True
             put(batch)
             put(None)
         except _Stopped:
@@ -365,7 +368,10 @@ class Importer:
 
     def _progress(self, batch: _Batch, summary: ImportSummary, start: float,
                   total: int | None) -> None:
-        summary.bytes_stored = max(summary.bytes_stored, batch.read_upto)
+        done = batch.read_upto
+        if total and not batch.last:   # input is read ahead in blocks: full only at the end
+            done = min(done, total - 1)
+        summary.bytes_stored = max(summary.bytes_stored, done)
         summary.seconds = time.perf_counter() - start
         if self.on_progress:
             self.on_progress(summary, total)
