@@ -116,12 +116,22 @@ def test_the_bucket_still_being_collected_is_drawn_lighter(tmp_path):
     con.execute("update norm.posts set first_seen_at = ?",
                 [last_day.replace(hour=12, minute=0, second=0)])
     con.close()
-    assert invoke(*conf, "report", "--no-images").exit_code == 0
+    assert invoke(*conf, "report").exit_code == 0
     html = (cfg.reports / "aleppo" / "index.html").read_text(encoding="utf-8")
     specs = json.loads(re.search(r'id="chart-specs">(.*?)</script>', html, re.S).group(1))
-    text = json.dumps(specs["chart-timeline"])
-    assert "partial: still being collected" in text          # the legend entry
-    assert '"range": [1.0, 0.35]' in text                     # drawn lighter
+    assert "partial: still being collected" in json.dumps(specs["chart-timeline"])
+    # as drawn (Vega, through the SVG export): the last day's bars lighter, the others not
+    day = last_day.strftime("%d %b %Y")
+    for chart in ("volume", "platforms", "contributors"):
+        svg = (cfg.reports / "aleppo" / f"{chart}.svg").read_text(encoding="utf-8")
+        bars = re.findall(r'<path aria-label="([^"]*)"[^>]*aria-roledescription="bar"[^>]*'
+                          r'opacity="([\d.]+)"', svg)
+        assert bars, chart
+        lighter = {label.split(";")[0] for label, opacity in bars if opacity == "0.35"}
+        assert lighter == {f"Day (UTC): {day}"}, (chart, lighter)
+        assert all("Period: partial: still being collected" in label
+                   for label, opacity in bars if opacity == "0.35")
+        assert "partial: still being collected" in svg          # the legend entry
     note = re.search(r'<p class="meta" id="partial-note">(.*?)</p>', html).group(1)
     day = last_day.astimezone(dt.UTC).strftime("%Y-%m-%d")     # the campaign is in UTC
     assert note.startswith(f"Still being collected: bars from {day} 00:00 (UTC) on")

@@ -8,12 +8,13 @@ domain follows it, which zooms them to the brushed range.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import altair as alt
 
-from .data import Rows
+from .data import ISO, Rows
 
 WIDTH = 760
 HEIGHT = 220
@@ -32,8 +33,10 @@ def _period(chart: alt.Chart, partial: str | None) -> alt.Chart:
     legend entry; unchanged when no bucket is partial."""
     if partial is None:
         return chart
+    # Vega-Lite parses a temporal field into a date: compare instants, not strings
+    since = dt.datetime.strptime(partial, ISO).replace(tzinfo=dt.UTC).timestamp() * 1000
     return chart.transform_calculate(
-        period=f"datum.t >= {json.dumps(partial)} ? '{PARTIAL}' : 'complete'").encode(
+        period=f"+toDate(datum.t) >= {since:.0f} ? '{PARTIAL}' : 'complete'").encode(
         opacity=alt.Opacity("period:N", title="Period",
                             scale=alt.Scale(domain=["complete", PARTIAL], range=[1.0, 0.35])))
 
