@@ -46,11 +46,26 @@ class TextFormatter(logging.Formatter):
         return credentials.redact(text)
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler writing to whatever sys.stderr is when the event happens."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def _stderr_handler(fmt: str) -> logging.Handler:
     if fmt == "auto":
         fmt = "text" if sys.stderr.isatty() else "json"
     if fmt == "json":
-        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+        handler: logging.Handler = _Stderr()
         handler.setFormatter(JsonFormatter())
         return handler
     from rich.console import Console
