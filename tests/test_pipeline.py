@@ -104,15 +104,20 @@ def test_demo_cli_end_to_end(tmp_path, monkeypatch):
     html = report.read_text(encoding="utf-8")
     assert "Synthetic data" in html
     assert "http://" not in html.split("<script>")[0]
-    assert 'tracker sql --db warehouse/demo.duckdb "select campaign' in result.output
+    assert 'tracker --demo sql "select campaign' in result.output
     con = duckdb.connect("warehouse/demo.duckdb", read_only=True)
     assert con.execute("select bool_and(synthetic) from norm.posts").fetchone()[0] is True
     assert con.execute("select count(*) from marts.volume_daily").fetchone()[0] > 0
     con.close()
-    # The printed query works.
+    # The printed query works, and so does --db on the demo's warehouse.
+    printed = next(line for line in result.stdout.splitlines()
+                   if line.startswith("  tracker --demo sql "))
+    query = printed.split(" sql ", 1)[1].strip('"')
+    q = CliRunner().invoke(cli, ["--demo", "sql", query])
+    assert q.exit_code == 0 and q.output.split()[:3] == ["campaign", "platform", "posts"]
     q = CliRunner().invoke(cli, ["sql", "--db", "warehouse/demo.duckdb",
                                  "select count(*) as n from norm.posts where synthetic"])
-    assert q.exit_code == 0 and q.output.splitlines()[0] == "n"
+    assert q.exit_code == 0 and q.output.splitlines()[0].split() == ["n"]
 
 
 def test_sql_on_missing_warehouse(tmp_path):

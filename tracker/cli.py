@@ -30,26 +30,66 @@ class TrackerGroup(click.Group):
 @click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="Config file (default: $TRACKER_CONFIG or ./tracker.toml).")
+@click.option("--db", "db_file", type=click.Path(dir_okay=False), default=None,
+              help="Warehouse file for this command, instead of the config's [warehouse] path.")
+@click.option("--demo", is_flag=True, help="Use the demo's config and warehouse "
+              "(warehouse/demo.duckdb in the current folder, written by `tracker demo`).")
+@click.option("--log-format", type=click.Choice(["auto", "text", "json"]), default="auto",
+              show_default=True, help="Logs on stderr: text (coloured) on a terminal, JSON "
+                                      "lines otherwise (auto), or always one of them.")
 @click.version_option(package_name="hashtag-tracker")
 @click.pass_context
-def cli(ctx: click.Context, config_file: str | None) -> None:
+def cli(ctx: click.Context, config_file: str | None, db_file: str | None, demo: bool,
+        log_format: str) -> None:
     """Track hashtag campaigns across X, Mastodon and Bluesky into a DuckDB warehouse.
 
     Start with `tracker demo` (synthetic data, offline), then `tracker init` for your own.
+    `tracker --demo COMMAND` runs any command on the demo (e.g. `tracker --demo status`).
     """
-    ctx.obj = {"config_file": config_file}
+    if demo and config_file:
+        raise click.UsageError("give either --demo or --config, not both")
+    ctx.obj = {"config_file": config_file, "db": db_file, "demo": demo, "log_format": log_format}
+    logs.setup(fmt=log_format)
 
 
 def get_config(ctx: click.Context) -> Config:
-    """Load the config named by --config / $TRACKER_CONFIG, its .env, and logging."""
+    """Load the config named by --config / $TRACKER_CONFIG (or the demo's with --demo), its
+    .env, and logging; --db replaces the warehouse."""
     obj = ctx.find_root().obj
     if "config" not in obj:
-        path = config_path(obj.get("config_file"))
-        credentials.load_dotenv_file(path.parent / ".env")
-        cfg = load_config(path)
-        logs.setup(cfg.log_level, cfg.log_file)
+        if obj.get("demo"):
+            from .demo import demo_config
+
+            cfg = demo_config(Path.cwd())
+        else:
+            path = config_path(obj.get("config_file"))
+            credentials.load_dotenv_file(path.parent / ".env")
+            cfg = load_config(path)
+        if obj.get("db"):
+            cfg = with_warehouse(cfg, Path(obj["db"]))
+        logs.setup(cfg.log_level, cfg.log_file, obj.get("log_format", "auto"))
         obj["config"] = cfg
     return obj["config"]
+
+
+def with_warehouse(cfg: Config, path: Path) -> Config:
+    """The config with another warehouse file (and its own spool, unless one is configured)."""
+    import dataclasses
+
+    if path.resolve() == cfg.warehouse.resolve():
+        return cfg
+    spool = cfg.spool
+    if spool == cfg.warehouse.parent / "spool":   # the default: never share it with another
+        spool = path.parent / f"{path.stem}.spool"
+    return dataclasses.replace(cfg, warehouse=path, spool=spool)
+
+
+def warehouse_path(ctx: click.Context, db: str | None = None) -> Path:
+    """The warehouse: the command's --db, the global --db, or the config's (--demo's)."""
+    obj = ctx.find_root().obj
+    if db or obj.get("db"):
+        return Path(db or obj["db"])
+    return get_config(ctx).warehouse
 
 
 def echo_err(message: str) -> None:
@@ -70,7 +110,10 @@ def init(path: str, force: bool) -> None:
     from .resources import template
     target.write_text(template("starter.toml"),
                       encoding="utf-8")
-    click.echo(f"Wrote {target}. Edit the campaigns, then run: tracker collect")
+    click.echo(f"Wrote {target}. Edit the campaigns, then run:\n"
+               "  tracker collect    # one collection pass now (or `tracker run`: on schedule)\n"
+               "  tracker build      # build the SQL models (queries/) from what was collected\n"
+               "  tracker report     # write the HTML reports (builds first if needed)")
 
 
 @cli.command()
@@ -93,8 +136,9 @@ def demo(scale: float, keep: bool) -> None:
     click.echo(f"Done in {time.perf_counter() - t0:.1f}s. Synthetic data, marked as such.")
     for r in reports:
         click.echo(f"Report: {r}")
-    click.echo("Try a query:")
-    click.echo(f'  tracker sql --db {cfg.warehouse.relative_to(Path.cwd())} "{EXAMPLE_SQL}"')
+    click.echo("Explore it (any command takes --demo):")
+    click.echo(f'  tracker --demo sql "{EXAMPLE_SQL}"')
+    click.echo("  tracker --demo status")
 
 
 @cli.command()
@@ -154,22 +198,31 @@ def build_cmd(ctx: click.Context, full: bool) -> None:
                                                                "config: reports/).")
 @click.option("--images/--no-images", default=True, show_default=True,
               help="Also write a PNG and an SVG per chart.")
+@click.option("--no-build", is_flag=True, help="Do not build the models first, even when the "
+                                               "warehouse has changed since the last build "
+                                               "(a warning on stderr says so).")
 @click.pass_context
 def report(ctx: click.Context, campaign: str | None, since, until, out: str | None,
-           images: bool) -> None:
-    """Write the HTML report(s) from the built models (run `tracker build` first).
+           images: bool, no_build: bool) -> None:
+    """Write the HTML report(s) from the built models.
 
-    Writes OUT/<campaign>/index.html (self-contained, works offline) with a CSV, SVG and
-    PNG per chart and summary.json, plus OUT/index.html and OUT/compare.html.
+    When the warehouse has posts the last `tracker build` did not see (or lost some, or the
+    campaigns changed), the models are built first; with --no-build the report is written
+    from the older build and stderr says so. Every page shows "Data as of <last post
+    loaded>, built <time>". Writes OUT/<campaign>/index.html (self-contained, works offline)
+    with a CSV, SVG and PNG per chart and summary.json, plus OUT/index.html and
+    OUT/compare.html.
 
     Example: tracker report --campaign aleppo-is-burning --since 2016-04-25 --until 2016-05-01
     """
+    from .freshness import ensure_fresh
     from .report import Window, write_reports
     from .store.db import connect
 
     cfg = get_config(ctx)
     window = Window(since.date() if since else None, until.date() if until else None)
     t0 = time.perf_counter()
+    ensure_fresh(cfg, build=not no_build, on_note=echo_err)
     con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
     try:
         paths = write_reports(con, cfg, Path(out) if out else cfg.reports, campaign, window,
@@ -190,15 +243,20 @@ def report(ctx: click.Context, campaign: str | None, since, until, out: str | No
               default="table", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write to this file instead of the screen (required for parquet).")
+@click.option("--limit", type=click.IntRange(0), default=None,
+              help="Show at most this many rows (0: all). Default: 50 on a terminal, all when "
+                   "the output goes to a file or a pipe.")
 @click.option("--db", type=click.Path(dir_okay=False), help="Warehouse file (default: from "
-                                                            "the config).")
+                                                            "the config; same as tracker --db).")
 @click.pass_context
 def sql(ctx: click.Context, query: str | None, sql_file: str | None, fmt: str,
-        output: str | None, db: str | None) -> None:
+        output: str | None, limit: int | None, db: str | None) -> None:
     """Run one read-only SQL query on the warehouse and print or save the result.
 
     Only SELECT (and EXPLAIN) is accepted; writes, COPY, ATTACH, INSTALL, LOAD, SET and
-    reading other files are refused. See docs/querying.md.
+    reading other files are refused. On a terminal the table shows the first 50 rows
+    (--limit), numbers right-aligned and rounded; files and pipes get every row, unrounded.
+    See docs/querying.md.
 
     \b
     Examples:
@@ -206,7 +264,8 @@ def sql(ctx: click.Context, query: str | None, sql_file: str | None, fmt: str,
       tracker sql -f queries/examples/daily_volume.sql --format csv -o volume.csv
       tracker sql "from marts.top_posts" --format parquet -o top_posts.parquet
     """
-    from .sqlquery import FORMATTERS, run_query, write_parquet
+    from .sqlquery import FORMATTERS, run_query_limited, write_parquet
+    from .tables import format_table
 
     if query and sql_file:
         raise TrackerError("give either a query or -f FILE, not both")
@@ -219,13 +278,21 @@ def sql(ctx: click.Context, query: str | None, sql_file: str | None, fmt: str,
         raise TrackerError("no query given (pass it as an argument or with -f FILE)")
     if fmt == "parquet" and not output:
         raise TrackerError("--format parquet needs --output FILE")
-    path = Path(db) if db else get_config(ctx).warehouse
+    path = warehouse_path(ctx, db)
     if fmt == "parquet":
         n = write_parquet(path, query, Path(output), on_wait=echo_err)
         click.echo(f"Wrote {n} rows to {output}")
         return
-    columns, rows = run_query(path, query, on_wait=echo_err)
-    text = FORMATTERS[fmt](columns, rows)
+    terminal = not output and stdout_is_terminal()
+    if limit is None:
+        limit = 50 if terminal else 0
+    columns, rows, total = run_query_limited(path, query, limit or None, on_wait=echo_err)
+    if fmt == "table":
+        text = format_table(columns, rows, total=total, rounded=terminal)
+    else:
+        text = FORMATTERS[fmt](columns, rows)
+        if total > len(rows):
+            echo_err(f"{total - len(rows)} more rows not shown ({total} in all; --limit)")
     if output:
         Path(output).write_text(text + "\n", encoding="utf-8")
         click.echo(f"Wrote {len(rows)} rows to {output}")
@@ -233,26 +300,30 @@ def sql(ctx: click.Context, query: str | None, sql_file: str | None, fmt: str,
         click.echo(text)
 
 
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
 @cli.command()
 @click.argument("name", required=False)
 @click.option("--db", type=click.Path(dir_okay=False), help="Warehouse file, for column "
-                                                            "types (default: from the config).")
+                                                            "types (default: from the config; "
+                                                            "same as tracker --db).")
 @click.pass_context
 def models(ctx: click.Context, name: str | None, db: str | None) -> None:
-    """List the SQL models (queries/) with their descriptions and columns.
+    """List the SQL models (queries/), one line each; with NAME, a model's columns.
 
-    Column types are shown when the warehouse has been built. NAME filters by table name.
+    NAME is a table name (marts.reach_daily) or part of one; when several match, they are
+    listed. Column types are shown when the warehouse has been built.
     Example: tracker models marts.reach_daily
     """
     from .models import describe
     from .store.db import connect
 
-    path = Path(db) if db else None
-    if path is None:
-        try:
-            path = get_config(ctx).warehouse
-        except TrackerError:
-            path = None
+    try:
+        path: Path | None = warehouse_path(ctx, db)
+    except TrackerError:
+        path = None
     con = None
     if path is not None and path.exists():
         con = connect(path, read_only=True, wait=30, on_wait=echo_err)
@@ -261,17 +332,33 @@ def models(ctx: click.Context, name: str | None, db: str | None) -> None:
     finally:
         if con is not None:
             con.close()
-    shown = [e for e in entries if not name or name in e[0]]
-    if not shown:
-        raise TrackerError(f"no model matches '{name}'")
-    for table, desc, cols in shown:
-        click.echo(table)
-        click.echo(f"  {desc}")
-        width = max([len(c) for c, _, _ in cols] + [1])
-        twidth = max([len(t) for _, t, _ in cols] + [0])
-        for column, dtype, meaning in cols:
-            click.echo(f"    {column:{width}}  {dtype:{twidth}}  {meaning}".rstrip())
-        click.echo("")
+    if name:
+        exact = [e for e in entries if e[0] == name]
+        shown = exact or [e for e in entries if name in e[0]]
+        if not shown:
+            raise TrackerError(f"no model matches '{name}' (see `tracker models`)")
+        if len(shown) == 1:
+            table, desc, cols = shown[0]
+            click.echo(table)
+            click.echo(f"  {desc}")
+            width = max([len(c) for c, _, _ in cols] + [1])
+            twidth = max([len(t) for _, t, _ in cols] + [0])
+            for column, dtype, meaning in cols:
+                click.echo(f"    {column:{width}}  {dtype:{twidth}}  {meaning}".rstrip())
+            return
+        entries = shown
+    width = max(len(e[0]) for e in entries)
+    for table, desc, _ in entries:
+        click.echo(f"{table:{width}}  {first_sentence(desc)}".rstrip())
+    if not name:
+        echo_err(f"({len(entries)} models; `tracker models NAME` shows one with its columns)")
+
+
+def first_sentence(text: str, limit: int = 90) -> str:
+    """The first sentence of a description, cut to `limit` characters."""
+    end = text.find(". ")
+    short = text if end < 0 else text[:end + 1]
+    return short if len(short) <= limit else short[:limit - 3].rstrip() + "..."
 
 
 @cli.command("import")
@@ -344,6 +431,33 @@ def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: boo
             # Untrusted text: show control characters escaped, never raw to the terminal.
             click.echo("    " + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text))
     click.echo(f"{min(total, limit)} of {total} quarantined record(s) shown.")
+
+
+@cli.command()
+@click.option("--synthetic", is_flag=True, help="Remove the simulated source's posts (raw "
+                                                "pages marked synthetic and their rows).")
+@click.pass_context
+def purge(ctx: click.Context, synthetic: bool) -> None:
+    """Remove data from the warehouse: --synthetic removes every synthetic post.
+
+    Deletes raw.pages rows with synthetic = true and the norm.* rows built from them, in one
+    transaction, records the purge in the ledger (a run of kind 'purge'), and makes the next
+    `tracker build` a full one so core.* and marts.* lose them too. Remove the simulated
+    source from the config first, or the next collection brings new synthetic posts.
+    Example: tracker purge --synthetic
+    """
+    from .store.db import connect
+    from .store.purge import purge_synthetic
+
+    if not synthetic:
+        raise TrackerError("say what to purge: tracker purge --synthetic")
+    cfg = get_config(ctx)
+    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    try:
+        result = purge_synthetic(con)
+    finally:
+        con.close()
+    click.echo(result.line())
 
 
 @cli.command("run")

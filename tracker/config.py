@@ -204,8 +204,8 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     level = v.opt(log, "level", str, "log.level", "one of DEBUG, INFO, WARNING, ERROR") or "INFO"
     if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         v.fail("log.level", f"expected one of DEBUG, INFO, WARNING, ERROR, got '{level}'")
-    warehouse = base / (v.opt(wh, "path", str, "warehouse.path", "a file path")
-                        or "warehouse/tracker.duckdb")
+    warehouse = _under(base, v.opt(wh, "path", str, "warehouse.path", "a file path")
+                       or "warehouse/tracker.duckdb")
     spool = v.opt(wh, "spool", str, "warehouse.spool", "a directory path")
     log_file = v.opt(log, "file", str, "log.file", "a file path")
     csv_mappings = v.table(data, "csv_mappings", "")
@@ -228,14 +228,20 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     return Config(
         path=path,
         warehouse=warehouse,
-        spool=base / spool if spool else warehouse.parent / "spool",
-        reports=base / (v.opt(rep, "dir", str, "reports.dir", "a directory path") or "reports"),
+        spool=_under(base, spool) if spool else warehouse.parent / "spool",
+        reports=_under(base, v.opt(rep, "dir", str, "reports.dir", "a directory path")
+                       or "reports"),
         campaigns=tuple(campaigns),
         log_level=level.upper(),
-        log_file=base / log_file if log_file else None,
+        log_file=_under(base, log_file) if log_file else None,
         daemon=_daemon(v, daemon),
         csv_mappings={k: dict(m) for k, m in csv_mappings.items()},
     )
+
+
+def _under(base: Path, relative: str) -> Path:
+    """A path from the config, relative to its folder ('..' resolved, so messages read well)."""
+    return Path(os.path.normpath(base / relative))
 
 
 def _campaign(v: _Validator, raw: dict[str, Any], where: str) -> Campaign:

@@ -20,12 +20,15 @@ from .store.db import connect
 
 
 def demo_config(base: Path, scale: float = 1.0) -> Config:
+    """The demo's config with its warehouse, spool and reports under `base` (the current
+    folder): `base`/warehouse/demo.duckdb and `base`/reports/demo."""
     data = tomllib.loads(template("demo.toml"))
     if scale != 1.0:
         for c in data["campaigns"]:
             for s in c["sources"]:
                 s["posts"] = max(10, int(s["posts"] * scale))
-    cfg = parse_config(data, base / "tracker.toml")
+    # as if the file were at <base>/tracker/demo.toml: its paths are relative to that folder
+    cfg = parse_config(data, base / "tracker" / "demo.toml")
     return dataclasses.replace(cfg, synthetic=True)
 
 

@@ -22,6 +22,7 @@ from .build import LAYERS, Model, Step, ordered, parse_model
 from .build import build as build_models
 from .build import discover as discover_models
 from .config import Campaign
+from .freshness import record_build
 from .platforms import DOC as PLATFORMS_DOC
 from .platforms import TABLE as PLATFORMS_TABLE
 from .platforms import write_platforms
@@ -134,6 +135,7 @@ def build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
         write_platforms(c)
 
     return build_models(con, models, full=full, setup=write_config_tables,
+                        finish=lambda c: record_build(c, campaigns, full),
                         config_tables=list(CONFIG_TABLES))
 
 

@@ -63,16 +63,34 @@ def _open(path: Path, wait: float, on_wait: Callable[[str], None] | None,
 def run_query(path: Path, query: str, *, wait: float = 30.0,
               on_wait: Callable[[str], None] | None = None) -> tuple[list[str], list[tuple]]:
     """Run one read-only statement; return (column names, rows)."""
+    columns, rows, _ = run_query_limited(path, query, None, wait=wait, on_wait=on_wait)
+    return columns, rows
+
+
+def run_query_limited(path: Path, query: str, limit: int | None, *, wait: float = 30.0,
+                      on_wait: Callable[[str], None] | None = None
+                      ) -> tuple[list[str], list[tuple], int]:
+    """Run one read-only statement; return (column names, the first `limit` rows (all if
+    None), the number of rows in the result). The query runs once; rows past the limit are
+    counted, not kept."""
     statement = check_read_only(query)
     con = _open(path, wait, on_wait)
     try:
         try:
             cur = con.execute(statement)
+            if cur.description is None:
+                return [], [], 0
+            columns = [d[0] for d in cur.description]
+            if limit is None:
+                rows = cur.fetchall()
+                return columns, rows, len(rows)
+            rows = cur.fetchmany(limit) if limit else []
+            total = len(rows)
+            while chunk := cur.fetchmany(10_000):
+                total += len(chunk)
         except duckdb.Error as exc:
             raise TrackerError(f"query failed: {str(exc).splitlines()[0]}") from None
-        if cur.description is None:
-            return [], []
-        return [d[0] for d in cur.description], cur.fetchall()
+        return columns, rows, total
     finally:
         con.close()
 

@@ -24,10 +24,11 @@ class Step:
 
 def build(con: duckdb.DuckDBPyConnection, models: list[Model], *, full: bool = False,
           setup: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+          finish: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
           config_tables: Sequence[str] = ()) -> list[Step]:
     """Run `setup` (which writes the config tables), then materialise every model in
-    dependency order, all in one transaction: readers see either the previous build or the
-    new one, never a half-built set. Incremental models are updated in place unless `full`;
+    dependency order, then `finish` (which records the build), all in one transaction:
+    readers see either the previous build or the new one, never a half-built set. Incremental models are updated in place unless `full`;
     their fingerprints cover the rows of `config_tables`."""
     models = ordered(models)
     steps = []
@@ -52,6 +53,8 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], *, full: bool = F
                 first = str(exc).splitlines()[0]
                 raise TrackerError(f"{m.path}: model failed: {first}") from None
             steps.append(Step(m, time.perf_counter() - t0, mode))
+        if finish is not None:
+            finish(con)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -188,7 +188,9 @@ def _parse_text(data: bytes, text: str, line: int, wanted: str) -> list[Record |
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()) - 1:
+        # the line ends before the JSON does: at its last character, or inside a string
+        # that never closes (json reports where that string starts)
+        if exc.pos >= len(text.rstrip()) - 1 or exc.msg.startswith("Unterminated string"):
             why = f"truncated JSON: the line ends inside a value ({len(data)} bytes)"
         else:
             why = f"invalid JSON: {exc.msg} at column {exc.colno}"

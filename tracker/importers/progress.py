@@ -1,4 +1,9 @@
-"""A progress bar for imports: rich, on stderr, only when stderr is a terminal."""
+"""A progress bar for imports: rich, on stderr, only when stderr is a terminal.
+
+It follows the bytes whose records are stored (committed), not merely read, so it reaches
+the end when the work does; its counts are the summary's (new posts, duplicate posts, bad
+records), and the time left is estimated from the rate so far.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +14,36 @@ from contextlib import contextmanager
 from .run import ImportSummary, Progress
 
 
+def progress_text(s: ImportSummary) -> str:
+    """The counts shown beside the bar, named as in the summary line."""
+    return (f"{s.posts_new:,} new posts, {s.duplicates:,} duplicate posts, "
+            f"{s.bad:,} bad records")
+
+
 @contextmanager
 def import_progress() -> Iterator[Progress | None]:
     if not sys.stderr.isatty():
         yield None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    bar = Progress(TextColumn("importing"), BarColumn(), DownloadColumn(),
-                   TextColumn("{task.fields[posts]:,} posts, {task.fields[rate]:,.0f} posts/s, "
-                              "{task.fields[bad]} bad"),
-                   TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-    task = bar.add_task("import", total=None, posts=0, rate=0.0, bad=0)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                   TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+                   TextColumn("left:"), TimeRemainingColumn(),
+                   console=Console(stderr=True), transient=True)
+    task = bar.add_task("importing", total=None, counts="")
 
     def update(s: ImportSummary, total: int | None) -> None:
-        bar.update(task, completed=s.bytes_read, total=total, posts=s.posts_new + s.duplicates,
-                   rate=s.posts_per_second, bad=s.bad)
+        bar.update(task, description=s.phase, completed=s.bytes_stored, total=total,
+                   counts=progress_text(s))
 
     with bar:
         yield update

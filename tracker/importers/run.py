@@ -64,7 +64,9 @@ class ImportSummary:
     api_errors: int = 0       # error objects inside twarc2 output
     quarantined_before: int = 0   # bad records and errors an earlier import quarantined
     forgotten: int = 0        # posts skipped: removed on request (`tracker forget`)
-    bytes_read: int = 0
+    bytes_read: int = 0       # input bytes read (compressed, as on disk)
+    bytes_stored: int = 0     # input bytes whose records are committed (the progress bar's)
+    phase: str = "importing"  # then "writing to disk" (the final checkpoint)
     seconds: float = 0.0
     status: str = "ok"
     notes: list[str] = field(default_factory=list)
@@ -131,6 +133,8 @@ class _Batch:
         self.quarantine: list[tuple[str, int | None, str, str | bytes | None]] = []
         self.bytes = 0
         self.records = 0
+        self.read_upto = 0   # input bytes read when the batch was full (for progress)
+        self.last = False    # the final batch: with it, all the input is stored
 
     def add(self, rec: Record, origin: str, default_retrieved: str) -> None:
         self.records += 1
@@ -156,6 +160,8 @@ class _Batch:
                          "payloads"):
                 getattr(part, name).append(getattr(self, name)[i])
             part.records = 1
+            part.read_upto = self.read_upto
+            part.last = self.last and i == len(self.payloads) - 1
             parts.append(part)
         parts[0].records += self.records - len(self.payloads)
         parts[0].quarantine = self.quarantine
@@ -238,6 +244,9 @@ class Importer:
         finally:
             stop.set()
         summary.status = "partial" if summary.bad else "ok"
+        summary.phase = "writing to disk"
+        if self.on_progress:
+            self.on_progress(summary, total)
         self._finish(summary, "; ".join([summary.line(), *summary.notes]), start)
         # Write everything to the database file now, within the import's memory limit (a
         # checkpoint left to `close` would run with the default limit and use much more).
@@ -267,6 +276,8 @@ class Importer:
             for inp in inputs:
                 summary.files += 1
                 batch = self._file(inp, summary, batch, put)
+            batch.read_upto = summary.bytes_read
+            batch.last = True
             put(batch)
             put(None)
         except _Stopped:
@@ -303,6 +314,7 @@ class Importer:
                     batch.add(item, origin, default_retrieved)
                 if batch.full():
                     summary.bytes_read = done + opened.bytes_read
+                    batch.read_upto = summary.bytes_read
                     put(batch)
                     batch = _Batch()
         except StrictStop:
@@ -326,6 +338,7 @@ class Importer:
     def _flush(self, batch: _Batch, summary: ImportSummary, start: float,
                total: int | None) -> None:
         if not batch.records:
+            self._progress(batch, summary, start, total)
             return
         largest = max(map(len, batch.payloads), default=0)
         memory = max(MEMORY_FLOOR, MEMORY_PER_RECORD_BYTE * largest, self._memory)
@@ -362,6 +375,14 @@ class Importer:
         summary.posts_new += result.posts_new
         summary.duplicates += result.duplicates
         summary.forgotten += result.forgotten
+        self._progress(batch, summary, start, total)
+
+    def _progress(self, batch: _Batch, summary: ImportSummary, start: float,
+                  total: int | None) -> None:
+        done = batch.read_upto
+        if total and not batch.last:   # input is read ahead in blocks: full only at the end
+            done = min(done, total - 1)
+        summary.bytes_stored = max(summary.bytes_stored, done)
         summary.seconds = time.perf_counter() - start
         if self.on_progress:
             self.on_progress(summary, total)

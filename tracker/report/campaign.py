@@ -14,7 +14,8 @@ import duckdb
 
 from .. import platforms
 from ..config import Campaign, Config
-from . import charts, data, sections
+from ..freshness import as_of, as_of_line
+from . import charts, data, partial, sections
 from .data import Rows, Window
 from .exports import write_csv, write_images, write_json
 from .page import chart_slot, esc, render_page
@@ -45,6 +46,9 @@ class CampaignData:
     gaps: Rows = field(default_factory=list)
     coverage_unknown: Rows = field(default_factory=list)
     top_posts: Rows = field(default_factory=list)
+    synthetic: bool = False              # any synthetic post in any section of the page
+    as_of: dt.datetime | None = None     # when the newest post of the build was loaded
+    as_of_text: str = ""
 
 
 def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData:
@@ -66,7 +70,20 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     d.coverage_unknown = data.coverage_unknown(con, c, w, present)
     d.top_posts = data.top_posts(con, c, w)
     d.events = _events(c, w, d.tables["volume"])
+    # the whole-campaign sections show every post of the campaign, whatever the window
+    whole = data.campaign_summaries(con).get(c.name, {})
+    d.synthetic = bool(d.summary.get("synthetic")) or bool(whole.get("synthetic"))
+    d.as_of, d.as_of_text = as_of(con), as_of_line(con)
     return d
+
+
+def partial_cuts(d: CampaignData) -> dict[str, str | None]:
+    """Per time chart: where its partial bucket starts (None: every bucket is complete)."""
+    tz, t = d.campaign.timezone, d.tables
+    daily_b = data.daily_bucket(d.bucket)
+    return {name: partial.partial_from(t[name], partial.cutoff(
+                d.as_of, tz, d.bucket if name in ("volume", "platforms") else daily_b))
+            for name in TIME_CHARTS}
 
 
 def _events(c: Campaign, w: Window, volume: Rows) -> Rows:
@@ -93,11 +110,15 @@ def chart_objects(d: CampaignData, brush: Any = None) -> dict[str, charts.AnyCha
     """One Altair chart per non-empty table; with `brush`, time charts follow it."""
     tz, b, t = d.campaign.timezone, d.bucket, d.tables
     daily_b = data.daily_bucket(b)
+    cut = partial_cuts(d)
     makers: dict[str, Callable[[], charts.AnyChart]] = {
-        "volume": lambda: charts.volume(t["volume"], b, tz, d.events, d.bursts, brush),
-        "platforms": lambda: charts.platforms(t["platforms"], b, tz, brush),
-        "contributors": lambda: charts.contributors(t["contributors"], daily_b, tz, brush),
-        "impressions": lambda: charts.impressions(t["impressions"], daily_b, tz, brush),
+        "volume": lambda: charts.volume(t["volume"], b, tz, d.events, d.bursts, brush,
+                                        cut["volume"]),
+        "platforms": lambda: charts.platforms(t["platforms"], b, tz, brush, cut["platforms"]),
+        "contributors": lambda: charts.contributors(t["contributors"], daily_b, tz, brush,
+                                                    cut["contributors"]),
+        "impressions": lambda: charts.impressions(t["impressions"], daily_b, tz, brush,
+                                                  cut["impressions"]),
         "top_contributors": lambda: charts.top_contributors(t["top_contributors"]),
         "hashtags": lambda: charts.hashtag_pairs(t["hashtags"]),
         "languages": lambda: charts.languages(t["languages"]),
@@ -139,6 +160,7 @@ def body_html(d: CampaignData, files: list[str]) -> str:
                      'chart to zoom the others to that range; double-click to reset. Dashed '
                      'lines mark the configured events, shaded bands the detected bursts.</p>'
                      '<div class="chart" id="chart-timeline" data-chart="timeline"></div>')
+        parts.append(partial_html(d))
         parts.append(events_html(c, d.window))
     else:
         parts += [chart_slot(n, TITLES[n], EMPTY) for n in TIME_CHARTS]
@@ -155,6 +177,17 @@ def body_html(d: CampaignData, files: list[str]) -> str:
     return "".join(parts)
 
 
+def partial_html(d: CampaignData) -> str:
+    """The note under the time charts when their last bucket is still being collected."""
+    cuts = {n: cut for n, cut in partial_cuts(d).items() if cut}
+    if not cuts:
+        return ""
+    first = min(cuts.values()).replace("T", " ").removesuffix(":00Z")
+    return (f'<p class="meta" id="partial-note">Still being collected: bars from {esc(first)} '
+            f"({esc(d.campaign.timezone)}) on cover only part of their period (data as of the "
+            "last post loaded), so they are drawn lighter.</p>")
+
+
 def summary_json(d: CampaignData) -> dict[str, Any]:
     c = d.campaign
     return {
@@ -162,7 +195,8 @@ def summary_json(d: CampaignData) -> dict[str, Any]:
         "timezone": c.timezone,
         "window": {"since": d.window.since, "until": d.window.until},
         "generated_at": dt.datetime.now(dt.UTC),
-        "synthetic": bool(d.summary.get("synthetic")),
+        "synthetic": d.synthetic,
+        "data_as_of": d.as_of,
         "figures": {k: v for k, v in d.summary.items() if k != "synthetic"},
         "coverage_gaps": d.gaps,
         "coverage_unknown": d.coverage_unknown,
@@ -196,7 +230,7 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
         files.append(f"{name}.csv")
     write_csv(target / "top_posts.csv", d.top_posts)
     files.append("top_posts.csv")
-    synthetic = bool(d.summary.get("synthetic")) or config.synthetic
+    synthetic = d.synthetic or config.synthetic
     if images:
         standalone = {n: o.to_dict() for n, o in chart_objects(d).items()}
         if synthetic:  # an image shared on its own still says what it shows
@@ -208,7 +242,7 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
     files.append("summary.json")
     nav = '<nav><a href="../index.html">All campaigns</a></nav>'
     page = render_page(f"Campaign report: {campaign.title}", body_html(d, sorted(files)),
-                       page_specs(d), synthetic, nav)
+                       page_specs(d), synthetic, nav, d.as_of_text)
     out = target / "index.html"
     out.write_text(page, encoding="utf-8")
     return out

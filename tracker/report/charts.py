@@ -8,12 +8,13 @@ domain follows it, which zooms them to the brushed range.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, Literal, TypeAlias
 
 import altair as alt
 
-from .data import Rows
+from .data import ISO, Rows
 
 AnyChart: TypeAlias = alt.Chart | alt.LayerChart  # what every function here returns
 TimeUnit: TypeAlias = Literal["utcyearmonthdatehours", "utcyearmonthdate", "utcyearweek",
@@ -28,6 +29,20 @@ TIME_FORMATS = {"hour": "%d %b %H:%M", "day": "%d %b %Y", "week": "week of %d %b
                 "month": "%b %Y"}
 BUCKET_WORDS = {"hour": "hour", "day": "day", "week": "week", "month": "month"}
 EVENT_COLOUR = "#7a1c1c"
+PARTIAL = "partial: still being collected"
+
+
+def _period(chart: alt.Chart, partial: str | None) -> alt.Chart:
+    """Bars of the bucket still being collected (from `partial` on) drawn lighter, with a
+    legend entry; unchanged when no bucket is partial."""
+    if partial is None:
+        return chart
+    # Vega-Lite parses a temporal field into a date: compare instants, not strings
+    since = dt.datetime.strptime(partial, ISO).replace(tzinfo=dt.UTC).timestamp() * 1000
+    return chart.transform_calculate(
+        period=f"+toDate(datum.t) >= {since:.0f} ? '{PARTIAL}' : 'complete'").encode(
+        opacity=alt.Opacity("period:N", title="Period",
+                            scale=alt.Scale(domain=["complete", PARTIAL], range=[1.0, 0.35])))
 
 
 def _data(rows: Rows) -> alt.Data:
@@ -50,7 +65,7 @@ def _time_tip(bucket: str) -> alt.Tooltip:
 
 
 def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
-           brush: Any = None) -> alt.LayerChart:
+           brush: Any = None, partial: str | None = None) -> alt.LayerChart:
     """Posts per bucket stacked by kind; events as labelled rules, bursts shaded."""
     layers: list[alt.Chart] = []
     if bursts:
@@ -68,6 +83,7 @@ def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
         tooltip=[_time_tip(bucket), alt.Tooltip("kind:N", title="Kind"),
                  alt.Tooltip("sum(posts):Q", title="Posts", format=",")],
     ).transform_calculate(kind_order=f"indexof({KIND_ORDER!r}, datum.kind)")
+    bars = _period(bars, partial)
     if brush is not None:
         bars = bars.add_params(brush)
     layers.append(bars)
@@ -88,23 +104,25 @@ def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
     return alt.LayerChart(layer=layers).properties(width=WIDTH, height=HEIGHT, title=title)
 
 
-def platforms(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.Chart:
-    return alt.Chart(_data(rows)).mark_bar(clip=True).encode(
+def platforms(rows: Rows, bucket: str, tz: str, brush: Any = None,
+              partial: str | None = None) -> alt.Chart:
+    return _period(alt.Chart(_data(rows)).mark_bar(clip=True).encode(
         x=_time_x(bucket, tz, brush),
         y=alt.Y("sum(posts):Q", title=f"Posts per {BUCKET_WORDS[bucket]}"),
         color=alt.Color("platform:N", title="Platform"),
         tooltip=[_time_tip(bucket), alt.Tooltip("platform:N", title="Platform"),
                  alt.Tooltip("sum(posts):Q", title="Posts", format=",")],
-    ).properties(width=WIDTH, height=HEIGHT, title="Posts over time by platform")
+    ), partial).properties(width=WIDTH, height=HEIGHT, title="Posts over time by platform")
 
 
-def contributors(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.LayerChart:
+def contributors(rows: Rows, bucket: str, tz: str, brush: Any = None,
+                 partial: str | None = None) -> alt.LayerChart:
     base = alt.Chart(_data(rows)).encode(x=_time_x(bucket, tz, brush))
     tips = [_time_tip(bucket), alt.Tooltip("new_authors:Q", title="New contributors", format=","),
             alt.Tooltip("cumulative_authors:Q", title="Contributors so far", format=",")]
-    bars = base.mark_bar(color="#9ecae1", clip=True).encode(
+    bars = _period(base.mark_bar(color="#9ecae1", clip=True).encode(
         y=alt.Y("new_authors:Q", title=f"New contributors per {BUCKET_WORDS[bucket]}"),
-        tooltip=tips)
+        tooltip=tips), partial)
     line = base.mark_line(color="#08519c", point=True, clip=True).encode(
         x=_time_x(bucket, tz, brush, centre=True),
         y=alt.Y("cumulative_authors:Q", title="Contributors so far (cumulative)"),
@@ -113,10 +131,11 @@ def contributors(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.Lay
         width=WIDTH, height=HEIGHT, title="Contributors: new adopters and cumulative total")
 
 
-def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.LayerChart:
+def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None,
+                partial: str | None = None) -> alt.LayerChart:
     base = alt.Chart(_data(rows)).encode(x=_time_x(bucket, tz, brush))
     # a day whose potential impressions are not known has no bar (not a bar of 0)
-    layers = [base.transform_filter("isValid(datum.potential_impressions)").mark_bar(
+    layers = [_period(base.transform_filter("isValid(datum.potential_impressions)").mark_bar(
         clip=True, opacity=0.85).encode(
         y=alt.Y("sum(potential_impressions):Q", title="Impressions"),
         color=alt.Color("platform:N", title="Potential, by platform"),
@@ -124,7 +143,7 @@ def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None) -> alt.Laye
                  alt.Tooltip("sum(potential_impressions):Q", title="Potential impressions",
                              format=","),
                  alt.Tooltip("sum(actual_impressions):Q", title="Actual impressions",
-                             format=",")])]
+                             format=",")]), partial)]
     if any(r.get("actual_impressions") is not None for r in rows):
         layers.append(base.transform_filter("isValid(datum.actual_impressions)").mark_line(
             color="black", point=True, clip=True).encode(

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from ..config import Config
+from ..freshness import as_of_line
 from . import charts, data
 from .exports import write_csv
 from .page import chart_slot, esc, render_page
@@ -59,8 +60,8 @@ def write_index(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Path) -
             'campaign report. <a href="campaigns.csv">campaigns.csv</a> · '
             '<a href="compare.html">compare campaigns</a></p>')
     out = out_dir / "index.html"
-    out.write_text(render_page("Campaign reports", body, {}, synthetic, _nav("index.html")),
-                   encoding="utf-8")
+    out.write_text(render_page("Campaign reports", body, {}, synthetic, _nav("index.html"),
+                               as_of_line(con)), encoding="utf-8")
     return out
 
 
@@ -88,5 +89,5 @@ def write_comparison(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Pa
         s.get("synthetic") for s in data.campaign_summaries(con).values())
     out = out_dir / "compare.html"
     out.write_text(render_page("Compare campaigns", body, specs, synthetic,
-                               _nav("compare.html")), encoding="utf-8")
+                               _nav("compare.html"), as_of_line(con)), encoding="utf-8")
     return out

@@ -107,10 +107,13 @@ def chart_slot(name: str, title: str, message: str | None = None) -> str:
 
 
 def render_page(title: str, body_html: str, charts: dict[str, dict[str, Any]],
-                synthetic: bool, nav_html: str = "") -> str:
+                synthetic: bool, nav_html: str = "", as_of: str = "") -> str:
     """A complete, self-contained HTML document. `body_html` and `nav_html` must already be
-    escaped; `charts` maps element ids to Vega-Lite specs."""
+    escaped; `charts` maps element ids to Vega-Lite specs; `as_of` (text) is the freshness
+    line shown under the title ("Data as of ..., built ...")."""
     banner = synthetic_banner() if synthetic else ""
+    if as_of:
+        banner = f'<p class="meta" id="data-as-of">{esc(as_of)}</p>' + banner
     bundle = f"<script>{vega_bundle()}</script>" if charts else ""
     embed = (f'<script type="application/json" id="chart-specs">{json_for_script(charts)}'
              f"</script><script>{EMBED_SCRIPT}</script>" if charts
