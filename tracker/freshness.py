@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .config import Campaign, Config
-from .sources.base import utcnow
+from .timeutil import utcnow
 
 TABLE = "ledger.builds"
 _CREATE = (f"create table if not exists {TABLE} (built_at timestamptz not null, "

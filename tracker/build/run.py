@@ -28,8 +28,9 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], *, full: bool = F
           config_tables: Sequence[str] = ()) -> list[Step]:
     """Run `setup` (which writes the config tables), then materialise every model in
     dependency order, then `finish` (which records the build), all in one transaction:
-    readers see either the previous build or the new one, never a half-built set. Incremental models are updated in place unless `full`;
-    their fingerprints cover the rows of `config_tables`."""
+    readers see either the previous build or the new one, never a half-built set.
+    Incremental models are updated in place unless `full`; their fingerprints cover the rows
+    of `config_tables`."""
     models = ordered(models)
     steps = []
     con.execute("set TimeZone = 'UTC'")
