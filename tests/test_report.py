@@ -130,6 +130,30 @@ def test_since_until_filter_in_the_campaign_time_zone(built, tmp_path):
         encoding="utf-8")
 
 
+def test_a_window_over_the_whole_campaign_gives_the_marts_figures(built):
+    """The windowed headline figures are marts.campaign_summary's SQL over the window's
+    posts: over every day of the campaign they are the mart's row, figure for figure."""
+    from tracker.report import data
+    con = connect(built.warehouse, read_only=True)
+    checked = 0
+    try:
+        for c in built.campaigns:
+            first, last = con.execute(
+                "select min(local_day), max(local_day) from core.campaign_posts "
+                "where campaign = ?", [c.name]).fetchone()
+            if first is None:
+                continue
+            whole = data.summary(con, c, Window(first, last))
+            mart = data.summary(con, c, Window())
+            assert mart["posts"] > 0 and whole == mart
+            part = data.summary(con, c, Window(first, first))
+            assert 0 < part["posts"] < mart["posts"]
+            checked += 1
+    finally:
+        con.close()
+    assert checked
+
+
 def test_since_after_until_is_a_clear_error(built, tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(built.path), "report", "--since",
                                       "2016-05-01", "--until", "2016-04-01", "--out",

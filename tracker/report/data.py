@@ -257,67 +257,34 @@ SUMMARY_COLUMNS = ("posts", "contributors", "followers_known_posts", "followers_
                    "replies", "quotes", "engagement", "engagement_per_post", "first_post",
                    "last_post", "peak_hour", "peak_hour_posts", "synthetic", "platforms")
 
-# With --since/--until the headline figures are recomputed over the window from
-# core.campaign_posts with the definitions of marts.campaign_summary (its column docs); the
-# one place the report reads post-level rows, and only to aggregate them in SQL. Unknown
-# values stay null: sums over the posts whose value is known.
-WINDOW_SUMMARY_SQL = """
-with
-posts as materialized (
-    select platform, author_id, kind, created_at, followers_at_post, impressions, likes,
-           reposts, replies, quotes, engagement, synthetic
-    from core.campaign_posts
-    where campaign = ? and {cond}
-),
-totals as (
-    select count(*) as posts,
-           count(followers_at_post) as followers_known_posts,
-           sum(followers_at_post)::bigint as potential_impressions,
-           count(impressions) as impressions_known_posts,
-           sum(impressions)::bigint as actual_impressions,
-           count(*) filter (where kind <> 'repost') as engageable_posts,
-           count(engagement) as engagement_known_posts,
-           sum(likes)::bigint as likes, sum(reposts)::bigint as reposts,
-           sum(replies)::bigint as replies, sum(quotes)::bigint as quotes,
-           sum(engagement)::bigint as engagement,
-           min(created_at) as first_post, max(created_at) as last_post,
-           coalesce(bool_or(synthetic), false) as synthetic,
-           coalesce(string_agg(distinct platform, ', ' order by platform), '') as platforms
-    from posts
-),
-per_author as (
-    select platform, author_id, max(followers_at_post) as followers
-    from posts group by all
-),
-reach as (
-    select count(*) as contributors, sum(followers)::bigint as potential_reach
-    from per_author
-),
-hours as (
-    select date_trunc('hour', created_at) as hour, count(*) as posts from posts group by all
-),
-peak as (
-    select arg_min(hour, (-posts, hour)) as peak_hour, max(posts) as peak_hour_posts
-    from hours
-)
-select t.posts, r.contributors, t.followers_known_posts,
-       t.followers_known_posts / nullif(t.posts, 0) as followers_known_share,
-       r.potential_reach, t.potential_impressions, t.impressions_known_posts,
-       t.impressions_known_posts / nullif(t.posts, 0) as impressions_known_share,
-       t.actual_impressions, t.engageable_posts, t.engagement_known_posts,
-       t.engagement_known_posts / nullif(t.engageable_posts, 0) as engagement_known_share,
-       t.likes, t.reposts, t.replies, t.quotes, t.engagement,
-       t.engagement / nullif(t.engagement_known_posts, 0) as engagement_per_post,
-       t.first_post, t.last_post, p.peak_hour, p.peak_hour_posts, t.synthetic, t.platforms
-from totals t, reach r, peak p
-"""
+# With --since/--until the headline figures come from the same SQL as marts.campaign_summary:
+# the models that make it (core.campaign_hourly and core.campaign_authors, then the mart) run
+# again over the campaign's posts inside the window, their `core.campaign_posts` replaced by
+# those posts. No figure is defined twice; a test checks that a window covering the whole
+# campaign gives the mart's row.
+SUMMARY_CHAIN = ("core.campaign_hourly", "core.campaign_authors", "marts.campaign_summary")
+
+
+def _summary_sql(posts_table: str) -> str:
+    """marts.campaign_summary's query, over `posts_table` instead of core.campaign_posts."""
+    from ..build.sql import substitute
+    from ..models import discover
+    sql = {m.table: m.sql for m in discover() if m.table in SUMMARY_CHAIN}
+    inputs = {t: "(" + substitute(sql[t], {"core.campaign_posts": posts_table}) + ")"
+              for t in SUMMARY_CHAIN[:2]}
+    return substitute(sql["marts.campaign_summary"], inputs)
 
 
 def summary(con, c: Campaign, w: Window) -> dict[str, Any]:
-    """Headline figures: marts.campaign_summary, or recomputed over the window."""
+    """Headline figures: marts.campaign_summary, or the same figures over the window."""
     if w.is_set:
         cond, params = w.local("created_at", c.timezone)
-        found = rows(con, WINDOW_SUMMARY_SQL.format(cond=cond), [c.name, *params])
+        # a temp table: the report's connection is read-only, the warehouse is not written
+        con.execute("create or replace temp table report_window_posts as select * from "
+                    f"core.campaign_posts where campaign = ? and {cond}", [c.name, *params])
+        found = rows(con, f"select {', '.join(SUMMARY_COLUMNS)} from ("
+                          f"{_summary_sql('report_window_posts')}) where campaign = ?",
+                     [c.name])
     else:
         found = rows(con, f"select {', '.join(SUMMARY_COLUMNS)} from marts.campaign_summary "
                           "where campaign = ?", [c.name])
