@@ -20,7 +20,7 @@ from tracker.cli import cli
 from tracker.config import load_config
 from tracker.importers import Importer
 from tracker.importers.progress import progress_text
-from tracker.models import discover
+from tracker.models import CONFIG_TABLES, discover
 from tracker.store.db import connect
 
 TRACKER = [sys.executable, "-m", "tracker.cli"]
@@ -74,7 +74,7 @@ def test_logs_are_readable_on_a_terminal_and_json_lines_in_a_pipe(project, tmp_p
     piped = subprocess.run([*TRACKER, *conf], cwd=base, env=ENV, capture_output=True, text=True)
     lines = piped.stderr.splitlines()
     assert lines and all(json.loads(line)["msg"] for line in lines)
-    assert [json.loads(line)["event"] for line in lines] == ["run_finished"]
+    assert [json.loads(line)["event"] for line in lines] == ["run_started", "run_finished"]
     # stdout carries only the data: the run's one-line summary
     assert piped.stdout.splitlines() == [
         line for line in piped.stdout.splitlines() if line.startswith("aleppo/simulated-x: ")]
@@ -139,7 +139,7 @@ def test_models_lists_one_line_per_model_and_details_one(project):
     result = CliRunner().invoke(cli, ["--config", str(path), "models"])
     assert result.exit_code == 0
     names = [line.split()[0] for line in result.stdout.splitlines()]
-    want = ["core.campaigns", "core.campaign_tags"] + [m.table for m in discover()]
+    want = list(CONFIG_TABLES) + [m.table for m in discover()]
     assert sorted(names) == sorted(want)
     assert result.stderr.startswith(f"({len(want)} models; ")
     detail = CliRunner().invoke(cli, ["--config", str(path), "models", "marts.volume_daily"])
