@@ -406,7 +406,8 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], campaign: str | None,
 
 @cli.command()
 @click.option("--run", "run_id", help="Only this run (default: all runs).")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
+              help="List at most this many records (the total is still shown).")
 @click.option("--raw", "show_raw", is_flag=True, help="Print the raw text in full.")
 @click.pass_context
 def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: bool) -> None:
