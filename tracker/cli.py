@@ -20,7 +20,7 @@ EXAMPLE_SQL = ("select campaign, platform, sum(posts) as posts from marts.volume
 
 
 class TrackerGroup(click.Group):
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except TrackerError as exc:
@@ -279,7 +279,7 @@ def sql(ctx: click.Context, query: str | None, sql_file: str | None, fmt: str,
     if fmt == "parquet" and not output:
         raise TrackerError("--format parquet needs --output FILE")
     path = warehouse_path(ctx, db)
-    if fmt == "parquet":
+    if fmt == "parquet" and output:
         n = write_parquet(path, query, Path(output), on_wait=echo_err)
         click.echo(f"Wrote {n} rows to {output}")
         return
@@ -406,7 +406,8 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], campaign: str | None,
 
 @cli.command()
 @click.option("--run", "run_id", help="Only this run (default: all runs).")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True,
+              help="List at most this many records (the total is still shown).")
 @click.option("--raw", "show_raw", is_flag=True, help="Print the raw text in full.")
 @click.pass_context
 def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: bool) -> None:

@@ -21,6 +21,7 @@ import duckdb
 
 from .errors import TrackerError
 from .store import ledger
+from .store.db import scalar
 from .store.redact import Targets, redact_pages
 from .timeutil import utcnow
 
@@ -119,8 +120,8 @@ def forget(con: duckdb.DuckDBPyConnection, *, post: str | None = None,
         params = [plat, ident]
     result = Forgotten(None, plat, what, ident, handle)
     column = "post_id" if what == "post" else "author_id"
-    if con.execute(f"select count(*) from ledger.forgotten where platform = ? and {column} = ? "
-                   "and request = ? and restored_by is null", [plat, ident, what]).fetchone()[0]:
+    if scalar(con, f"select count(*) from ledger.forgotten where platform = ? and {column} = ? "
+                   "and request = ? and restored_by is null", [plat, ident, what]):
         result.already = True
         return result
     con.execute("begin transaction")
@@ -186,6 +187,6 @@ def _record(con: duckdb.DuckDBPyConnection, result: Forgotten) -> None:
 
 def _invalidate_models(con: duckdb.DuckDBPyConnection) -> None:
     """The next `tracker build` is a full one (as store.normalise does when a post moves)."""
-    if con.execute("select count(*) from duckdb_tables() where schema_name = 'core' "
-                   "and table_name = 'build_state' and not temporary").fetchone()[0]:
+    if scalar(con, "select count(*) from duckdb_tables() where schema_name = 'core' "
+                   "and table_name = 'build_state' and not temporary"):
         con.execute("delete from core.build_state")

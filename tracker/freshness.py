@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .config import Campaign, Config
+from .store.db import one, scalar
 from .timeutil import utcnow
 
 TABLE = "ledger.builds"
@@ -76,8 +77,8 @@ def campaigns_fingerprint(campaigns: Iterable[Campaign]) -> str:
 
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
-    posts, last = con.execute("select count(*), max(first_seen_at) from norm.posts").fetchone()
-    pages = con.execute("select count(*) from raw.pages").fetchone()[0]
+    posts, last = one(con, "select count(*), max(first_seen_at) from norm.posts")
+    pages = scalar(con, "select count(*) from raw.pages")
     return Snapshot(int(posts), int(pages), last)
 
 
@@ -92,8 +93,8 @@ def record_build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
 
 
 def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = 'ledger' "
-                            "and table_name = 'builds' and not temporary").fetchone()[0])
+    return bool(scalar(con, "select count(*) from duckdb_tables() where schema_name = 'ledger' "
+                            "and table_name = 'builds' and not temporary"))
 
 
 def last_build(con: duckdb.DuckDBPyConnection) -> tuple | None:

@@ -80,7 +80,7 @@ def write_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign
     if campaigns:
         con.executemany("insert into core.campaigns values (?, ?, ?, ?, ?)",
                         [(c.name, c.title, c.timezone, c.start, c.end) for c in campaigns])
-        tags = {}
+        tags: dict[tuple[str, str], str] = {}
         for c in campaigns:
             for text in c.hashtags:
                 tags.setdefault((c.name, _norm(text)), text)

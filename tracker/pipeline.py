@@ -144,8 +144,8 @@ def run_pass(sink: Sink, config: Config, campaign: Campaign, source_cfg: SourceC
         until = deferred_until(sink.last_run(campaign.name, source_cfg.name), run.started_at)
         if until is not None:
             status: str | None = DEFERRED
-            message = (f"skipped: an earlier run said to wait until "
-                       f"{until:%Y-%m-%d %H:%M:%S} UTC")
+            message: str | None = (f"skipped: an earlier run said to wait until "
+                                   f"{until:%Y-%m-%d %H:%M:%S} UTC")
             runlog.resume_after = until
         else:
             source = build_source(campaign, source_cfg, state_dir=config.warehouse.parent)

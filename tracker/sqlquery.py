@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import TrackerError
-from .store.db import connect
+from .store.db import connect, scalar
 from .tables import FORMATTERS
 
 __all__ = ["FORMATS", "FORMATTERS", "check_read_only", "run_query", "write_parquet"]
@@ -105,8 +105,7 @@ def write_parquet(path: Path, query: str, output: Path, *, wait: float = 30.0,
     try:
         try:
             con.execute(f"copy (\n{statement}\n) to ? (format parquet)", [str(output)])
-            return con.execute("select count(*) from read_parquet(?)",
-                               [str(output)]).fetchone()[0]
+            return scalar(con, "select count(*) from read_parquet(?)", [str(output)])
         except duckdb.Error as exc:
             raise TrackerError(f"query failed: {str(exc).splitlines()[0]}") from None
     finally:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from ..store.db import scalar
 from . import sql as sqltree
 from .model import POST_KEY, Change, Lookup, Model
 from .state import POSTS, BuildState, Delta, Marks, temp_name
@@ -33,7 +34,7 @@ class Context:
         self.con.execute(sql)
 
     def count(self, source: str) -> int:
-        return self.con.execute(f"select count(*) from {source}").fetchone()[0]
+        return scalar(self.con, f"select count(*) from {source}")
 
 
 def update(ctx: Context, m: Model) -> str | None:

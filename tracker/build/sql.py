@@ -26,7 +26,7 @@ class ParseError(ValueError):
 
 
 @lru_cache(maxsize=256)
-def parse(sql: str) -> exp.Expression:
+def parse(sql: str) -> exp.Query:
     """The query of `sql` (comments included). Cached: do not modify the result."""
     try:
         tree = sqlglot.parse_one(sql, read=DIALECT)
@@ -39,7 +39,7 @@ def parse(sql: str) -> exp.Expression:
     return tree
 
 
-def tables(tree: exp.Expression) -> frozenset[str]:
+def tables(tree: exp.Expr) -> frozenset[str]:
     """Every `schema.table` the query reads (not its CTEs, which have no schema)."""
     return frozenset(_qualified(t) for t in tree.find_all(exp.Table) if t.db and t.name)
 
@@ -76,7 +76,5 @@ def _render(sql: str, replacements: tuple[tuple[str, str], ...]) -> str:
 def _node(text: str) -> exp.Table | exp.Query:
     text = text.strip()
     if text.startswith("("):
-        query = parse(text[1:-1] if text.endswith(")") else text)
-        assert isinstance(query, exp.Query)
-        return query
+        return parse(text[1:-1] if text.endswith(")") else text)
     return exp.to_table(text, dialect=DIALECT)

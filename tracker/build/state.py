@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ..store.db import scalar
 from .model import POST_KEY, Model
 
 STATE_TABLE = "core.build_state"
@@ -104,13 +105,13 @@ class BuildState:
                              "source = ?", [now, model.table, table])
 
     def _high_water(self, table: str) -> int:
-        mark = self.con.execute(f"select coalesce(max(rowid), -1) from {table}").fetchone()[0]
+        mark = scalar(self.con, f"select coalesce(max(rowid), -1) from {table}")
         if mark >= _LOCAL_ROWIDS:
             raise RuntimeError(f"{table} has uncommitted rows: cannot take a high-water mark")
         return mark
 
     def _count(self, source: str, params: list | None = None) -> int:
-        return self.con.execute(f"select count(*) from {source}", params or []).fetchone()[0]
+        return scalar(self.con, f"select count(*) from {source}", params or [])
 
 
 def marked_tables(model: Model) -> list[str]:

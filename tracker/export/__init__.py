@@ -22,6 +22,7 @@ from typing import IO
 import duckdb
 
 from ..errors import TrackerError
+from ..store.db import scalar
 
 FORMATS = ("csv", "jsonl", "parquet")
 FETCH_ROWS = 5_000
@@ -133,12 +134,11 @@ def counts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 
 def check_built(con: duckdb.DuckDBPyConnection, campaign: str) -> None:
-    built = con.execute("select count(*) from duckdb_tables() where schema_name = 'core' "
-                        "and table_name in ('campaign_posts', 'campaigns')").fetchone()[0]
+    built = scalar(con, "select count(*) from duckdb_tables() where schema_name = 'core' "
+                        "and table_name in ('campaign_posts', 'campaigns')")
     if built < 2:
         raise TrackerError("the models are not built: run `tracker build` first")
-    if not con.execute("select count(*) from core.campaigns where campaign = ?",
-                       [campaign]).fetchone()[0]:
+    if not scalar(con, "select count(*) from core.campaigns where campaign = ?", [campaign]):
         raise TrackerError(f"campaign '{campaign}' is not in the built models: run "
                            "`tracker build` first")
 

@@ -17,6 +17,7 @@ import duckdb
 from .. import __version__, credentials
 from ..config import Campaign, SourceConfig
 from ..models import QUERIES_DIR, parse_model
+from ..store.db import scalar
 from . import COLUMN_DOCS, ID_COLUMNS, POST_COLUMNS, Selection, counts
 
 _SECRET_OPTIONS = {"tokens"}
@@ -124,8 +125,8 @@ def render(con: duckdb.DuckDBPyConnection, campaign: Campaign, sel: Selection, *
     per = counts(con)
     lines += [f"| {p} | {n} | {_utc(a)} | {_utc(b)} |" for p, n, a, b in per]
     lines += [f"| all | {sum(r[1] for r in per)} | | |", ""]
-    forgotten = con.execute("select count(*) from ledger.forgotten where post_id is not null "
-                            "and restored_by is null").fetchone()[0]
+    forgotten = scalar(con, "select count(*) from ledger.forgotten where post_id is not null "
+                            "and restored_by is null")
     if forgotten:
         lines += [f"{forgotten} post(s) were removed from the warehouse on request before this "
                   "export (`tracker forget`; ids in ledger.forgotten).", ""]

@@ -49,8 +49,8 @@ def export(con: duckdb.DuckDBPyConnection, campaign: Campaign, sel: Selection, f
         raise TrackerError(f"--since {sel.since} is after --until {sel.until}")
     if out is None and fmt == "parquet":
         raise TrackerError("--format parquet needs -o FILE (it is a binary file)")
-    sheet_path = datasheet_path(out) if out is not None else None
-    if out is not None and sheet_path is not None:
+    if out is not None:
+        sheet_path = datasheet_path(out)
         if sheet_path == out:
             raise TrackerError(f"{out}: the datasheet would replace the export; choose "
                                "another name")
@@ -61,6 +61,8 @@ def export(con: duckdb.DuckDBPyConnection, campaign: Campaign, sel: Selection, f
     prepare(con, sel, ids_only)
     sql = rows_sql(fmt, ids_only)
     if out is None:
+        if stream is None:
+            raise TypeError("export() needs `out` or `stream`")
         return Exported(write_stream(con, sql, fmt, stream))
     tmp_data, tmp_sheet = temp_beside(out), temp_beside(sheet_path)
     try:

@@ -14,6 +14,8 @@ from typing import Any
 
 import duckdb
 
+from ..store.db import one, scalar
+
 # --format choices for JSON archives -> (raw format, platform, label)
 JSON_FORMATS = {
     "twarc2": ("x_v2_page", "x", "twarc2 / X API v2 page"),
@@ -206,14 +208,14 @@ def _parse_big(text: str, line: int, wanted: str) -> list[Record | Bad]:
     global _duck
     if _duck is None:
         _duck = duckdb.connect()
-    if not _duck.execute("select json_valid(?::varchar)", [text]).fetchone()[0]:
+    if not scalar(_duck, "select json_valid(?::varchar)", [text]):
         return [Bad(line, f"invalid or truncated JSON ({len(text)} characters)", text)]
-    row = _duck.execute("""
+    row = one(_duck, """
         select true, json_type(s), json_keys(s), json_keys(s, '$[0]'),
                s->>'uri', json_type(s, '$.statuses'), json_type(s, '$.posts'),
                json_type(s, '$.feed'), json_type(s, '$.thread'), json_type(s, '$.profiles'),
                s->>'$.__twarc.retrieved_at', json_extract(s, '$.errors')::varchar
-        from (select ?::varchar as s)""", [text]).fetchone()
+        from (select ?::varchar as s)""", [text])
     (_, jtype, keys, first_keys, uri, statuses, posts, feed, thread, profiles, retrieved,
      errors) = row
     stub: Any

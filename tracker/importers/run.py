@@ -24,6 +24,7 @@ from ..config import Config
 from ..errors import ImportFormatError
 from ..pages import page_id
 from ..store import ledger
+from ..store.db import scalar
 from ..store.load import _BATCH_IN, BatchResult, store_batch_table
 from ..store.normalise import SLICE_BYTES, prepare
 from .archive import records
@@ -216,7 +217,7 @@ class Importer:
         summary = ImportSummary(run_id)
         total = sum(i.size or 0 for i in inputs) or None
         start = time.perf_counter()
-        saved = {k: self.con.execute(f"select current_setting('{k}')").fetchone()[0]
+        saved = {k: scalar(self.con, f"select current_setting('{k}')")
                  for k in _SETTINGS}
         for key, value in IMPORT_SETTINGS.items():
             self.con.execute(f"set {key} = '{value}'")
@@ -417,7 +418,7 @@ class Importer:
                      f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
                      "\n".join(batch.payloads[lo:hi])])
             # the slices as rowids of batch_in (its rows are numbered in insertion order)
-            first = con.execute("select min(rowid) from batch_in").fetchone()[0] or 0
+            first = scalar(con, "select min(rowid) from batch_in") or 0
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign,
                                        slices=[(first + lo, first + hi) for lo, hi in slices],
                                        allow_forgotten=self.allow_forgotten)

@@ -110,8 +110,8 @@ def definitions_html() -> str:
             f'</p><dl>{items}</dl></section>')
 
 
-def coverage_html(gaps: Rows, unknown: Rows = ()) -> str:
-    return _gaps_html(gaps) + _unknown_html(unknown)
+def coverage_html(gaps: Rows, unknown: Rows | None = None) -> str:
+    return _gaps_html(gaps) + _unknown_html(unknown or [])
 
 
 def _unknown_html(unknown: Rows) -> str:

@@ -17,6 +17,7 @@ import duckdb
 from .. import credentials
 from ..pages import Gap, RunLog
 from ..timeutil import as_utc, utcnow
+from .db import one, scalar
 
 QUARANTINE_RAW_LIMIT = 1_000_000
 KILLED_MESSAGE = "the process stopped before the run finished (killed or crashed)"
@@ -63,9 +64,9 @@ def mark_killed(con: duckdb.DuckDBPyConnection, kind: str | None = None,
     if keep:
         where.append(f"run_id not in ({', '.join('?' * len(keep))})")
         params.extend(keep)
-    return con.execute(
-        "update ledger.runs set status = 'killed', ended_at = coalesce(ended_at, ?), "
-        f"message = ? where {' and '.join(where)}", params).fetchone()[0]
+    return scalar(
+        con, "update ledger.runs set status = 'killed', ended_at = coalesce(ended_at, ?), "
+        f"message = ? where {' and '.join(where)}", params)
 
 
 def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, *,
@@ -221,14 +222,14 @@ def quarantine_new(con: duckdb.DuckDBPyConnection, run_id: str,
                 "select unnest($1::varchar[]) as origin, unnest($2::bigint[]) as line, "
                 "unnest($3::varchar[]) as reason, unnest($4::varchar[]) as raw",
                 [list(c) for c in cols])
-    (stored,) = con.execute("""
+    (stored,) = one(con, """
         insert into ledger.quarantine
         select $1, origin, line, reason, raw, $2
         from (select distinct origin, line, reason, raw from quarantine_in) q
         where not exists (select 1 from ledger.quarantine x
                           where x.origin = q.origin and x.line is not distinct from q.line
                             and x.reason = q.reason and x.raw is not distinct from q.raw)""",
-                            [run_id, utcnow()]).fetchone()
+                    [run_id, utcnow()])
     con.execute("drop table quarantine_in")
     return int(stored)
 
@@ -238,8 +239,7 @@ def quarantined(con: duckdb.DuckDBPyConnection, run_id: str | None,
     """(how many, the first `limit` as (run_id, origin, line, reason, raw)), of one run or
     all, oldest first."""
     where, params = ("where run_id = ?", [run_id]) if run_id else ("", [])
-    total = con.execute(f"select count(*) from ledger.quarantine {where}",
-                        params).fetchone()[0]
+    total = scalar(con, f"select count(*) from ledger.quarantine {where}", params)
     rows = con.execute(
         f"select run_id, origin, line, reason, raw from ledger.quarantine {where} "
         "order by quarantined_at, origin, line limit ?", [*params, limit]).fetchall()

@@ -91,15 +91,14 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     # every copy of a post in the new pages (n_posts: see normalise.py) that is not a new
     # post, so a post repeated within one batch is a duplicate as it is across batches and
     # the count does not depend on how pages were batched
-    copies = con.execute("select count(*) from n_posts").fetchone()[0]
-    run_id = con.execute(f"select any_value(load_id) from {table}").fetchone()[0]
+    copies = scalar(con, "select count(*) from n_posts")
+    run_id = scalar(con, f"select any_value(load_id) from {table}")
     if allow_forgotten:
         _mark_restored(con, run_id)
     elif hits := con.execute("select platform, post_id, author_id "
                              "from n_forgotten_hits").fetchall():
         redact_pages(con, Targets.of(hits), run_id, pages_from=table)
-    forgotten = con.execute("select count(*) from n_forgotten_hits where what = 'post'"
-                            ).fetchone()[0]
+    forgotten = scalar(con, "select count(*) from n_forgotten_hits where what = 'post'")
     return BatchResult(pages_new, posts_new, copies - posts_new, forgotten)
 
 

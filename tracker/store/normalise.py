@@ -32,6 +32,7 @@ from ..config import Campaign
 from ..errors import WarehouseError
 from ..hashtags import normalise_tag
 from ..resources import NORMALISE_DIR
+from .db import one, scalar
 
 # Large batches (archive import) are parsed in slices of about this many bytes of payload:
 # DuckDB handles up to 2,048 rows at once, which for pages of 100 kB each would be the whole
@@ -136,21 +137,21 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
                 "create or replace temp view batch as select page_id, platform, retrieved_at, "
                 f"synthetic, payload from {batch_table} where format = '{literal}' and {rows}")
             con.execute(_sql(fmt))
-    if not allow_forgotten and con.execute(
-            "select count(*) from ledger.forgotten where restored_by is null").fetchone()[0]:
+    if not allow_forgotten and scalar(
+            con, "select count(*) from ledger.forgotten where restored_by is null"):
         con.execute(_sql("_forgotten"))
     con.execute(_sql("_merge"))
-    changes, moves = con.execute("select count(*), count(*) filter (where moves_in_time) "
-                                 "from n_post_changes").fetchone()
+    changes, moves = one(con, "select count(*), count(*) filter (where moves_in_time) "
+                              "from n_post_changes")
     if changes:
         con.execute(_sql("_edits"))
     if moves:
         # a stored post moved to another hour: the models' buckets of it are stale, so the
         # next `tracker build` is a full one (incremental builds assume a post's time is fixed)
-        if con.execute("select count(*) from duckdb_tables() where schema_name = 'core' "
-                       "and table_name = 'build_state' and not temporary").fetchone()[0]:
+        if scalar(con, "select count(*) from duckdb_tables() where schema_name = 'core' "
+                       "and table_name = 'build_state' and not temporary"):
             con.execute("delete from core.build_state")
-    posts_new, duplicates = con.execute("select posts_new, duplicates from n_counts").fetchone()
+    posts_new, duplicates = one(con, "select posts_new, duplicates from n_counts")
     return int(posts_new), int(duplicates)
 
 
@@ -160,7 +161,7 @@ def relink_campaigns(con: duckdb.DuckDBPyConnection) -> int:
     Needed when a hashtag is added to a campaign after posts were stored. Uses the
     `campaign_tags` table set up by `prepare`. Returns the number of links added.
     """
-    before = con.execute("select count(*) from norm.campaign_posts").fetchone()[0]
+    before = scalar(con, "select count(*) from norm.campaign_posts")
     # norm.campaign_posts has no primary key: add only links not stored yet (as _merge.sql)
     con.execute("""
         insert into norm.campaign_posts
@@ -177,4 +178,4 @@ def relink_campaigns(con: duckdb.DuckDBPyConnection) -> int:
             where p.kind = 'repost' and coalesce(p.matched, true)) n
         anti join norm.campaign_posts c
                on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id""")
-    return con.execute("select count(*) from norm.campaign_posts").fetchone()[0] - before
+    return scalar(con, "select count(*) from norm.campaign_posts") - before

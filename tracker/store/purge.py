@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from . import ledger
+from .db import scalar
 
 # Tables keyed by post: their rows of a synthetic post go first, the posts after.
 _BY_POST = ("norm.post_hashtags", "norm.post_mentions", "norm.campaign_posts",
@@ -46,12 +47,12 @@ class PurgeResult:
 
 
 def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.execute("select count(*) from duckdb_tables() where schema_name = ? "
-                            "and table_name = ? and not temporary", [schema, table]).fetchone()[0])
+    return bool(scalar(con, "select count(*) from duckdb_tables() where schema_name = ? "
+                            "and table_name = ? and not temporary", [schema, table]))
 
 
 def _delete(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    return int(con.execute(sql).fetchone()[0])
+    return int(scalar(con, sql))
 
 
 def purge_synthetic(con: duckdb.DuckDBPyConnection) -> PurgeResult:
