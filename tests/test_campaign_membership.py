@@ -19,7 +19,7 @@ from tracker.hashtags import normalise_tag
 from tracker.models import build
 from tracker.store.db import connect
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, jsonl
 from .import_helpers import make_config, query, run_import, v11_search_body
 
 TWARC_FILES = sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl"))
@@ -66,11 +66,7 @@ class Expected:
 def twarc2_expected() -> Expected:
     want = Expected()
     for path in TWARC_FILES:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                page = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+        for page in jsonl(path):
             data = page.get("data")
             results = data if isinstance(data, list) else [data] if data else []
             context = page.get("includes", {}).get("tweets", [])

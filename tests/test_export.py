@@ -23,6 +23,7 @@ from tracker.cli import cli
 from tracker.models import QUERIES_DIR, build
 from tracker.store.db import connect
 
+from .conftest import jsonl
 from .import_helpers import make_config, query, run_import
 from .test_campaign_membership import TWARC_FILES, ts, twarc2_expected
 
@@ -66,11 +67,7 @@ def expected_rows() -> dict[str, dict]:
     version_of: dict[str, str] = {}
     handles: dict[str, tuple] = {}
     for path in TWARC_FILES:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                page = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+        for page in jsonl(path):
             at = ts(page["__twarc"]["retrieved_at"])
             data = page.get("data")
             tweets = (data if isinstance(data, list) else [data] if data else [])

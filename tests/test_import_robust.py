@@ -19,7 +19,7 @@ from tracker.store.db import connect
 from tracker.store.load import store_batch
 from tracker.store.normalise import prepare
 
-from .conftest import FIXTURES, counts
+from .conftest import FIXTURES, counts, jsonl
 from .import_helpers import make_config, query, run_import
 from .test_warehouse import expected_from_payloads
 
@@ -237,11 +237,7 @@ def test_campaign_option_assigns_the_archive_results_not_their_context(tmp_path)
     cfg = make_config(tmp_path)
     s = run_import(cfg, [STREAM], campaign="aleppo")
     results, context = set(), set()
-    for line in STREAM.read_text(encoding="utf-8").splitlines():
-        try:
-            page = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for page in jsonl(STREAM):
         data = page.get("data")
         results |= {t["id"] for t in (data if isinstance(data, list) else [data] if data else [])}
         context |= {t["id"] for t in page.get("includes", {}).get("tweets", [])}
