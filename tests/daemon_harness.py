@@ -7,6 +7,8 @@ Environment (all optional):
   HARNESS_FAIL=source-name       that source raises SourceError on every run
   HARNESS_RATE_LIMIT=source-name that source stops after its pages with status
                                  'rate_limited' and resume_after = now + HARNESS_RESUME s
+  HARNESS_MAX_HOLD=0             the loader's session limit (a slow machine: each load
+                                 session ends after one entry)
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ def build(campaign, cfg, **kwargs):
 
 
 pipeline.build_source = build
+if "HARNESS_MAX_HOLD" in os.environ:
+    from tracker.daemon import loader
+
+    loader.MAX_HOLD = float(os.environ["HARNESS_MAX_HOLD"])
 
 if __name__ == "__main__":
     from tracker.cli import main
