@@ -227,6 +227,22 @@ def test_sigterm_mid_collection_is_graceful(tmp_path):
     assert snapshot(cfg) == reference(tmp_path, 600, x_per_run=600, batch_pages=2)
 
 
+def test_sigterm_with_a_load_backlog_leaves_no_run_running(tmp_path):
+    # A slow or loaded machine: a load session ends after its hold time with entries left.
+    # HARNESS_MAX_HOLD=0 makes every session end after one entry, so the spool has a
+    # backlog when the stop comes; the stop still loads all of it, the run's end included
+    # (it used to load one session's worth and leave the run `running`).
+    cfg = write(tmp_path, x_posts=600, x_per_run=600)
+    d = Daemon(cfg, HARNESS_PAGE_DELAY="0.1", HARNESS_MAX_HOLD="0")   # 30 pages: 3 s or more
+    wait_for(lambda: cursors(cfg).get("simulated-x"), what="a first load")
+    wait_for(lambda: spooled(cfg) >= 5, what="a backlog in the spool")
+    assert d.stop() == 0
+    assert spooled(cfg) == 0
+    runs = query(cfg, "select status from ledger.runs where source = 'simulated-x'")
+    assert runs == [("interrupted",)], runs
+    assert not query(cfg, "select 1 from ledger.runs where status = 'running'")
+
+
 def test_sigkill_at_random_points_then_restart_equals_uninterrupted(tmp_path):
     seed = int(os.environ.get("TRACKER_TEST_SEED", time.time_ns() % 100_000))
     rnd = random.Random(seed)

@@ -16,8 +16,9 @@ with that outcome) or was killed (shown as `killed`). The ledger itself is corre
 next writer (`tracker collect`, `tracker import`, the daemon's start-up).
 
 **Failing** (exit code 2): a source whose last real attempt failed, or that has finished runs
-but has never succeeded. Runs that did not really try the source (`running`, `killed`,
-`interrupted`, `deferred`: `ledger.NOT_ATTEMPTS`) are no verdict either way.
+but has never worked (no real attempt succeeded and no run stored a page). Runs that did not
+really try the source (`running`, `killed`, `interrupted`, `deferred`: `ledger.NOT_ATTEMPTS`)
+are no verdict on its last attempt.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .state import read_state
 
 FAILED = "failed"
 LAST_FAILED = "its last real attempt failed"
-NEVER_OK = "it has never succeeded"
+NEVER_OK = "it has never worked"
 
 
 @dataclass
@@ -128,7 +129,7 @@ def _failing(row: dict[str, Any], js: dict[str, Any]) -> str | None:
     if last == FAILED:
         return LAST_FAILED
     finished = row.get("finished") or js.get("last_finished")
-    if finished and row.get("last_ok") is None and not js.get("last_ok"):
+    if finished and not row.get("ever_worked") and not js.get("last_ok"):
         return NEVER_OK
     return None
 

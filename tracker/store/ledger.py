@@ -173,7 +173,7 @@ with outcomes as (
            unnest($resume::timestamptz[]) as resume_after
 ),
 runs as (
-    select r.run_id, r.kind, r.campaign, r.source, r.started_at, r.posts_new,
+    select r.run_id, r.kind, r.campaign, r.source, r.started_at, r.pages, r.posts_new,
            coalesce(o.status, r.status) as status,
            coalesce(o.ended_at, r.ended_at) as ended_at,
            if(o.run_id is null, r.message, o.message) as message,
@@ -198,6 +198,7 @@ select campaign, source,
        max(coalesce(ended_at, started_at)) filter (where attempt) as last_attempt_at,
        max(coalesce(ended_at, started_at)) filter (where attempt and status <> 'failed')
            as last_ok,
+       coalesce(bool_or(attempt and status <> 'failed' or pages > 0), false) as ever_worked,
        arg_max(message, started_at) filter (where status = 'failed') as last_error,
        max(started_at) filter (where status = 'failed') as last_error_at,
        arg_max(resume_after, started_at) filter (where status not in ('running', 'killed'))
@@ -231,8 +232,10 @@ def source_summary(con: duckdb.DuckDBPyConnection, since: dt.datetime,
                    ) -> dict[tuple[str, str], dict[str, Any]]:
     """Per (campaign, source), with `outcomes` applied: last run and its status, posts in
     total and since `since`, finished runs, the last real attempt (see NOT_ATTEMPTS) and
-    its status, the last success, the last failure, and the wait (`resume_after`) the
-    deferral rule sees with the status that set it. For `tracker status`."""
+    its status, the last success, whether the source ever worked (a real attempt that did
+    not fail, or any run that stored pages), the last failure, and the wait
+    (`resume_after`) the deferral rule sees with the status that set it. For `tracker
+    status`."""
     cur = con.execute(_SOURCE_SUMMARY, {"since": since, **_outcome_params(outcomes or {})})
     cols = [d[0] for d in cur.description]
     return {(r[0], r[1]): dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
