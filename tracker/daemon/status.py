@@ -87,7 +87,7 @@ def real_outcomes(con: duckdb.DuckDBPyConnection, cfg: Config, daemon: DaemonSee
     alive = set((daemon.state or {}).get("active_runs", [])) if daemon.pid else set()
     ended = spooled_ends(cfg.spool) if cfg.spool.exists() else {}
     out = {}
-    for run_id, _kind in running:
+    for run_id in running:
         if run_id in alive:
             continue
         h = ended.get(run_id)

@@ -147,10 +147,10 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
                        [limit]).fetchall()
 
 
-def running_runs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    """(run_id, kind) of every run the ledger has as 'running'."""
-    return con.execute("select run_id, kind from ledger.runs where status = 'running' "
-                       "order by started_at").fetchall()
+def running_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The ids of the runs the ledger has as 'running'."""
+    return [r for (r,) in con.execute("select run_id from ledger.runs where status = "
+                                      "'running' order by started_at").fetchall()]
 
 
 @dataclass(frozen=True)
@@ -165,8 +165,8 @@ class Outcome:
 
 
 # ledger.runs as a reader knows them: `$outcomes` (run ids and the Outcome fields) replace
-# the rows' own status and end. Status words below are the ones of NOT_ATTEMPTS.
-_RUNS_KNOWN = """
+# the rows' own status and end; `attempt` marks the real attempts (see NOT_ATTEMPTS).
+_RUNS_KNOWN = f"""
 with outcomes as (
     select unnest($ids::varchar[]) as run_id, unnest($statuses::varchar[]) as status,
            unnest($messages::varchar[]) as message, unnest($ended::timestamptz[]) as ended_at,
@@ -182,7 +182,7 @@ runs as (
     left join outcomes o using (run_id)
 ),
 attempts as (
-    select *, status not in ('running', 'killed', 'interrupted', 'deferred') as attempt
+    select *, status not in {NOT_ATTEMPTS!r} as attempt
     from runs
 )
 """
