@@ -117,7 +117,7 @@ def deferred_until(last: LastRun | None, now: dt.datetime) -> dt.datetime | None
     return last.resume_after
 
 
-_WHY = {"rate_limited": "rate limited", "budget": "the monthly request budget is spent",
+_WHY = {"rate_limited": "rate limited", "budget": "stopped by the monthly request budget",
         FAILED: "failed"}
 
 
