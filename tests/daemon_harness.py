@@ -7,6 +7,10 @@ Environment (all optional):
   HARNESS_FAIL=source-name       that source raises SourceError on every run
   HARNESS_RATE_LIMIT=source-name that source stops after its pages with status
                                  'rate_limited' and resume_after = now + HARNESS_RESUME s
+  HARNESS_MAX_HOLD=0             the loader's session limit (a slow machine: each load
+                                 session ends after one entry)
+  HARNESS_REPORT_DELAY=5         the daemon's reports take 5 s longer (a large warehouse);
+                                 `<reports dir>/.rendering` exists meanwhile
 """
 
 from __future__ import annotations
@@ -48,6 +52,26 @@ def build(campaign, cfg, **kwargs):
 
 
 pipeline.build_source = build
+if "HARNESS_REPORT_DELAY" in os.environ:
+    from tracker.daemon import build as daemon_build
+
+    real_write_reports = daemon_build.write_reports
+
+    def slow_write_reports(con, cfg):
+        marker = cfg.reports / ".rendering"
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        try:
+            time.sleep(float(os.environ["HARNESS_REPORT_DELAY"]))
+            return real_write_reports(con, cfg)
+        finally:
+            marker.unlink()
+
+    daemon_build.write_reports = slow_write_reports
+if "HARNESS_MAX_HOLD" in os.environ:
+    from tracker.daemon import loader
+
+    loader.MAX_HOLD = float(os.environ["HARNESS_MAX_HOLD"])
 
 if __name__ == "__main__":
     from tracker.cli import main

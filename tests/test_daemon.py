@@ -227,6 +227,22 @@ def test_sigterm_mid_collection_is_graceful(tmp_path):
     assert snapshot(cfg) == reference(tmp_path, 600, x_per_run=600, batch_pages=2)
 
 
+def test_sigterm_with_a_load_backlog_leaves_no_run_running(tmp_path):
+    # A slow or loaded machine: a load session ends after its hold time with entries left.
+    # HARNESS_MAX_HOLD=0 makes every session end after one entry, so the spool has a
+    # backlog when the stop comes; the stop still loads all of it, the run's end included
+    # (it used to load one session's worth and leave the run `running`).
+    cfg = write(tmp_path, x_posts=600, x_per_run=600)
+    d = Daemon(cfg, HARNESS_PAGE_DELAY="0.1", HARNESS_MAX_HOLD="0")   # 30 pages: 3 s or more
+    wait_for(lambda: cursors(cfg).get("simulated-x"), what="a first load")
+    wait_for(lambda: spooled(cfg) >= 5, what="a backlog in the spool")
+    assert d.stop() == 0
+    assert spooled(cfg) == 0
+    runs = query(cfg, "select status from ledger.runs where source = 'simulated-x'")
+    assert runs == [("interrupted",)], runs
+    assert not query(cfg, "select 1 from ledger.runs where status = 'running'")
+
+
 def test_sigkill_at_random_points_then_restart_equals_uninterrupted(tmp_path):
     seed = int(os.environ.get("TRACKER_TEST_SEED", time.time_ns() % 100_000))
     rnd = random.Random(seed)
@@ -385,7 +401,9 @@ def test_sighup_reloads_jobs_and_build_writes_reports(tmp_path):
     d = Daemon(cfg)
     try:
         wait_for(lambda: volume_rows(cfg), timeout=40, what="a model build with data")
-        assert state(cfg)["jobs"]["build"]["last_status"] == "ok"
+        # the build is committed first, then the reports are written: then the job is done
+        wait_for(lambda: state(cfg)["jobs"]["build"]["last_status"] == "ok",
+                 what="the build job to end")
         wait_for(lambda: (tmp_path / "out" / "aleppo" / "index.html").exists(),
                  what="the report")
         cfg.write_text(cfg.read_text().replace('interval = "1s"', 'interval = "5s"')
@@ -403,6 +421,30 @@ def test_sighup_reloads_jobs_and_build_writes_reports(tmp_path):
     finally:
         assert d.stop() == 0
     assert d.events("job_rescheduled") and d.events("job_added")
+
+
+def test_readers_get_in_while_the_daemon_writes_reports(tmp_path):
+    # Reports at scale take seconds (HARNESS_REPORT_DELAY stands for that): the daemon
+    # renders them from a read-only connection after the build's transaction, so `tracker
+    # sql` and `tracker status` run meanwhile without waiting for the warehouse.
+    cfg = write(tmp_path, daemon_extra='build = { interval = "2s" }\nreports = true')
+    marker = tmp_path / "out" / ".rendering"
+    d = Daemon(cfg, HARNESS_REPORT_DELAY="8")
+    try:
+        wait_for(lambda: marker.exists(), timeout=40, what="the reports to be rendering")
+        for command in (["sql", "select count(*) as n from marts.volume_daily"], ["status"]):
+            out = subprocess.run([sys.executable, "-m", "tracker.cli", "--config", str(cfg),
+                                  *command], capture_output=True, text=True, env=env(),
+                                 timeout=60)
+            assert out.returncode == 0, out.stderr
+            assert "locked" not in out.stderr and "waiting" not in out.stderr, out.stderr
+        assert marker.exists()                 # the reports were rendering all along
+        wait_for(lambda: (tmp_path / "out" / "aleppo" / "index.html").exists(),
+                 what="the report")
+    finally:
+        assert d.stop() == 0
+    build = d.events("build_done")[0]
+    assert build["reports"] > 0 and build["report_seconds"] >= 8 > build["write_seconds"]
 
 
 @pytest.mark.parametrize("body, error", [

@@ -144,12 +144,15 @@ def demo(scale: float, keep: bool) -> None:
 @cli.command()
 @click.option("--campaign", help="Only this campaign.")
 @click.option("--source", help="Only this source (by name).")
+@click.option("--now", is_flag=True, help="Run sources that an earlier run said to wait "
+                                          "(rate limit, spent budget) anyway.")
 @click.pass_context
-def collect(ctx: click.Context, campaign: str | None, source: str | None) -> None:
+def collect(ctx: click.Context, campaign: str | None, source: str | None, now: bool) -> None:
     """Run one collection pass of the configured sources now.
 
     A source that fails is recorded in the ledger and the others still run; the exit code
-    is then 1. Example: tracker collect --campaign aleppo-is-burning --source x
+    is then 1. A source an earlier run said to wait is skipped (`deferred`, saying why and
+    until when) unless --now. Example: tracker collect --campaign aleppo-is-burning --source x
     """
     from .pipeline import collect as run_collect
     from .pipeline import failed_error
@@ -158,7 +161,8 @@ def collect(ctx: click.Context, campaign: str | None, source: str | None) -> Non
     cfg = get_config(ctx)
     con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
     try:
-        results = run_collect(con, cfg, campaign, source, on_run=lambda s: click.echo(s.line()))
+        results = run_collect(con, cfg, campaign, source, now=now,
+                              on_run=lambda s: click.echo(s.line()))
     finally:
         con.close()
     error = failed_error(results)

@@ -6,13 +6,16 @@ daemon's spool) and in when a pass runs (now, or on a schedule with backoff). Wh
 leaves in the ledger and on screen is decided here and nowhere else:
 
 - the source stops early (rate limit, budget): its status and message, `resume_after`;
-- a pass before an earlier run's `resume_after`: `deferred`, no request (`deferred_until`);
+- a pass before an earlier run's `resume_after`: `deferred`, no request (`deferred_until`),
+  with a message saying why and until when (`deferral_message`); `tracker collect --now`
+  runs the source anyway;
 - a `TrackerError` (refused credentials, missing credentials, server errors after retries,
   malformed bodies): `failed` with its one-line message, `errors` + 1;
 - any other exception (a bug in a source): `failed` with `<ExceptionType>: <message>`;
   the other sources still run;
 - a stop (Ctrl-C, the daemon stopping): `interrupted`; the unfinished batch is fetched again;
-- a kill: the run stays `running` until the next start of either command marks it `killed`.
+- a kill: the run stays `running` in the ledger until the next start of either command marks
+  it `killed`; `tracker status` shows it as `killed` as soon as no process holds it.
 """
 
 from __future__ import annotations
@@ -114,6 +117,21 @@ def deferred_until(last: LastRun | None, now: dt.datetime) -> dt.datetime | None
     return last.resume_after
 
 
+_WHY = {"rate_limited": "rate limited", "budget": "stopped by the monthly request budget",
+        FAILED: "failed"}
+
+
+def deferral_message(last: LastRun, until: dt.datetime) -> str:
+    """Why a deferred run did not run and until when: the run that set the wait, with its
+    own message. A deferral after a deferral carries the same wait, so the same message."""
+    if last.status == DEFERRED and last.message:
+        return last.message
+    why = _WHY.get(last.status, last.status)
+    detail = f" ({last.message})" if last.message else ""
+    return (f"skipped: the last run was {why}{detail}; it said to wait until "
+            f"{until:%Y-%m-%d %H:%M:%S} UTC (`tracker collect --now` runs it anyway)")
+
+
 def failure(exc: BaseException) -> tuple[str, str]:
     """The failure policy: (status, message) an exception out of a source leaves."""
     if isinstance(exc, Stopped | KeyboardInterrupt):
@@ -124,12 +142,13 @@ def failure(exc: BaseException) -> tuple[str, str]:
 
 
 def run_pass(sink: Sink, config: Config, campaign: Campaign, source_cfg: SourceConfig, *,
-             batch_pages: int | None = None, stop: Callable[[], bool] | None = None
-             ) -> RunSummary:
+             batch_pages: int | None = None, stop: Callable[[], bool] | None = None,
+             defer: bool = True) -> RunSummary:
     """One pass of one source: fetch from its cursor, hand batches to `sink`, record the end.
 
     Pages go to the sink in batches of `batch_pages` (default: the config's
     `daemon.batch_pages`, the same for both commands), each with its last page's cursor.
+    With `defer` False the source runs even before an earlier run's `resume_after`.
 
     Never raises for a fault of the source (see the module's policy); a Ctrl-C is recorded
     as `interrupted`, then raised again.
@@ -141,11 +160,11 @@ def run_pass(sink: Sink, config: Config, campaign: Campaign, source_cfg: SourceC
                                    "campaign": run.campaign, "source": run.source})
     reraise: BaseException | None = None
     try:
-        until = deferred_until(sink.last_run(campaign.name, source_cfg.name), run.started_at)
-        if until is not None:
+        last = sink.last_run(campaign.name, source_cfg.name)
+        until = deferred_until(last, run.started_at) if defer else None
+        if last is not None and until is not None:
             status: str | None = DEFERRED
-            message: str | None = (f"skipped: an earlier run said to wait until "
-                                   f"{until:%Y-%m-%d %H:%M:%S} UTC")
+            message: str | None = deferral_message(last, until)
             runlog.resume_after = until
         else:
             source = build_source(campaign, source_cfg, state_dir=config.warehouse.parent)
@@ -220,9 +239,11 @@ class WarehouseSink:
 
 def collect(con: duckdb.DuckDBPyConnection, config: Config, campaign: str | None = None,
             source: str | None = None, *, batch_pages: int | None = None,
-            on_run: Callable[[RunSummary], None] | None = None) -> list[RunSummary]:
+            on_run: Callable[[RunSummary], None] | None = None,
+            now: bool = False) -> list[RunSummary]:
     """`tracker collect`: one pass of every configured (campaign, source), or of the one
-    selected, into the warehouse. A source's failure is in its summary; the others run."""
+    selected, into the warehouse. A source's failure is in its summary; the others run.
+    With `now`, sources run even when an earlier run said to wait (`--now`)."""
     campaigns = [config.campaign(campaign)] if campaign else list(config.campaigns)
     chosen = [(c, c.source(source) if source else None) for c in campaigns]
     prepare(con, config.campaigns)
@@ -232,7 +253,7 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, campaign: str | None
     out = []
     for c, only in chosen:
         for s in [only] if only else list(c.sources):
-            summary = run_pass(sink, config, c, s, batch_pages=batch_pages)
+            summary = run_pass(sink, config, c, s, batch_pages=batch_pages, defer=not now)
             out.append(summary)
             if on_run:
                 on_run(summary)

@@ -10,6 +10,7 @@ import duckdb
 
 from ..config import Config
 from ..errors import TrackerError
+from ..store.db import connect
 from .loader import Loader
 
 log = logging.getLogger("tracker.daemon")
@@ -23,7 +24,13 @@ def write_reports(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[Path]:
 
 
 def build_job(loader: Loader) -> str:
-    """Load the spool, then rebuild models (and reports) in one short session.
+    """Load the spool, rebuild the models, then (if `reports`) write the reports.
+
+    The warehouse is open for writing only for the build (its one transaction); the reports
+    are rendered afterwards from a read-only connection, so readers (`tracker sql`, `tracker
+    status`, ...) are not locked out meanwhile. The loader waits for the reports (all the
+    daemon's warehouse access goes through `write_lock`: DuckDB does not let one process
+    open a file read-only and read-write at once); fetching goes on into the spool.
 
     Returns 'ok', 'busy' (a reader holds the warehouse; the next build catches up) or
     'failed'.
@@ -42,13 +49,27 @@ def build_job(loader: Loader) -> str:
         t0 = time.monotonic()
         try:
             models = build(con, cfg.campaigns)
-            reports = write_reports(con, cfg) if cfg.daemon.reports else []
         except TrackerError as exc:
             log.error("build failed", extra={"event": "build_failed", "error": str(exc)})
             return "failed"
         finally:
             con.close()
+        t1 = time.monotonic()
+        reports: list[Path] = []
+        if cfg.daemon.reports:
+            try:
+                con = connect(cfg.warehouse, read_only=True, wait=30)
+                try:
+                    reports = write_reports(con, cfg)
+                finally:
+                    con.close()
+            except TrackerError as exc:
+                log.error("reports failed", extra={"event": "reports_failed",
+                                                   "error": str(exc)})
+                return "failed"
     log.info("models built", extra={"event": "build_done", "models": len(models),
                                     "reports": len(reports),
-                                    "seconds": round(time.monotonic() - t0, 2)})
+                                    "seconds": round(time.monotonic() - t0, 2),
+                                    "write_seconds": round(t1 - t0, 2),
+                                    "report_seconds": round(time.monotonic() - t1, 2)})
     return "ok"

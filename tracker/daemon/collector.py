@@ -18,7 +18,7 @@ from typing import Any
 from ..config import Config
 from ..errors import ConfigError
 from ..pages import RawPage, RunLog
-from ..pipeline import FAILED, INTERRUPTED, RunSummary, log_run, run_pass
+from ..pipeline import DEFERRED, FAILED, INTERRUPTED, RunSummary, log_run, run_pass
 from ..store.ledger import LastRun
 from ..timeutil import iso, parse_iso, utcnow
 from .policy import backoff_seconds
@@ -60,11 +60,13 @@ class SpoolSink:
     """The pass's pages and outcome go to the spool; the loader takes them to the ledger."""
 
     def __init__(self, spool: Spool, book: RunBook, on_spooled: Callable[[], None],
-                 active: set[str], active_lock: threading.Lock):
+                 active: set[str], active_lock: threading.Lock,
+                 on_started: Callable[[], None]):
         self.spool = spool
         self.book = book
         self.on_spooled = on_spooled
         self.active, self.active_lock = active, active_lock   # runs not yet spooled as ended
+        self.on_started = on_started
         self.run_id: str | None = None
 
     def last_run(self, campaign: str, source: str) -> LastRun | None:
@@ -74,10 +76,12 @@ class SpoolSink:
         return self.book.cursor((campaign, source))
 
     def start(self, run: RunSummary) -> None:
-        """Nothing to write (each entry carries the run's start): the run is in progress."""
+        """Nothing to spool (each entry carries the run's start): the run is in progress,
+        which the state file says before any of its pages can reach the ledger."""
         self.run_id = run.run_id
         with self.active_lock:
             self.active.add(run.run_id)
+        self.on_started()
 
     @staticmethod
     def _head(run: RunSummary) -> dict[str, Any]:
@@ -95,7 +99,7 @@ class SpoolSink:
         self.spool.write("run", run_header(self._head(run), now, run.status, run.message,
                                            runlog))
         self.book.set_last_run((run.campaign, run.source),
-                               LastRun(run.status, runlog.resume_after, now))
+                               LastRun(run.status, runlog.resume_after, now, run.message))
         log_run("run_fetched", "run fetched", run)
         self.on_spooled()
 
@@ -115,10 +119,26 @@ class Collector:
         self.on_blocked = on_blocked
         self.active: set[str] = set()          # runs not yet spooled as finished
         self.active_lock = threading.Lock()
+        self._jobs = 0                         # jobs past the stop check, not yet done
+
+    def enter(self) -> bool:
+        """A job (collection or build) starts, unless the daemon is stopping: from here it
+        counts as work in progress, which a graceful stop waits for. The stop check and
+        the count are one step, so a job never slips past a stop that `busy()` saw as
+        idle."""
+        with self.active_lock:
+            if self.stop.is_set():
+                return False
+            self._jobs += 1
+            return True
+
+    def leave(self) -> None:
+        with self.active_lock:
+            self._jobs -= 1
 
     def busy(self) -> int:
         with self.active_lock:
-            return len(self.active)
+            return self._jobs
 
     def active_runs(self) -> set[str]:
         with self.active_lock:
@@ -126,8 +146,14 @@ class Collector:
 
     def run(self, job_id: str, campaign_name: str, source_name: str) -> RunSummary | None:
         """The job: one pass of one source, unless stopping or backing off after failures."""
-        if self.stop.is_set():
+        if not self.enter():
             return None
+        try:
+            return self._run(job_id, campaign_name, source_name)
+        finally:
+            self.leave()
+
+    def _run(self, job_id: str, campaign_name: str, source_name: str) -> RunSummary | None:
         cfg = self.get_config()
         js = self.state.jobs.get(job_id)
         try:
@@ -145,7 +171,8 @@ class Collector:
             return None
         js.running, js.last_started = True, iso(utcnow())
         self.state.save()
-        sink = SpoolSink(self.spool, self.book, self.on_spooled, self.active, self.active_lock)
+        sink = SpoolSink(self.spool, self.book, self.on_spooled, self.active, self.active_lock,
+                         self.state.save)
         try:
             run = run_pass(sink, cfg, campaign, scfg, stop=self.stop.is_set)
         finally:
@@ -168,7 +195,7 @@ class Collector:
             js.last_error_at = iso(now)
             js.blocked_until, js.blocked_reason = iso(until), "backoff"
         else:
-            if run.status != INTERRUPTED:
+            if run.status not in (INTERRUPTED, DEFERRED):   # a real attempt that worked
                 js.failures = 0
                 js.last_ok = iso(now)
             if until and until > now:

@@ -106,6 +106,7 @@ class Daemon:
                                    self.stop, self._wake_loader, self._blocked)
         self.loader = Loader(self.get_config, self.spool, self.state, self.stop,
                              self.collector.active_runs)
+        self.state.active_runs = self.collector.active_runs
         log.info("daemon starting", extra={
             "event": "daemon_starting", "pid": os.getpid(), "warehouse": str(cfg.warehouse),
             "spool": str(cfg.spool), "spool_batches": self.spool.count()})
@@ -256,13 +257,12 @@ class Daemon:
 
     def _build(self) -> None:
         js = self.state.jobs.get(BUILD_JOB)
-        with self.collector.active_lock:   # counts as work in progress for a graceful stop
-            self.collector.active.add(BUILD_JOB)
+        if not self.collector.enter():     # counts as work in progress for a graceful stop
+            return
         try:
             status = build_job(self.loader)
         finally:
-            with self.collector.active_lock:
-                self.collector.active.discard(BUILD_JOB)
+            self.collector.leave()
         if js:
             js.last_status, js.last_finished = status, iso(utcnow())
             if status == "failed":
@@ -334,8 +334,20 @@ class Daemon:
             self._final_state()
             logging.shutdown()
             os._exit(0)
-        self.loader.drain(wait=min(5.0, max(0.5, deadline - time.monotonic())))
+        self._final_drain(deadline)
         return self._exit("stopped")
+
+    def _final_drain(self, deadline: float) -> None:
+        """Load what is spooled (the ends of the runs just stopped, above all), session after
+        session until done, busy or the stop deadline; what is left is loaded at the next
+        start. One session is not enough: it ends after `MAX_HOLD` seconds, which a slow
+        or loaded machine reaches with a few batches, and the runs would stay `running`.
+        No pause between sessions: readers get the file when the daemon exits, within
+        `stop_timeout`."""
+        while True:
+            left = deadline - time.monotonic()
+            if self.loader.drain(wait=min(5.0, max(0.5, left))) != "more" or left <= 0:
+                return
 
     def _final_state(self) -> None:
         for js in self.state.jobs.values():

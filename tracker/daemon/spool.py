@@ -174,7 +174,22 @@ def runlog_of(header: dict[str, Any]) -> RunLog:
 
 def last_run_of(header: dict[str, Any]) -> LastRun:
     return LastRun(header["status"], parse_iso(header.get("resume_after")),
-                   parse_iso(header.get("ended_at")))
+                   parse_iso(header.get("ended_at")), header.get("message"))
+
+
+def spooled_ends(directory: Path) -> dict[str, dict[str, Any]]:
+    """The `run` entries waiting in a spool, by run id (their headers): runs that ended but
+    are not in the ledger yet. Only reads (for `tracker status`, beside a daemon or not)."""
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(directory.glob("*-run.jsonl")):
+        try:
+            with path.open(encoding="utf-8") as f:
+                header = json.loads(f.readline())
+        except (OSError, ValueError):   # loaded and removed meanwhile, or unreadable
+            continue
+        if isinstance(header, dict) and header.get("run_id"):
+            out[header["run_id"]] = header
+    return out
 
 
 @dataclass

@@ -2,8 +2,10 @@
 
 `tracker status` cannot talk to the daemon and the ledger may lag behind (runs wait in the
 spool while a reader holds the warehouse), so the daemon writes what only it knows here:
-next run times, backoff, the last outcome and error of each job, and the spool backlog.
-Written atomically (temporary file + rename) after every change.
+next run times, backoff, the last outcome and error of each job, the spool backlog, and the
+runs in progress (`active_runs`: a 'running' run of the ledger that is not among them has no
+process behind it). Written atomically (temporary file + rename) after every change, and
+when a run starts, before any of its pages can reach the ledger.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,7 @@ class StateFile:
         self.jobs: dict[str, JobState] = {}
         self.spool_batches = 0
         self.warehouse_busy_since: str | None = None
+        self.active_runs: Callable[[], Iterable[str]] = lambda: ()
         self._lock = threading.Lock()
 
     def save(self) -> None:
@@ -51,6 +55,7 @@ class StateFile:
             data = {"pid": self.pid, "started_at": self.started, "updated_at": iso(utcnow()),
                     "spool_batches": self.spool_batches,
                     "warehouse_busy_since": self.warehouse_busy_since,
+                    "active_runs": sorted(self.active_runs()),
                     "jobs": {k: asdict(v) for k, v in sorted(self.jobs.items())}}
             tmp = self.path.with_name(self.path.name + ".tmp")
             tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")

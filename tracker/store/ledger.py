@@ -24,6 +24,9 @@ KILLED_MESSAGE = "the process stopped before the run finished (killed or crashed
 # Runs whose outcome says nothing about the source: still going, or cut short by a crash.
 # A source's "last run" (for deferral and the daemon's start-up) is its newest other run.
 _SAYS_NOTHING = "status not in ('running', 'killed')"
+# Runs in which the source was not (fully) tried: no verdict on it. Every other run is a
+# real attempt, which succeeded unless its status is 'failed' (`tracker status`).
+NOT_ATTEMPTS = ("running", "killed", "interrupted", "deferred")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class LastRun:
     status: str
     resume_after: dt.datetime | None = None
     ended_at: dt.datetime | None = None
+    message: str | None = None
 
 
 def new_run_id(kind: str) -> str:
@@ -121,19 +125,21 @@ def run_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
 def last_run(con: duckdb.DuckDBPyConnection, campaign: str, source: str) -> LastRun | None:
     """The newest finished collection run of one source."""
     row = con.execute(
-        "select status, resume_after, ended_at from ledger.runs where kind = 'collect' and "
-        f"campaign = ? and source = ? and {_SAYS_NOTHING} order by started_at desc limit 1",
-        [campaign, source]).fetchone()
-    return LastRun(row[0], as_utc(row[1]), as_utc(row[2])) if row else None
+        "select status, resume_after, ended_at, message from ledger.runs where kind = "
+        f"'collect' and campaign = ? and source = ? and {_SAYS_NOTHING} "
+        "order by started_at desc limit 1", [campaign, source]).fetchone()
+    return LastRun(row[0], as_utc(row[1]), as_utc(row[2]), row[3]) if row else None
 
 
 def last_runs(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], LastRun]:
     """`last_run` of every (campaign, source) at once."""
     rows = con.execute(
         "select campaign, source, arg_max(status, started_at), "
-        "arg_max(resume_after, started_at), arg_max(ended_at, started_at) from ledger.runs "
+        "arg_max(resume_after, started_at), arg_max(ended_at, started_at), "
+        "arg_max(message, started_at) from ledger.runs "
         f"where kind = 'collect' and {_SAYS_NOTHING} group by all").fetchall()
-    return {(c, s): LastRun(st, as_utc(ra), as_utc(end)) for c, s, st, ra, end in rows}
+    return {(c, s): LastRun(st, as_utc(ra), as_utc(end), msg)
+            for c, s, st, ra, end, msg in rows}
 
 
 def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
@@ -142,28 +148,106 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
                        [limit]).fetchall()
 
 
-_SOURCE_SUMMARY = """
+def running_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The ids of the runs the ledger has as 'running'."""
+    return [r for (r,) in con.execute("select run_id from ledger.runs where status = "
+                                      "'running' order by started_at").fetchall()]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a reader knows of a 'running' run that the ledger does not say yet: its process
+    is gone (killed), or it ended and its end waits in the daemon's spool."""
+
+    status: str
+    message: str | None = None
+    ended_at: dt.datetime | None = None
+    resume_after: dt.datetime | None = None
+
+
+# ledger.runs as a reader knows them: `$outcomes` (run ids and the Outcome fields) replace
+# the rows' own status and end; `attempt` marks the real attempts (see NOT_ATTEMPTS).
+_RUNS_KNOWN = f"""
+with outcomes as (
+    select unnest($ids::varchar[]) as run_id, unnest($statuses::varchar[]) as status,
+           unnest($messages::varchar[]) as message, unnest($ended::timestamptz[]) as ended_at,
+           unnest($resume::timestamptz[]) as resume_after
+),
+runs as (
+    select r.run_id, r.kind, r.campaign, r.source, r.started_at, r.pages, r.posts_new,
+           coalesce(o.status, r.status) as status,
+           coalesce(o.ended_at, r.ended_at) as ended_at,
+           if(o.run_id is null, r.message, o.message) as message,
+           if(o.run_id is null, r.resume_after, o.resume_after) as resume_after
+    from ledger.runs r
+    left join outcomes o using (run_id)
+),
+attempts as (
+    select *, status not in {NOT_ATTEMPTS!r} as attempt
+    from runs
+)
+"""
+
+_SOURCE_SUMMARY = _RUNS_KNOWN + """
 select campaign, source,
        max(started_at) as last_started,
        arg_max(status, started_at) as last_status,
        sum(posts_new) as posts_total,
-       coalesce(sum(posts_new) filter (where started_at >= ?), 0) as posts_24h,
-       max(coalesce(ended_at, started_at)) filter (where status not in {not_ok}) as last_ok,
+       coalesce(sum(posts_new) filter (where started_at >= $since), 0) as posts_24h,
+       count(*) filter (where status <> 'running') as finished,
+       arg_max(status, started_at) filter (where attempt) as last_attempt,
+       max(coalesce(ended_at, started_at)) filter (where attempt) as last_attempt_at,
+       max(coalesce(ended_at, started_at)) filter (where attempt and status <> 'failed')
+           as last_ok,
+       coalesce(bool_or(attempt and status <> 'failed' or pages > 0), false) as ever_worked,
        arg_max(message, started_at) filter (where status = 'failed') as last_error,
-       max(started_at) filter (where status = 'failed') as last_error_at
-from ledger.runs
+       max(started_at) filter (where status = 'failed') as last_error_at,
+       arg_max(resume_after, started_at) filter (where status not in ('running', 'killed'))
+           as wait_until,
+       arg_max(status, started_at) filter (where resume_after is not null
+                                           and status <> 'deferred') as wait_reason
+from attempts
 where kind = 'collect'
 group by all
 """
 
+_LAST_IMPORT = _RUNS_KNOWN + """
+select run_id, status, started_at, ended_at, posts_new, message
+from runs
+where kind = 'import'
+order by started_at desc
+limit 1
+"""
+
+
+def _outcome_params(outcomes: dict[str, Outcome]) -> dict[str, list]:
+    ids = list(outcomes)
+    return {"ids": ids, "statuses": [outcomes[i].status for i in ids],
+            "messages": [outcomes[i].message for i in ids],
+            "ended": [outcomes[i].ended_at for i in ids],
+            "resume": [outcomes[i].resume_after for i in ids]}
+
 
 def source_summary(con: duckdb.DuckDBPyConnection, since: dt.datetime,
-                   not_ok: tuple[str, ...]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Per (campaign, source): last run and outcome, posts in total and since `since`, the
-    last good run (status not in `not_ok`) and the last failure. For `tracker status`."""
-    cur = con.execute(_SOURCE_SUMMARY.format(not_ok=tuple(not_ok)), [since])
+                   outcomes: dict[str, Outcome] | None = None
+                   ) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (campaign, source), with `outcomes` applied: last run and its status, posts in
+    total and since `since`, finished runs, the last real attempt (see NOT_ATTEMPTS) and
+    its status, the last success, whether the source ever worked (a real attempt that did
+    not fail, or any run that stored pages), the last failure, and the wait
+    (`resume_after`) the deferral rule sees with the status that set it. For `tracker
+    status`."""
+    cur = con.execute(_SOURCE_SUMMARY, {"since": since, **_outcome_params(outcomes or {})})
     cols = [d[0] for d in cur.description]
     return {(r[0], r[1]): dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+
+
+def last_import(con: duckdb.DuckDBPyConnection, outcomes: dict[str, Outcome] | None = None
+                ) -> dict[str, Any] | None:
+    """The newest import run (with `outcomes` applied), or None."""
+    cur = con.execute(_LAST_IMPORT, _outcome_params(outcomes or {}))
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
 
 
 # --- cursors ----------------------------------------------------------------------------------
