@@ -1,4 +1,4 @@
-"""Read the vcrpy cassettes in shared/fixtures: real recorded responses, bodies decoded."""
+"""Read the vcrpy cassettes in tests/fixtures/shared: real recorded responses, bodies decoded."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Mastodon statuses on real recorded bodies (shared/fixtures/mastodon): quotes in every
+"""Mastodon statuses on real recorded bodies (tests/fixtures/shared/mastodon): quotes in every
 state, quote + reply, handles with their server, edits, and the empty last page of a tag
 timeline. Expected values are read from the JSON here, never from the project's SQL."""
 

@@ -1,5 +1,5 @@
 """Mastodon collector: Mastodon.py's real request path, HTTP mocked with `responses`, built
-from a real recorded tag timeline (shared/fixtures/mastodon)."""
+from a real recorded tag timeline (tests/fixtures/shared/mastodon)."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ import duckdb
 
 from .errors import TrackerError
 from .store import ledger
-from .store.db import scalar
+from .store.db import require_full_build, scalar
 from .store.redact import Targets, redact_pages
 from .timeutil import utcnow
 
@@ -186,7 +186,5 @@ def _record(con: duckdb.DuckDBPyConnection, result: Forgotten) -> None:
 
 
 def _invalidate_models(con: duckdb.DuckDBPyConnection) -> None:
-    """The next `tracker build` is a full one (as store.normalise does when a post moves)."""
-    if scalar(con, "select count(*) from duckdb_tables() where schema_name = 'core' "
-                   "and table_name = 'build_state' and not temporary"):
-        con.execute("delete from core.build_state")
+    """The next `tracker build` is a full one (rows were deleted)."""
+    require_full_build(con)

@@ -39,18 +39,17 @@ def check(models: list[Model], sources: Mapping[str, Sequence[str]],
     by_table = {m.table: m for m in models}
     by_post = None if post_keyed is None else {POSTS, *post_keyed}
 
-    def columns(table: str) -> Sequence[str] | None:
-        if table in by_table:
-            return list(by_table[table].columns)
-        return sources.get(table)
+    def columns(where: str, directive: str, table: str) -> Sequence[str]:
+        cols = list(by_table[table].columns) if table in by_table else sources.get(table)
+        if cols is None:
+            raise TrackerError(f"{where}: {directive}: unknown table {table} (neither a "
+                               "norm table nor a model)")
+        return cols
 
     for m in models:
         for ch in m.changes:
             where = at(m.path, ch.line)
-            cols = columns(ch.table)
-            if cols is None:
-                raise TrackerError(f"{where}: @changes: unknown table {ch.table} (neither a "
-                                   "norm table nor a model)")
+            cols = columns(where, "@changes", ch.table)
             _has(where, "@changes", ch.table, ch.columns, cols)
             if ch.columns == POST_KEY and ch.table in sources:
                 _by_post(where, "@changes", ch.table, by_post)
@@ -59,10 +58,7 @@ def check(models: list[Model], sources: Mapping[str, Sequence[str]],
                                    "rebuilt in full each time, and so would this model be)")
         for lk in m.lookups:
             where = at(m.path, lk.line)
-            cols = columns(lk.table)
-            if cols is None:
-                raise TrackerError(f"{where}: @lookup: unknown table {lk.table} (neither a "
-                                   "norm table nor a model)")
+            cols = columns(where, "@lookup", lk.table)
             _has(where, "@lookup", lk.table, lk.columns, cols)
             if lk.rows_table not in sources:
                 raise TrackerError(f"{where}: @lookup: unknown norm table {lk.rows_table}")

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ..store.db import scalar
+from ..store.db import BUILD_STATE, scalar
 from .model import POST_KEY, Model
 
-STATE_TABLE = "core.build_state"
+STATE_TABLE = BUILD_STATE
 # The posts table of the loader rule (tracker/store/normalise.py): every row keyed by a post
 # is written in the transaction that first stores the post in it, or later.
 POSTS = "norm.posts"

@@ -39,6 +39,19 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str,
     return one(con, sql, params)[0]
 
 
+# The build engine's memory of the last build (tracker/build/state.py): fingerprints and
+# high-water marks of the norm tables, which assume rows are only appended.
+BUILD_STATE = "core.build_state"
+
+
+def require_full_build(con: duckdb.DuckDBPyConnection) -> None:
+    """Make the next `tracker build` a full one: after a change to norm.* that high-water
+    marks cannot follow (rows deleted, a post moved in time)."""
+    if scalar(con, "select count(*) from duckdb_tables() where schema_name = 'core' "
+                   "and table_name = 'build_state' and not temporary"):
+        con.execute(f"delete from {BUILD_STATE}")
+
+
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute(
         "select count(*) from information_schema.tables "

@@ -32,7 +32,7 @@ from ..config import Campaign
 from ..errors import WarehouseError
 from ..hashtags import normalise_tag
 from ..resources import NORMALISE_DIR
-from .db import one, scalar
+from .db import one, require_full_build, scalar
 
 # Large batches (archive import) are parsed in slices of about this many bytes of payload:
 # DuckDB handles up to 2,048 rows at once, which for pages of 100 kB each would be the whole
@@ -146,11 +146,9 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
     if changes:
         con.execute(_sql("_edits"))
     if moves:
-        # a stored post moved to another hour: the models' buckets of it are stale, so the
-        # next `tracker build` is a full one (incremental builds assume a post's time is fixed)
-        if scalar(con, "select count(*) from duckdb_tables() where schema_name = 'core' "
-                       "and table_name = 'build_state' and not temporary"):
-            con.execute("delete from core.build_state")
+        # a stored post moved to another hour: the models' buckets of it are stale
+        # (incremental builds assume a post's time is fixed)
+        require_full_build(con)
     posts_new, duplicates = one(con, "select posts_new, duplicates from n_counts")
     return int(posts_new), int(duplicates)
 

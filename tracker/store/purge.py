@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from . import ledger
-from .db import scalar
+from .db import require_full_build, scalar
 
 # Tables keyed by post: their rows of a synthetic post go first, the posts after.
 _BY_POST = ("norm.post_hashtags", "norm.post_mentions", "norm.campaign_posts",
@@ -88,8 +88,7 @@ def purge_synthetic(con: duckdb.DuckDBPyConnection) -> PurgeResult:
               and not exists (select 1 from norm.posts p where p.platform = u.platform
                               and p.author_id = u.author_id)""")
         removed["raw.pages"] = _delete(con, "delete from raw.pages where synthetic")
-        if _has(con, "core", "build_state"):
-            con.execute("delete from core.build_state")   # the next build is a full one
+        require_full_build(con)   # rows were deleted: the next build is a full one
         ledger.add_counts(con, run_id, pages=removed["raw.pages"],
                           records=removed["norm.posts"])
         con.execute("commit")

@@ -9,11 +9,15 @@
 -- A quote's embedded record (embed.record, or embed.record.record in recordWithMedia) is a
 -- context post too, one level deep. Follower counts come separately (bluesky_profiles).
 -- Hashtags: tag facets, record.tags, and `#tags` in the text by Bluesky's rule (docs/import.md).
+-- the items of feed responses, read once for their posts and their reposts
+create or replace temp table b_items as
+select page_id, retrieved_at, synthetic, unnest(json_extract(payload, '$.feed[*]')) as item
+from batch where json_type(payload, '$.feed') = 'ARRAY';
+
 create or replace temp table b_views as
 with recursive
 items as (
-    select page_id, retrieved_at, synthetic, unnest(json_extract(payload, '$.feed[*]')) as item
-    from batch where json_type(payload, '$.feed') = 'ARRAY'
+    select * from b_items
 ),
 parents (page_id, retrieved_at, synthetic, node) as (
     select page_id, retrieved_at, synthetic, payload->'$.thread.parent' from batch
@@ -105,8 +109,7 @@ create or replace temp table b_reposts as
 select page_id, retrieved_at, synthetic, item->'$.reason.by' as reposter,
        item->>'$.post.uri' as subject, item->>'$.post.author.handle' as subject_handle,
        (item->>'$.reason.indexedAt')::timestamptz as reposted_at
-from (select page_id, retrieved_at, synthetic, unnest(json_extract(payload, '$.feed[*]')) as item
-      from batch where json_type(payload, '$.feed') = 'ARRAY')
+from b_items
 where item->>'$.reason.$type' = 'app.bsky.feed.defs#reasonRepost'
   and (item->>'$.reason.by.did') is not null and (item->>'$.post.uri') is not null;
 
