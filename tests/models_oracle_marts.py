@@ -221,7 +221,7 @@ class MartsMixin:
             last = c.end or (max(days) if days else None)
             if first is None or last is None:
                 continue
-            sources = {s for cc, s, *_ in self.runs if cc == c.name}
+            sources = {s for cc, s, _, kind in self.runs if cc == c.name and kind != "repoll"}
             sources |= {s for cc, s, *_ in self.gaps if cc == c.name}
             day = first
             while day <= last:
@@ -233,8 +233,9 @@ class MartsMixin:
                     runs = [(st, kind) for cc, ss, st, kind in self.runs
                             if cc == c.name and ss == s]
                     ok = any(st == "ok" for st, _ in runs)
-                    if runs and all(kind == "import" for _, kind in runs) and not hits:
-                        # an archive does not say what it left out
+                    if runs and all(kind in ("import", "hydrate") for _, kind in runs) \
+                            and not hits:
+                        # an archive (or a hydrated id list) does not say what it left out
                         out.add((c.name, s, day, "unknown", None, 0,
                                  "imported: coverage unknown"))
                     else:

@@ -402,6 +402,9 @@ def _register() -> None:
 
     for command in (export_cmd, forget_cmd, models, sql):
         cli.add_command(command)
+    from .cli_lookup import hydrate_cmd
+
+    cli.add_command(hydrate_cmd)
 
 
 _register()

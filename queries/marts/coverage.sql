@@ -5,6 +5,8 @@
 -- Sources are those with a collection run, an import with --campaign (source 'import') or a
 -- gap recorded for the campaign. An archive says nothing about what it left out, so an
 -- imported source's coverage is not known: its days are neither complete nor incomplete.
+-- A hydrated id list (`tracker hydrate`, source 'hydrate') is like an archive: what it left
+-- out is not known. Engagement re-polls (kind 'repoll') collect no posts and are not sources.
 --
 -- campaign: campaign name from the config
 -- source: the source name from the config ('import' for imports with --campaign)
@@ -22,7 +24,8 @@ campaigns as (
     select campaign, timezone, start_date, end_date from core.campaigns
 ),
 sources as (
-    select campaign, source from ledger.runs where campaign is not null and source is not null
+    select campaign, source from ledger.runs
+    where campaign is not null and source is not null and kind <> 'repoll'
     union
     select campaign, source from ledger.gaps where campaign is not null and source is not null
 ),
@@ -63,7 +66,7 @@ day_gaps as (
 ),
 runs as (
     select campaign, source, count(*) filter (where status = 'ok') as ok_runs,
-           bool_and(kind = 'import') as imported
+           bool_and(kind in ('import', 'hydrate')) as imported
     from ledger.runs
     group by all
 ),

@@ -84,12 +84,7 @@ class XSource:
         self.now = now or (lambda: utcnow())
 
     def _client(self) -> tweepy.Client:
-        token = credentials.require(
-            "X_BEARER_TOKEN", f"source '{self.name}' of campaign '{self.campaign.name}'")
-        client = tweepy.Client(bearer_token=token, wait_on_rate_limit=False,
-                               return_type=requests.Response)
-        client.session = TimeoutSession()
-        return client
+        return client(f"source '{self.name}' of campaign '{self.campaign.name}'")
 
     def _start(self, log: RunLog) -> dt.datetime | None:
         """Where a first run starts: the campaign start, as far as the endpoint reaches."""
@@ -132,9 +127,9 @@ class XSource:
         month = month_key(self.now())
         budget = state.get("budget") or {}
         read = budget.get("read", 0) if budget.get("month") == month else 0
-        client = self._client()
-        search = (client.search_all_tweets if self.endpoint == "all"
-                  else client.search_recent_tweets)
+        api = self._client()
+        search = (api.search_all_tweets if self.endpoint == "all"
+                  else api.search_recent_tweets)
         expired = self._expire_since_id(state, log)
         if not expired and not state.get("next_token") and not state.get("since_id"):
             start = self._start(log if cursor is None else RunLog())  # gap once, not per run
@@ -210,24 +205,38 @@ class XSource:
         return params
 
     def _classify(self, exc: BaseException) -> CallFailed | None:
-        where = f"X {self.endpoint} search"
-        if isinstance(exc, tweepy.TooManyRequests):
-            return RateLimited(f"{where}: rate limited (429)",
-                               resume_at(exc.reset_time, DEFAULT_RESET_SECONDS, self.now()))
-        if isinstance(exc, tweepy.Unauthorized):
-            return Refused("X_BEARER_TOKEN was refused by the X API (401 Unauthorized): "
-                           "check the token")
-        if isinstance(exc, tweepy.Forbidden):
-            tier = ("full-archive search (endpoint = 'all') needs Pro or Enterprise access"
-                    if self.endpoint == "all" else "recent search needs Basic access or above")
-            detail = "; ".join(exc.api_messages)[:200]
-            return Refused(f"X API refused X_BEARER_TOKEN's access tier (403 Forbidden): {tier}"
-                           + (f" ({detail})" if detail else ""))
-        if isinstance(exc, tweepy.TwitterServerError):
-            return Transient(f"{where}: server error {exc.response.status_code}")
-        if isinstance(exc, tweepy.HTTPException):
-            detail = "; ".join(exc.api_messages)[:300]
-            return CallFailed(f"{where}: HTTP {exc.response.status_code}: {detail}")
-        if is_timeout_or_network(exc):
-            return Transient(f"{where}: {type(exc).__name__}")
-        return None
+        tier = ("full-archive search (endpoint = 'all') needs Pro or Enterprise access"
+                if self.endpoint == "all" else "recent search needs Basic access or above")
+        return classify(exc, f"X {self.endpoint} search", tier, self.now())
+
+
+def client(needed_by: str) -> tweepy.Client:
+    """A tweepy client on X_BEARER_TOKEN that returns the raw response (body as received)."""
+    token = credentials.require("X_BEARER_TOKEN", needed_by)
+    out = tweepy.Client(bearer_token=token, wait_on_rate_limit=False,
+                        return_type=requests.Response)
+    out.session = TimeoutSession()
+    return out
+
+
+def classify(exc: BaseException, where: str, tier: str, now: dt.datetime) -> CallFailed | None:
+    """What a tweepy exception means for the run (tracker.sources.retry); `tier` names the
+    access a 403 is about."""
+    if isinstance(exc, tweepy.TooManyRequests):
+        return RateLimited(f"{where}: rate limited (429)",
+                           resume_at(exc.reset_time, DEFAULT_RESET_SECONDS, now))
+    if isinstance(exc, tweepy.Unauthorized):
+        return Refused("X_BEARER_TOKEN was refused by the X API (401 Unauthorized): "
+                       "check the token")
+    if isinstance(exc, tweepy.Forbidden):
+        detail = "; ".join(exc.api_messages)[:200]
+        return Refused(f"X API refused X_BEARER_TOKEN's access tier (403 Forbidden): {tier}"
+                       + (f" ({detail})" if detail else ""))
+    if isinstance(exc, tweepy.TwitterServerError):
+        return Transient(f"{where}: server error {exc.response.status_code}")
+    if isinstance(exc, tweepy.HTTPException):
+        detail = "; ".join(exc.api_messages)[:300]
+        return CallFailed(f"{where}: HTTP {exc.response.status_code}: {detail}")
+    if is_timeout_or_network(exc):
+        return Transient(f"{where}: {type(exc).__name__}")
+    return None

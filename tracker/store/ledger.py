@@ -122,12 +122,13 @@ def run_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     return dict(zip(("pages", "posts_new", "duplicates"), row or (0, 0, 0), strict=True))
 
 
-def last_run(con: duckdb.DuckDBPyConnection, campaign: str, source: str) -> LastRun | None:
-    """The newest finished collection run of one source."""
+def last_run(con: duckdb.DuckDBPyConnection, campaign: str, source: str,
+             kind: str = "collect") -> LastRun | None:
+    """The newest finished run of one source (of `kind`: collect, hydrate, repoll)."""
     row = con.execute(
         "select status, resume_after, ended_at, message from ledger.runs where kind = "
-        f"'collect' and campaign = ? and source = ? and {_SAYS_NOTHING} "
-        "order by started_at desc limit 1", [campaign, source]).fetchone()
+        f"? and campaign = ? and source = ? and {_SAYS_NOTHING} "
+        "order by started_at desc limit 1", [kind, campaign, source]).fetchone()
     return LastRun(row[0], as_utc(row[1]), as_utc(row[2]), row[3]) if row else None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +33,13 @@ class BatchResult:
 
 def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id: str,
                 source: str, campaign: str | None, cursor: Any = None,
-                set_cursor: bool = False, assign_campaign: str | None = None) -> BatchResult:
+                set_cursor: bool = False, assign_campaign: str | None = None,
+                also: Callable[[duckdb.DuckDBPyConnection], None] | None = None
+                ) -> BatchResult:
     """Store pages (raw + normalised) and, if `set_cursor`, the cursor, atomically.
+
+    `also` runs in the same transaction, after the pages are stored (the lookups record
+    there which ids the pages answered, so an answer is kept exactly when its page is).
 
     Pages already in the warehouse (same content) are skipped, so a batch delivered twice
     changes nothing. `normalise.prepare` must have run on this connection.
@@ -52,6 +57,8 @@ def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id:
                           posts_new=result.posts_new, duplicates=result.duplicates)
         if set_cursor and campaign is not None:
             ledger.set_cursor(con, campaign, source, cursor, run_id)
+        if also is not None:
+            also(con)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
