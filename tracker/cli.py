@@ -402,9 +402,10 @@ def _register() -> None:
 
     for command in (export_cmd, forget_cmd, models, sql):
         cli.add_command(command)
-    from .cli_lookup import hydrate_cmd
+    from .cli_lookup import hydrate_cmd, repoll_cmd
 
     cli.add_command(hydrate_cmd)
+    cli.add_command(repoll_cmd)
 
 
 _register()

@@ -56,3 +56,46 @@ def hydrate_cmd(ctx: click.Context, ids: tuple[str, ...], campaign: str, column:
     if run.status == "failed":
         raise TrackerError(f"hydrate failed: {run.message} (recorded in ledger.runs as "
                            f"{run.run_id})")
+
+
+@click.command("repoll")
+@click.option("--campaign", help="Only this campaign.")
+@click.option("--platform", type=click.Choice(["x", "bluesky", "mastodon"]),
+              help="Only this platform.")
+@click.option("--now", is_flag=True, help="Run even if the last re-poll said to wait "
+                                          "(rate limit).")
+@click.pass_context
+def repoll_cmd(ctx: click.Context, campaign: str | None, platform: str | None,
+               now: bool) -> None:
+    """Read the engagement of matched posts again at the ages of [repoll] (default 1h, 24h, 7d).
+
+    One pass now (the daemon runs it on `[repoll] schedule`): the posts with an age due are
+    looked up by id (X 100 a request, Bluesky 25, Mastodon one each on its home instance),
+    the most engaged first when `max_posts` or the X budget cannot cover all; each reading
+    is stored as an engagement observation and recorded in ledger.repolls.
+
+    \b
+    Examples:
+      tracker repoll
+      tracker repoll --campaign aleppo-is-burning --platform x
+    """
+    from .cli import echo_err, get_config
+    from .lookup.repoll import repoll, single
+    from .pipeline import daemon_running
+    from .store import ledger
+    from .store.db import connect
+
+    cfg = get_config(ctx)
+    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    try:
+        if not daemon_running(cfg):         # else its re-poll in progress is not dead
+            ledger.mark_killed(con, "repoll")
+        runs = repoll(single(con), cfg, campaign=campaign, platform=platform, now=now)
+    finally:
+        con.close()
+    for run in runs:
+        click.echo(run.line())
+    failed = [f"{r.campaign}/{r.platform}" for r in runs if r.status == "failed"]
+    if failed:
+        raise TrackerError(f"{len(failed)} re-poll(s) failed: {', '.join(failed)} (the reasons "
+                           "are above and in ledger.runs)")

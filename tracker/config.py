@@ -52,7 +52,7 @@ SIMULATED_PLATFORMS = ("x", "mastodon", "bluesky")
 _CAMPAIGN_KEYS = {
     "name", "title", "hashtags", "sources", "schedule", "start", "end", "timezone", "events",
 }
-_TOP_KEYS = {"warehouse", "reports", "log", "daemon", "campaigns", "csv_mappings"}
+_TOP_KEYS = {"warehouse", "reports", "log", "daemon", "campaigns", "csv_mappings", "repoll"}
 _SLUG = re.compile(r"[^a-z0-9]+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -88,6 +88,16 @@ class DaemonSettings:
     backoff_max: int = 3600              # longest retry delay
     stop_timeout: int = 30               # seconds to finish the current batch on SIGTERM
     load_retry: int = 5                  # seconds between attempts while a reader holds the file
+
+
+@dataclass(frozen=True)
+class RepollSettings:
+    """The `[repoll]` table: re-read matched posts' engagement at these ages after posting
+    (tracker.lookup.repoll; `tracker repoll`, and the daemon on `schedule`)."""
+
+    ages: tuple[int, ...] = (3600, 86400, 7 * 86400)   # seconds after posting; () = off
+    schedule: Schedule = field(default_factory=lambda: Schedule(interval_seconds=900))
+    max_posts: int = 1000                # per campaign and platform per pass
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,7 @@ class Config:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
     csv_mappings: dict[str, dict[str, str]] = field(default_factory=dict)
     synthetic: bool = False
+    repoll: RepollSettings = field(default_factory=RepollSettings)
 
     def campaign(self, name: str) -> Campaign:
         for c in self.campaigns:
@@ -236,7 +247,29 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         log_file=_under(base, log_file) if log_file else None,
         daemon=_daemon(v, daemon),
         csv_mappings={k: dict(m) for k, m in csv_mappings.items()},
+        repoll=_repoll(v, v.table(data, "repoll", "")),
     )
+
+
+def _repoll(v: _Validator, raw: dict[str, Any]) -> RepollSettings:
+    v.keys(raw, {"ages", "schedule", "max_posts"}, "repoll")
+    out: dict[str, Any] = {}
+    if "ages" in raw:
+        ages = raw["ages"]
+        seconds = [parse_duration(a) for a in ages] if isinstance(ages, list) else [None]
+        if not all(isinstance(s, int) and s >= 60 for s in seconds):
+            v.fail("repoll.ages", f"expected a list of durations such as ['1h', '24h', '7d'] "
+                                  f"(each at least 1m), got {_show(ages)}")
+        out["ages"] = tuple(sorted({s for s in seconds if s is not None}))
+    if "schedule" in raw:
+        out["schedule"] = _schedule(v, raw["schedule"], "repoll.schedule")
+    if "max_posts" in raw:
+        val = raw["max_posts"]
+        if not isinstance(val, int) or isinstance(val, bool) or not 1 <= val <= 1_000_000:
+            v.fail("repoll.max_posts", f"expected a whole number from 1 to 1000000, "
+                                       f"got {_show(val)}")
+        out["max_posts"] = val
+    return RepollSettings(**out)
 
 
 def _under(base: Path, relative: str) -> Path:

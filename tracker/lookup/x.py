@@ -69,7 +69,8 @@ def answers(body: dict[str, Any], asked: list[str]) -> dict[str, tuple[str, str 
 
 
 class XLookup:
-    """Look X posts up by id; one request per call of `lookup`."""
+    """Look X posts up by id; one request per call of `lookup` (statuses: FOUND, or why
+    not)."""
 
     platform: ClassVar[str] = "x"
     batch: ClassVar[int] = BATCH
