@@ -58,10 +58,10 @@ REAL_STATUS = json.loads(body("mastodon", "mastodonpy_cassette_hashtag_tl.yaml",
                               uri_contains="timelines/tag/hoot"))[0]
 
 
-def tweet(n: int, likes: int) -> tuple[str, tuple[dict, dict]]:
+def tweet(n: int, likes: int, created: dt.datetime = T0) -> tuple[str, tuple[dict, dict]]:
     t = copy.deepcopy(REAL_TWEET)
     tid = str(1_900_000_000_000_000_000 + n)
-    t.update(id=tid, created_at=T0.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    t.update(id=tid, created_at=created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
              edit_history_tweet_ids=[tid])
     t["public_metrics"] = {**t["public_metrics"], "like_count": likes}
     return tid, (t, REAL_INCLUDES)
@@ -261,4 +261,35 @@ def test_mastodon_statuses_are_read_on_their_home_instance(env):
     assert [likes for _, likes in observations(con, stored[1]["uri"])] == [1, 6]
     assert con.execute("select status from ledger.repolls where post_id = ?",
                        [stored[2]["uri"]]).fetchone() == ("not_found",)
+    con.close()
+
+
+@responses.activate
+def test_the_daemon_runs_the_repoll_pass(env, tmp_path, sim_config):
+    import threading
+
+    from tracker.daemon.loader import Loader
+    from tracker.daemon.repoll import repoll_job
+    from tracker.daemon.service import REPOLL_JOB, Daemon
+    from tracker.daemon.spool import Spool
+    from tracker.daemon.state import StateFile
+
+    assert REPOLL_JOB not in Daemon(sim_config())._wanted()   # simulated sources only: off
+    cfg, con = env()
+    assert Daemon(cfg)._wanted()[REPOLL_JOB] == (cfg.repoll.schedule, ())
+    posted = dt.datetime.now(dt.UTC) - HOUR - dt.timedelta(minutes=5)
+    pool = dict([tweet(1, 3, posted)])
+    x = FakeLookup(responses.mock, pool)
+    (tmp_path / "ids.txt").write_text("\n".join(pool) + "\n")
+    hydrate(con, cfg, "aleppo", [tmp_path / "ids.txt"])
+    con.close()
+    x.metrics = {next(iter(pool)): metrics(4)}
+    loader = Loader(lambda: cfg, Spool(cfg.spool), StateFile(tmp_path / "s.json", 1),
+                    threading.Event(), lambda: set())
+    assert repoll_job(loader) == "ok"
+    assert x.asked[1:] == [list(pool)]
+    con = connect(cfg.warehouse, read_only=True)       # the job closed the warehouse
+    assert con.execute("select source, status from ledger.runs where kind = 'repoll'"
+                       ).fetchall() == [("repoll-x", "ok")]
+    assert con.execute("select count(*) from ledger.repolls").fetchone() == (1,)
     con.close()

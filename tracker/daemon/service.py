@@ -33,11 +33,14 @@ from .collector import Collector, RunBook
 from .loader import Loader
 from .lock import DaemonLock
 from .policy import backoff_seconds, misfire_grace, trigger
+from .repoll import repoll_job
+from .repoll import wanted as repoll_wanted
 from .spool import Spool
 from .state import JobState, StateFile
 
 log = logging.getLogger("tracker.daemon")
 BUILD_JOB = "build"
+REPOLL_JOB = "repoll"
 STARTUP_WAIT = 2.0
 
 
@@ -188,6 +191,8 @@ class Daemon:
                 out[collect_job_id(c.name, s.name)] = (c.schedule, (c.name, s.name))
         if cfg.daemon.build:
             out[BUILD_JOB] = (cfg.daemon.build, ())
+        if repoll_wanted(cfg):
+            out[REPOLL_JOB] = (cfg.repoll.schedule, ())
         return out
 
     def _sync_jobs(self) -> None:
@@ -213,7 +218,8 @@ class Daemon:
                                                        "job": job_id,
                                                        "schedule": schedule.describe()})
                 continue
-            func = self.collector.run if args else self._build
+            func = self.collector.run if args else (
+                self._build if job_id == BUILD_JOB else self._repoll)
             # Collections run at start-up (or when a source's resume_after or backoff from
             # before a restart ends); the first build waits one period for data.
             first_run = {}
@@ -267,6 +273,20 @@ class Daemon:
             js.last_status, js.last_finished = status, iso(utcnow())
             if status == "failed":
                 js.last_error, js.last_error_at = "model build failed (see log)", iso(utcnow())
+
+    def _repoll(self) -> None:
+        js = self.state.jobs.get(REPOLL_JOB)
+        if not self.collector.enter():     # counts as work in progress for a graceful stop
+            return
+        try:
+            status = repoll_job(self.loader)
+        finally:
+            self.collector.leave()
+        if js:
+            js.last_status, js.last_finished = status, iso(utcnow())
+            if status == "failed":
+                js.last_error, js.last_error_at = "re-poll failed (see ledger.runs)", iso(
+                    utcnow())
 
     def _save_next_runs(self) -> None:
         if self.scheduler is None:
