@@ -161,6 +161,20 @@ def test_x_posts_are_read_again_at_each_age_most_engaged_first(env, tmp_path):
     # totals keep the latest reading
     latest = dict(con.execute("select post_id, likes from core.campaign_posts").fetchall())
     assert latest == {a: 9, b: 80, c: 2}
+
+    # the report shows the ages, with the mart's definitions
+    from tracker.report.campaign import write_report
+
+    page = write_report(con, cfg, cfg.campaign("aleppo"), tmp_path / "out", images=False
+                        ).read_text(encoding="utf-8")
+    section = page[page.index('id="engagement-at-age"'):]
+    section = section[:section.index("</section>")]
+    assert 'data-age="x-1h"' in section and 'data-age="x-24h"' in section
+    row_24h = section[section.index('data-age="x-24h"'):].split("</tr>")[0]
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row_24h)
+    e = expected[1]
+    assert cells == [str(e[2]), str(e[3]), *(f"{float(v):,.2f}" for v in e[4:8])]
+    assert "posts read at that age" in section
     con.close()
 
 

@@ -15,7 +15,7 @@ import duckdb
 from .. import platforms
 from ..config import Campaign, Config
 from ..freshness import as_of, as_of_line
-from . import charts, data, partial, sections
+from . import ages, charts, data, partial, sections
 from .data import Rows, Window
 from .exports import write_csv, write_images, write_json
 from .page import chart_slot, esc, render_page
@@ -46,6 +46,7 @@ class CampaignData:
     gaps: Rows = field(default_factory=list)
     coverage_unknown: Rows = field(default_factory=list)
     top_posts: Rows = field(default_factory=list)
+    ages: Rows = field(default_factory=list)     # marts.engagement_at_age
     synthetic: bool = False              # any synthetic post in any section of the page
     as_of: dt.datetime | None = None     # when the newest post of the build was loaded
     as_of_text: str = ""
@@ -69,6 +70,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     d.gaps = data.coverage_gaps(con, c, w, present)
     d.coverage_unknown = data.coverage_unknown(con, c, w, present)
     d.top_posts = data.top_posts(con, c, w)
+    d.ages = ages.engagement_at_age(con, c.name)
     d.events = _events(c, w, d.tables["volume"])
     # the whole-campaign sections show every post of the campaign, whatever the window
     whole = data.campaign_summaries(con).get(c.name, {})
@@ -170,6 +172,7 @@ def body_html(d: CampaignData, files: list[str]) -> str:
                      'period selected.</p>')
     parts += [chart_slot(n, TITLES[n], None if d.tables[n] else EMPTY) for n in WHOLE_CAMPAIGN]
     parts.append(sections.top_posts_html(d.top_posts, c.timezone))
+    parts.append(ages.ages_html(d.ages))
     links = " · ".join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in files)
     parts.append(f'<section id="downloads"><h2>Data and images</h2><p class="meta">{links}'
                  "</p></section>")
@@ -230,6 +233,8 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
         files.append(f"{name}.csv")
     write_csv(target / "top_posts.csv", d.top_posts)
     files.append("top_posts.csv")
+    write_csv(target / "engagement_at_age.csv", d.ages)
+    files.append("engagement_at_age.csv")
     synthetic = d.synthetic or config.synthetic
     if images:
         standalone = {n: o.to_dict() for n, o in chart_objects(d).items()}
