@@ -82,7 +82,7 @@ def test_valid_config_has_defaults(tmp_path):
      "extra_query, max_pages, monthly_budget, name, type)"),
     ('wharehouse = {}\n' + GOOD,
      "tracker.toml: wharehouse: unknown key (expected one of: campaigns, csv_mappings, daemon, "
-     "log, reports, warehouse)"),
+     "log, repoll, reports, warehouse)"),
     ('[log]\nlevel = "LOUD"\n',
      "tracker.toml: log.level: expected one of DEBUG, INFO, WARNING, ERROR, got 'LOUD'"),
 ])
