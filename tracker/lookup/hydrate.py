@@ -133,9 +133,9 @@ def _ask(con: duckdb.DuckDBPyConnection, campaign: str, pending: list[str],
          on_batch: Callable[[HydrateSummary], None] | None) -> None:
     lookup = XLookup(f"tracker hydrate --campaign {campaign}", now=clock)
     camp = config.campaign(campaign)
+    spend = x_budget(con, camp, clock(), budget)     # once: then counted here
     at = 0
     while at < len(pending):
-        spend = x_budget(con, camp, clock(), budget)
         size = lookup.batch if spend.left is None else min(lookup.batch, spend.left)
         if size <= 0:
             runlog.status, runlog.message = "budget", spend.message()
@@ -162,6 +162,7 @@ def _ask(con: duckdb.DuckDBPyConnection, campaign: str, pending: list[str],
                              assign_campaign=campaign, also=record)
         run.asked += len(chunk)
         run.answers.update(status for _, status, _ in rows)
+        spend.read += sum(status == FOUND for _, status, _ in rows)
         run.unanswered += len(chunk) - len(rows)
         run.posts_new += result.posts_new
         run.requests = runlog.requests

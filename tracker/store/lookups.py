@@ -6,6 +6,7 @@ inside the transaction that stores its page (`store_batch(..., also=...)`)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 
 import duckdb
@@ -26,22 +27,20 @@ def answered(con: duckdb.DuckDBPyConnection, platform: str, campaign: str) -> se
 
 def record_hydration(con: duckdb.DuckDBPyConnection, run_id: str, platform: str,
                      campaign: str, answers: Iterable[Answer]) -> None:
-    """Record answered ids (not recorded yet for the campaign)."""
-    rows = [(platform, pid, campaign, status, reason, run_id, utcnow())
-            for pid, status, reason in answers]
+    """Record answered ids. The caller asks only ids not answered yet (`answered`), each
+    once, and the warehouse has one writer: no id is recorded twice for a campaign, with no
+    look-up of the table per batch (a hydration may record millions of ids)."""
+    rows = [{"id": pid, "status": status, "reason": reason} for pid, status, reason in answers]
     if not rows:
         return
-    cols = [list(c) for c in zip(*rows, strict=True)]
+    # one JSON parameter: DuckDB converts Python lists element by element, slowly
     con.execute("""
         insert into ledger.hydration
-        select * from (select unnest($1::varchar[]), unnest($2::varchar[]),
-                              unnest($3::varchar[]), unnest($4::varchar[]),
-                              unnest($5::varchar[]), unnest($6::varchar[]),
-                              unnest($7::timestamptz[])) n (platform, post_id, campaign,
-                                                             status, reason, run_id, answered_at)
-        where not exists (select 1 from ledger.hydration h
-                          where h.platform = n.platform and h.post_id = n.post_id
-                            and h.campaign = n.campaign)""", cols)
+        select $platform, r.id, $campaign, r.status, r.reason, $run_id, $at::timestamptz
+        from (select unnest(json_transform($rows, '[{"id": "VARCHAR", "status": "VARCHAR",
+                                                     "reason": "VARCHAR"}]')) as r)""",
+                {"platform": platform, "campaign": campaign, "run_id": run_id,
+                 "at": utcnow().isoformat(), "rows": json.dumps(rows)})
 
 
 def hydration_counts(con: duckdb.DuckDBPyConnection, campaign: str
@@ -65,21 +64,18 @@ def x_reads_since(con: duckdb.DuckDBPyConnection, campaign: str, since: dt.datet
 def record_repolls(con: duckdb.DuckDBPyConnection, run_id: str, campaign: str,
                    rows: Iterable[tuple[str, str, int, dt.datetime, dt.datetime, str,
                                         str | None]]) -> None:
-    """Record re-polls: (platform, post_id, age_seconds, due_at, polled_at, status, reason)."""
-    full = [(campaign, *r, run_id) for r in rows]
+    """Record re-polls: (platform, post_id, age_seconds, due_at, polled_at, status, reason).
+    The caller reads only slots not recorded yet (`tracker.lookup.repoll.due`)."""
+    full = [{"platform": p, "post_id": pid, "age": age, "due": due.isoformat(),
+             "polled": polled.isoformat(), "status": status, "reason": reason}
+            for p, pid, age, due, polled, status, reason in rows]
     if not full:
         return
-    cols = [list(c) for c in zip(*full, strict=True)]
     con.execute("""
         insert into ledger.repolls
-        select * from (select unnest($1::varchar[]), unnest($2::varchar[]),
-                              unnest($3::varchar[]), unnest($4::integer[]),
-                              unnest($5::timestamptz[]), unnest($6::timestamptz[]),
-                              unnest($7::varchar[]), unnest($8::varchar[]),
-                              unnest($9::varchar[])) n (campaign, platform, post_id,
-                                                        age_seconds, due_at, polled_at,
-                                                        status, reason, run_id)
-        where not exists (select 1 from ledger.repolls r
-                          where r.campaign = n.campaign and r.platform = n.platform
-                            and r.post_id = n.post_id and r.age_seconds = n.age_seconds)""",
-                cols)
+        select $campaign, r.platform, r.post_id, r.age, r.due::timestamptz,
+               r.polled::timestamptz, r.status, r.reason, $run_id
+        from (select unnest(json_transform($rows, '[{"platform": "VARCHAR",
+                  "post_id": "VARCHAR", "age": "INTEGER", "due": "VARCHAR", "polled": "VARCHAR",
+                  "status": "VARCHAR", "reason": "VARCHAR"}]')) as r)""",
+                {"campaign": campaign, "run_id": run_id, "rows": json.dumps(full)})
