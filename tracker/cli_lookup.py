@@ -39,17 +39,19 @@ def hydrate_cmd(ctx: click.Context, ids: tuple[str, ...], campaign: str, column:
       tracker hydrate dataset.csv --column tweet_id --campaign aleppo-is-burning --wait
     """
     from .cli import echo_err, get_config
-    from .lookup.hydrate import hydrate
+    from .lookup.hydrate import HydrateSummary, hydrate
     from .store.db import connect
+
+    def progress(r: HydrateSummary) -> None:
+        if r.requests % 10 == 0:       # every 1,000 ids
+            echo_err(f"hydrate: {r.asked} ids asked, {r.answers['found']} found")
 
     cfg = get_config(ctx)
     cfg.campaign(campaign)
     con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
     try:
         run = hydrate(con, cfg, campaign, [Path(p) for p in ids], column=column, wait=wait,
-                      now=now, budget=budget,
-                      on_batch=lambda r: echo_err(f"hydrate: {r.asked} ids asked, "
-                                                  f"{r.answers['found']} found"))
+                      now=now, budget=budget, on_batch=progress)
     finally:
         con.close()
     click.echo(run.line())

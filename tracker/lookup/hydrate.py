@@ -103,9 +103,9 @@ def hydrate(con: duckdb.DuckDBPyConnection, config: Config, campaign: str, paths
         until = None if now else deferred_until(last, clock())
         if until is not None and not wait:
             runlog.status, runlog.resume_after = DEFERRED, until
-            runlog.message = (f"skipped: the last hydrate run was {last.status if last else ''}"
-                              f"; it said to wait until {until:%Y-%m-%d %H:%M:%S} UTC (--wait "
-                              "waits, --now runs it anyway)")
+            runlog.message = (f"skipped: X rate-limited an earlier hydrate run until "
+                              f"{until:%Y-%m-%d %H:%M:%S} UTC (--wait waits, --now runs it "
+                              "anyway)")
         else:
             if until is not None:
                 sleep(max(0.0, (until - clock()).total_seconds()))
