@@ -24,9 +24,28 @@ def small_warehouse(tmp_path_factory):
     cfg = load_config(write_config(tmp, SIM_CONFIG.format(x_posts=300, per_run=10_000_000)))
     con = connect(cfg.warehouse)
     collect(con, cfg)
+    _repolls(con)
     build(con, cfg.campaigns)
     yield con
     con.close()
+
+
+def _repolls(con):
+    """Re-poll slots (ledger.repolls) for some posts, so marts.engagement_at_age has rows:
+    each post read at 1 h, one of them gone by 24 h."""
+    import datetime as dt
+
+    from tracker.store.lookups import record_repolls
+
+    posts = con.execute("select c.platform, c.post_id, p.created_at from norm.campaign_posts c "
+                        "join norm.posts p using (platform, post_id) where p.kind <> 'repost' "
+                        "order by all limit 20").fetchall()
+    now = dt.datetime.now(dt.UTC)
+    rows = [(plat, pid, 3600, created + dt.timedelta(hours=1), now, "read", None)
+            for plat, pid, created in posts]
+    rows.append((posts[0][0], posts[0][1], 86400, posts[0][2] + dt.timedelta(days=1), now,
+                 "not_found", "gone"))
+    record_repolls(con, "engine-test", "aleppo", rows)
 
 
 @pytest.mark.parametrize("model", discover(), ids=lambda m: m.table)
