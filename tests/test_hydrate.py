@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import responses
@@ -17,7 +22,7 @@ from tracker.lookup.ids import read_ids
 from tracker.sources import retry
 from tracker.store.db import connect
 
-from .conftest import write_config
+from .conftest import ROOT, write_config
 from .x_lookup import FakeLookup, recorded_pool
 
 CONFIG = """
@@ -223,3 +228,54 @@ def test_bad_input_is_one_line_error(env, tmp_path):
     out = runner.invoke(cli, ["--config", str(cfg.path), "hydrate", str(tmp_path / "no.txt"),
                               "--campaign", "aleppo"])
     assert out.exit_code == 1 and "no.txt: no such file" in out.output
+
+
+# `tracker hydrate` in a process that kills itself (SIGKILL) inside the store transaction of
+# its KILL_AT-th answered request: the page and its answers are written, not committed.
+KILL_DRIVER = textwrap.dedent("""
+    import os, signal, sys
+    import responses
+    from tests.x_lookup import FakeLookup, recorded_pool
+    from tracker.store import lookups
+    from tracker.cli import main
+    kill_at, seen = int(os.environ["KILL_AT"]), [0]
+    record = lookups.record_hydration
+    def record_hydration(*a, **k):
+        record(*a, **k)
+        seen[0] += 1
+        if seen[0] == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+    lookups.record_hydration = record_hydration
+    with responses.RequestsMock() as rsps:
+        FakeLookup(rsps, recorded_pool())
+        sys.argv = ["tracker", "--config", sys.argv[1], "hydrate", sys.argv[2],
+                    "--campaign", "aleppo"]
+        main()
+""")
+
+
+@responses.activate
+def test_sigkill_inside_a_batch_loses_only_that_batch(env, tmp_path):
+    cfg, con = env()
+    con.close()
+    ids = FOUND + [str(1_600_000_000_000_000_000 + i) for i in range(500 - len(FOUND))]
+    path = ids_file(tmp_path, ids)
+    proc = subprocess.run([sys.executable, "-c", KILL_DRIVER, str(cfg.path), str(path)],
+                          env=dict(os.environ, KILL_AT="3", PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    con = connect(cfg.warehouse)
+    assert con.execute("select count(*) from ledger.hydration").fetchone() == (200,)
+    x = FakeLookup(responses.mock, POOL)
+    run = hydrate(con, cfg, "aleppo", [path])
+    assert x.asked == [ids[200:300], ids[300:400], ids[400:]]  # the killed batch, then the rest
+    assert (run.before, run.requests) == (200, 3)
+    assert con.execute("select count(*), count(distinct post_id) from ledger.hydration"
+                       ).fetchone() == (500, 500)
+    assert con.execute("select count(*), count(distinct payload) from raw.pages").fetchone() \
+        == (5, 5)
+    assert con.execute("select count(distinct version_id) from norm.posts where matched"
+                       ).fetchone() == (len(FOUND),)
+    assert con.execute("select status from ledger.runs order by started_at").fetchall() == \
+        [("killed",), ("ok",)]
+    con.close()
