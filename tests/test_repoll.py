@@ -320,12 +320,12 @@ def test_repoll_config_defaults_and_errors(tmp_path):
                                    "schedule = { interval = '1h' }\n" + base))
     assert (cfg.repoll.ages, cfg.repoll.max_posts) == ((5400, 604800), 5)
     assert cfg.repoll.schedule.interval_seconds == 3600
-    for body, message in (
+    for text, message in (
             ("[repoll]\nages = ['soon']\n", "tracker.toml: repoll.ages: expected a list of "
              "durations such as ['1h', '24h', '7d'] (each at least 1m), got a list"),
             ("[repoll]\nmax_posts = 0\n", "tracker.toml: repoll.max_posts: expected a whole "
              "number from 1 to 1000000, got 0"),
             ("[repoll]\nevery = '1h'\n", "tracker.toml: repoll.every: unknown key")):
         with pytest.raises(ConfigError) as err:
-            load_config(write_config(tmp_path, body + base))
+            load_config(write_config(tmp_path, text + base))
         assert str(err.value).startswith(message)
