@@ -329,3 +329,32 @@ def test_repoll_config_defaults_and_errors(tmp_path):
         with pytest.raises(ConfigError) as err:
             load_config(write_config(tmp_path, text + base))
         assert str(err.value).startswith(message)
+
+
+def test_repoll_command_lines_and_a_failed_platform(tmp_path, monkeypatch):
+    """`tracker repoll`: one line per campaign and platform; a platform that cannot be re-polled
+    (Bluesky posts, no Bluesky source to log in with) fails in one line, exit 1."""
+    from click.testing import CliRunner
+
+    from tracker.cli import cli
+
+    cfg = load_config(write_config(tmp_path, "[warehouse]\npath = 'wh/t.duckdb'\n[[campaigns]]\n"
+                                   "name = 'aleppo'\nhashtags = ['AleppoIsBurning']\n"))
+    con = connect(cfg.warehouse)
+    prepare(con, cfg.campaigns)
+    page = json.dumps({"posts": [bsky_post(1, 2)]})
+    store_batch(con, [RawPage("bluesky_posts", "bluesky", page, retrieved_at=T0)],
+                run_id="seed", source="bluesky", campaign="aleppo", assign_campaign="aleppo")
+    con.close()
+    monkeypatch.setattr("tracker.lookup.repoll.utcnow", lambda: T0 + HOUR)
+    out = CliRunner().invoke(cli, ["--config", str(cfg.path), "repoll", "--platform", "x"])
+    assert (out.exit_code, out.output) == (
+        0, "aleppo/repoll-x: ok, 0 posts due, 0 asked, 0 read, 0 gone, 0 requests\n")
+    out = CliRunner().invoke(cli, ["--config", str(cfg.path), "repoll"])
+    assert out.exit_code == 1
+    lines = out.output.splitlines()
+    assert lines[1] == ("aleppo/repoll-bluesky: failed, 1 posts due, 0 asked, 0 read, 0 gone, "
+                        "0 requests - campaign 'aleppo' has no Bluesky source: its Bluesky posts "
+                        "are not re-polled (the lookup logs in with it)")
+    assert lines[-1] == ("Error: 1 re-poll(s) failed: aleppo/bluesky (the reasons are above and "
+                         "in ledger.runs)")

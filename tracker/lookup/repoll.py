@@ -155,10 +155,11 @@ def make_lookup(platform: str, campaign: Campaign, config: Config,
 
 def repoll(opener: Opener, config: Config, *, campaign: str | None = None,
            platform: str | None = None, now: bool = False,
-           clock: Callable[[], dt.datetime] = utcnow,
+           clock: Callable[[], dt.datetime] | None = None,
            lookups_for: Callable[[str, Campaign], Lookup] | None = None
            ) -> list[RepollSummary]:
     """One re-poll pass of every campaign and platform (or the ones named)."""
+    clock = clock or utcnow
     camps = [config.campaign(campaign)] if campaign else list(config.campaigns)
     out = []
     for camp in camps:
