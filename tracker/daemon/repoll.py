@@ -1,6 +1,9 @@
 """The daemon's re-poll job (`[repoll] schedule`): one `tracker repoll` pass
 (tracker.lookup.repoll). The warehouse is opened (under the loader's `write_lock`) only to
-plan a pass and to store its readings, never while the lookups wait on the network."""
+plan a pass and to store its readings, never while the lookups wait on the network. If a
+reader holds it for longer than STORE_WAIT, the pass's readings are dropped and read again next
+pass (their slots are not recorded); its run stays `running` until the daemon's next start
+marks it `killed`."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from .loader import Loader
 
 log = logging.getLogger("tracker.daemon")
 REAL = ("x", "bluesky", "mastodon")
+STORE_WAIT = 30.0   # seconds to wait for a reader to let go of the warehouse
 
 
 def wanted(cfg: Config) -> bool:
@@ -33,7 +37,7 @@ def repoll_job(loader: Loader) -> str:
     @contextlib.contextmanager
     def opener() -> Iterator[duckdb.DuckDBPyConnection | None]:
         with loader.write_lock:
-            con = loader.open(wait=loader.get_config().daemon.load_retry)
+            con = loader.open(wait=STORE_WAIT)
             try:
                 yield con
             finally:
