@@ -127,7 +127,8 @@ def insert_posts(con: duckdb.DuckDBPyConnection, campaign: str,
                  posts: list[dict[str, Any]]) -> None:
     """Hand-made normalised posts (and their authors, engagement and campaign membership),
     for the real models to build marts from. Each dict: post_id, created_at, author_id,
-    handle, text, url, and optionally platform, kind, lang, followers, likes."""
+    handle, text, url, and optionally platform, kind, lang, followers, likes, tags (as
+    written, without '#'; stored casefolded as the normalised tag) and mentions (handles)."""
     seen = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     for p in posts:
         platform = p.get("platform", "x")
@@ -157,3 +158,9 @@ def insert_posts(con: duckdb.DuckDBPyConnection, campaign: str,
             values (?, ?, ?, ?, 1, 0, 0)""", [platform, p["post_id"], seen, p.get("likes", 2)])
         con.execute("insert into norm.campaign_posts values (?, ?, ?)",
                     [campaign, platform, p["post_id"]])
+        for tag in dict.fromkeys(p.get("tags", ())):
+            con.execute("insert into norm.post_hashtags values (?, ?, ?, ?)",
+                        [platform, p["post_id"], tag.casefold(), tag])
+        for handle in dict.fromkeys(p.get("mentions", ())):
+            con.execute("insert into norm.post_mentions values (?, ?, ?)",
+                        [platform, p["post_id"], handle.lower()])
