@@ -14,7 +14,7 @@ import duckdb
 
 from .. import platforms
 from ..config import Campaign, Config
-from ..freshness import as_of, as_of_line
+from ..freshness import as_of, as_of_line, show_time
 from . import charts, data, partial, sections
 from .data import Rows, Window
 from .exports import write_csv, write_images, write_json
@@ -77,7 +77,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     # the window
     whole = data.campaign_summaries(con).get(c.name, {})
     d.synthetic = bool(d.summary.get("synthetic")) or bool(whole.get("synthetic"))
-    d.as_of, d.as_of_text = as_of(con), as_of_line(con)
+    d.as_of, d.as_of_text = as_of(con), as_of_line(con, c.timezone)
     return d
 
 
@@ -150,7 +150,8 @@ def body_html(d: CampaignData, files: list[str]) -> str:
         f'<p class="meta">Hashtags: {esc(tags)} · Time zone: {esc(c.timezone)} · '
         f'Period: {esc(d.window.describe())} · '
         f'Platforms: {esc(platforms.labels((s.get("platforms") or "").split(",")) or "none")} '
-        f'· Generated {esc(dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))}</p>',
+        f'· Generated {esc(show_time(dt.datetime.now(dt.UTC), c.timezone))}. Every time on '
+        f'this page is in {esc(c.timezone)}.</p>',
         sections.coverage_html(d.gaps, d.coverage_unknown),
         sections.figures_html(s, c.timezone),
     ]

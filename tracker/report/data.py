@@ -291,7 +291,9 @@ def share_of_voice(con, campaigns: list[str]) -> Rows:
 
 
 def daily_volume_all(con, campaigns: list[str]) -> Rows:
+    """Posts per UTC day and campaign (the comparison page is in UTC, like share of voice)."""
     return rows(con, """
-        select strftime(day, '%Y-%m-%dT00:00:00Z') as t, campaign, sum(posts)::bigint as posts
-        from marts.volume_daily where list_contains(?, campaign)
+        select strftime(timezone('UTC', hour), '%Y-%m-%dT00:00:00Z') as t, campaign,
+               sum(posts)::bigint as posts
+        from marts.volume_hourly where list_contains(?, campaign)
         group by all order by 1, 2""", [campaigns])
