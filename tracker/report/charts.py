@@ -42,7 +42,9 @@ def _period(chart: alt.Chart, partial: str | None) -> alt.Chart:
     return chart.transform_calculate(
         period=f"+toDate(datum.t) >= {since:.0f} ? '{PARTIAL}' : 'complete'").encode(
         opacity=alt.Opacity("period:N", title="Period",
-                            scale=alt.Scale(domain=["complete", PARTIAL], range=[1.0, 0.35])))
+                            scale=alt.Scale(domain=["complete", PARTIAL], range=[1.0, 0.35]),
+                            # above the charts: on the right it would widen the whole timeline
+                            legend=alt.Legend(orient="top")))
 
 
 def _data(rows: Rows) -> alt.Data:
@@ -131,7 +133,7 @@ def contributors(rows: Rows, bucket: str, tz: str, brush: Any = None,
         width=WIDTH, height=HEIGHT, title="Contributors: new adopters and cumulative total")
 
 
-ACTUAL = "Actual impressions (reported; line, right axis)"
+ACTUAL = "actual impressions (line)"
 
 
 def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None,
@@ -159,7 +161,8 @@ def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None,
             y=alt.Y("sum(actual_impressions):Q", title="Actual impressions (line)",
                     axis=alt.Axis(orient="right")),
             color=alt.Color("series:N", title="Actual, where reported",
-                            scale=alt.Scale(range=["black"])),
+                            scale=alt.Scale(range=["black"]),
+                            legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2)),
             tooltip=[_time_tip(bucket), alt.Tooltip("sum(actual_impressions):Q",
                                                     title="Actual impressions (reported)",
                                                     format=",")]))
@@ -184,7 +187,7 @@ def top_contributors(rows: Rows) -> alt.LayerChart:
         y=alt.Y("account:N", sort=alt.EncodingSortField("rank", order="ascending"),
                 title="Account (platform)", axis=alt.Axis(labelLimit=220)),
         x=alt.X("value:Q", title=None, axis=alt.Axis(format="~s", labelFlush=True,
-                                                      labelOverlap=True)),
+                                                      labelOverlap=True, tickMinStep=1)),
         tooltip=[alt.Tooltip("rank:Q", title="Rank"), alt.Tooltip("account:N", title="Account"),
                  alt.Tooltip("metric:N", title="Measure"),
                  alt.Tooltip("value:Q", title="Value", format=",")],

@@ -71,6 +71,8 @@ section,.chart,.figure,tr,dt,dd{break-inside:avoid}
 .chart{overflow:visible}
 .chart svg{max-width:100% !important;height:auto !important}
 .table-wrap{overflow:visible}
+table{font-size:8.5pt}
+th,td{padding:.2rem .25rem}
 td.text{min-width:0}
 a{color:inherit}
 :target{background:none}
@@ -133,7 +135,8 @@ EMBED_SCRIPT = """
   function narrowed(spec, avail) {
     var cap = Math.round(avail * 0.35);
     var config = Object.assign({}, spec.config || {});
-    config.legend = Object.assign({orient: 'bottom', direction: 'vertical'}, config.legend || {});
+    config.legend = Object.assign({orient: 'bottom', symbolDirection: 'vertical',
+                                   gradientDirection: 'horizontal'}, config.legend || {});
     config.axis = Object.assign({labelLimit: cap}, config.axis || {});
     return [Object.assign({}, spec, {config: config}), cap];
   }
