@@ -180,7 +180,6 @@ def top_contributors(rows: Rows) -> alt.LayerChart:
     """Accounts ranked by the measure picked in the menu; the x axis's title names it (a text
     mark: an axis title cannot follow a parameter)."""
     metrics = [m for m in METRIC_TITLES if any(r["metric"] == m for r in rows)]
-    titles = json.dumps({m: t.lower() for m, t in METRIC_TITLES.items()})
     pick = alt.param(name="metric", value=metrics[0], bind=alt.binding_select(
         options=metrics, labels=[METRIC_TITLES[m] for m in metrics], name="Rank by: "))
     bars = alt.Chart(_data(rows)).mark_bar(color="#3182bd").encode(
@@ -195,9 +194,10 @@ def top_contributors(rows: Rows) -> alt.LayerChart:
     x_title = alt.Chart(_data([{}])).mark_text(
         text=alt.expr(f"{json.dumps(METRIC_TITLES)}[metric]"), x=alt.expr("width / 2"),
         y=alt.expr("height + 30"), fontWeight="bold", fontSize=11, align="center")
+    # a fixed title (a long one that followed the menu would not fit a phone); the x axis's
+    # title names the measure
     return alt.layer(bars, x_title).properties(
-        width=WIDTH - 240,
-        title=alt.TitleParams(alt.expr(f"'Top contributors by ' + {titles}[metric]")))
+        width=WIDTH - 240, title="Top contributors")
 
 
 def hashtag_pairs(rows: Rows) -> alt.Chart:
