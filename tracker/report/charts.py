@@ -185,8 +185,10 @@ def top_contributors(rows: Rows) -> alt.LayerChart:
     bars = alt.Chart(_data(rows)).mark_bar(color="#3182bd").encode(
         y=alt.Y("account:N", sort=alt.EncodingSortField("rank", order="ascending"),
                 title="Account (platform)", axis=alt.Axis(labelLimit=220)),
-        x=alt.X("value:Q", title=None, axis=alt.Axis(format="~s", labelFlush=True,
-                                                      labelOverlap=True, tickMinStep=1)),
+        # whole numbers: no more ticks than the largest value (no 0.5 posts)
+        x=alt.X("value:Q", title=None, axis=alt.Axis(
+            format="~s", labelFlush=True, labelOverlap=True,
+            tickCount=alt.expr("min(ceil(width / 40), max(1, domain('x')[1]))"))),
         tooltip=[alt.Tooltip("rank:Q", title="Rank"), alt.Tooltip("account:N", title="Account"),
                  alt.Tooltip("metric:N", title="Measure"),
                  alt.Tooltip("value:Q", title="Value", format=",")],
@@ -196,7 +198,7 @@ def top_contributors(rows: Rows) -> alt.LayerChart:
         y=alt.expr("height + 30"), fontWeight="bold", fontSize=11, align="center")
     # a fixed title (a long one that followed the menu would not fit a phone); the x axis's
     # title names the measure
-    return alt.layer(bars, x_title).properties(
+    return alt.LayerChart(layer=[bars, x_title]).properties(
         width=WIDTH - 240, title="Top contributors")
 
 
