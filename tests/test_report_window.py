@@ -135,12 +135,12 @@ def reports(tmp_path_factory):
         write_reports(con, cfg, tmp / "window", "win", WINDOW, images=False)
     finally:
         con.close()
-    return posts, shown(tmp / "whole" / "win"), shown(tmp / "window" / "win")
+    return posts, shown(tmp / "whole" / "win"), shown(tmp / "window" / "win"), cfg
 
 
 @pytest.mark.parametrize("section", ["posts", "mentions", "pairs", "languages", "heatmap"])
 def test_every_section_follows_the_window(reports, section):
-    posts, whole, window = reports
+    posts, whole, window, _ = reports
     inside = [p for p in posts if in_window(p, WINDOW)]
     assert 0 < len(inside) < len(posts)
     want_whole, want_window = expected(posts)[section], expected(inside)[section]
@@ -154,3 +154,24 @@ def test_every_section_follows_the_window(reports, section):
         return
     assert whole[section] == want_whole
     assert window[section] == want_window
+
+
+@pytest.mark.parametrize("mart", ["marts.campaign_summary", "marts.top_contributors",
+                                  "marts.hashtag_cooccurrence", "marts.languages",
+                                  "marts.activity_heatmap"])
+def test_a_window_over_every_day_gives_the_marts_rows(reports, mart):
+    """The windowed rows are the mart's own SQL over the window's posts: over every day of
+    the campaign they are the mart's rows."""
+    from tracker.report.window import Scope
+    posts, _, _, cfg = reports
+    days = sorted(local(p).date() for p in posts)
+    con = connect(cfg.warehouse, read_only=True)
+    try:
+        scope = Scope(con, cfg.campaign("win"), Window(days[0], days[-1]))
+        table = scope.table(mart)
+        assert table != mart
+        got, want = (sorted(con.execute(f"select * from {t} where campaign = 'win'").fetchall(),
+                            key=repr) for t in (table, mart))
+    finally:
+        con.close()
+    assert got and got == want
