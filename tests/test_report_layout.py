@@ -254,3 +254,35 @@ def test_report_pdf_without_chromium_is_a_one_line_error(reports, tmp_path, monk
         "Error: --pdf needs Chromium, and none of chromium, chromium-browser or google-chrome "
         "is on PATH: install one (e.g. apt-get install chromium) or leave out --pdf\n")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_new_section_gets_the_layout_without_code_of_its_own(tmp_path):
+    """A chart and a table added to a page the usual way (a spec in the page's specs, markup
+    in its body) fit a phone and a desktop: the fitting is the page's, not the chart's."""
+    import altair as alt
+
+    from tracker.report.page import render_page
+
+    rows = [{"account": f"an account with a rather long name, number {i}", "posts": 3 * i + 1,
+             "platform": "x" if i % 2 else "mastodon"} for i in range(12)]
+    chart = alt.Chart(alt.Data(values=rows)).mark_bar().encode(
+        y=alt.Y("account:N", title="Account"), x=alt.X("posts:Q", title="Posts"),
+        color=alt.Color("platform:N", title="Platform")).properties(width=900,
+                                                                   title="A new section")
+    table = "<table><tr>" + "".join(f"<td>column {i} of a wide table</td>"
+                                    for i in range(12)) + "</tr></table>"
+    page = tmp_path / "new.html"
+    page.write_text(render_page("A new section", '<div class="chart" id="chart-new" '
+                                'data-chart="new"></div>' + table,
+                                {"chart-new": chart.to_dict()}, False), encoding="utf-8")
+    for width in (PHONE, DESKTOP):
+        browser, run = open_page(page, width=width)
+        try:
+            assert run.errors == [] and run.outside_requests == []
+            fit = browser.evaluate(FIT_JS)
+            assert fit["scroll"] <= fit["inner"] == width
+            [(_, slot, _, svg)] = fit["charts"]
+            assert slot - 12 <= svg <= slot
+            assert chart_marks(browser) == {"new": [12]}
+        finally:
+            browser.close()
