@@ -31,7 +31,7 @@ margin:1rem 0;overflow-wrap:anywhere}
 .figure b{display:block;font-size:1.4rem}
 .figure small{display:block;color:#555;font-size:.8rem}
 .figure a{color:inherit;font-size:.85rem}
-.info{display:inline-block;width:1.15em;height:1.15em;line-height:1.05em;margin-left:.2em;
+.info{display:inline-block;width:1.3em;height:1.3em;line-height:1.2em;margin-left:.25em;
 border:1px solid currentColor;border-radius:50%;text-align:center;font-size:.8em;
 font-style:normal;font-weight:700;font-family:Georgia,'Times New Roman',serif;
 vertical-align:.1em}
