@@ -43,11 +43,14 @@ def write_index(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Path) -
                 else f"{esc(c.title)} <small>(no report yet)</small>")
         rows.append(
             f'<tr data-campaign="{esc(c.slug)}"><td>{name}</td>'
-            + "".join(f'<td class="num">{esc(fmt_number(s.get(k, 0 if k == "posts" else None)))}'
+            + "".join(f'<td class="num" data-label="{esc(DEFINITIONS[k][0])}">'
+                      + esc(fmt_number(s.get(k, 0 if k == "posts" else None)))
                       + (f"<br><small>{esc(known)}</small>" if (known := known_for(s, k))
                          else "") + "</td>" for k in INDEX_FIGURES)
-            + f"<td>{esc(fmt_time(s.get('first_post'), 'UTC'))}</td>"
-            + f"<td>{esc(fmt_time(s.get('last_post'), 'UTC'))}</td>"
+            + "<td data-label=\"First post (UTC)\">"
+            + f"{esc(fmt_time(s.get('first_post'), 'UTC'))}</td>"
+            + "<td data-label=\"Last post (UTC)\">"
+            + f"{esc(fmt_time(s.get('last_post'), 'UTC'))}</td>"
             + f"<td>{'synthetic' if s.get('synthetic') else 'collected'}</td></tr>")
         csv_rows.append({"campaign": c.name, "title": c.title, "timezone": c.timezone,
                          **{k: s.get(k) for k in (*INDEX_FIGURES, "followers_known_share",
@@ -55,7 +58,8 @@ def write_index(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Path) -
                                                   "engagement_known_share", "first_post",
                                                   "last_post", "synthetic")}})
     write_csv(out_dir / "campaigns.csv", csv_rows)
-    body = (f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+    # data-label: one card per campaign on a narrow screen (page.STYLE)
+    body = (f'<table class="cards"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
             '<p class="meta">Times in UTC (each campaign report uses its campaign\'s time '
             'zone). Definitions are in each campaign report. '
             '<a href="campaigns.csv">campaigns.csv</a> · '
