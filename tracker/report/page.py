@@ -41,6 +41,7 @@ vertical-align:.1em}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #e5e5e5;padding:.35rem .5rem;text-align:left;vertical-align:top}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.time{white-space:nowrap}
 td.text{min-width:16rem;max-width:38rem;white-space:pre-wrap;overflow-wrap:anywhere}
 dt{font-weight:600;margin-top:.6rem}
 dd{margin-left:1rem}

@@ -152,7 +152,7 @@ def top_posts_html(posts: Rows, tz: str) -> str:
         f"<tr data-post-rank=\"{esc(p['rank'])}\"><td data-label=\"Rank\">{esc(p['rank'])}</td>"
         f'<td class="text">{esc(p["text"])}</td>'
         f"<td data-label=\"Author\">{esc(p['handle'])} <small>({esc(p['platform'])})</small>"
-        f"</td><td data-label=\"Posted\">{esc(p['posted'])}</td>"
+        f"</td><td class=\"time\" data-label=\"Posted\">{esc(p['posted'])}</td>"
         + "".join(f'<td class="num" data-label="{c}">{esc(fmt_number(p[c]))}</td>'
                   for c in POST_COUNTS)
         + f"<td>{link(p['url'], 'open' if safe_url(p['url']) else p['url'] or '')}</td></tr>"
