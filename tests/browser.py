@@ -163,10 +163,18 @@ class Browser:
         return result["result"].get("value")
 
     def open(self, path: Path, ready: str = "window.__reportReady === true",
-             timeout: float = 60) -> PageRun:
-        """Load `path` from file:// with the network blocked; wait until `ready` is true."""
+             timeout: float = 60, width: int | None = None,
+             media: str | None = None) -> PageRun:
+        """Load `path` from file:// with the network blocked; wait until `ready` is true.
+        `width`: the viewport's CSS width (below 600, a phone: mobile viewport, touch);
+        `media`: an emulated CSS media type ("print")."""
         for domain in ("Network", "Runtime", "Log", "Page"):
             self.send(f"{domain}.enable")
+        if width is not None:
+            self.send("Emulation.setDeviceMetricsOverride", {
+                "width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+        if media is not None:
+            self.send("Emulation.setEmulatedMedia", {"media": media})
         self.send("Network.setBlockedURLs", {"urls": BLOCKED})
         self.send("Network.setCacheDisabled", {"cacheDisabled": True})
         self.send("Page.navigate", {"url": path.resolve().as_uri()})

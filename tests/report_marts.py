@@ -127,7 +127,8 @@ def insert_posts(con: duckdb.DuckDBPyConnection, campaign: str,
                  posts: list[dict[str, Any]]) -> None:
     """Hand-made normalised posts (and their authors, engagement and campaign membership),
     for the real models to build marts from. Each dict: post_id, created_at, author_id,
-    handle, text, url, and optionally platform, kind, lang, followers, likes."""
+    handle, text, url, and optionally platform, kind, lang, followers, likes, impressions, tags (as
+    written, without '#'; stored casefolded as the normalised tag) and mentions (handles)."""
     seen = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     for p in posts:
         platform = p.get("platform", "x")
@@ -153,7 +154,14 @@ def insert_posts(con: duckdb.DuckDBPyConnection, campaign: str,
                      platform, p["author_id"], p["created_at"]])
         con.execute("""
             insert into norm.engagement_observations (platform, post_id, observed_at, likes,
-                                                      reposts, replies, quotes)
-            values (?, ?, ?, ?, 1, 0, 0)""", [platform, p["post_id"], seen, p.get("likes", 2)])
+                                                      reposts, replies, quotes, impressions)
+            values (?, ?, ?, ?, 1, 0, 0, ?)""", [platform, p["post_id"], seen, p.get("likes", 2),
+                                                 p.get("impressions")])
         con.execute("insert into norm.campaign_posts values (?, ?, ?)",
                     [campaign, platform, p["post_id"]])
+        for tag in dict.fromkeys(p.get("tags", ())):
+            con.execute("insert into norm.post_hashtags values (?, ?, ?, ?)",
+                        [platform, p["post_id"], tag.casefold(), tag])
+        for handle in dict.fromkeys(p.get("mentions", ())):
+            con.execute("insert into norm.post_mentions values (?, ?, ?)",
+                        [platform, p["post_id"], handle.lower()])

@@ -126,7 +126,7 @@ def test_since_until_filter_in_the_campaign_time_zone(built, tmp_path):
     assert sum(int(r["posts"]) for r in read_csv(target / "volume.csv")) == want[0]
     assert all("2016-04-27" <= r["posted"][:10] <= "2016-04-29"
                for r in read_csv(target / "top_posts.csv"))
-    assert "not only the period selected" in (target / "index.html").read_text(
+    assert "cover only the period selected" in (target / "index.html").read_text(
         encoding="utf-8")
 
 

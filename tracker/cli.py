@@ -205,9 +205,11 @@ def build_cmd(ctx: click.Context, full: bool) -> None:
 @click.option("--no-build", is_flag=True, help="Do not build the models first, even when the "
                                                "warehouse has changed since the last build "
                                                "(a warning on stderr says so).")
+@click.option("--pdf", is_flag=True, help="Also print each campaign page to "
+                                          "OUT/<campaign>/report.pdf (needs Chromium on PATH).")
 @click.pass_context
 def report(ctx: click.Context, campaign: str | None, since, until, out: str | None,
-           images: bool, no_build: bool) -> None:
+           images: bool, no_build: bool, pdf: bool) -> None:
     """Write the HTML report(s) from the built models.
 
     When the warehouse has posts the last `tracker build` did not see (or lost some, or the
@@ -225,12 +227,15 @@ def report(ctx: click.Context, campaign: str | None, since, until, out: str | No
 
     cfg = get_config(ctx)
     window = Window(since.date() if since else None, until.date() if until else None)
+    if pdf:  # before a build that may take a while
+        from .report.pdf import find_chromium
+        find_chromium()
     t0 = time.perf_counter()
     ensure_fresh(cfg, build=not no_build, on_note=echo_err)
     con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
     try:
         paths = write_reports(con, cfg, Path(out) if out else cfg.reports, campaign, window,
-                              images=images)
+                              images=images, pdf=pdf)
     finally:
         con.close()
     for p in paths:

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -61,12 +62,14 @@ class Freshness:
         return text
 
 
-def show_time(value: dt.datetime | None) -> str:
+def show_time(value: dt.datetime | None, tz: str = "UTC") -> str:
+    """The time in `tz` (an IANA name; UTC unless said), with the zone named."""
     if value is None:
         return "never"
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    zone = dt.UTC if tz == "UTC" else ZoneInfo(tz)
+    return value.astimezone(zone).strftime(f"%Y-%m-%d %H:%M {tz}")
 
 
 def campaigns_fingerprint(campaigns: Iterable[Campaign]) -> str:
@@ -115,13 +118,14 @@ def check(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> Fres
                      campaigns_changed=fp != campaigns_fingerprint(campaigns))
 
 
-def as_of_line(con: duckdb.DuckDBPyConnection) -> str:
-    """The line every report page shows: when the data it was built from was loaded."""
+def as_of_line(con: duckdb.DuckDBPyConnection, tz: str = "UTC") -> str:
+    """The line every report page shows: when the data it was built from was loaded (in the
+    page's time zone: the campaign's on a campaign page, else UTC)."""
     last = last_build(con)
     if last is None:
         return "Data as of: unknown (built before builds were recorded; run `tracker build`)"
-    return (f"Data as of {show_time(last[3])} (last post loaded), "
-            f"built {show_time(last[0])}")
+    return (f"Data as of {show_time(last[3], tz)} (last post loaded), "
+            f"built {show_time(last[0], tz)}")
 
 
 def as_of(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:

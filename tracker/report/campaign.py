@@ -14,11 +14,12 @@ import duckdb
 
 from .. import platforms
 from ..config import Campaign, Config
-from ..freshness import as_of, as_of_line
+from ..freshness import as_of, as_of_line, show_time
 from . import ages, charts, data, partial, sections
 from .data import Rows, Window
 from .exports import write_csv, write_images, write_json
 from .page import chart_slot, esc, render_page
+from .window import Scope
 
 TIME_CHARTS = ("volume", "platforms", "contributors", "impressions")
 TITLES = {
@@ -27,6 +28,7 @@ TITLES = {
     "top_contributors": "Top contributors", "hashtags": "Hashtags used together",
     "languages": "Languages", "heatmap": "Posts by weekday and hour",
 }
+# the "Who and what" charts (the name is older than --since/--until applying to them)
 WHOLE_CAMPAIGN = ("top_contributors", "hashtags", "languages", "heatmap")
 EMPTY = "no posts in this period"
 SYNTHETIC_SUBTITLE = "Synthetic data from the simulated source, not real posts"
@@ -55,16 +57,17 @@ class CampaignData:
 def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData:
     present = data.check_marts(con)
     bucket = data.choose_bucket(con, c, w)
-    d = CampaignData(c, w, data.summary(con, c, w), bucket)
+    scope = Scope(con, c, w)
+    d = CampaignData(c, w, data.summary(con, c, w, scope), bucket)
     d.tables = {
         "volume": data.volume_by_kind(con, c, w, bucket),
         "platforms": data.volume_by_platform(con, c, w, bucket),
         "contributors": data.contributors(con, c, w, bucket),
         "impressions": data.impressions(con, c, w, bucket),
-        "top_contributors": data.top_contributors(con, c),
-        "hashtags": data.hashtag_pairs(con, c),
-        "languages": data.languages(con, c),
-        "heatmap": data.heatmap(con, c),
+        "top_contributors": data.top_contributors(con, c, scope),
+        "hashtags": data.hashtag_pairs(con, c, scope),
+        "languages": data.languages(con, c, scope),
+        "heatmap": data.heatmap(con, c, scope),
     }
     d.bursts = data.bursts(con, c, w, present)
     d.gaps = data.coverage_gaps(con, c, w, present)
@@ -72,10 +75,11 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     d.top_posts = data.top_posts(con, c, w)
     d.ages = ages.engagement_at_age(con, c.name)
     d.events = _events(c, w, d.tables["volume"])
-    # the whole-campaign sections show every post of the campaign, whatever the window
+    # the banner follows the whole campaign: a page of a synthetic campaign says so, whatever
+    # the window
     whole = data.campaign_summaries(con).get(c.name, {})
     d.synthetic = bool(d.summary.get("synthetic")) or bool(whole.get("synthetic"))
-    d.as_of, d.as_of_text = as_of(con), as_of_line(con)
+    d.as_of, d.as_of_text = as_of(con), as_of_line(con, c.timezone)
     return d
 
 
@@ -148,7 +152,8 @@ def body_html(d: CampaignData, files: list[str]) -> str:
         f'<p class="meta">Hashtags: {esc(tags)} · Time zone: {esc(c.timezone)} · '
         f'Period: {esc(d.window.describe())} · '
         f'Platforms: {esc(platforms.labels((s.get("platforms") or "").split(",")) or "none")} '
-        f'· Generated {esc(dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))}</p>',
+        f'· Generated {esc(show_time(dt.datetime.now(dt.UTC), c.timezone))}. Every time on '
+        f'this page is in {esc(c.timezone)}.</p>',
         sections.coverage_html(d.gaps, d.coverage_unknown),
         sections.figures_html(s, c.timezone),
     ]
@@ -168,8 +173,9 @@ def body_html(d: CampaignData, files: list[str]) -> str:
         parts += [chart_slot(n, TITLES[n], EMPTY) for n in TIME_CHARTS]
     parts.append("<h2>Who and what</h2>")
     if d.window.is_set:
-        parts.append('<p class="meta">These charts cover the whole campaign, not only the '
-                     'period selected.</p>')
+        parts.append(f'<p class="meta" data-window-note>These charts, like every figure on '
+                     f'this page, cover only the period selected: {esc(d.window.describe())}.'
+                     '</p>')
     parts += [chart_slot(n, TITLES[n], None if d.tables[n] else EMPTY) for n in WHOLE_CAMPAIGN]
     parts.append(sections.top_posts_html(d.top_posts, c.timezone))
     parts.append(ages.ages_html(d.ages))

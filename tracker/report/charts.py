@@ -42,7 +42,9 @@ def _period(chart: alt.Chart, partial: str | None) -> alt.Chart:
     return chart.transform_calculate(
         period=f"+toDate(datum.t) >= {since:.0f} ? '{PARTIAL}' : 'complete'").encode(
         opacity=alt.Opacity("period:N", title="Period",
-                            scale=alt.Scale(domain=["complete", PARTIAL], range=[1.0, 0.35])))
+                            scale=alt.Scale(domain=["complete", PARTIAL], range=[1.0, 0.35]),
+                            # above the charts: on the right it would widen the whole timeline
+                            legend=alt.Legend(orient="top")))
 
 
 def _data(rows: Rows) -> alt.Data:
@@ -94,7 +96,7 @@ def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
                               alt.Tooltip("date:N", title="Date")]))
         # Labels of nearby events would overlap: each event gets its own line (row).
         layers.append(base.mark_text(align="left", dx=3, color=EVENT_COLOUR, baseline="top",
-                                     fontWeight="bold").encode(
+                                     fontWeight="bold", limit=160).encode(
             x="t:T", y=alt.Y("row:Q", scale=None), text="label:N"
         ).transform_window(n="row_number()").transform_calculate(
             row="4 + 14 * ((datum.n - 1) % 4)"))
@@ -131,56 +133,79 @@ def contributors(rows: Rows, bucket: str, tz: str, brush: Any = None,
         width=WIDTH, height=HEIGHT, title="Contributors: new adopters and cumulative total")
 
 
+ACTUAL = "actual impressions (line)"
+
+
 def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None,
                 partial: str | None = None) -> alt.LayerChart:
+    """Potential impressions as bars by platform (left axis); actual impressions, where a
+    platform reports them, as a line with its own axis on the right and its own legend entry:
+    they are usually a small fraction of the potential and would lie flat on its scale."""
     base = alt.Chart(_data(rows)).encode(x=_time_x(bucket, tz, brush))
     # a day whose potential impressions are not known has no bar (not a bar of 0)
     layers = [_period(base.transform_filter("isValid(datum.potential_impressions)").mark_bar(
         clip=True, opacity=0.85).encode(
-        y=alt.Y("sum(potential_impressions):Q", title="Impressions"),
+        y=alt.Y("sum(potential_impressions):Q", title="Potential impressions (bars)"),
         color=alt.Color("platform:N", title="Potential, by platform"),
         tooltip=[_time_tip(bucket), alt.Tooltip("platform:N", title="Platform"),
                  alt.Tooltip("sum(potential_impressions):Q", title="Potential impressions",
                              format=","),
                  alt.Tooltip("sum(actual_impressions):Q", title="Actual impressions",
                              format=",")]), partial)]
+    title = "Impressions over time: potential (bars)"
     if any(r.get("actual_impressions") is not None for r in rows):
-        layers.append(base.transform_filter("isValid(datum.actual_impressions)").mark_line(
-            color="black", point=True, clip=True).encode(
-            x=_time_x(bucket, tz, brush, centre=True), y="sum(actual_impressions):Q",
+        layers.append(base.transform_filter("isValid(datum.actual_impressions)")
+                      .transform_calculate(series=f"'{ACTUAL}'").mark_line(
+            point=True, clip=True).encode(
+            x=_time_x(bucket, tz, brush, centre=True),
+            y=alt.Y("sum(actual_impressions):Q", title="Actual impressions (line)",
+                    axis=alt.Axis(orient="right")),
+            color=alt.Color("series:N", title="Actual, where reported",
+                            scale=alt.Scale(range=["black"]),
+                            legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2)),
             tooltip=[_time_tip(bucket), alt.Tooltip("sum(actual_impressions):Q",
                                                     title="Actual impressions (reported)",
                                                     format=",")]))
-    return alt.LayerChart(layer=layers).properties(
-        width=WIDTH, height=HEIGHT,
-        title="Impressions over time: potential (bars) and actual where reported (line)")
+        title += " and actual where reported (line, own axis on the right)"
+    return alt.LayerChart(layer=layers).resolve_scale(y="independent", color="independent"
+                                                      ).properties(width=WIDTH, height=HEIGHT,
+                                                                   title=title)
 
 
 METRIC_TITLES = {"posts": "Posts made", "potential_impressions": "Potential impressions",
                  "engagement": "Engagement received", "mentions": "Times mentioned"}
 
 
-def top_contributors(rows: Rows) -> alt.Chart:
+def top_contributors(rows: Rows) -> alt.LayerChart:
+    """Accounts ranked by the measure picked in the menu; the x axis's title names it (a text
+    mark: an axis title cannot follow a parameter)."""
     metrics = [m for m in METRIC_TITLES if any(r["metric"] == m for r in rows)]
-    titles = json.dumps({m: t.lower() for m, t in METRIC_TITLES.items()})
     pick = alt.param(name="metric", value=metrics[0], bind=alt.binding_select(
         options=metrics, labels=[METRIC_TITLES[m] for m in metrics], name="Rank by: "))
-    return alt.Chart(_data(rows)).mark_bar(color="#3182bd").encode(
+    bars = alt.Chart(_data(rows)).mark_bar(color="#3182bd").encode(
         y=alt.Y("account:N", sort=alt.EncodingSortField("rank", order="ascending"),
-                title=None, axis=alt.Axis(labelLimit=220)),
-        x=alt.X("value:Q", title=None),
+                title="Account (platform)", axis=alt.Axis(labelLimit=220)),
+        # whole numbers: no more ticks than the largest value (no 0.5 posts)
+        x=alt.X("value:Q", title=None, axis=alt.Axis(
+            format="~s", labelFlush=True, labelOverlap=True,
+            tickCount=alt.expr("min(ceil(width / 40), max(1, domain('x')[1]))"))),
         tooltip=[alt.Tooltip("rank:Q", title="Rank"), alt.Tooltip("account:N", title="Account"),
                  alt.Tooltip("metric:N", title="Measure"),
                  alt.Tooltip("value:Q", title="Value", format=",")],
-    ).add_params(pick).transform_filter("datum.metric == metric").properties(
-        width=WIDTH - 240,
-        title=alt.TitleParams(alt.expr(f"'Top contributors by ' + {titles}[metric]")))
+    ).add_params(pick).transform_filter("datum.metric == metric")
+    x_title = alt.Chart(_data([{}])).mark_text(
+        text=alt.expr(f"{json.dumps(METRIC_TITLES)}[metric]"), x=alt.expr("width / 2"),
+        y=alt.expr("height + 30"), fontWeight="bold", fontSize=11, align="center")
+    # a fixed title (a long one that followed the menu would not fit a phone); the x axis's
+    # title names the measure
+    return alt.LayerChart(layer=[bars, x_title]).properties(
+        width=WIDTH - 240, title="Top contributors")
 
 
 def hashtag_pairs(rows: Rows) -> alt.Chart:
     return alt.Chart(_data(rows)).mark_bar(color="#756bb1").encode(
-        y=alt.Y("pair:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
-        x=alt.X("posts:Q", title="Posts carrying both tags"),
+        y=alt.Y("pair:N", sort="-x", title="Tag pair", axis=alt.Axis(labelLimit=260)),
+        x=alt.X("posts:Q", title="Posts carrying both tags", axis=alt.Axis(labelFlush=True)),
         tooltip=[alt.Tooltip("pair:N", title="Hashtags"),
                  alt.Tooltip("posts:Q", title="Posts", format=",")],
     ).properties(width=WIDTH - 280, title="Hashtags used together")
@@ -188,8 +213,8 @@ def hashtag_pairs(rows: Rows) -> alt.Chart:
 
 def languages(rows: Rows) -> alt.Chart:
     return alt.Chart(_data(rows)).mark_bar(color="#31a354").encode(
-        y=alt.Y("lang:N", sort="-x", title="Language"),
-        x=alt.X("posts:Q", title="Posts"),
+        y=alt.Y("lang:N", sort="-x", title="Language (as reported)"),
+        x=alt.X("posts:Q", title="Posts", axis=alt.Axis(labelFlush=True)),
         tooltip=[alt.Tooltip("lang:N", title="Language"),
                  alt.Tooltip("posts:Q", title="Posts", format=","),
                  alt.Tooltip("share:Q", title="Share", format=".1%")],
@@ -198,8 +223,9 @@ def languages(rows: Rows) -> alt.Chart:
 
 def heatmap(rows: Rows, tz: str) -> alt.Chart:
     return alt.Chart(_data(rows)).mark_rect().encode(
-        x=alt.X("hour_of_day:O", title=f"Hour of day ({tz})"),
-        y=alt.Y("weekday_name:O", title=None,
+        x=alt.X("hour_of_day:O", title=f"Hour of day ({tz})",
+                axis=alt.Axis(labelAngle=0, labelOverlap=True)),
+        y=alt.Y("weekday_name:O", title=f"Weekday ({tz})",
                 sort=alt.EncodingSortField("weekday", order="ascending")),
         color=alt.Color("posts:Q", title="Posts", scale=alt.Scale(scheme="reds")),
         tooltip=[alt.Tooltip("weekday_name:N", title="Weekday"),
@@ -218,19 +244,18 @@ def share_of_voice(rows: Rows) -> alt.Chart:
                  alt.Tooltip("campaign:N", title="Campaign"),
                  alt.Tooltip("posts:Q", title="Posts", format=","),
                  alt.Tooltip("share:Q", title="Share", format=".1%")],
-    ).properties(width=WIDTH, height=HEIGHT, title="Share of voice per day")
+    ).properties(width=WIDTH, height=HEIGHT, title="Share of voice per UTC day")
 
 
 def campaigns_volume(rows: Rows) -> alt.Chart:
     return alt.Chart(_data(rows)).mark_line(point=True).encode(
-        x=alt.X("t:T", timeUnit="utcyearmonthdate",
-                title="Day (each campaign's time zone)"),
+        x=alt.X("t:T", timeUnit="utcyearmonthdate", title="Day (UTC)"),
         y=alt.Y("posts:Q", title="Posts per day"),
         color=alt.Color("campaign:N", title="Campaign"),
         tooltip=[alt.Tooltip("t:T", timeUnit="utcyearmonthdate", title="Day"),
                  alt.Tooltip("campaign:N", title="Campaign"),
                  alt.Tooltip("posts:Q", title="Posts", format=",")],
-    ).properties(width=WIDTH, height=HEIGHT, title="Posts per day, campaigns side by side")
+    ).properties(width=WIDTH, height=HEIGHT, title="Posts per UTC day, campaigns side by side")
 
 
 def timeline(parts: list[AnyChart]) -> alt.VConcatChart:

@@ -1,16 +1,16 @@
 """The report's data: small, already-aggregated rows read from the marts, never raw posts.
 
 Every function takes the campaign and a `Window` (--since / --until, inclusive calendar days
-in the campaign's time zone) and filters in SQL. Marts without a time dimension (top
-contributors, hashtags, languages, heatmap) cover the whole campaign; the page says so when a
-window is set.
+in the campaign's time zone) and filters in SQL: marts with a day or hour column through it;
+marts without one (headline figures, top contributors, hashtags, languages, heatmap) through
+`window.Scope`, which runs the mart's own SQL over the window's posts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -18,6 +18,9 @@ import duckdb
 from ..config import Campaign
 from ..errors import TrackerError
 from ..store.db import one
+
+if TYPE_CHECKING:
+    from .window import Scope
 
 REQUIRED_MARTS = (
     "volume_hourly", "volume_daily", "contributors_daily", "reach_daily", "campaign_summary",
@@ -211,31 +214,37 @@ def _coverage(con, c: Campaign, w: Window, present: set[str], state: str) -> Row
         group by source order by source""", [c.name, state, *params])
 
 
-# --- whole-campaign rankings and distributions ------------------------------------------------
-def top_contributors(con, c: Campaign, limit: int = 15) -> Rows:
-    return rows(con, """
+# --- rankings and distributions: the mart, or its SQL over the window (window.Scope) ---------
+def _scope(con, c: Campaign, w: Window) -> Scope:
+    from .window import Scope
+    return Scope(con, c, w)
+
+
+def top_contributors(con, c: Campaign, scope: Scope, limit: int = 15) -> Rows:
+    return rows(con, f"""
         select metric, rank, platform, handle, value,
                coalesce(handle, author_id) || ' (' || platform || ')' as account
-        from marts.top_contributors where campaign = ? and rank <= ?
+        from {scope.table("marts.top_contributors")} where campaign = ? and rank <= ?
         order by metric, rank""", [c.name, limit])
 
 
-def hashtag_pairs(con, c: Campaign, limit: int = 20) -> Rows:
-    return rows(con, """
+def hashtag_pairs(con, c: Campaign, scope: Scope, limit: int = 20) -> Rows:
+    return rows(con, f"""
         select '#' || tag_a || ' + #' || tag_b as pair, tag_a, tag_b, posts
-        from marts.hashtag_cooccurrence where campaign = ?
+        from {scope.table("marts.hashtag_cooccurrence")} where campaign = ?
         order by posts desc, tag_a, tag_b limit ?""", [c.name, limit])
 
 
-def languages(con, c: Campaign, limit: int = 15) -> Rows:
-    return rows(con, """
-        select lang, posts, share from marts.languages where campaign = ?
+def languages(con, c: Campaign, scope: Scope, limit: int = 15) -> Rows:
+    return rows(con, f"""
+        select lang, posts, share from {scope.table("marts.languages")} where campaign = ?
         order by posts desc, lang limit ?""", [c.name, limit])
 
 
-def heatmap(con, c: Campaign) -> Rows:
-    return rows(con, """
-        select weekday, weekday_name, hour_of_day, posts from marts.activity_heatmap
+def heatmap(con, c: Campaign, scope: Scope) -> Rows:
+    return rows(con, f"""
+        select weekday, weekday_name, hour_of_day, posts
+        from {scope.table("marts.activity_heatmap")}
         where campaign = ? order by weekday, hour_of_day""", [c.name])
 
 
@@ -257,37 +266,12 @@ SUMMARY_COLUMNS = ("posts", "contributors", "followers_known_posts", "followers_
                    "replies", "quotes", "engagement", "engagement_per_post", "first_post",
                    "last_post", "peak_hour", "peak_hour_posts", "synthetic", "platforms")
 
-# With --since/--until the headline figures come from the same SQL as marts.campaign_summary:
-# the models that make it (core.campaign_hourly and core.campaign_authors, then the mart) run
-# again over the campaign's posts inside the window, their `core.campaign_posts` replaced by
-# those posts. No figure is defined twice; a test checks that a window covering the whole
-# campaign gives the mart's row.
-SUMMARY_CHAIN = ("core.campaign_hourly", "core.campaign_authors", "marts.campaign_summary")
-
-
-def _summary_sql(posts_table: str) -> str:
-    """marts.campaign_summary's query, over `posts_table` instead of core.campaign_posts."""
-    from ..build.sql import substitute
-    from ..models import discover
-    sql = {m.table: m.sql for m in discover() if m.table in SUMMARY_CHAIN}
-    inputs = {t: "(" + substitute(sql[t], {"core.campaign_posts": posts_table}) + ")"
-              for t in SUMMARY_CHAIN[:2]}
-    return substitute(sql["marts.campaign_summary"], inputs)
-
-
-def summary(con, c: Campaign, w: Window) -> dict[str, Any]:
-    """Headline figures: marts.campaign_summary, or the same figures over the window."""
-    if w.is_set:
-        cond, params = w.local("created_at", c.timezone)
-        # a temp table: the report's connection is read-only, the warehouse is not written
-        con.execute("create or replace temp table report_window_posts as select * from "
-                    f"core.campaign_posts where campaign = ? and {cond}", [c.name, *params])
-        found = rows(con, f"select {', '.join(SUMMARY_COLUMNS)} from ("
-                          f"{_summary_sql('report_window_posts')}) where campaign = ?",
-                     [c.name])
-    else:
-        found = rows(con, f"select {', '.join(SUMMARY_COLUMNS)} from marts.campaign_summary "
-                          "where campaign = ?", [c.name])
+def summary(con, c: Campaign, w: Window, scope: Scope | None = None) -> dict[str, Any]:
+    """Headline figures: marts.campaign_summary, or the same figures over the window (the
+    mart's SQL over the window's posts, window.Scope)."""
+    table = (scope or _scope(con, c, w)).table("marts.campaign_summary")
+    found = rows(con, f"select {', '.join(SUMMARY_COLUMNS)} from {table} where campaign = ?",
+                 [c.name])
     if not found:
         return {k: 0 if k in ("posts", "contributors") else None for k in SUMMARY_COLUMNS} | {
             "synthetic": False, "platforms": ""}
@@ -307,7 +291,9 @@ def share_of_voice(con, campaigns: list[str]) -> Rows:
 
 
 def daily_volume_all(con, campaigns: list[str]) -> Rows:
+    """Posts per UTC day and campaign (the comparison page is in UTC, like share of voice)."""
     return rows(con, """
-        select strftime(day, '%Y-%m-%dT00:00:00Z') as t, campaign, sum(posts)::bigint as posts
-        from marts.volume_daily where list_contains(?, campaign)
+        select strftime(timezone('UTC', hour), '%Y-%m-%dT00:00:00Z') as t, campaign,
+               sum(posts)::bigint as posts
+        from marts.volume_hourly where list_contains(?, campaign)
         group by all order by 1, 2""", [campaigns])

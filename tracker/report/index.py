@@ -33,7 +33,7 @@ def write_index(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Path) -
     sums = data.campaign_summaries(con)
     head = ("<tr><th>Campaign</th>" + "".join(
         f'<th class="num">{esc(DEFINITIONS[k][0])}</th>' for k in INDEX_FIGURES)
-        + "<th>First post</th><th>Last post</th><th>Data</th></tr>")
+        + "<th>First post (UTC)</th><th>Last post (UTC)</th><th>Data</th></tr>")
     rows, synthetic, csv_rows = [], config.synthetic, []
     for c in config.campaigns:
         s = sums.get(c.name, {})
@@ -43,11 +43,14 @@ def write_index(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Path) -
                 else f"{esc(c.title)} <small>(no report yet)</small>")
         rows.append(
             f'<tr data-campaign="{esc(c.slug)}"><td>{name}</td>'
-            + "".join(f'<td class="num">{esc(fmt_number(s.get(k, 0 if k == "posts" else None)))}'
+            + "".join(f'<td class="num" data-label="{esc(DEFINITIONS[k][0])}">'
+                      + esc(fmt_number(s.get(k, 0 if k == "posts" else None)))
                       + (f"<br><small>{esc(known)}</small>" if (known := known_for(s, k))
                          else "") + "</td>" for k in INDEX_FIGURES)
-            + f"<td>{esc(fmt_time(s.get('first_post'), c.timezone))}</td>"
-            + f"<td>{esc(fmt_time(s.get('last_post'), c.timezone))}</td>"
+            + "<td data-label=\"First post (UTC)\">"
+            + f"{esc(fmt_time(s.get('first_post'), 'UTC'))}</td>"
+            + "<td data-label=\"Last post (UTC)\">"
+            + f"{esc(fmt_time(s.get('last_post'), 'UTC'))}</td>"
             + f"<td>{'synthetic' if s.get('synthetic') else 'collected'}</td></tr>")
         csv_rows.append({"campaign": c.name, "title": c.title, "timezone": c.timezone,
                          **{k: s.get(k) for k in (*INDEX_FIGURES, "followers_known_share",
@@ -55,9 +58,11 @@ def write_index(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Path) -
                                                   "engagement_known_share", "first_post",
                                                   "last_post", "synthetic")}})
     write_csv(out_dir / "campaigns.csv", csv_rows)
-    body = (f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
-            '<p class="meta">Times in each campaign\'s time zone. Definitions are in each '
-            'campaign report. <a href="campaigns.csv">campaigns.csv</a> · '
+    # data-label: one card per campaign on a narrow screen (page.STYLE)
+    body = (f'<table class="cards"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+            '<p class="meta">Times in UTC (each campaign report uses its campaign\'s time '
+            'zone). Definitions are in each campaign report. '
+            '<a href="campaigns.csv">campaigns.csv</a> · '
             '<a href="compare.html">compare campaigns</a></p>')
     out = out_dir / "index.html"
     out.write_text(render_page("Campaign reports", body, {}, synthetic, _nav("index.html"),
@@ -81,7 +86,9 @@ def write_comparison(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Pa
     empty = "no posts in any campaign yet"
     body = (chart_slot("share_of_voice", "Share of voice", None if sov else empty)
             + chart_slot("campaigns_volume", "Posts per day", None if vol else empty)
-            + '<p class="meta">Share of voice: each campaign\'s share of all campaign posts '
+            + '<p class="meta">Every day on this page is a UTC day (00:00 to 24:00 UTC), '
+              "whatever each campaign's own time zone, so campaigns compare over the same 24 "
+              "hours. Share of voice: each campaign\'s share of all campaign posts "
               "per UTC day (a post carrying two campaigns' tags counts for both). Data: "
               '<a href="share_of_voice.csv">share_of_voice.csv</a> · '
               '<a href="campaigns_volume.csv">campaigns_volume.csv</a></p>')

@@ -14,33 +14,71 @@ from urllib.parse import urlsplit
 from .assets import vega_bundle
 
 STYLE = """
+*,*::before,*::after{box-sizing:border-box}
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2327}
 header{background:#7a1c1c;color:#fff;padding:1rem 2rem}
-header h1{margin:.2rem 0}
+header h1{margin:.2rem 0;overflow-wrap:anywhere}
 header a{color:#fff}
 nav{font-size:.9rem}
 main{padding:1rem 2rem;max-width:1200px}
 .synthetic{background:#fff3cd;color:#5c4400;border:1px solid #e0c36b;padding:.6rem 1rem;
 margin:1rem 0;font-weight:600}
 .warning{background:#fde8e8;color:#6b1a1a;border:1px solid #e4a0a0;padding:.6rem 1rem;
-margin:1rem 0}
-.meta{color:#555;font-size:.9rem}
+margin:1rem 0;overflow-wrap:anywhere}
+.meta{color:#555;font-size:.9rem;overflow-wrap:anywhere}
 .figures{display:flex;flex-wrap:wrap;gap:1rem;margin:1rem 0}
 .figure{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;min-width:9rem}
 .figure b{display:block;font-size:1.4rem}
 .figure small{display:block;color:#555;font-size:.8rem}
 .figure a{color:inherit;font-size:.85rem}
-.chart{margin:1.5rem 0}
+.info{display:inline-block;width:1.3em;height:1.3em;line-height:1.2em;margin-left:.25em;
+border:1px solid currentColor;border-radius:50%;text-align:center;font-size:.8em;
+font-style:normal;font-weight:700;font-family:Georgia,'Times New Roman',serif;
+vertical-align:.1em}
+.chart{margin:1.5rem 0;width:100%;max-width:100%;overflow-x:auto}
 .empty{color:#555;font-style:italic;border:1px dashed #ccc;padding:1rem}
+.table-wrap{width:100%;overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #e5e5e5;padding:.35rem .5rem;text-align:left;vertical-align:top}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-td.text{max-width:38rem;white-space:pre-wrap;overflow-wrap:anywhere}
+td.time{white-space:nowrap}
+td.text{min-width:16rem;max-width:38rem;white-space:pre-wrap;overflow-wrap:anywhere}
 dt{font-weight:600;margin-top:.6rem}
 dd{margin-left:1rem}
 :target{background:#fff8d6}
+@media (max-width:600px){
+header{padding:.8rem 1rem}
+header h1{font-size:1.5rem}
+main{padding:.6rem 1rem}
+.figures{gap:.5rem}
+.figure{flex:1 1 8.5rem;min-width:0;padding:.5rem .7rem}
+.figure b{font-size:1.15rem;overflow-wrap:anywhere}
+table.cards thead{display:none}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
+table.cards tr{border:1px solid #ddd;border-radius:6px;margin:0 0 .8rem;padding:.3rem 0}
+table.cards td{border:0;padding:.15rem .6rem;min-width:0;max-width:none;text-align:left}
+table.cards td[data-label]::before{content:attr(data-label) ": ";color:#555;font-size:.85em}
+table.cards td.num{display:inline-block;width:auto}
+}
+@media print{
+@page{margin:14mm}
+body{font-size:10.5pt}
+header{background:none;color:#000;padding:0 0 .4rem;border-bottom:2px solid #7a1c1c}
+header a,nav,.vega-bindings,#vg-tooltip-element,.vega-actions{display:none !important}
+main{padding:0;max-width:none}
+h2{break-before:page;break-after:avoid}
+main>h2:first-of-type,#top-posts>h2{break-before:auto}
+section,.chart,.figure,tr,dt,dd{break-inside:avoid}
+.chart{overflow:visible}
+.chart svg{max-width:100% !important;height:auto !important}
+.table-wrap{overflow:visible}
+table{font-size:8.5pt}
+th,td{padding:.2rem .25rem}
+td.text{min-width:0}
+a{color:inherit}
+:target{background:none}
+}
 """
-
 # No request may leave the page: everything is inline. Vega compiles expressions with
 # Function(), hence 'unsafe-eval'.
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
@@ -52,14 +90,102 @@ EMBED_SCRIPT = """
   window.__reportReady = false; window.__chartErrors = [];
   var specs = JSON.parse(document.getElementById('chart-specs').textContent);
   var opts = {"actions": false, "renderer": "svg"};
-  Promise.all(Object.keys(specs).map(function(id){
+  var NARROW = 600, MIN_PLOT = 120, drawn = {};
+  // The plots' horizontal extent, from the widths in the spec (0: no numeric width).
+  function plotWidth(s) {
+    if (s.hconcat) return s.hconcat.reduce(function(n, v){ return n + plotWidth(v); }, 0);
+    var parts = s.vconcat || s.concat;
+    if (parts) return Math.max.apply(null, parts.map(plotWidth).concat([0]));
+    return typeof s.width === 'number' ? s.width : 0;
+  }
+  // A copy of the spec with every plot width times f; on a narrow screen, axis labels are
+  // cut shorter (labelLimit) and legends go under the plots.
+  // A long title in lines of at most `chars` characters (Vega does not wrap titles).
+  function wrap(text, chars) {
+    if (typeof text !== 'string' || text.length <= chars) return text;
+    var lines = [''];
+    text.split(' ').forEach(function(word){
+      var last = lines[lines.length - 1];
+      if (last && (last + ' ' + word).length > chars) lines.push(word);
+      else lines[lines.length - 1] = last ? last + ' ' + word : word;
+    });
+    return lines;
+  }
+  function wrapTitle(title, chars) {
+    if (typeof title === 'string') return wrap(title, chars);
+    if (title && typeof title === 'object' && !Array.isArray(title)) {
+      return Object.assign({}, title, {text: wrap(title.text, chars),
+                                       subtitle: wrap(title.subtitle, chars)});
+    }
+    return title;
+  }
+  function scaled(s, f, cap) {
+    if (Array.isArray(s)) return s.map(function(v){ return scaled(v, f, cap); });
+    if (!s || typeof s !== 'object') return s;
+    var view = s.mark || s.layer || s.vconcat || s.hconcat || s.concat, out = {};
+    Object.keys(s).forEach(function(k){
+      var v = s[k];
+      if (k === 'width' && typeof v === 'number') v = Math.max(MIN_PLOT, Math.floor(v * f));
+      else if (k === 'labelLimit' && cap && typeof v === 'number') v = Math.min(v, cap);
+      else if (k === 'title' && view && cap) v = wrapTitle(v, Math.floor(cap / 3));
+      else if (k !== 'data' && k !== 'datasets') v = scaled(v, f, cap);
+      out[k] = v;
+    });
+    return out;
+  }
+  function narrowed(spec, avail) {
+    var cap = Math.round(avail * 0.35);
+    var config = Object.assign({}, spec.config || {});
+    config.legend = Object.assign({orient: 'bottom', symbolDirection: 'vertical',
+                                   gradientDirection: 'horizontal'}, config.legend || {});
+    config.axis = Object.assign({labelLimit: cap}, config.axis || {});
+    return [Object.assign({}, spec, {config: config}), cap];
+  }
+  function svgWidth(el) {
+    var svg = el.querySelector('svg');
+    return svg ? parseFloat(svg.getAttribute('width')) || svg.getBoundingClientRect().width : 0;
+  }
+  function embed(id, spec) {
     var el = document.getElementById(id);
-    return vegaEmbed(el, specs[id], opts).catch(function(e){
+    if (drawn[id]) { drawn[id].result.finalize(); }
+    return vegaEmbed(el, spec, opts).then(function(result){
+      drawn[id] = {result: result, avail: el.clientWidth - 2};
+      return svgWidth(el);
+    });
+  }
+  // Draw the chart as wide as its element: draw at the spec's widths, measure what the axes,
+  // legends and padding add, then draw again with the plot widths that fill the element
+  // (and once more if labels that grew with the plot still overflow).
+  function fit(id) {
+    var el = document.getElementById(id), avail = el.clientWidth - 2, base = specs[id];
+    var plot = plotWidth(base);
+    if (drawn[id] && drawn[id].avail === avail) return Promise.resolve();
+    var cap = 0;
+    if (avail < NARROW) { var n = narrowed(base, avail); base = n[0]; cap = n[1]; }
+    if (!plot || !avail) return embed(id, base);
+    return embed(id, scaled(base, 1, cap)).then(function(w){
+      var f = (avail - (w - plot)) / plot;
+      if (Math.abs(w - avail) < 2) return;
+      return embed(id, scaled(base, f, cap)).then(function(w2){
+        if (w2 <= avail + 1 || f * plot <= MIN_PLOT) return;
+        return embed(id, scaled(base, f - (w2 - avail) / plot, cap));
+      });
+    }).catch(function(e){
       window.__chartErrors.push(id + ': ' + e);
       el.textContent = 'Chart failed to render: ' + e;
       console.error('chart ' + id + ' failed: ' + e);
     });
-  })).then(function(){ window.__reportReady = true; });
+  }
+  function fitAll() { return Promise.all(Object.keys(specs).map(fit)); }
+  fitAll().then(function(){ window.__reportReady = true; });
+  var pending = null;
+  window.addEventListener('resize', function(){
+    clearTimeout(pending);
+    pending = setTimeout(function(){
+      window.__reportReady = false;
+      fitAll().then(function(){ window.__reportReady = true; });
+    }, 150);
+  });
 })();
 """
 _SAFE_URL = re.compile(r"[^\s\x00-\x1f\x7f<>\"'`]+")
@@ -94,6 +220,22 @@ def link(url: Any, text: Any) -> str:
     return f'<a href="{esc(ok)}" rel="noopener noreferrer nofollow">{esc(text)}</a>'
 
 
+def info_mark() -> str:
+    """The "what this counts" marker: a letter i in a CSS-drawn circle, which renders with any
+    font (a glyph such as U+24D8 shows as an empty box where no font has it)."""
+    return '<span class="info" aria-hidden="true">i</span>'
+
+
+_TABLE = re.compile(r"<table\b")
+
+
+def wrap_tables(body_html: str) -> str:
+    """Every table in a scrolling wrapper, so a wide table scrolls inside the page on a narrow
+    screen instead of widening it (tables with class "cards" become cards there instead)."""
+    return _TABLE.sub('<div class="table-wrap"><table', body_html).replace(
+        "</table>", "</table></div>")
+
+
 def synthetic_banner() -> str:
     return f'<div class="synthetic" role="alert">{esc(SYNTHETIC_BANNER)}</div>'
 
@@ -125,6 +267,7 @@ def render_page(title: str, body_html: str, charts: dict[str, dict[str, Any]],
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)}</title><style>{STYLE}</style>
 {bundle}</head>
-<body><header>{nav_html}<h1>{esc(title)}</h1></header><main>{banner}{body_html}</main>
+<body><header>{nav_html}<h1>{esc(title)}</h1></header>
+<main>{banner}{wrap_tables(body_html)}</main>
 {embed}</body></html>
 """

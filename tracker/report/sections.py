@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from ..models import QUERIES_DIR, parse_model
 from .data import Rows
-from .page import esc, link, safe_url
+from .page import esc, info_mark, link, safe_url
 
 # The figures' definitions are written once, in the column docs of the models (the mart's
 # header comment): the report shows them as they are written there.
@@ -98,7 +98,8 @@ def figures_html(s: dict[str, Any], tz: str) -> str:
         f'<div class="figure" data-figure="{k}"><b>{esc(values[k])}</b>'
         + (f'<small data-known="{k}">{esc(known)}</small>' if (known := known_for(s, k))
            else "")
-        + f'<a href="#def-{k}" title="What this counts">{esc(DEFINITIONS[k][0])} ⓘ</a></div>'
+        + f'<a href="#def-{k}" title="What this counts">{esc(DEFINITIONS[k][0])}'
+        + f"{info_mark()}</a></div>"
         for k in FIGURES)
     return f'<section class="figures" aria-label="Headline figures">{cards}</section>'
 
@@ -146,15 +147,17 @@ def top_posts_html(posts: Rows, tz: str) -> str:
                 '<p class="empty">No posts with engagement in this period.</p></section>')
     head = ("<tr><th>#</th><th>Post</th><th>Author</th><th>Posted</th>"
             + "".join(f'<th class="num">{c}</th>' for c in POST_COUNTS) + "<th>Link</th></tr>")
+    # data-label: on a narrow screen the table becomes one card per post (page.STYLE)
     body = "".join(
-        f"<tr data-post-rank=\"{esc(p['rank'])}\"><td>{esc(p['rank'])}</td>"
+        f"<tr data-post-rank=\"{esc(p['rank'])}\"><td data-label=\"Rank\">{esc(p['rank'])}</td>"
         f'<td class="text">{esc(p["text"])}</td>'
-        f"<td>{esc(p['handle'])} <small>({esc(p['platform'])})</small></td>"
-        f"<td>{esc(p['posted'])}</td>"
-        + "".join(f'<td class="num">{esc(fmt_number(p[c]))}</td>' for c in POST_COUNTS)
+        f"<td data-label=\"Author\">{esc(p['handle'])} <small>({esc(p['platform'])})</small>"
+        f"</td><td class=\"time\" data-label=\"Posted\">{esc(p['posted'])}</td>"
+        + "".join(f'<td class="num" data-label="{c}">{esc(fmt_number(p[c]))}</td>'
+                  for c in POST_COUNTS)
         + f"<td>{link(p['url'], 'open' if safe_url(p['url']) else p['url'] or '')}</td></tr>"
         for p in posts)
     return (f'<section id="top-posts"><h2>Top posts by engagement</h2>'
             f'<p class="meta">Times in {esc(tz)}. Links open the original post.</p>'
-            f"<table><thead>{head}</thead><tbody>{body}</tbody></table></section>")
+            f'<table class="cards"><thead>{head}</thead><tbody>{body}</tbody></table></section>')
 

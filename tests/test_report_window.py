@@ -1,0 +1,177 @@
+"""`--since/--until` applies to every section of the campaign report.
+
+Hand-made posts (authors, hashtags, mentions, languages and times chosen so that every
+section differs between the window and the whole campaign) are built by the real models;
+the report's CSVs are compared with the same figures computed here in plain Python from the
+posts.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import random
+from collections import Counter
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tracker.models import build
+from tracker.report import Window, write_reports
+from tracker.store.db import connect
+
+from . import report_marts
+from .test_report_browser import make_config
+
+TZ = "Asia/Damascus"
+WINDOW = Window(dt.date(2016, 4, 27), dt.date(2016, 4, 28))
+TAGS = ["AleppoIsBurning", "Syria", "Aleppo", "SaveAleppo", "StopBombingHospitals"]
+LANGS = ["en", "ar", "fr", "und"]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def make_posts() -> list[dict]:
+    """Five days of posts; inside the window other authors, tags, languages and hours lead."""
+    rnd = random.Random(16)
+    start = dt.datetime(2016, 4, 24, 22, tzinfo=dt.UTC)  # 2016-04-25 01:00 in Damascus
+    posts = []
+    for i in range(240):
+        t = start + dt.timedelta(minutes=29 * i + rnd.randrange(20))
+        local_day = t.astimezone(ZoneInfo(TZ)).date()
+        inside = WINDOW.since <= local_day <= WINDOW.until  # type: ignore[operator]
+        author = rnd.choice(["a1", "a2", "a3"] if inside and rnd.random() < 0.6
+                            else [f"a{k}" for k in range(1, 12)])
+        extra = rnd.sample(TAGS[1:3] if inside else TAGS[1:], k=rnd.randrange(3))
+        posts.append({
+            "post_id": str(i), "created_at": t, "author_id": author, "handle": f"user_{author}",
+            "text": "#AleppoIsBurning", "url": f"https://example.org/{i}",
+            "lang": rnd.choice(LANGS[:2] if inside else LANGS),
+            "tags": ["AleppoIsBurning", *extra],
+            "mentions": rnd.sample(["UNICEF", "WHO"] if inside else ["UNICEF", "WHO", "MSF"],
+                                   k=rnd.randrange(2)),
+            "followers": 100 + rnd.randrange(1000), "likes": rnd.randrange(9)})
+    return posts
+
+
+def local(p: dict) -> dt.datetime:
+    return p["created_at"].astimezone(ZoneInfo(TZ))
+
+
+def in_window(p: dict, w: Window) -> bool:
+    day = local(p).date()
+    return (w.since is None or day >= w.since) and (w.until is None or day <= w.until)
+
+
+# --- the figures, in plain Python -------------------------------------------------------------
+def top_by_posts(posts: list[dict]) -> list[tuple[str, int]]:
+    counts = Counter(p["author_id"] for p in posts)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], "x", kv[0]))[:15]
+    return [(f"user_{a} (x)", n) for a, n in ranked]
+
+
+def top_mentioned(posts: list[dict]) -> list[tuple[str, int]]:
+    counts = Counter(m.lower() for p in posts for m in p["mentions"])
+    return [(f"{h} (x)", n) for h, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def tag_pairs(posts: list[dict]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for p in posts:
+        tags = sorted({t.casefold() for t in p["tags"]})
+        counts.update(f"#{a} + #{b}" for a, b in itertools.combinations(tags, 2))
+    return dict(counts)
+
+
+def languages(posts: list[dict]) -> dict[str, tuple[int, float]]:
+    counts = Counter(p["lang"] for p in posts)
+    return {lang: (n, n / len(posts)) for lang, n in counts.items()}
+
+
+def heatmap(posts: list[dict]) -> dict[tuple[str, int], int]:
+    counts = Counter((WEEKDAYS[local(p).weekday()], local(p).hour) for p in posts)
+    return {(day, hour): counts.get((day, hour), 0) for day in WEEKDAYS for hour in range(24)}
+
+
+def read_csv(path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def shown(folder) -> dict[str, object]:
+    """The same figures as the report's CSVs give them."""
+    top = read_csv(folder / "top_contributors.csv")
+    return {
+        "posts": [(r["account"], int(float(r["value"]))) for r in top if r["metric"] == "posts"],
+        "mentions": [(r["account"], int(float(r["value"]))) for r in top
+                     if r["metric"] == "mentions"],
+        "pairs": {r["pair"]: int(r["posts"]) for r in read_csv(folder / "hashtags.csv")},
+        "languages": {r["lang"]: (int(r["posts"]), float(r["share"]))
+                      for r in read_csv(folder / "languages.csv")},
+        "heatmap": {(r["weekday_name"], int(r["hour_of_day"])): int(r["posts"])
+                    for r in read_csv(folder / "heatmap.csv")},
+    }
+
+
+def expected(posts: list[dict]) -> dict[str, object]:
+    return {"posts": top_by_posts(posts), "mentions": top_mentioned(posts),
+            "pairs": tag_pairs(posts), "languages": languages(posts),
+            "heatmap": heatmap(posts)}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("window")
+    cfg = make_config(tmp, extra=f'[[campaigns]]\nname = "win"\ntimezone = "{TZ}"\n'
+                                 'hashtags = ["AleppoIsBurning"]\n')
+    posts = make_posts()
+    con = connect(cfg.warehouse)
+    report_marts.insert_posts(con, "win", posts)
+    build(con, cfg.campaigns)
+    con.close()
+    con = connect(cfg.warehouse, read_only=True)
+    try:
+        write_reports(con, cfg, tmp / "whole", "win", images=False)
+        write_reports(con, cfg, tmp / "window", "win", WINDOW, images=False)
+    finally:
+        con.close()
+    return posts, shown(tmp / "whole" / "win"), shown(tmp / "window" / "win"), cfg
+
+
+@pytest.mark.parametrize("section", ["posts", "mentions", "pairs", "languages", "heatmap"])
+def test_every_section_follows_the_window(reports, section):
+    posts, whole, window, _ = reports
+    inside = [p for p in posts if in_window(p, WINDOW)]
+    assert 0 < len(inside) < len(posts)
+    want_whole, want_window = expected(posts)[section], expected(inside)[section]
+    assert want_window != want_whole  # the data makes each section differ
+    if section == "languages":
+        for got, want in ((whole, want_whole), (window, want_window)):
+            assert {k: v[0] for k, v in got[section].items()} == {  # type: ignore[attr-defined]
+                k: v[0] for k, v in want.items()}  # type: ignore[attr-defined]
+            for k, (_, share) in want.items():  # type: ignore[attr-defined]
+                assert got[section][k][1] == pytest.approx(share)  # type: ignore[index]
+        return
+    assert whole[section] == want_whole
+    assert window[section] == want_window
+
+
+@pytest.mark.parametrize("mart", ["marts.campaign_summary", "marts.top_contributors",
+                                  "marts.hashtag_cooccurrence", "marts.languages",
+                                  "marts.activity_heatmap"])
+def test_a_window_over_every_day_gives_the_marts_rows(reports, mart):
+    """The windowed rows are the mart's own SQL over the window's posts: over every day of
+    the campaign they are the mart's rows."""
+    from tracker.report.window import Scope
+    posts, _, _, cfg = reports
+    days = sorted(local(p).date() for p in posts)
+    con = connect(cfg.warehouse, read_only=True)
+    try:
+        scope = Scope(con, cfg.campaign("win"), Window(days[0], days[-1]))
+        table = scope.table(mart)
+        assert table != mart
+        got, want = (sorted(con.execute(f"select * from {t} where campaign = 'win'").fetchall(),
+                            key=repr) for t in (table, mart))
+    finally:
+        con.close()
+    assert got and got == want

@@ -1,0 +1,127 @@
+"""`--since/--until` for every section: a mart's own SQL run again over the window's posts.
+
+A mart is a chain of models from `core.campaign_posts` (e.g. core.campaign_hourly, then
+marts.languages). With a window set, `Scope.table(mart)` runs that chain once more, each
+model's SQL unchanged except that `core.campaign_posts` is replaced by the campaign's posts
+inside the window: every model of the chain becomes a temp table (the report's connection
+is read-only; the warehouse is never written), made once per report and shared by the
+sections that need it (the headline figures, languages and the heatmap all read
+core.campaign_hourly). A post-level model (one row per campaign post and something of it,
+e.g. core.campaign_tag_pairs) is not computed again: its built rows for the window's posts
+are the same rows, and cheaper to read. No figure is defined twice: the definitions stay in
+`queries/`.
+Without a window, `table` names the mart itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass, field
+
+import duckdb
+
+from ..build.model import Model
+from ..config import Campaign
+from .data import Window
+
+POSTS = "core.campaign_posts"
+WINDOW_POSTS = "report_window_posts"
+
+
+@functools.cache
+def _models() -> dict[str, Model]:
+    from ..models import discover
+    return {m.table: m for m in discover()}
+
+
+def post_level(model: Model) -> bool:
+    """True when each row of the model belongs to one campaign post (its incremental key holds
+    campaign, platform and post_id): its rows for the window are its rows for the window's
+    posts, so they are read from the built table rather than computed again."""
+    return {"campaign", "platform", "post_id"} <= set(model.incremental_key)
+
+
+@functools.cache
+def _reads_posts(table: str) -> bool:
+    models = _models()
+    return table == POSTS or (table in models and any(
+        _reads_posts(d) for d in models[table].depends_on))
+
+
+@functools.cache
+def chain(mart: str) -> tuple[str, ...]:
+    """The models `mart` reads, directly or not, that read core.campaign_posts (directly or
+    not), in build order, ending with `mart` itself; a post-level model ends its branch (what
+    it reads is not needed)."""
+    models = _models()
+    if mart not in models:
+        raise KeyError(f"{mart} is not a model")
+    if not _reads_posts(mart):
+        raise KeyError(f"{mart} does not read {POSTS}: a window cannot apply to it")
+    order: list[str] = []
+
+    def visit(table: str) -> None:
+        if table in order or table == POSTS or not _reads_posts(table):
+            return
+        if not post_level(models[table]):
+            for d in sorted(models[table].depends_on):
+                visit(d)
+        order.append(table)
+
+    visit(mart)
+    return tuple(order)
+
+
+def _literal(value: object) -> str:
+    """A campaign name or a window bound as a SQL literal."""
+    if isinstance(value, dt.datetime):
+        return f"timestamptz '{value.isoformat()}'"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _temp_name(table: str) -> str:
+    return "report_window__" + table.replace(".", "__")
+
+
+@dataclass
+class Scope:
+    """Where the report reads each model from, for one campaign and window."""
+
+    con: duckdb.DuckDBPyConnection
+    campaign: Campaign
+    window: Window
+    _made: dict[str, str] = field(default_factory=dict)
+
+    def table(self, model: str) -> str:
+        """`model` itself without a window; with one, a temp table holding `model`'s rows
+        computed from the campaign's posts inside the window."""
+        if not self.window.is_set:
+            return model
+        if not self._made:
+            # a view, not a table: each model reads only its columns of the window's posts
+            # (a view takes no parameters: the values are written as SQL literals)
+            cond, params = self.window.local("created_at", self.campaign.timezone)
+            literals = [_literal(v) for v in (self.campaign.name, *params)]
+            where = "campaign = ? and " + cond
+            for value in literals:
+                where = where.replace("?", value, 1)
+            self.con.execute(f"create or replace temp view {WINDOW_POSTS} as select * from "
+                             f"{POSTS} where {where}")
+            self._made[POSTS] = WINDOW_POSTS
+        from ..build.sql import substitute
+        models = _models()
+        for step in chain(model):
+            if step in self._made:
+                continue
+            if post_level(models[step]):
+                sql = (f"select * from {step} where (campaign, platform, post_id) in "
+                       f"(select campaign, platform, post_id from {WINDOW_POSTS})")
+            else:
+                sql = substitute(models[step].sql, {t: self._made[t]
+                                                    for t in models[step].depends_on | {POSTS}
+                                                    if t in self._made})
+            name = _temp_name(step)
+            self.con.execute(f"create or replace temp table {name} as {sql}")
+            self._made[step] = name
+        return self._made[model]
