@@ -16,6 +16,7 @@ from .. import platforms
 from ..config import Campaign, Config
 from ..freshness import as_of, as_of_line
 from . import charts, data, partial, sections
+from . import network as network_section
 from .data import Rows, Window
 from .exports import write_csv, write_images, write_json
 from .page import chart_slot, esc, render_page
@@ -26,6 +27,7 @@ TITLES = {
     "contributors": "Contributors over time", "impressions": "Impressions over time",
     "top_contributors": "Top contributors", "hashtags": "Hashtags used together",
     "languages": "Languages", "heatmap": "Posts by weekday and hour",
+    "network": network_section.TITLE,
 }
 WHOLE_CAMPAIGN = ("top_contributors", "hashtags", "languages", "heatmap")
 EMPTY = "no posts in this period"
@@ -46,6 +48,8 @@ class CampaignData:
     gaps: Rows = field(default_factory=list)
     coverage_unknown: Rows = field(default_factory=list)
     top_posts: Rows = field(default_factory=list)
+    amplified: Rows = field(default_factory=list)            # the network section's table
+    network_counts: dict[str, Any] = field(default_factory=dict)
     synthetic: bool = False              # any synthetic post in any section of the page
     as_of: dt.datetime | None = None     # when the newest post of the build was loaded
     as_of_text: str = ""
@@ -69,6 +73,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     d.gaps = data.coverage_gaps(con, c, w, present)
     d.coverage_unknown = data.coverage_unknown(con, c, w, present)
     d.top_posts = data.top_posts(con, c, w)
+    d.tables["network"], d.amplified, d.network_counts = network_section.load(con, c, w)
     d.events = _events(c, w, d.tables["volume"])
     # the whole-campaign sections show every post of the campaign, whatever the window
     whole = data.campaign_summaries(con).get(c.name, {})
@@ -123,6 +128,7 @@ def chart_objects(d: CampaignData, brush: Any = None) -> dict[str, charts.AnyCha
         "hashtags": lambda: charts.hashtag_pairs(t["hashtags"]),
         "languages": lambda: charts.languages(t["languages"]),
         "heatmap": lambda: charts.heatmap(t["heatmap"], tz),
+        "network": lambda: network_section.chart(t["network"]),
     }
     return {name: make() for name, make in makers.items() if t[name]}
 
@@ -170,6 +176,8 @@ def body_html(d: CampaignData, files: list[str]) -> str:
                      'period selected.</p>')
     parts += [chart_slot(n, TITLES[n], None if d.tables[n] else EMPTY) for n in WHOLE_CAMPAIGN]
     parts.append(sections.top_posts_html(d.top_posts, c.timezone))
+    parts.append(network_section.html(d.tables["network"], d.amplified, d.network_counts,
+                                      d.window))
     links = " · ".join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in files)
     parts.append(f'<section id="downloads"><h2>Data and images</h2><p class="meta">{links}'
                  "</p></section>")
@@ -230,6 +238,8 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
         files.append(f"{name}.csv")
     write_csv(target / "top_posts.csv", d.top_posts)
     files.append("top_posts.csv")
+    write_csv(target / "amplified_accounts.csv", d.amplified)
+    files.append("amplified_accounts.csv")
     synthetic = d.synthetic or config.synthetic
     if images:
         standalone = {n: o.to_dict() for n, o in chart_objects(d).items()}
