@@ -11,6 +11,7 @@ must not pay for (docs/models.md, "Networks").
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,17 @@ PAGERANK_DOC = (
     "weighted PageRank (damping 0.85) over the accounts, an interaction passing rank from the "
     "account that acts to the account acted on, weighted by the number of interactions; the "
     "values of the graph sum to 1")
+
+
+# XML 1.0 Char: tab, newline, carriage return, and from U+0020 on, without surrogates and
+# U+FFFE/U+FFFF. Handles are untrusted: a control character in one cannot be written to XML
+# (GEXF, GraphML, SVG) and makes the chart renderer (vl-convert) abort.
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters no XML document can hold (escaping is the writer's)."""
+    return _NOT_XML.sub("", text)
 
 
 def _model_sql(name: str) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
@@ -23,7 +22,7 @@ import duckdb
 
 from .. import __version__
 from ..errors import TrackerError
-from ..network import PAGERANK_DOC, Network, load
+from ..network import PAGERANK_DOC, Network, load, xml_safe
 from ..store.db import scalar
 from . import Selection, check_built, check_targets, publish, temp_beside
 
@@ -41,18 +40,13 @@ EDGE_ATTRS = (("kind", "string", "string"), ("first_at", "string", "string"),
 CSV_COLUMNS = ("source", "target", "source_handle", "target_handle", "platform", "kind",
                "weight", "first_at", "last_at")
 
-# XML 1.0 Char: tab, newline, carriage return, and from U+0020 on, without surrogates and
-# U+FFFE/U+FFFF
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
 def xml_text(value: Any) -> str:
     """A value as text an XML document can hold (escaping is the generator's)."""
     if isinstance(value, dt.datetime):
         return iso(value)
     if isinstance(value, float):
         return repr(value)
-    return _NOT_XML.sub("", str(value))
+    return xml_safe(str(value))
 
 
 def iso(t: dt.datetime) -> str:

@@ -27,6 +27,8 @@ ROW_WIDTH = 3.2     # the layout's width, in units of the largest group's radius
 GAP = 0.15
 KINDS = ["repost", "quote", "reply", "mention"]
 KIND_COLOURS = ["#3182bd", "#e6550d", "#31a354", "#9e9ac8"]
+PICTURE_COLUMNS = ("mark", "account", "platform", "label", "kind", "weight", "pagerank",
+                   "amplification", "in_strength", "out_strength", "x", "y", "x2", "y2")
 TABLE = (("amplification", "Amplification"), ("reposts_received", "Reposts received"),
          ("quotes_received", "Quotes received"), ("replies_received", "Replies received"),
          ("mentions_received", "Mentions received"), ("in_degree", "In-degree"),
@@ -67,14 +69,14 @@ def picture_rows(top: list[dict[str, Any]], edges: list[dict[str, Any]]) -> Rows
                    "y": round(float(pos[e["source"]][1]), 4),
                    "x2": round(float(pos[e["target"]][0]), 4),
                    "y2": round(float(pos[e["target"]][1]), 4)} for e in inner]
-    rows += [{"mark": "node", "account": a["handle"] or a["account_id"],
-              "platform": a["platform"], "label": (a["handle"] or a["account_id"])
-              if i < LABELS else "", "pagerank": round(a["pagerank"], 6),
+    rows += [{"mark": "node", "account": _name(a), "platform": a["platform"],
+              "label": _name(a) if i < LABELS else "", "pagerank": round(a["pagerank"], 6),
               "amplification": a["amplification"], "in_strength": a["in_strength"],
               "out_strength": a["out_strength"],
               "x": round(float(pos[a["node"]][0]), 4), "y": round(float(pos[a["node"]][1]), 4)}
              for i, a in enumerate(top)]
-    return rows
+    # one set of columns for both kinds of row (the chart's CSV is written from them)
+    return [{k: r.get(k) for k in PICTURE_COLUMNS} for r in rows]
 
 
 def layout(g: Any) -> dict[str, tuple[float, float]]:
@@ -98,6 +100,11 @@ def layout(g: Any) -> dict[str, tuple[float, float]]:
         x += 2 * scale + GAP
         row_height = max(row_height, 2 * scale)
     return pos
+
+
+def _name(a: dict[str, Any]) -> str:
+    """The account's handle (else id) as the picture can draw it."""
+    return network.xml_safe(a["handle"] or a["account_id"])
 
 
 def chart(rows: Rows, width: int = 760) -> alt.LayerChart:
