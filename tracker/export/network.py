@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import XMLGenerator
+from xml.sax.xmlreader import AttributesImpl
 
 import duckdb
 
@@ -69,7 +70,9 @@ class _Xml:
     """A thin layer over XMLGenerator: elements with attributes, indented one per line."""
 
     def __init__(self, out: IO[str]) -> None:
-        self.g = XMLGenerator(out, encoding="utf-8", short_empty_elements=True)
+        # XMLGenerator writes str to a text stream (typeshed lists only some of them)
+        self.g = XMLGenerator(out, encoding="utf-8",  # type: ignore[arg-type]
+                              short_empty_elements=True)
         self.depth = 0
 
     def _indent(self) -> None:
@@ -78,8 +81,8 @@ class _Xml:
 
     def open(self, name: str, attrs: dict[str, Any] | None = None) -> None:
         self._indent()
-        self.g.startElement(name, {k: xml_text(v) for k, v in (attrs or {}).items()
-                                   if v is not None})
+        self.g.startElement(name, AttributesImpl({k: xml_text(v) for k, v in
+                                                  (attrs or {}).items() if v is not None}))
         self.depth += 1
 
     def close(self, name: str, inline: bool = False) -> None:

@@ -131,7 +131,7 @@ def chart(rows: Rows, width: int = 760) -> alt.LayerChart:
                                 scale=alt.Scale(range=[25, 700])), tooltip=tips)
     labels = base.transform_filter("datum.mark == 'node' && datum.label != ''").mark_text(
         dy=-11, fontSize=11, fontWeight="bold").encode(x=x, y=y, text="label:N")
-    return alt.layer(lines, nodes, labels).properties(
+    return alt.LayerChart(layer=[lines, nodes, labels]).properties(
         width=width, height=480, title=TITLE)
 
 
