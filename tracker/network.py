@@ -72,6 +72,13 @@ def node_id(platform: str, account_id: str) -> str:
     return f"{platform}:{account_id}"
 
 
+def built(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse has the network's models (built by this version)."""
+    return _scalar(con, "select count(*) from information_schema.tables where "
+                        "(table_schema, table_name) in (('core', 'campaign_interactions'), "
+                        "('marts', 'network_edges'), ('marts', 'network_accounts'))") == 3
+
+
 def load(con: duckdb.DuckDBPyConnection, campaign: str, since: dt.date | None = None,
          until: dt.date | None = None) -> Network:
     """The campaign's graph over its posts made on local days `since`..`until` (inclusive)."""

@@ -23,8 +23,7 @@ import duckdb
 
 from .. import __version__
 from ..errors import TrackerError
-from ..network import PAGERANK_DOC, Network, load, xml_safe
-from ..store.db import scalar
+from ..network import PAGERANK_DOC, Network, built, load, xml_safe
 from . import Selection, check_built, check_targets, publish, temp_beside
 
 FORMATS = ("gexf", "graphml", "csv")
@@ -202,8 +201,7 @@ def export_network(con: duckdb.DuckDBPyConnection, campaign: str, sel: Selection
     if out is not None:
         check_targets([out], force)
     check_built(con, campaign)
-    if not scalar(con, "select count(*) from duckdb_tables() where schema_name = 'core' "
-                       "and table_name = 'campaign_interactions'"):
+    if not built(con):
         raise TrackerError("the models were built by an older version: run `tracker build`")
     net = load(con, campaign, sel.since, sel.until)
     if out is None:

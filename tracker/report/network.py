@@ -37,7 +37,10 @@ TABLE = (("amplification", "Amplification"), ("reposts_received", "Reposts recei
 
 def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window
          ) -> tuple[Rows, Rows, dict[str, Any]]:
-    """(picture rows, most amplified accounts, counts) for the campaign's window."""
+    """(picture rows, most amplified accounts, counts) for the campaign's window; nothing
+    when the warehouse was built without the network models (an older build)."""
+    if not network.built(con):
+        return [], [], {"accounts": 0, "built": False}
     net = network.load(con, c.name, w.since, w.until)
     ranked = sorted(net.accounts, key=lambda a: (-a["pagerank"], a["node"]))
     top = ranked[:NODES]
@@ -139,9 +142,10 @@ def html(picture: Rows, table: Rows, counts: dict[str, Any], w: Window) -> str:
     """The section: what it counts, the picture's slot, the table and its definitions."""
     docs = network.column_docs("network_accounts")
     if not counts["accounts"]:
+        why = ("no reposts, quotes, replies or mentions between accounts in this period"
+               if counts.get("built", True) else "not built yet: run `tracker build`")
         return (f'<section id="network"><h2>{esc(TITLE)}</h2>'
-                + chart_slot("network", TITLE, "no reposts, quotes, replies or mentions "
-                             "between accounts in this period") + "</section>")
+                + chart_slot("network", TITLE, why) + "</section>")
     intro = (f"Posts of {esc(w.describe())}. An edge goes from the account whose campaign "
              "post reposted, quoted, replied to or @-mentioned to the account acted on. "
              f"{counts['accounts']:,} accounts, {counts['edges']:,} edges holding "
