@@ -115,7 +115,7 @@ def export_network_cmd(ctx: click.Context, campaign: str, fmt: str, since, until
     finally:
         con.close()
     if output:
-        click.echo(f"Wrote {len(net.accounts)} accounts and {len(net.edges)} edges to "
+        click.echo(f"Wrote {net.n_accounts} accounts and {net.n_edges} edges to "
                    f"{output} ({net.in_edges} of {net.interactions} interactions; the others "
                    "point at a post not stored or at the account itself)")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,23 +50,56 @@ def column_docs(name: str) -> dict[str, str]:
     return parse_model("marts", QUERIES_DIR / "marts" / f"{name}.sql").columns
 
 
+FETCH_ROWS = 5_000
+
+
 @dataclass
 class Network:
-    """The graph of one campaign and window. Accounts and edges are rows of the two marts
-    (dicts by column), each with `node` (and edges `source`, `target`): '<platform>:<id>'."""
+    """The graph of one campaign and window, kept in DuckDB temp tables (network_nodes,
+    network_edges) and read in chunks, so a large campaign is never whole in Python. Account
+    and edge rows are dicts of the two marts' columns plus `node` ('<platform>:<id>', edges:
+    `source`, `target`), accounts also `pagerank` and `first_at` (their first interaction)."""
 
+    con: duckdb.DuckDBPyConnection
     campaign: str
     since: dt.date | None
     until: dt.date | None
-    interactions: int                    # the window's interactions, edges or not
-    accounts: list[dict[str, Any]] = field(default_factory=list)
-    edges: list[dict[str, Any]] = field(default_factory=list)
+    interactions: int = 0       # the window's interactions, edges or not
+    n_accounts: int = 0
+    n_edges: int = 0
+    in_edges: int = 0           # interactions that are edges (the rest point at posts not
+    #                             stored, or at the account itself)
+    ranks: list[float] = field(default_factory=list)    # PageRank by node index
+
+    def iter_accounts(self, where: str = "true", order: str = "idx",
+                      limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """Accounts (a SQL condition and order over network_nodes), with PageRank."""
+        sql = (f"select * from network_nodes where {where} order by {order}"
+               + (f" limit {int(limit)}" if limit is not None else ""))
+        for row in _rows(self.con, sql):
+            row["pagerank"] = self.ranks[row["idx"]]
+            yield row
+
+    def iter_edges(self, where: str = "true") -> Iterator[dict[str, Any]]:
+        yield from _rows(self.con, f"select * from network_edges where {where} order by "
+                                   "platform, source_id, target_id, kind")
 
     @property
-    def in_edges(self) -> int:
-        """Interactions that are edges (the rest point at posts not stored, or at the
-        account itself)."""
-        return sum(e["weight"] for e in self.edges)
+    def accounts(self) -> list[dict[str, Any]]:
+        return list(self.iter_accounts())
+
+    @property
+    def edges(self) -> list[dict[str, Any]]:
+        return list(self.iter_edges())
+
+    def top(self, n: int) -> list[dict[str, Any]]:
+        """The n accounts with the highest PageRank (ties: by node id)."""
+        order = sorted(range(len(self.ranks)), key=lambda i: -self.ranks[i])[:n]
+        if not order:
+            return []
+        rows = {a["idx"]: a for a in self.iter_accounts(
+            f"idx in ({', '.join(str(i) for i in order)})")}
+        return sorted(rows.values(), key=lambda a: (-a["pagerank"], a["node"]))
 
 
 def node_id(platform: str, account_id: str) -> str:
@@ -89,45 +123,53 @@ def load(con: duckdb.DuckDBPyConnection, campaign: str, since: dt.date | None = 
         "and ($since::date is null or local_day >= $since::date) "
         "and ($until::date is null or local_day <= $until::date)",
         {"campaign": campaign, "since": since, "until": until})
-    con.execute("create or replace temp table network_edges as "
+    con.execute("create or replace temp table network_edge_rows as "
                 + sqltree.substitute(_model_sql("network_edges"),
                                      {"core.campaign_interactions": "network_interactions"}))
     accounts_sql = sqltree.substitute(_model_sql("network_accounts"),
-                                      {"marts.network_edges": "network_edges"})
-    net = Network(campaign, since, until,
-                  int(_scalar(con, "select count(*) from network_interactions")))
-    net.edges = _dicts(con, "select * from network_edges "
-                            "order by platform, source_id, target_id, kind")
-    net.accounts = _dicts(con, f"select * from ({accounts_sql}) "
-                               "order by platform, account_id")
-    for e in net.edges:
-        e["source"] = node_id(e["platform"], e["source_id"])
-        e["target"] = node_id(e["platform"], e["target_id"])
-    first: dict[str, dt.datetime] = {}
-    for e in net.edges:
-        for n in (e["source"], e["target"]):
-            first[n] = min(first.get(n, e["first_at"]), e["first_at"])
-    for a in net.accounts:
-        a["node"] = node_id(a["platform"], a["account_id"])
-    ranks = pagerank([a["node"] for a in net.accounts], net.edges)
-    for a in net.accounts:
-        a["pagerank"] = ranks[a["node"]]
-        a["first_at"] = first[a["node"]]
+                                      {"marts.network_edges": "network_edge_rows"})
+    con.execute(
+        "create or replace temp table network_nodes as "
+        "with accounts as (" + accounts_sql + "), "
+        "ends as (select platform, source_id as account_id, first_at from network_edge_rows "
+        "union all select platform, target_id, first_at from network_edge_rows), "
+        "firsts as (select platform, account_id, min(first_at) as first_at from ends "
+        "group by all) "
+        "select a.*, a.platform || ':' || a.account_id as node, "
+        "(row_number() over (order by a.platform, a.account_id) - 1)::bigint as idx, "
+        "f.first_at from accounts a join firsts f using (platform, account_id)")
+    con.execute(
+        "create or replace temp table network_edges as "
+        "select e.*, e.platform || ':' || e.source_id as source, "
+        "e.platform || ':' || e.target_id as target, s.idx as source_idx, t.idx as target_idx, "
+        "s.handle as source_handle, t.handle as target_handle "
+        "from network_edge_rows e "
+        "join network_nodes s on s.platform = e.platform and s.account_id = e.source_id "
+        "join network_nodes t on t.platform = e.platform and t.account_id = e.target_id")
+    n_edges, in_edges = con.execute("select count(*), coalesce(sum(weight), 0) "
+                                    "from network_edges").fetchone() or (0, 0)
+    net = Network(con, campaign, since, until,
+                  int(_scalar(con, "select count(*) from network_interactions")),
+                  int(_scalar(con, "select count(*) from network_nodes")), int(n_edges),
+                  int(in_edges))
+    arrays = con.execute("select source_idx, target_idx, weight from network_edges"
+                         ).fetchnumpy()
+    net.ranks = pagerank(net.n_accounts, arrays["source_idx"], arrays["target_idx"],
+                         arrays["weight"])
     return net
 
 
-def pagerank(nodes: list[str], edges: list[dict[str, Any]]) -> dict[str, float]:
-    """Weighted PageRank of `nodes` over directed, weighted `edges` (igraph's PRPACK)."""
+def pagerank(n: int, sources: Any, targets: Any, weights: Any) -> list[float]:
+    """Weighted PageRank of nodes 0..n-1 over directed edges (igraph's PRPACK)."""
     import igraph
+    import numpy as np
 
-    if not nodes:
-        return {}
-    index = {n: i for i, n in enumerate(nodes)}
-    g = igraph.Graph(n=len(nodes), edges=[(index[e["source"]], index[e["target"]])
-                                          for e in edges], directed=True)
-    values = g.pagerank(damping=DAMPING, weights=[float(e["weight"]) for e in edges]
-                        if edges else None)
-    return dict(zip(nodes, (float(v) for v in values), strict=True))
+    if not n:
+        return []
+    g = igraph.Graph(n=n, edges=np.column_stack([sources, targets]).tolist(), directed=True)
+    values = g.pagerank(damping=DAMPING, weights=np.asarray(weights, dtype=float).tolist()
+                        if len(weights) else None)
+    return [float(v) for v in values]
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
@@ -135,7 +177,11 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
     return row[0] if row else None
 
 
-def _dicts(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> Iterator[dict[str, Any]]:
+    """The query's rows as dicts, FETCH_ROWS at a time. The temp tables belong to `con`, so
+    read one query at a time (a second query on it ends the first)."""
     cur = con.execute(sql)
     names = [d[0] for d in cur.description]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    while chunk := cur.fetchmany(FETCH_ROWS):
+        for row in chunk:
+            yield dict(zip(names, row, strict=True))

@@ -57,7 +57,7 @@ def description(net: Network) -> str:
     window = (f"{net.since or 'start'} to {net.until or 'end'}"
               if net.since or net.until else "the whole campaign")
     return (f"Interaction graph of campaign {net.campaign} ({window}, local days): "
-            f"{len(net.accounts)} accounts, {len(net.edges)} edges holding {net.in_edges} of "
+            f"{net.n_accounts} accounts, {net.n_edges} edges holding {net.in_edges} of "
             f"{net.interactions} interactions (the others point at a post not stored or at "
             f"the account itself). An edge goes from the account that reposted, quoted, "
             f"replied to or mentioned to the account acted on; weight = interactions. "
@@ -117,14 +117,14 @@ def write_gexf(net: Network, out: IO[str]) -> None:
             x.leaf("attribute", {"id": name, "title": name, "type": gexf_type})
         x.close("attributes")
     x.open("nodes")
-    for a in net.accounts:
+    for a in net.iter_accounts():
         x.open("node", {"id": a["node"], "label": a["handle"] or a["account_id"],
                         "start": a["first_at"]})
         _attvalues(x, a, NODE_ATTRS)
         x.close("node")
     x.close("nodes")
     x.open("edges")
-    for i, e in enumerate(net.edges):
+    for i, e in enumerate(net.iter_edges()):
         x.open("edge", {"id": i, "source": e["source"], "target": e["target"],
                         "weight": e["weight"], "start": e["first_at"]})
         _attvalues(x, e, EDGE_ATTRS)
@@ -158,13 +158,13 @@ def write_graphml(net: Network, out: IO[str]) -> None:
                    "attr.type": "string"})
     x.open("graph", {"id": net.campaign, "edgedefault": "directed"})
     x.leaf("desc", text=description(net))
-    for a in net.accounts:
+    for a in net.iter_accounts():
         x.open("node", {"id": a["node"]})
         for name, _, _ in (*NODE_ATTRS, ("first_at", "", "")):
             if a.get(name) is not None:
                 x.leaf("data", {"key": f"node_{name}"}, xml_text(a[name]))
         x.close("node")
-    for i, e in enumerate(net.edges):
+    for i, e in enumerate(net.iter_edges()):
         x.open("edge", {"id": f"e{i}", "source": e["source"], "target": e["target"]})
         for name, _, _ in (*EDGE_ATTRS, ("weight", "", "")):
             x.leaf("data", {"key": f"edge_{name}"}, xml_text(e[name]))
@@ -177,13 +177,12 @@ def write_graphml(net: Network, out: IO[str]) -> None:
 
 def write_csv(net: Network, out: IO[str]) -> None:
     """One row per edge, with both ends' handles (Gephi's spreadsheet import reads it)."""
-    handles = {a["node"]: a["handle"] for a in net.accounts}
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for e in net.edges:
-        w.writerow([e["source"], e["target"], handles.get(e["source"]),
-                    handles.get(e["target"]), e["platform"], e["kind"], e["weight"],
-                    iso(e["first_at"]), iso(e["last_at"])])
+    for e in net.iter_edges():
+        w.writerow([e["source"], e["target"], e["source_handle"], e["target_handle"],
+                    e["platform"], e["kind"], e["weight"], iso(e["first_at"]),
+                    iso(e["last_at"])])
 
 
 WRITERS = {"gexf": write_gexf, "graphml": write_graphml, "csv": write_csv}

@@ -42,16 +42,17 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window
     if not network.built(con):
         return [], [], {"accounts": 0, "built": False}
     net = network.load(con, c.name, w.since, w.until)
-    ranked = sorted(net.accounts, key=lambda a: (-a["pagerank"], a["node"]))
-    top = ranked[:NODES]
-    amplified = [a for a in sorted(net.accounts, key=lambda a: (
-        -a["amplification"], -a["in_strength"], a["node"])) if a["amplification"] > 0]
+    top = net.top(NODES)
+    amplified = net.iter_accounts("amplification > 0",
+                                  "amplification desc, in_strength desc, node", AMPLIFIED)
     table = [{"rank": i, "account": a["handle"] or a["account_id"],
               "platform": a["platform"], **{k: a[k] for k, _ in TABLE}}
-             for i, a in enumerate(amplified[:AMPLIFIED], 1)]
-    counts = {"accounts": len(net.accounts), "edges": len(net.edges),
+             for i, a in enumerate(amplified, 1)]
+    counts = {"accounts": net.n_accounts, "edges": net.n_edges,
               "interactions": net.interactions, "in_edges": net.in_edges, "drawn": len(top)}
-    return picture_rows(top, net.edges), table, counts
+    shown = ", ".join(str(a["idx"]) for a in top) or "null"
+    edges = list(net.iter_edges(f"source_idx in ({shown}) and target_idx in ({shown})"))
+    return picture_rows(top, edges), table, counts
 
 
 def picture_rows(top: list[dict[str, Any]], edges: list[dict[str, Any]]) -> Rows:
