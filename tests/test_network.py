@@ -29,6 +29,10 @@ from .test_models_marts import build_real, build_synthetic, config, load, oracle
 UTC = dt.UTC
 
 
+def iso(t: dt.datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @pytest.fixture(scope="module", params=["real", "synthetic"])
 def dataset(request, tmp_path_factory):
     builder = {"real": build_real, "synthetic": build_synthetic}[request.param]
@@ -95,7 +99,8 @@ def test_window_keeps_the_local_days_asked_for(dataset):
     want = on.edges(o, c, since, until)
     assert want and len(want) < len(on.edges(o, c))
     assert {(e["campaign"], e["platform"], e["source_id"], e["target_id"], e["kind"]):
-            [e["weight"], e["first_at"], e["last_at"]] for e in net.edges} == want
+            [e["weight"], e["first_at"], e["last_at"]] for e in net.edges} == {
+        k: [w, iso(first), iso(last)] for k, (w, first, last) in want.items()}
     assert net.interactions == len(on.interactions(o, c, since, until))
     want_accounts = on.accounts(o, c, since, until)
     assert {(a["campaign"], a["platform"], a["account_id"]): a["in_strength"]

@@ -51,6 +51,9 @@ def column_docs(name: str) -> dict[str, str]:
 
 
 FETCH_ROWS = 5_000
+# Times leave DuckDB as ISO 8601 text in UTC (converting each TIMESTAMPTZ to a Python datetime
+# costs more than the rest of an export)
+_ISO = "strftime(timezone('UTC', {0}), '%Y-%m-%dT%H:%M:%SZ')"
 
 
 @dataclass
@@ -58,7 +61,8 @@ class Network:
     """The graph of one campaign and window, kept in DuckDB temp tables (network_nodes,
     network_edges) and read in chunks, so a large campaign is never whole in Python. Account
     and edge rows are dicts of the two marts' columns plus `node` ('<platform>:<id>', edges:
-    `source`, `target`), accounts also `pagerank` and `first_at` (their first interaction)."""
+    `source`, `target`), accounts also `pagerank` and `first_at` (their first interaction);
+    times are ISO 8601 strings in UTC."""
 
     con: duckdb.DuckDBPyConnection
     campaign: str
@@ -74,15 +78,18 @@ class Network:
     def iter_accounts(self, where: str = "true", order: str = "idx",
                       limit: int | None = None) -> Iterator[dict[str, Any]]:
         """Accounts (a SQL condition and order over network_nodes), with PageRank."""
-        sql = (f"select * from network_nodes where {where} order by {order}"
+        sql = (f"select * replace ({_ISO.format('first_at')} as first_at) "
+               f"from network_nodes where {where} order by {order}"
                + (f" limit {int(limit)}" if limit is not None else ""))
         for row in _rows(self.con, sql):
             row["pagerank"] = self.ranks[row["idx"]]
             yield row
 
     def iter_edges(self, where: str = "true") -> Iterator[dict[str, Any]]:
-        yield from _rows(self.con, f"select * from network_edges where {where} order by "
-                                   "platform, source_id, target_id, kind")
+        times = ", ".join(f"{_ISO.format(c)} as {c}" for c in ("first_at", "last_at"))
+        yield from _rows(self.con, f"select * replace ({times}) from network_edges "
+                                   f"where {where} order by platform, source_id, target_id, "
+                                   "kind")
 
     @property
     def accounts(self) -> list[dict[str, Any]]:

@@ -23,21 +23,11 @@ interactions as (
     select campaign, platform, kind, target, author_id, created_at
     from core.campaign_interactions
 ),
-targets as (
-    select distinct platform, target as post_id
-    from interactions
-    where kind <> 'mention'
-),
-target_authors as (
-    select p.platform, p.post_id, p.author_id
-    from norm.posts p
-    semi join targets t using (platform, post_id)
-),
 posted as (
     select i.campaign, i.platform, i.kind, i.author_id as source_id,
-           a.author_id as target_id, i.created_at
+           p.author_id as target_id, i.created_at
     from interactions i
-    join target_authors a on a.platform = i.platform and a.post_id = i.target
+    join norm.posts p on p.platform = i.platform and p.post_id = i.target
     where i.kind <> 'mention'
 ),
 mentioned as (

@@ -42,15 +42,9 @@ CSV_COLUMNS = ("source", "target", "source_handle", "target_handle", "platform",
 
 def xml_text(value: Any) -> str:
     """A value as text an XML document can hold (escaping is the generator's)."""
-    if isinstance(value, dt.datetime):
-        return iso(value)
     if isinstance(value, float):
         return repr(value)
     return xml_safe(str(value))
-
-
-def iso(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def description(net: Network) -> str:
@@ -181,8 +175,7 @@ def write_csv(net: Network, out: IO[str]) -> None:
     w.writerow(CSV_COLUMNS)
     for e in net.iter_edges():
         w.writerow([e["source"], e["target"], e["source_handle"], e["target_handle"],
-                    e["platform"], e["kind"], e["weight"], iso(e["first_at"]),
-                    iso(e["last_at"])])
+                    e["platform"], e["kind"], e["weight"], e["first_at"], e["last_at"]])
 
 
 WRITERS = {"gexf": write_gexf, "graphml": write_graphml, "csv": write_csv}
