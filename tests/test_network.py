@@ -293,3 +293,28 @@ def test_cli_writes_the_file_and_says_what_it_holds(tmp_path):
     assert posts.exit_code == 0 and len(posts.output.splitlines()) == 1 + 8
     missing = invoke("--format", "csv")
     assert missing.exit_code == 2 and "Missing option '--campaign'." in missing.output
+
+
+def test_export_errors_say_what_to_do(tmp_path):
+    con, _ = build_hand_made(tmp_path)
+    con.execute("drop table core.campaign_interactions")
+    con.close()
+    cfg_path = tmp_path / "tracker.toml"
+    cfg_path.write_text(textwrap.dedent(f"""
+        [warehouse]
+        path = {json.dumps(str(tmp_path / 'net.duckdb'))}
+        [[campaigns]]
+        name = "net"
+        hashtags = ["NetTag"]
+        """), encoding="utf-8")
+
+    def invoke(*args):
+        return CliRunner().invoke(cli, ["--config", str(cfg_path), "export", "network", *args])
+
+    res = invoke("--campaign", "net")
+    assert (res.exit_code, res.output) == (1, "Error: the models were built by an older "
+                                              "version: run `tracker build`\n")
+    res = invoke("--campaign", "net", "--since", "2024-05-03", "--until", "2024-05-01")
+    assert (res.exit_code, res.output) == (1, "Error: --since 2024-05-03 is after --until "
+                                              "2024-05-01\n")
+    assert not list(tmp_path.glob("*.gexf"))
