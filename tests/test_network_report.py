@@ -102,3 +102,15 @@ def test_network_picture_draws_at_phone_and_desktop_widths(simulated, width):  #
         assert browser.evaluate("document.querySelectorAll('#network dl dt').length") >= 5
     finally:
         browser.close()
+
+
+def test_a_graph_too_large_for_the_report_points_to_the_export(tmp_path, monkeypatch):
+    con, o = build_hand_made(tmp_path)
+    cfg = make_config(tmp_path, extra='[[campaigns]]\nname = "net"\nhashtags = ["NetTag"]')
+    monkeypatch.setattr(network_section, "MAX_INTERACTIONS", 10)
+    page = write_reports(con, cfg, tmp_path / "out", "net", images=False)[0]
+    con.close()
+    html = page.read_text(encoding="utf-8")
+    assert ("11 interactions in this period, more than the report draws (10); export the "
+            "graph with `tracker export network`") in html
+    assert 'data-empty-chart="network"' in html and 'id="chart-network"' not in html

@@ -120,15 +120,25 @@ def built(con: duckdb.DuckDBPyConnection) -> bool:
                         "('marts', 'network_edges'), ('marts', 'network_accounts'))") == 3
 
 
+_WINDOW = ("campaign = $campaign and ($since::date is null or local_day >= $since::date) "
+           "and ($until::date is null or local_day <= $until::date)")
+
+
+def count_interactions(con: duckdb.DuckDBPyConnection, campaign: str,
+                       since: dt.date | None = None, until: dt.date | None = None) -> int:
+    """The campaign's interactions made on local days `since`..`until` (edges or not)."""
+    row = con.execute(f"select count(*) from core.campaign_interactions where {_WINDOW}",
+                      {"campaign": campaign, "since": since, "until": until}).fetchone()
+    return int(row[0]) if row else 0
+
+
 def load(con: duckdb.DuckDBPyConnection, campaign: str, since: dt.date | None = None,
          until: dt.date | None = None) -> Network:
     """The campaign's graph over its posts made on local days `since`..`until` (inclusive)."""
     con.execute("set TimeZone = 'UTC'")
     con.execute(
         "create or replace temp table network_interactions as "
-        "select * from core.campaign_interactions where campaign = $campaign "
-        "and ($since::date is null or local_day >= $since::date) "
-        "and ($until::date is null or local_day <= $until::date)",
+        f"select * from core.campaign_interactions where {_WINDOW}",
         {"campaign": campaign, "since": since, "until": until})
     con.execute("create or replace temp table network_edge_rows as "
                 + sqltree.substitute(_model_sql("network_edges"),

@@ -24,7 +24,7 @@ import duckdb
 from .. import __version__
 from ..errors import TrackerError
 from ..network import PAGERANK_DOC, Network, built, load, xml_safe
-from . import Selection, check_built, check_targets, publish, temp_beside
+from . import MEMORY_LIMIT, Selection, check_built, check_targets, publish, temp_beside
 
 FORMATS = ("gexf", "graphml", "csv")
 
@@ -195,6 +195,7 @@ def export_network(con: duckdb.DuckDBPyConnection, campaign: str, sel: Selection
     check_built(con, campaign)
     if not built(con):
         raise TrackerError("the models were built by an older version: run `tracker build`")
+    con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")   # beyond it DuckDB spills to disk
     net = load(con, campaign, sel.since, sel.until)
     if out is None:
         if stream is None:

@@ -23,6 +23,10 @@ NODES = 80          # accounts drawn: the highest PageRank (readable at 50-200)
 LABELS = 12         # of which the first are named on the picture
 AMPLIFIED = 15      # rows of the table
 SEED = 7
+# Above this many interactions in the period the section is not drawn: finding every target's
+# account and PageRank over the whole graph would cost the report tens of seconds (measured:
+# docs/models.md, "Networks"); `tracker export network` has no such limit.
+MAX_INTERACTIONS = 250_000
 ROW_WIDTH = 3.2     # the layout's width, in units of the largest group's radius
 GAP = 0.15
 KINDS = ["repost", "quote", "reply", "mention"]
@@ -41,6 +45,9 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window
     when the warehouse was built without the network models (an older build)."""
     if not network.built(con):
         return [], [], {"accounts": 0, "built": False}
+    n = network.count_interactions(con, c.name, w.since, w.until)
+    if n > MAX_INTERACTIONS:
+        return [], [], {"accounts": 0, "built": True, "too_large": n}
     net = network.load(con, c.name, w.since, w.until)
     top = net.top(NODES)
     amplified = net.iter_accounts("amplification > 0",
@@ -145,6 +152,10 @@ def html(picture: Rows, table: Rows, counts: dict[str, Any], w: Window) -> str:
     if not counts["accounts"]:
         why = ("no reposts, quotes, replies or mentions between accounts in this period"
                if counts.get("built", True) else "not built yet: run `tracker build`")
+        if counts.get("too_large"):
+            why = (f"{counts['too_large']:,} interactions in this period, more than the "
+                   f"report draws ({MAX_INTERACTIONS:,}); export the graph with `tracker "
+                   "export network` and open it in Gephi, or choose a shorter period")
         return (f'<section id="network"><h2>{esc(TITLE)}</h2>'
                 + chart_slot("network", TITLE, why) + "</section>")
     intro = (f"Posts of {esc(w.describe())}. An edge goes from the account whose campaign "
