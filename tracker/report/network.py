@@ -158,7 +158,8 @@ def html(picture: Rows, table: Rows, counts: dict[str, Any], w: Window) -> str:
                    "export network` and open it in Gephi, or choose a shorter period")
         return (f'<section id="network"><h2>{esc(TITLE)}</h2>'
                 + chart_slot("network", TITLE, why) + "</section>")
-    intro = (f"Posts of {esc(w.describe())}. An edge goes from the account whose campaign "
+    period = w.describe() if w.is_set else "the whole campaign"
+    intro = (f"Campaign posts of {esc(period)}. An edge goes from the account whose campaign "
              "post reposted, quoted, replied to or @-mentioned to the account acted on. "
              f"{counts['accounts']:,} accounts, {counts['edges']:,} edges holding "
              f"{counts['in_edges']:,} of {counts['interactions']:,} interactions (the others "
