@@ -222,6 +222,7 @@ def test_gexf_reads_back_with_attributes_times_and_hostile_text(hand_made):
     net = network.load(con, "net")
     text = written(write_gexf, net)
     assert 'version="1.3"' in text and 'timeformat="dateTime"' in text
+    assert '<edge id="0" source="x:1" target="x:2" kind="mention" weight="1" ' in text
     assert "<script>" not in text and "\x01" not in text
     g = gexf_read(text)
     want_edges = on.edges(o, Campaign("net", ["NetTag"]))

@@ -119,8 +119,9 @@ def write_gexf(net: Network, out: IO[str]) -> None:
     x.close("nodes")
     x.open("edges")
     for i, e in enumerate(net.iter_edges()):
+        # kind on the element too: Gephi keeps parallel edges of different kinds apart
         x.open("edge", {"id": i, "source": e["source"], "target": e["target"],
-                        "weight": e["weight"], "start": e["first_at"]})
+                        "kind": e["kind"], "weight": e["weight"], "start": e["first_at"]})
         _attvalues(x, e, EDGE_ATTRS)
         x.close("edge")
     x.close("edges")
