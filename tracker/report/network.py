@@ -31,6 +31,7 @@ ROW_WIDTH = 3.2     # the layout's width, in units of the largest group's radius
 GAP = 0.15
 KINDS = ["repost", "quote", "reply", "mention"]
 KIND_COLOURS = ["#3182bd", "#e6550d", "#31a354", "#9e9ac8"]
+PLATFORM_COLOURS = ["#1b9e77", "#7570b3", "#444444", "#a6761d", "#e7298a"]  # not the kinds'
 PICTURE_COLUMNS = ("mark", "account", "platform", "label", "kind", "weight", "pagerank",
                    "amplification", "in_strength", "out_strength", "x", "y", "x2", "y2")
 TABLE = (("amplification", "Amplification"), ("reposts_received", "Reposts received"),
@@ -119,7 +120,8 @@ def _name(a: dict[str, Any]) -> str:
 
 
 def chart(rows: Rows, width: int = 760) -> alt.LayerChart:
-    """Edges as lines coloured by kind, accounts as circles sized by PageRank, top labels."""
+    """Edges as lines coloured by kind, accounts as circles sized by PageRank and coloured
+    by platform, the top accounts named."""
     data = alt.Data(values=rows)
     x = alt.X("x:Q", axis=None, scale=alt.Scale(zero=False, nice=False))
     y = alt.Y("y:Q", axis=None, scale=alt.Scale(zero=False, nice=False))
@@ -137,13 +139,16 @@ def chart(rows: Rows, width: int = 760) -> alt.LayerChart:
             alt.Tooltip("in_strength:Q", title="Interactions received", format=","),
             alt.Tooltip("out_strength:Q", title="Interactions made", format=",")]
     nodes = base.transform_filter("datum.mark == 'node'").mark_circle(
-        color="#333333", opacity=0.85, stroke="white", strokeWidth=0.8).encode(
+        opacity=0.85, stroke="white", strokeWidth=0.8).encode(
         x=x, y=y, size=alt.Size("pagerank:Q", title="PageRank",
-                                scale=alt.Scale(range=[25, 700])), tooltip=tips)
+                                scale=alt.Scale(range=[25, 700])),
+        color=alt.Color("platform:N", title="Platform",
+                        scale=alt.Scale(range=PLATFORM_COLOURS)),
+        tooltip=tips)
     labels = base.transform_filter("datum.mark == 'node' && datum.label != ''").mark_text(
         dy=-11, fontSize=11, fontWeight="bold").encode(x=x, y=y, text="label:N")
-    return alt.LayerChart(layer=[lines, nodes, labels]).properties(
-        width=width, height=480, title=TITLE)
+    return alt.LayerChart(layer=[lines, nodes, labels]).resolve_scale(
+        color="independent").properties(width=width, height=480, title=TITLE)
 
 
 def html(picture: Rows, table: Rows, counts: dict[str, Any], w: Window) -> str:
