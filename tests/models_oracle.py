@@ -75,6 +75,11 @@ class Oracle(MartsMixin):
     #                                                          status, kind (collect, import)
     gaps: list[tuple[str, str, dt.datetime | None, dt.datetime | None, str]] = field(
         default_factory=list)
+    # Mastodon local ids: (status id, account id) -> uris read with them, and a reply's
+    # (in_reply_to_id, in_reply_to_account_id) by uri (resolved in models_oracle_network)
+    mastodon_local: dict[tuple[str, str], set[str]] = field(
+        default_factory=lambda: defaultdict(set))
+    mastodon_reply_to: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     # --- reading payloads -----------------------------------------------------------------
     def add_page(self, fmt: str, payload: str, retrieved_at: dt.datetime,
@@ -163,6 +168,10 @@ class Oracle(MartsMixin):
             else:
                 kind, parent = "original", None
             acc = s["account"]
+            self.mastodon_local[(s.get("id"), acc.get("id"))].add(s["uri"])
+            if kind == "reply":
+                self.mastodon_reply_to[s["uri"]] = (s["in_reply_to_id"],
+                                                    s.get("in_reply_to_account_id"))
             self._post(Post("mastodon", s["uri"], ts(s["created_at"]), acc["url"],
                             s.get("language") or "und", kind, parent,
                             _tags([t["name"] for t in s.get("tags", [])]),

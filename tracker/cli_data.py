@@ -13,8 +13,8 @@ import click
 from .errors import TrackerError
 
 
-@click.command("export")
-@click.option("--campaign", required=True, help="The campaign whose counted posts to export.")
+@click.group("export", invoke_without_command=True)
+@click.option("--campaign", help="The campaign whose counted posts to export (required).")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day to include "
               "(YYYY-MM-DD, in the campaign's time zone).")
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day to include "
@@ -28,9 +28,10 @@ from .errors import TrackerError
                    "(default: the data to stdout, no datasheet).")
 @click.option("--force", is_flag=True, help="Replace the file and datasheet if they exist.")
 @click.pass_context
-def export_cmd(ctx: click.Context, campaign: str, since, until, fmt: str, ids_only: bool,
-               output: str | None, force: bool) -> None:
-    """Export a campaign's counted posts (the posts its figures count) for researchers.
+def export_cmd(ctx: click.Context, campaign: str | None, since, until, fmt: str,
+               ids_only: bool, output: str | None, force: bool) -> None:
+    """Export a campaign's counted posts (the posts its figures count) for researchers;
+    `tracker export network` exports its interaction graph.
 
     Run `tracker build` first. With -o FILE, a datasheet FILE-STEM.README.md is written
     beside it: which posts count, tags, window, sources and queries, collection runs, coverage
@@ -49,6 +50,12 @@ def export_cmd(ctx: click.Context, campaign: str, since, until, fmt: str, ids_on
     from .export.run import export
     from .store.db import connect
 
+    if ctx.invoked_subcommand is not None:
+        if campaign or since or until or ids_only or output or force:
+            raise click.UsageError(f"give the options after `{ctx.invoked_subcommand}`")
+        return
+    if campaign is None:
+        raise click.UsageError("Missing option '--campaign'.")
     cfg = get_config(ctx)
     camp = cfg.campaign(campaign)
     sel = Selection(camp.name, since.date() if since else None, until.date() if until else None)
@@ -62,6 +69,55 @@ def export_cmd(ctx: click.Context, campaign: str, since, until, fmt: str, ids_on
         what = "post ids" if ids_only else "posts"
         click.echo(f"Wrote {done.rows} {what} to {done.path}")
         click.echo(f"Datasheet: {done.datasheet}")
+
+
+@export_cmd.command("network")
+@click.option("--campaign", required=True, help="The campaign whose interaction graph to "
+                                                "export.")
+@click.option("--format", "fmt", type=click.Choice(["gexf", "graphml", "csv"]),
+              default="gexf", show_default=True,
+              help="gexf (GEXF 1.3 for Gephi, with times), graphml, or csv (one row per edge).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="First day of posts to "
+              "include (YYYY-MM-DD, in the campaign's time zone).")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Last day of posts to "
+              "include (YYYY-MM-DD, inclusive).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to this file (default: standard output).")
+@click.option("--force", is_flag=True, help="Replace the file if it exists.")
+@click.pass_context
+def export_network_cmd(ctx: click.Context, campaign: str, fmt: str, since, until,
+                       output: str | None, force: bool) -> None:
+    """Export a campaign's interaction graph: who reposted, quoted, replied to and mentioned
+    whom in its posts, with each account's degrees and PageRank, for Gephi and other tools.
+
+    Run `tracker build` first. GEXF carries when each account and edge first appears, so
+    Gephi's timeline replays the spread.
+
+    \b
+    Examples:
+      tracker export network --campaign aleppo-is-burning -o aleppo.gexf
+      tracker export network --campaign aleppo-is-burning --format graphml -o aleppo.graphml
+      tracker export network --campaign aleppo-is-burning --format csv \\
+          --since 2016-04-28 --until 2016-04-30 > edges.csv
+    """
+    from .cli import echo_err, get_config
+    from .export import Selection
+    from .export.network import export_network
+    from .store.db import connect
+
+    cfg = get_config(ctx)
+    camp = cfg.campaign(campaign)
+    sel = Selection(camp.name, since.date() if since else None, until.date() if until else None)
+    con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
+    try:
+        net = export_network(con, camp.name, sel, fmt, out=Path(output) if output else None,
+                             stream=sys.stdout, force=force)
+    finally:
+        con.close()
+    if output:
+        click.echo(f"Wrote {net.n_accounts} accounts and {net.n_edges} edges to "
+                   f"{output} ({net.in_edges} of {net.interactions} interactions; the others "
+                   "point at a post not stored or at the account itself)")
 
 
 @click.command("forget")

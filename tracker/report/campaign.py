@@ -16,6 +16,7 @@ from .. import platforms
 from ..config import Campaign, Config
 from ..freshness import as_of, as_of_line, show_time
 from . import ages, charts, data, partial, sections
+from . import network as network_section
 from .data import Rows, Window
 from .exports import write_csv, write_images, write_json
 from .page import chart_slot, esc, render_page
@@ -27,6 +28,7 @@ TITLES = {
     "contributors": "Contributors over time", "impressions": "Impressions over time",
     "top_contributors": "Top contributors", "hashtags": "Hashtags used together",
     "languages": "Languages", "heatmap": "Posts by weekday and hour",
+    "network": network_section.TITLE,
 }
 # the "Who and what" charts (the name is older than --since/--until applying to them)
 WHOLE_CAMPAIGN = ("top_contributors", "hashtags", "languages", "heatmap")
@@ -49,6 +51,8 @@ class CampaignData:
     coverage_unknown: Rows = field(default_factory=list)
     top_posts: Rows = field(default_factory=list)
     ages: Rows = field(default_factory=list)     # marts.engagement_at_age
+    amplified: Rows = field(default_factory=list)            # the network section's table
+    network_counts: dict[str, Any] = field(default_factory=dict)
     synthetic: bool = False              # any synthetic post in any section of the page
     as_of: dt.datetime | None = None     # when the newest post of the build was loaded
     as_of_text: str = ""
@@ -74,6 +78,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     d.coverage_unknown = data.coverage_unknown(con, c, w, present)
     d.top_posts = data.top_posts(con, c, w)
     d.ages = ages.engagement_at_age(con, c.name)
+    d.tables["network"], d.amplified, d.network_counts = network_section.load(con, c, w)
     d.events = _events(c, w, d.tables["volume"])
     # the banner follows the whole campaign: a page of a synthetic campaign says so, whatever
     # the window
@@ -129,6 +134,7 @@ def chart_objects(d: CampaignData, brush: Any = None) -> dict[str, charts.AnyCha
         "hashtags": lambda: charts.hashtag_pairs(t["hashtags"]),
         "languages": lambda: charts.languages(t["languages"]),
         "heatmap": lambda: charts.heatmap(t["heatmap"], tz),
+        "network": lambda: network_section.chart(t["network"]),
     }
     return {name: make() for name, make in makers.items() if t[name]}
 
@@ -179,6 +185,8 @@ def body_html(d: CampaignData, files: list[str]) -> str:
     parts += [chart_slot(n, TITLES[n], None if d.tables[n] else EMPTY) for n in WHOLE_CAMPAIGN]
     parts.append(sections.top_posts_html(d.top_posts, c.timezone))
     parts.append(ages.ages_html(d.ages))
+    parts.append(network_section.html(d.tables["network"], d.amplified, d.network_counts,
+                                      d.window))
     links = " · ".join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in files)
     parts.append(f'<section id="downloads"><h2>Data and images</h2><p class="meta">{links}'
                  "</p></section>")
@@ -241,6 +249,8 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
     files.append("top_posts.csv")
     write_csv(target / "engagement_at_age.csv", d.ages)
     files.append("engagement_at_age.csv")
+    write_csv(target / "amplified_accounts.csv", d.amplified)
+    files.append("amplified_accounts.csv")
     synthetic = d.synthetic or config.synthetic
     if images:
         standalone = {n: o.to_dict() for n, o in chart_objects(d).items()}
