@@ -216,3 +216,24 @@ def test_version_1_warehouse_migrates_keeping_rows_and_keys_unique(tmp_path):
                             "having count(*) > 1)").fetchone()[0]
         assert dupes == 0, table
     con.close()
+
+
+def test_a_schema_file_numbered_below_the_newest_applied_one_is_still_applied(tmp_path,
+                                                                             monkeypatch):
+    """Work lands out of numbering order: a warehouse at version N gets a new file N-1."""
+    import tracker.store.db as db_module
+    schema = tmp_path / "schema"
+    schema.mkdir()
+    for _, p in migrations():
+        (schema / p.name).write_text(p.read_text(encoding="utf-8"), encoding="utf-8")
+    newest = max(v for v, _ in migrations())
+    monkeypatch.setattr(db_module, "SCHEMA_DIR", schema)
+    connect(tmp_path / "a.duckdb").close()
+    (schema / "000_late.sql").write_text("create table main.late_arrival (x integer);",
+                                         encoding="utf-8")
+    con = connect(tmp_path / "a.duckdb")
+    assert con.execute("select count(*) from main.late_arrival").fetchone() == (0,)
+    assert con.execute("select max(version) from schema_migrations").fetchone() == (newest,)
+    assert con.execute("select name from schema_migrations where version = 0"
+                       ).fetchone() == ("000_late",)
+    con.close()
