@@ -141,7 +141,10 @@ def chart(rows: Rows, width: int = 760) -> alt.LayerChart:
     nodes = base.transform_filter("datum.mark == 'node'").mark_circle(
         opacity=0.85, stroke="white", strokeWidth=0.8).encode(
         x=x, y=y, size=alt.Size("pagerank:Q", title="PageRank",
-                                scale=alt.Scale(range=[25, 700])),
+                                scale=alt.Scale(range=[25, 700]),
+                                # a column of circles: seven sizes in a row are wider
+                                # than a phone when the legends go under the picture
+                                legend=alt.Legend(direction="vertical")),
         color=alt.Color("platform:N", title="Platform",
                         scale=alt.Scale(range=PLATFORM_COLOURS)),
         tooltip=tips)

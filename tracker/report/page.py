@@ -136,8 +136,11 @@ EMBED_SCRIPT = """
   function narrowed(spec, avail) {
     var cap = Math.round(avail * 0.35);
     var config = Object.assign({}, spec.config || {});
+    // several legends under the plot go one under the other, not side by side
     config.legend = Object.assign({orient: 'bottom', symbolDirection: 'vertical',
-                                   gradientDirection: 'horizontal'}, config.legend || {});
+                                   gradientDirection: 'horizontal',
+                                   layout: {bottom: {direction: 'vertical', anchor: 'start'}}},
+                                  config.legend || {});
     config.axis = Object.assign({labelLimit: cap}, config.axis || {});
     return [Object.assign({}, spec, {config: config}), cap];
   }
