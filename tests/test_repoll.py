@@ -175,6 +175,19 @@ def test_x_posts_are_read_again_at_each_age_most_engaged_first(env, tmp_path):
     e = expected[1]
     assert cells == [str(e[2]), str(e[3]), *(f"{float(v):,.2f}" for v in e[4:8])]
     assert "posts read at that age" in section
+    # --since/--until: the readings of the posts made in the period (all posts are of T0's day)
+    from tracker.report.data import Window
+
+    def windowed(day: dt.date) -> str:
+        html = write_report(con, cfg, cfg.campaign("aleppo"), tmp_path / str(day),
+                            Window(day, day), images=False).read_text(encoding="utf-8")
+        return html[html.index('id="engagement-at-age"'):].split("</section>")[0]
+    same_day = windowed(T0.date())
+    assert re.findall(r'<td class="num">([^<]*)</td>', same_day.split('data-age="x-24h"')[1]
+                      .split("</tr>")[0]) == cells
+    assert "Posts made in the period selected." in same_day
+    day_before = windowed(T0.date() - dt.timedelta(days=1))
+    assert "data-age=" not in day_before and "No re-polls of these posts yet" in day_before
     con.close()
 
 

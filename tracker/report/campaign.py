@@ -77,7 +77,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     d.gaps = data.coverage_gaps(con, c, w, present)
     d.coverage_unknown = data.coverage_unknown(con, c, w, present)
     d.top_posts = data.top_posts(con, c, w)
-    d.ages = ages.engagement_at_age(con, c.name)
+    d.ages = ages.engagement_at_age(con, scope)
     d.tables["network"], d.amplified, d.network_counts = network_section.load(con, c, w)
     d.events = _events(c, w, d.tables["volume"])
     # the banner follows the whole campaign: a page of a synthetic campaign says so, whatever
@@ -184,7 +184,7 @@ def body_html(d: CampaignData, files: list[str]) -> str:
                      '</p>')
     parts += [chart_slot(n, TITLES[n], None if d.tables[n] else EMPTY) for n in WHOLE_CAMPAIGN]
     parts.append(sections.top_posts_html(d.top_posts, c.timezone))
-    parts.append(ages.ages_html(d.ages))
+    parts.append(ages.ages_html(d.ages, d.window))
     parts.append(network_section.html(d.tables["network"], d.amplified, d.network_counts,
                                       d.window))
     links = " · ".join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in files)
