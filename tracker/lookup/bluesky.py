@@ -36,12 +36,12 @@ class BlueskyLookup:
     def lookup(self, uris: list[str], log: RunLog
                ) -> tuple[RawPage | None, dict[str, tuple[str, str | None]]]:
         if self.client is None:
-            client = self.source._client()
-            self.source._login(client, log)
+            client = self.source.client()
+            self.source.login(client, log)
             self.client = client
         client = self.client
         params: dict[str, Any] = {"uris": uris}
-        body, text, origin = self.source._query(client, log, client.app.bsky.feed.get_posts,
+        body, text, origin = self.source.query(client, log, client.app.bsky.feed.get_posts,
                                                 params)
         posts = body.get("posts")
         if not isinstance(posts, list):

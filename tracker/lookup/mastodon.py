@@ -52,7 +52,7 @@ class MastodonLookup:
         if host in self.failed:
             return None, {}
         if host not in self.clients:
-            self.clients[host] = self.source._client(host)
+            self.clients[host] = self.source.client(host)
         client, session = self.clients[host]
 
         def get() -> Any:
@@ -65,7 +65,7 @@ class MastodonLookup:
         def classify(exc: BaseException) -> CallFailed | None:
             if isinstance(exc, mastodon.MastodonNotFoundError):
                 return _Gone(f"{host}: 404")
-            return self.source._classify(exc, client, session, host)
+            return self.source.classify(exc, client, session, host)
 
         try:
             response = call(get, log=log, classify=classify, sleep=self.source.sleep)

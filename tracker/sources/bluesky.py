@@ -90,7 +90,8 @@ class BlueskySource:
         self._needed_by = f"source '{self.name}' of campaign '{campaign.name}'"
 
     # --- session ---------------------------------------------------------------------------
-    def _client(self) -> Client:
+    def client(self) -> Client:
+        """An atproto client that keeps each raw response (also used by tracker/lookup)."""
         def keep(response: httpx.Response) -> None:
             response.read()
             self._last = response
@@ -110,7 +111,8 @@ class BlueskySource:
             f.write(text)
         os.chmod(self.session_path, 0o600)
 
-    def _login(self, client: Client, log: RunLog, *, fresh: bool = False) -> None:
+    def login(self, client: Client, log: RunLog, *, fresh: bool = False) -> None:
+        """Log in from the saved session, else with the app password."""
         handle = credentials.require("BLUESKY_HANDLE", self._needed_by)
         if not fresh and self.session_path.exists():
             try:
@@ -126,7 +128,7 @@ class BlueskySource:
         call(lambda: client.login(handle, password, fetch_bsky_profile=False), log=log,
              classify=self._classify, sleep=self.sleep)
 
-    def _query(self, client: Client, log: RunLog, method: Callable[[dict], Any],
+    def query(self, client: Client, log: RunLog, method: Callable[[dict], Any],
                params: dict[str, Any]) -> tuple[Any, str, str]:
         """One XRPC query; returns (parsed JSON, raw body, url). Re-logs in once if the saved
         session is refused."""
@@ -139,7 +141,7 @@ class BlueskySource:
                 if attempt:
                     raise
                 self.session_path.unlink(missing_ok=True)
-                self._login(client, log, fresh=True)
+                self.login(client, log, fresh=True)
         response = self._last
         if response is None:
             raise Transient("Bluesky: no response")
@@ -154,9 +156,9 @@ class BlueskySource:
         today = self.now().date().isoformat()
         if (state.get("profiled") or {}).get("day") != today:
             state["profiled"] = {"day": today, "dids": []}
-        client = self._client()
+        client = self.client()
         try:
-            self._login(client, log)
+            self.login(client, log)
             for tag in self.tags:
                 yield from self._tag(client, tag, state, log)
         except CallFailed as exc:
@@ -179,7 +181,7 @@ class BlueskySource:
                 params["lang"] = self.lang
             if self.campaign.end_at:
                 params["until"] = iso(self.campaign.end_at)
-            body, text, origin = self._query(client, log, client.app.bsky.feed.search_posts,
+            body, text, origin = self.query(client, log, client.app.bsky.feed.search_posts,
                                              params)
             posts = body.get("posts")
             if not isinstance(posts, list):
@@ -230,7 +232,7 @@ class BlueskySource:
             and isinstance(d := (p.get("author") or {}).get("did"), str) and d not in done))
         for i in range(0, len(dids), PROFILE_BATCH):
             batch = dids[i:i + PROFILE_BATCH]
-            body, text, origin = self._query(client, log, client.app.bsky.actor.get_profiles,
+            body, text, origin = self.query(client, log, client.app.bsky.actor.get_profiles,
                                              {"actors": batch})
             if not isinstance(body.get("profiles"), list):
                 raise Malformed(f"malformed response from {origin}: no profiles", origin, text)

@@ -87,7 +87,8 @@ class MastodonSource:
             return snowflake(self.campaign.start_at)
         return snowflake(self.now() - DEFAULT_BACKFILL)
 
-    def _client(self, instance: str) -> tuple[Mastodon, TimeoutSession]:
+    def client(self, instance: str) -> tuple[Mastodon, TimeoutSession]:
+        """A Mastodon.py client for one instance (also used by tracker/lookup)."""
         token = None
         if instance in self.tokens:
             token = credentials.require(
@@ -103,7 +104,7 @@ class MastodonSource:
     def pages(self, cursor: Any, log: RunLog) -> Iterator[RawPage]:
         state: dict[str, str] = dict((cursor or {}).get("min_id") or {})
         worked, failed = 0, 0
-        clients = {i: self._client(i) for i in self.instances}  # every token checked first
+        clients = {i: self.client(i) for i in self.instances}  # every token checked first
         for instance, (client, session) in clients.items():
             try:
                 for tag in self.tags:
@@ -166,7 +167,7 @@ class MastodonSource:
             return session.last
 
         def classify(exc: BaseException) -> CallFailed | None:
-            return self._classify(exc, client, session, instance)
+            return self.classify(exc, client, session, instance)
 
         response = call(get, log=log, classify=classify, sleep=self.sleep)
         if response is None:
@@ -175,7 +176,7 @@ class MastodonSource:
         text = body_text(response.content, origin)
         return parse_json(text, origin, list), text, origin
 
-    def _classify(self, exc: BaseException, client: Mastodon, session: TimeoutSession,
+    def classify(self, exc: BaseException, client: Mastodon, session: TimeoutSession,
                   instance: str) -> CallFailed | None:
         if isinstance(exc, CallFailed):
             return exc
