@@ -27,15 +27,20 @@ counted as (
 repolls as (
     select r.campaign, r.platform, r.post_id, r.age_seconds, r.polled_at, r.status
     from ledger.repolls r
-    semi join counted c
-           on c.campaign = r.campaign and c.platform = r.platform and c.post_id = r.post_id
+    -- an inner join (each counted post is one row): DuckDB builds on the few re-polls and
+    -- filters the scan of the campaign's posts with them
+    join counted c
+      on c.campaign = r.campaign and c.platform = r.platform and c.post_id = r.post_id
 ),
 readings as (
     select r.campaign, r.platform, r.age_seconds, e.likes, e.reposts, e.replies, e.quotes,
            coalesce(e.likes, 0) + coalesce(e.reposts, 0) + coalesce(e.replies, 0)
                + coalesce(e.quotes, 0) as engagement
     from (select * from repolls where status = 'read') r
-    asof join norm.engagement_observations e
+    -- only the re-polled posts' observations: an ASOF join otherwise sorts them all
+    asof join (select o.*
+               from norm.engagement_observations o
+               semi join repolls p on p.platform = o.platform and p.post_id = o.post_id) e
            on e.platform = r.platform and e.post_id = r.post_id and e.observed_at <= r.polled_at
 ),
 read_stats as (
