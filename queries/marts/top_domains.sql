@@ -1,0 +1,63 @@
+-- One row per (campaign, metric, rank): the 25 leading registered domains of the links in
+-- campaign posts, by posts and by potential reach. A post linking twice to one domain counts
+-- once for it. Ties are broken by domain. A domain whose potential reach is not known is not
+-- ranked by potential_reach. Links that are not http or https have no domain.
+--
+-- campaign: campaign name from the config
+-- metric: 'posts' (campaign posts linking to the domain) or 'potential_reach' (the sum over
+--   the distinct authors of those posts of their largest followers at posting among them)
+-- rank: 1 to 25 within (campaign, metric)
+-- domain: the registered domain (e.g. bbc.co.uk)
+-- posts: campaign posts linking to the domain
+-- links: distinct normalised links to it
+-- authors: distinct authors of those posts
+-- potential_reach: see metric (null when no author's followers are known)
+-- potential_impressions: sum of followers at posting over those posts (null when unknown)
+-- followers_known_posts: posts linking to it whose author's followers at posting are known
+with
+link_rows as (
+    select campaign, domain, url_norm, platform, post_id, author_id, followers_at_post
+    from core.campaign_links
+    where domain is not null
+),
+posts as (
+    select campaign, domain, platform, post_id, any_value(author_id) as author_id,
+           any_value(followers_at_post) as followers_at_post
+    from link_rows
+    group by all
+),
+per_author as (
+    select campaign, domain, platform, author_id, count(*) as posts,
+           max(followers_at_post) as followers, sum(followers_at_post) as impressions,
+           count(followers_at_post) as known
+    from posts
+    group by all
+),
+distinct_links as (
+    select campaign, domain, count(distinct url_norm) as links from link_rows group by all
+),
+per_domain as (
+    select campaign, domain, sum(posts)::bigint as posts, count(*) as authors,
+           sum(followers)::bigint as potential_reach,
+           sum(impressions)::bigint as potential_impressions,
+           sum(known)::bigint as followers_known_posts
+    from per_author
+    group by all
+),
+scores as (
+    select *, 'posts' as metric, posts as value from per_domain
+    union all
+    select *, 'potential_reach', potential_reach from per_domain
+    where potential_reach is not null
+),
+ranked as (
+    select *, row_number() over (partition by campaign, metric
+                                 order by value desc, domain) as rank
+    from scores
+    qualify rank <= 25
+)
+select r.campaign, r.metric, r.rank, r.domain, r.posts, l.links, r.authors, r.potential_reach,
+       r.potential_impressions, r.followers_known_posts
+from ranked r
+join distinct_links l using (campaign, domain)
+order by r.campaign, r.metric, r.rank

@@ -1,0 +1,52 @@
+-- One row per (campaign, metric, rank): the 25 leading links by posts and by potential reach.
+-- A link is its normalised form (core.campaign_links.url_norm), counted over the campaign's
+-- posts that carry it (see core.campaign_links for which posts carry a link). Ties are broken
+-- by url_norm, so ranks are stable. A link whose potential reach is not known (no follower
+-- count for any of its authors) is not ranked by potential_reach.
+--
+-- campaign: campaign name from the config
+-- metric: 'posts' (campaign posts carrying the link) or 'potential_reach' (the sum over the
+--   distinct authors who posted it of their largest followers at posting among those posts)
+-- rank: 1 to 25 within (campaign, metric)
+-- url_norm: the normalised link
+-- domain: its registered domain (null for a link that is not http or https)
+-- posts: campaign posts carrying the link
+-- authors: distinct authors of those posts
+-- potential_reach: see metric (null when no author's followers are known)
+-- potential_impressions: sum of followers at posting over those posts (null when unknown)
+-- followers_known_posts: posts carrying it whose author's followers at posting are known
+with
+links as (
+    select campaign, url_norm, domain, platform, author_id, followers_at_post
+    from core.campaign_links
+),
+per_author as (
+    select campaign, url_norm, platform, author_id, count(*) as posts,
+           max(followers_at_post) as followers, sum(followers_at_post) as impressions,
+           count(followers_at_post) as known, min(domain) as domain
+    from links
+    group by all
+),
+per_link as (
+    select campaign, url_norm, min(domain) as domain, sum(posts)::bigint as posts,
+           count(*) as authors, sum(followers)::bigint as potential_reach,
+           sum(impressions)::bigint as potential_impressions,
+           sum(known)::bigint as followers_known_posts
+    from per_author
+    group by all
+),
+scores as (
+    select *, 'posts' as metric, posts as value from per_link
+    union all
+    select *, 'potential_reach', potential_reach from per_link where potential_reach is not null
+),
+ranked as (
+    select *, row_number() over (partition by campaign, metric
+                                 order by value desc, url_norm) as rank
+    from scores
+    qualify rank <= 25
+)
+select campaign, metric, rank, url_norm, domain, posts, authors, potential_reach,
+       potential_impressions, followers_known_posts
+from ranked
+order by campaign, metric, rank

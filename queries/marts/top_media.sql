@@ -1,0 +1,60 @@
+-- One row per (campaign, metric, rank): the 25 leading media items by posts and by potential
+-- reach. A media item is its file url (the same file attached to several posts is one item;
+-- an item without a url is not ranked). Ties are broken by url. An item whose potential
+-- reach is not known is not ranked by potential_reach.
+--
+-- campaign: campaign name from the config
+-- metric: 'posts' (campaign posts carrying the item) or 'potential_reach' (the sum over the
+--   distinct authors of those posts of their largest followers at posting among them)
+-- rank: 1 to 25 within (campaign, metric)
+-- url: the file
+-- media_type: photo, video, gif, audio or unknown
+-- platform: the platform it was posted on
+-- preview_url: a still image of it, when given
+-- alt_text: a description its authors gave (the smallest among those given; untrusted text)
+-- posts: campaign posts carrying it
+-- authors: distinct authors of those posts
+-- potential_reach: see metric (null when no author's followers are known)
+-- potential_impressions: sum of followers at posting over those posts (null when unknown)
+-- followers_known_posts: posts carrying it whose author's followers at posting are known
+with
+items as (
+    select campaign, platform, post_id, url, any_value(media_type) as media_type,
+           min(preview_url) as preview_url, min(alt_text) as alt_text,
+           any_value(author_id) as author_id, any_value(followers_at_post) as followers_at_post
+    from core.campaign_media
+    where url is not null
+    group by all
+),
+per_author as (
+    select campaign, url, platform, author_id, count(*) as posts,
+           max(followers_at_post) as followers, sum(followers_at_post) as impressions,
+           count(followers_at_post) as known, min(media_type) as media_type,
+           min(preview_url) as preview_url, min(alt_text) as alt_text
+    from items
+    group by all
+),
+per_item as (
+    select campaign, url, min(media_type) as media_type, min(platform) as platform,
+           min(preview_url) as preview_url, min(alt_text) as alt_text,
+           sum(posts)::bigint as posts, count(*) as authors,
+           sum(followers)::bigint as potential_reach,
+           sum(impressions)::bigint as potential_impressions,
+           sum(known)::bigint as followers_known_posts
+    from per_author
+    group by all
+),
+scores as (
+    select *, 'posts' as metric, posts as value from per_item
+    union all
+    select *, 'potential_reach', potential_reach from per_item where potential_reach is not null
+),
+ranked as (
+    select *, row_number() over (partition by campaign, metric order by value desc, url) as rank
+    from scores
+    qualify rank <= 25
+)
+select campaign, metric, rank, url, media_type, platform, preview_url, alt_text, posts,
+       authors, potential_reach, potential_impressions, followers_known_posts
+from ranked
+order by campaign, metric, rank
