@@ -19,7 +19,7 @@ def _slices(con: duckdb.DuckDBPyConnection, fmt: str) -> list[tuple[int, int]]:
     rows = con.execute("""
         select min(rid), max(rid) from (
             select rowid as rid,
-                   sum(octet_length(payload::varchar)) over (order by rowid) // ? as part
+                   sum(strlen(payload::varchar)) over (order by rowid) // ? as part
             from raw.pages where format = ?)
         group by part order by part""", [SLICE_BYTES, fmt]).fetchall()
     return [(int(lo), int(hi)) for lo, hi in rows]

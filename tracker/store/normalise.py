@@ -122,7 +122,8 @@ def register_url_functions(con: duckdb.DuckDBPyConnection) -> None:
     for name, fn in (("tracker_url_norm", normalise_url),
                      ("tracker_url_domain", registered_domain)):
         try:
-            con.create_function(name, fn, ["VARCHAR"], "VARCHAR", side_effects=False)
+            con.create_function(name, fn, ["VARCHAR"], "VARCHAR", side_effects=False,
+                                null_handling="special")
         except (duckdb.CatalogException, duckdb.NotImplementedException):
             pass  # already registered on this connection
 

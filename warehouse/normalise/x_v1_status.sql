@@ -108,8 +108,8 @@ select 'x', id, position, coalesce(m->>'id_str', m->>'id'),
        case when m->>'type' in ('video', 'animated_gif')
             then coalesce(list_reverse_sort(list_transform(
                      list_filter(json_extract(m, '$.video_info.variants[*]'),
-                                 v -> v->>'content_type' = 'video/mp4'),
-                     v -> {'bit_rate': coalesce((v->>'bitrate')::bigint, 0),
+                                 lambda v: (v->>'content_type') = 'video/mp4'),
+                     lambda v: {'bit_rate': coalesce((v->>'bitrate')::bigint, 0),
                            'url': v->>'url'}))[1].url,
                           m->>'media_url_https', m->>'media_url')
             else coalesce(m->>'media_url_https', m->>'media_url') end,

@@ -134,8 +134,8 @@ select 'x', k.post_id, k.position, k.media_key,
        case m.m.type when 'animated_gif' then 'gif' when 'photo' then 'photo'
                      when 'video' then 'video' else 'unknown' end,
        coalesce(m.m.url, list_reverse_sort(list_transform(
-           list_filter(m.m.variants, v -> v.content_type = 'video/mp4'),
-           v -> {'bit_rate': coalesce(v.bit_rate, 0), 'url': v.url}))[1].url),
+           list_filter(m.m.variants, lambda v: v.content_type = 'video/mp4'),
+           lambda v: {'bit_rate': coalesce(v.bit_rate, 0), 'url': v.url}))[1].url),
        m.m.preview_image_url, m.m.alt_text
 from (select page_id, post_id, unnest(t.attachments.media_keys) as media_key,
              generate_subscripts(t.attachments.media_keys, 1) as position
