@@ -4,14 +4,14 @@
 -- ranked by potential_reach. Links that are not http or https have no domain.
 --
 -- campaign: campaign name from the config
--- metric: 'posts' (campaign posts linking to the domain) or 'potential_reach' (the sum over
---   the distinct authors of those posts of their largest followers at posting among them)
+-- metric: 'posts' or 'potential_reach': the column ranked by
 -- rank: 1 to 25 within (campaign, metric)
 -- domain: the registered domain (e.g. bbc.co.uk)
 -- posts: campaign posts linking to the domain
 -- links: distinct normalised links to it
 -- authors: distinct authors of those posts
--- potential_reach: see metric (null when no author's followers are known)
+-- potential_reach: the sum over the distinct authors of those posts of each one's largest
+--   followers at posting among them (null when no author's followers are known)
 -- potential_impressions: sum of followers at posting over those posts (null when unknown)
 -- followers_known_posts: posts linking to it whose author's followers at posting are known
 with

@@ -5,14 +5,14 @@
 -- count for any of its authors) is not ranked by potential_reach.
 --
 -- campaign: campaign name from the config
--- metric: 'posts' (campaign posts carrying the link) or 'potential_reach' (the sum over the
---   distinct authors who posted it of their largest followers at posting among those posts)
+-- metric: 'posts' or 'potential_reach': the column ranked by
 -- rank: 1 to 25 within (campaign, metric)
 -- url_norm: the normalised link
 -- domain: its registered domain (null for a link that is not http or https)
 -- posts: campaign posts carrying the link
 -- authors: distinct authors of those posts
--- potential_reach: see metric (null when no author's followers are known)
+-- potential_reach: the sum over the distinct authors of those posts of each one's largest
+--   followers at posting among them (null when no author's followers are known)
 -- potential_impressions: sum of followers at posting over those posts (null when unknown)
 -- followers_known_posts: posts carrying it whose author's followers at posting are known
 with

@@ -4,8 +4,7 @@
 -- reach is not known is not ranked by potential_reach.
 --
 -- campaign: campaign name from the config
--- metric: 'posts' (campaign posts carrying the item) or 'potential_reach' (the sum over the
---   distinct authors of those posts of their largest followers at posting among them)
+-- metric: 'posts' or 'potential_reach': the column ranked by
 -- rank: 1 to 25 within (campaign, metric)
 -- url: the file
 -- media_type: photo, video, gif, audio or unknown
@@ -14,7 +13,8 @@
 -- alt_text: a description its authors gave (the smallest among those given; untrusted text)
 -- posts: campaign posts carrying it
 -- authors: distinct authors of those posts
--- potential_reach: see metric (null when no author's followers are known)
+-- potential_reach: the sum over the distinct authors of those posts of each one's largest
+--   followers at posting among them (null when no author's followers are known)
 -- potential_impressions: sum of followers at posting over those posts (null when unknown)
 -- followers_known_posts: posts carrying it whose author's followers at posting are known
 with

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import duckdb
+from duckdb.func import FunctionNullHandling
 
 from ..config import Campaign
 from ..errors import WarehouseError
@@ -123,7 +124,7 @@ def register_url_functions(con: duckdb.DuckDBPyConnection) -> None:
                      ("tracker_url_domain", registered_domain)):
         try:
             con.create_function(name, fn, ["VARCHAR"], "VARCHAR", side_effects=False,
-                                null_handling="special")
+                                null_handling=FunctionNullHandling.SPECIAL)
         except (duckdb.CatalogException, duckdb.NotImplementedException):
             pass  # already registered on this connection
 
