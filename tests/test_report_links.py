@@ -53,7 +53,8 @@ def test_window_applies_to_the_links_and_media_sections(synthetic, tmp_path):
     days = {r["t"][:10] for r in tables["links_daily"]} | {r["t"][:10]
                                                              for r in tables["media_daily"]}
     assert days == {"2016-04-27", "2016-04-28"}
-    want_media = {(r[1], r[2], r[3], r[6]) for r in windowed.top_media() if r[2] <= links_section.TOP}
+    want_media = {(r[1], r[2], r[3], r[6]) for r in windowed.top_media()
+                  if r[2] <= links_section.TOP}
     assert {(r["metric"], r["rank"], r["url"], r["posts"]) for r in tables["media"]} == \
         want_media
     # the whole campaign has more

@@ -32,3 +32,5 @@ select p.campaign, p.platform, p.post_id, l.url_norm, l.domain, l.expanded_url, 
        p.author_id, p.followers_at_post, p.hour, p.local_day
 from posts p
 join links l on l.platform = p.platform and l.post_id = p.post_id
+-- in time order, so that scans for recent days skip the older row groups
+order by p.hour

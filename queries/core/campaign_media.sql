@@ -32,3 +32,5 @@ select p.campaign, p.platform, p.post_id, m.position, m.media_type, m.url, m.pre
        m.alt_text, p.author_id, p.followers_at_post, p.hour, p.local_day
 from posts p
 join media m on m.platform = p.platform and m.post_id = p.post_id
+-- in time order, so that scans for recent days skip the older row groups
+order by p.hour

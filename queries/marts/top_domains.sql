@@ -15,33 +15,15 @@
 -- potential_impressions: sum of followers at posting over those posts (null when unknown)
 -- followers_known_posts: posts linking to it whose author's followers at posting are known
 with
-link_rows as (
-    select campaign, domain, url_norm, platform, post_id, author_id, followers_at_post
-    from core.campaign_links
-    where domain is not null
-),
-posts as (
-    select campaign, domain, platform, post_id, any_value(author_id) as author_id,
-           any_value(followers_at_post) as followers_at_post
-    from link_rows
-    group by all
-),
-per_author as (
-    select campaign, domain, platform, author_id, count(*) as posts,
-           max(followers_at_post) as followers, sum(followers_at_post) as impressions,
-           count(followers_at_post) as known
-    from posts
-    group by all
+per_domain as (
+    select campaign, domain, posts, authors, potential_reach, potential_impressions,
+           followers_known_posts
+    from core.campaign_domain_totals
 ),
 distinct_links as (
-    select campaign, domain, count(distinct url_norm) as links from link_rows group by all
-),
-per_domain as (
-    select campaign, domain, sum(posts)::bigint as posts, count(*) as authors,
-           sum(followers)::bigint as potential_reach,
-           sum(impressions)::bigint as potential_impressions,
-           sum(known)::bigint as followers_known_posts
-    from per_author
+    select campaign, domain, count(*) as links
+    from core.campaign_link_totals
+    where domain is not null
     group by all
 ),
 scores as (

@@ -16,24 +16,10 @@
 -- potential_impressions: sum of followers at posting over those posts (null when unknown)
 -- followers_known_posts: posts carrying it whose author's followers at posting are known
 with
-links as (
-    select campaign, url_norm, domain, platform, author_id, followers_at_post
-    from core.campaign_links
-),
-per_author as (
-    select campaign, url_norm, platform, author_id, count(*) as posts,
-           max(followers_at_post) as followers, sum(followers_at_post) as impressions,
-           count(followers_at_post) as known, min(domain) as domain
-    from links
-    group by all
-),
 per_link as (
-    select campaign, url_norm, min(domain) as domain, sum(posts)::bigint as posts,
-           count(*) as authors, sum(followers)::bigint as potential_reach,
-           sum(impressions)::bigint as potential_impressions,
-           sum(known)::bigint as followers_known_posts
-    from per_author
-    group by all
+    select campaign, url_norm, domain, posts, authors, potential_reach, potential_impressions,
+           followers_known_posts
+    from core.campaign_link_totals
 ),
 scores as (
     select *, 'posts' as metric, posts as value from per_link

@@ -18,31 +18,10 @@
 -- potential_impressions: sum of followers at posting over those posts (null when unknown)
 -- followers_known_posts: posts carrying it whose author's followers at posting are known
 with
-items as (
-    select campaign, platform, post_id, url, any_value(media_type) as media_type,
-           min(preview_url) as preview_url, min(alt_text) as alt_text,
-           any_value(author_id) as author_id, any_value(followers_at_post) as followers_at_post
-    from core.campaign_media
-    where url is not null
-    group by all
-),
-per_author as (
-    select campaign, url, platform, author_id, count(*) as posts,
-           max(followers_at_post) as followers, sum(followers_at_post) as impressions,
-           count(followers_at_post) as known, min(media_type) as media_type,
-           min(preview_url) as preview_url, min(alt_text) as alt_text
-    from items
-    group by all
-),
 per_item as (
-    select campaign, url, min(media_type) as media_type, min(platform) as platform,
-           min(preview_url) as preview_url, min(alt_text) as alt_text,
-           sum(posts)::bigint as posts, count(*) as authors,
-           sum(followers)::bigint as potential_reach,
-           sum(impressions)::bigint as potential_impressions,
-           sum(known)::bigint as followers_known_posts
-    from per_author
-    group by all
+    select campaign, url, media_type, platform, preview_url, alt_text, posts, authors,
+           potential_reach, potential_impressions, followers_known_posts
+    from core.campaign_media_totals
 ),
 scores as (
     select *, 'posts' as metric, posts as value from per_item
