@@ -20,23 +20,42 @@ per_domain as (
            followers_known_posts
     from core.campaign_domain_totals
 ),
-distinct_links as (
-    select campaign, domain, count(*) as links
-    from core.campaign_link_totals
-    where domain is not null
-    group by all
-),
 scores as (
     select *, 'posts' as metric, posts as value from per_domain
     union all
     select *, 'potential_reach', potential_reach from per_domain
     where potential_reach is not null
 ),
-ranked as (
-    select *, row_number() over (partition by campaign, metric
-                                 order by value desc, domain) as rank
+floors as (
+    -- the 25th largest value per metric: nothing below it can rank (ties pass)
+    select campaign, metric, list_min(max(value, 25)) as floor
     from scores
-    qualify rank <= 25
+    group by all
+),
+top as (
+    -- the 25 smallest (-value, domain): a top-N heap, no sort of every row
+    select s.campaign, s.metric,
+           arg_min({'domain': s.domain, 'posts': s.posts, 'authors': s.authors,
+                    'potential_reach': s.potential_reach,
+                    'potential_impressions': s.potential_impressions,
+                    'followers_known_posts': s.followers_known_posts},
+                   (-s.value, s.domain), 25) as leaders
+    from scores s
+    join floors f using (campaign, metric)
+    where s.value >= f.floor
+    group by all
+),
+ranked as (
+    select campaign, metric, unnest(leaders, recursive := true),
+           unnest(range(1, len(leaders) + 1)) as rank
+    from top
+),
+distinct_links as (
+    -- distinct links of the ranked domains only
+    select campaign, domain, count(*) as links
+    from core.campaign_link_totals
+    where (campaign, domain) in (select campaign, domain from ranked)
+    group by all
 )
 select r.campaign, r.metric, r.rank, r.domain, r.posts, l.links, r.authors, r.potential_reach,
        r.potential_impressions, r.followers_known_posts

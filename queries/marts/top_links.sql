@@ -26,11 +26,29 @@ scores as (
     union all
     select *, 'potential_reach', potential_reach from per_link where potential_reach is not null
 ),
-ranked as (
-    select *, row_number() over (partition by campaign, metric
-                                 order by value desc, url_norm) as rank
+floors as (
+    -- the 25th largest value per metric: nothing below it can rank (ties pass)
+    select campaign, metric, list_min(max(value, 25)) as floor
     from scores
-    qualify rank <= 25
+    group by all
+),
+top as (
+    -- the 25 smallest (-value, url_norm): a top-N heap, no sort of every row
+    select s.campaign, s.metric,
+           arg_min({'url_norm': s.url_norm, 'domain': s.domain, 'posts': s.posts,
+                    'authors': s.authors, 'potential_reach': s.potential_reach,
+                    'potential_impressions': s.potential_impressions,
+                    'followers_known_posts': s.followers_known_posts},
+                   (-s.value, s.url_norm), 25) as leaders
+    from scores s
+    join floors f using (campaign, metric)
+    where s.value >= f.floor
+    group by all
+),
+ranked as (
+    select campaign, metric, unnest(leaders, recursive := true),
+           unnest(range(1, len(leaders) + 1)) as rank
+    from top
 )
 select campaign, metric, rank, url_norm, domain, posts, authors, potential_reach,
        potential_impressions, followers_known_posts

@@ -28,10 +28,30 @@ scores as (
     union all
     select *, 'potential_reach', potential_reach from per_item where potential_reach is not null
 ),
-ranked as (
-    select *, row_number() over (partition by campaign, metric order by value desc, url) as rank
+floors as (
+    -- the 25th largest value per metric: nothing below it can rank (ties pass)
+    select campaign, metric, list_min(max(value, 25)) as floor
     from scores
-    qualify rank <= 25
+    group by all
+),
+top as (
+    -- the 25 smallest (-value, url): a top-N heap, no sort of every row
+    select s.campaign, s.metric,
+           arg_min({'url': s.url, 'media_type': s.media_type, 'platform': s.platform,
+                    'preview_url': s.preview_url, 'alt_text': s.alt_text, 'posts': s.posts,
+                    'authors': s.authors, 'potential_reach': s.potential_reach,
+                    'potential_impressions': s.potential_impressions,
+                    'followers_known_posts': s.followers_known_posts},
+                   (-s.value, s.url), 25) as leaders
+    from scores s
+    join floors f using (campaign, metric)
+    where s.value >= f.floor
+    group by all
+),
+ranked as (
+    select campaign, metric, unnest(leaders, recursive := true),
+           unnest(range(1, len(leaders) + 1)) as rank
+    from top
 )
 select campaign, metric, rank, url, media_type, platform, preview_url, alt_text, posts,
        authors, potential_reach, potential_impressions, followers_known_posts
