@@ -2,7 +2,7 @@
 -- and how many different links and domains they share. Days are calendar days in the
 -- campaign's time zone.
 -- @incremental campaign, day
--- @changes marts.volume_daily(campaign, day)
+-- @changes core.campaign_posts(campaign, local_day)
 -- @changes core.campaign_links(campaign, local_day)
 --
 -- campaign: campaign name from the config
@@ -14,8 +14,8 @@
 -- domains: distinct registered domains
 with
 posts as (
-    select campaign, day, sum(posts)::bigint as posts
-    from marts.volume_daily
+    select campaign, local_day as day, count(*) as posts
+    from core.campaign_posts
     group by all
 ),
 link_posts as (
