@@ -6,7 +6,8 @@ so this writes the normalised tables directly with the same distributions: three
 authors drawn with a heavy head (u^2.2 over N/4 accounts), heavy-tailed follower counts with
 two observations per author, 45% reposts / 35% originals / 10% replies / 10% quotes (no
 Bluesky reposts), four languages, campaign tags in three spellings plus co-tags, mentions on
-20% of posts and one engagement observation per post. Raw pages are NOT written (see
+20% of posts, one engagement observation per post, links on 30% of posts and a media item on
+20% of the posts that are not reposts. Raw pages are NOT written (see
 models_bench.py for how raw payload bytes are estimated).
 """
 
@@ -156,6 +157,24 @@ select platform, post_id, created_at + interval 1 minute,
        case when platform = 'x' then floor(u * 5000)::bigint end
 from (select *, hash(post_id || ':17') / 18446744073709551616.0 as u from bench_posts)
 where kind <> 'repost';
+
+-- links on 30% of posts (a heavy head over N/100 articles on 200 domains) and one media item
+-- on 20% of the posts that are not reposts (a quarter from 1,000 images passed around)
+insert into norm.post_urls
+select platform, post_id, 1, 'https://t.co/' || post_id, url, url,
+       'site' || (k % 200) || '.example', 'entity'
+from (select platform, post_id,
+             floor($authors / 25 * pow(hash(post_id || ':18') / 18446744073709551616.0, 2.5))
+                 ::bigint as k
+      from bench_posts where hash(post_id || ':19') % 10 < 3) l,
+     lateral (select 'https://site' || (l.k % 200) || '.example/story/' || l.k as url);
+
+insert into norm.post_media
+select platform, post_id, 1, 'm' || post_id, 'photo',
+       case when hash(post_id || ':21') % 4 = 0
+            then 'https://media.example/shared/' || (hash(post_id || ':22') % 1000) || '.jpg'
+            else 'https://media.example/' || hash(post_id) || '.jpg' end, null, null
+from bench_posts where kind <> 'repost' and hash(post_id || ':20') % 5 = 0;
 """
 
 
@@ -167,5 +186,5 @@ def add_posts(con: duckdb.DuckDBPyConnection, lo: int, hi: int, authors: int) ->
     con.execute(_AUTHORS)
     con.execute(_OBS)
     con.execute(_TAGS)
-    con.execute(_REST)
+    con.execute(_REST.replace("$authors", str(authors)))
     con.execute("commit")

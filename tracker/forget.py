@@ -2,8 +2,8 @@
 
 What goes, in one transaction:
 - norm.*: the posts (and every repost of them: a repost carries the reposted text) from
-  norm.posts, post_versions, post_hashtags, post_mentions, campaign_posts and
-  engagement_observations; for an author also their norm.authors row and follower
+  norm.posts, post_versions, post_hashtags, post_mentions, post_urls, post_media,
+  campaign_posts and engagement_observations; for an author also their norm.authors row and follower
   observations. Replies and quotes by other people stay (their own words; their parent ids
   still name the forgotten post), and so do mentions of a forgotten author in others' posts.
 - raw.pages: payloads rewritten without them, or purged (store.redact).
@@ -26,7 +26,8 @@ from .store.redact import Targets, redact_pages
 from .timeutil import utcnow
 
 NORM_POST_TABLES = ("norm.posts", "norm.post_versions", "norm.post_hashtags",
-                    "norm.post_mentions", "norm.campaign_posts", "norm.engagement_observations")
+                    "norm.post_mentions", "norm.campaign_posts", "norm.engagement_observations",
+                    "norm.post_urls", "norm.post_media")
 NORM_AUTHOR_TABLES = ("norm.authors", "norm.author_observations")
 
 

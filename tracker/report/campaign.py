@@ -16,6 +16,7 @@ from .. import platforms
 from ..config import Campaign, Config
 from ..freshness import as_of, as_of_line, show_time
 from . import ages, charts, data, partial, sections
+from . import links as links_section
 from . import network as network_section
 from .data import Rows, Window
 from .exports import write_csv, write_images, write_json
@@ -52,6 +53,7 @@ class CampaignData:
     top_posts: Rows = field(default_factory=list)
     ages: Rows = field(default_factory=list)     # marts.engagement_at_age
     amplified: Rows = field(default_factory=list)            # the network section's table
+    links: dict[str, Rows] = field(default_factory=dict)     # links and media sections
     network_counts: dict[str, Any] = field(default_factory=dict)
     synthetic: bool = False              # any synthetic post in any section of the page
     as_of: dt.datetime | None = None     # when the newest post of the build was loaded
@@ -79,6 +81,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     d.top_posts = data.top_posts(con, c, w)
     d.ages = ages.engagement_at_age(con, scope)
     d.tables["network"], d.amplified, d.network_counts = network_section.load(con, c, w)
+    d.links = links_section.load(con, c, scope)
     d.events = _events(c, w, d.tables["volume"])
     # the banner follows the whole campaign: a page of a synthetic campaign says so, whatever
     # the window
@@ -136,7 +139,8 @@ def chart_objects(d: CampaignData, brush: Any = None) -> dict[str, charts.AnyCha
         "heatmap": lambda: charts.heatmap(t["heatmap"], tz),
         "network": lambda: network_section.chart(t["network"]),
     }
-    return {name: make() for name, make in makers.items() if t[name]}
+    objs = {name: make() for name, make in makers.items() if t[name]}
+    return {**objs, **links_section.chart_objects(d.links, tz)}
 
 
 def page_specs(d: CampaignData) -> dict[str, dict[str, Any]]:
@@ -187,6 +191,7 @@ def body_html(d: CampaignData, files: list[str]) -> str:
     parts.append(ages.ages_html(d.ages, d.window))
     parts.append(network_section.html(d.tables["network"], d.amplified, d.network_counts,
                                       d.window))
+    parts += [links_section.links_html(d.links), links_section.media_html(d.links)]
     links = " · ".join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in files)
     parts.append(f'<section id="downloads"><h2>Data and images</h2><p class="meta">{links}'
                  "</p></section>")
@@ -238,7 +243,7 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
     d = load(con, campaign, window or Window())
     target = Path(out_dir) / campaign.slug
     target.mkdir(parents=True, exist_ok=True)
-    for name in TITLES:  # a chart that is empty now must not leave last run's files behind
+    for name in [*TITLES, *links_section.TITLES]:  # a chart empty now leaves no old files
         for ext in ("csv", "svg", "png"):
             (target / f"{name}.{ext}").unlink(missing_ok=True)
     files = []
@@ -251,6 +256,9 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
     files.append("engagement_at_age.csv")
     write_csv(target / "amplified_accounts.csv", d.amplified)
     files.append("amplified_accounts.csv")
+    for name, table in d.links.items():
+        write_csv(target / f"{name}.csv", table)
+        files.append(f"{name}.csv")
     synthetic = d.synthetic or config.synthetic
     if images:
         standalone = {n: o.to_dict() for n, o in chart_objects(d).items()}

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from ..config import Campaign, SourceConfig
 from ..pages import RawPage, RunLog
+from . import simulated_links
 
 DEFAULT_START = dt.datetime(2016, 4, 22, tzinfo=dt.UTC)
 DEFAULT_END = dt.datetime(2016, 5, 6, tzinfo=dt.UTC)
@@ -208,6 +209,10 @@ class SimulatedSource:
             pos = text.find("#" + t, pos)
             entities["hashtags"].append({"start": pos, "end": pos + len(t) + 1, "tag": t})
             pos += len(t) + 1
+        urls, media_keys, _ = simulated_links.x_parts(s, i, _u)
+        if urls:
+            entities["urls"] = urls
+            text += "".join(" " + x["url"] for x in urls)
         if _u(s.seed, s.pcode, i, 30) < 0.2:
             entities["mentions"] = [{"start": 0, "end": 6, "username": f"user{s.author(i // 3)}"}]
         tw: dict[str, Any] = {
@@ -216,6 +221,8 @@ class SimulatedSource:
             "conversation_id": s.post_id(parent if kind == "reply" and parent is not None else i),
             "public_metrics": s.metrics(i), "entities": entities,
         }
+        if media_keys:
+            tw["attachments"] = {"media_keys": media_keys}
         if parent is not None:
             rtype = {"repost": "retweeted", "quote": "quoted", "reply": "replied_to"}[kind]
             tw["referenced_tweets"] = [{"type": rtype, "id": s.post_id(parent)}]
@@ -243,6 +250,9 @@ class SimulatedSource:
             "meta": {"newest_id": data[0]["id"], "oldest_id": data[-1]["id"],
                      "result_count": len(data)},
         }
+        described = [m for i in [*idx, *parents] for m in simulated_links.x_parts(s, i, _u)[2]]
+        if described:
+            payload["includes"]["media"] = described
         if hi < s.n:
             payload["meta"]["next_token"] = f"sim{hi}"
         yield RawPage("x_v2_page", "x", json.dumps(payload, ensure_ascii=False),
@@ -271,9 +281,12 @@ class SimulatedSource:
             "tags": [{"name": t.lower(), "url": f"https://{instance}/tags/{t.lower()}"}
                      for t in s.hashtags(i)],
             "mentions": [], "favourites_count": s.metrics(i)["like_count"],
+            "card": None, "media_attachments": [],
             "reblogs_count": s.metrics(i)["retweet_count"],
             "replies_count": s.metrics(i)["reply_count"],
         }
+        anchor, st["card"], st["media_attachments"] = simulated_links.mastodon_parts(s, i, _u)
+        st["content"] = st["content"][:-len("</p>")] + anchor + "</p>"
         if kind == "repost" and parent is not None:
             st["uri"] = f"{uri}/activity"
             st["reblog"] = self._status(parent, instance)
@@ -304,6 +317,8 @@ class SimulatedSource:
             end = start + len(("#" + t).encode())
             facets.append({"index": {"byteStart": start, "byteEnd": end},
                            "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": t}]})
+        link_facets, record_embed, view_embed, text = simulated_links.bluesky_parts(s, i, _u, text)
+        facets += link_facets
         record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text,
                                   "createdAt": s.time(i).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                                   "langs": [s.lang(a)], "facets": facets}
@@ -314,13 +329,19 @@ class SimulatedSource:
                 record["reply"] = {"root": ref, "parent": ref}
             else:
                 record["embed"] = {"$type": "app.bsky.embed.record", "record": ref}
+        if record_embed is not None:
+            record["embed"] = record_embed
         m = s.metrics(i)
-        return {"uri": f"at://{did}/app.bsky.feed.post/{s.post_id(i)}", "cid": f"bafysim{i}",
-                "author": {"did": did, "handle": f"user{a}.bsky.social",
-                           "displayName": f"Synthetic user {a}"},
-                "record": record, "replyCount": m["reply_count"],
-                "repostCount": m["retweet_count"], "likeCount": m["like_count"],
-                "quoteCount": m["quote_count"], "indexedAt": record["createdAt"]}
+        view: dict[str, Any] = {
+            "uri": f"at://{did}/app.bsky.feed.post/{s.post_id(i)}", "cid": f"bafysim{i}",
+            "author": {"did": did, "handle": f"user{a}.bsky.social",
+                       "displayName": f"Synthetic user {a}"},
+            "record": record, "replyCount": m["reply_count"],
+            "repostCount": m["retweet_count"], "likeCount": m["like_count"],
+            "quoteCount": m["quote_count"], "indexedAt": record["createdAt"]}
+        if view_embed is not None:
+            view["embed"] = view_embed
+        return view
 
     def _bluesky_pages(self, lo: int, hi: int) -> Iterator[RawPage]:
         s = self.sim

@@ -75,6 +75,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("begin transaction")
         try:
             con.execute(path.read_text(encoding="utf-8"))
+            if version == 6:  # links and media: read them from the raw pages already stored
+                from .backfill import backfill_links
+                backfill_links(con)
             con.execute("insert into schema_migrations (version, name) values (?, ?)",
                         [version, path.stem])
             con.execute("commit")

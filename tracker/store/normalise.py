@@ -27,11 +27,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import duckdb
+from duckdb.func import FunctionNullHandling
 
 from ..config import Campaign
 from ..errors import WarehouseError
 from ..hashtags import normalise_tag
 from ..resources import NORMALISE_DIR
+from ..urls import normalise_url, registered_domain
 from .db import one, require_full_build, scalar
 
 # Large batches (archive import) are parsed in slices of about this many bytes of payload:
@@ -55,6 +57,12 @@ create or replace temp table n_author_obs (
 create or replace temp table n_hashtags (platform varchar, post_id varchar, tag_text varchar);
 create or replace temp table n_mentions (
     platform varchar, post_id varchar, mentioned_handle varchar);
+create or replace temp table n_urls (
+    platform varchar, post_id varchar, position integer, url varchar, expanded_url varchar,
+    source varchar);
+create or replace temp table n_media (
+    platform varchar, post_id varchar, position integer, media_id varchar, media_type varchar,
+    url varchar, preview_url varchar, alt_text varchar);
 create or replace temp table n_engagement (
     platform varchar, post_id varchar, observed_at timestamptz, likes bigint, reposts bigint,
     replies bigint, quotes bigint, impressions bigint);
@@ -76,7 +84,7 @@ IN_PLACE_UPDATES = {
 }
 # rule 2: the tables keyed by (platform, post_id) whose rows come with the post or later
 POST_KEYED = ("norm.post_hashtags", "norm.post_mentions", "norm.engagement_observations",
-              "norm.campaign_posts", "norm.post_versions")
+              "norm.campaign_posts", "norm.post_versions", "norm.post_urls", "norm.post_media")
 
 _sql_cache: dict[str, str] = {}
 
@@ -102,11 +110,23 @@ def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> No
                             side_effects=False)
     except (duckdb.CatalogException, duckdb.NotImplementedException):
         pass  # already registered on this connection
+    register_url_functions(con)
     con.execute("create or replace temp table campaign_tags (campaign varchar, tag varchar)")
     rows = [(c.name, t) for c in campaigns for t in c.tags]
     if rows:
         con.executemany("insert into campaign_tags values (?, ?)", rows)
     con.execute("create or replace temp table assign_campaign (campaign varchar)")
+
+
+def register_url_functions(con: duckdb.DuckDBPyConnection) -> None:
+    """The URL rules of tracker/urls.py as SQL functions (for _links.sql)."""
+    for name, fn in (("tracker_url_norm", normalise_url),
+                     ("tracker_url_domain", registered_domain)):
+        try:
+            con.create_function(name, fn, ["VARCHAR"], "VARCHAR", side_effects=False,
+                                null_handling=FunctionNullHandling.SPECIAL)
+        except (duckdb.CatalogException, duckdb.NotImplementedException):
+            pass  # already registered on this connection
 
 
 def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
@@ -141,6 +161,7 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
             con, "select count(*) from ledger.forgotten where restored_by is null"):
         con.execute(_sql("_forgotten"))
     con.execute(_sql("_merge"))
+    con.execute(_sql("_links"))
     changes, moves = one(con, "select count(*), count(*) filter (where moves_in_time) "
                               "from n_post_changes")
     if changes:

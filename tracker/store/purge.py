@@ -20,7 +20,8 @@ from .db import require_full_build, scalar
 
 # Tables keyed by post: their rows of a synthetic post go first, the posts after.
 _BY_POST = ("norm.post_hashtags", "norm.post_mentions", "norm.campaign_posts",
-            "norm.engagement_observations", "norm.post_versions")
+            "norm.engagement_observations", "norm.post_versions", "norm.post_urls",
+            "norm.post_media")
 
 
 @dataclass

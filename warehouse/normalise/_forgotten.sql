@@ -44,6 +44,8 @@ delete from n_hashtags
 where (platform, post_id) in (select platform, post_id from n_forgotten_posts);
 delete from n_mentions
 where (platform, post_id) in (select platform, post_id from n_forgotten_posts);
+delete from n_urls where (platform, post_id) in (select platform, post_id from n_forgotten_posts);
+delete from n_media where (platform, post_id) in (select platform, post_id from n_forgotten_posts);
 delete from n_engagement
 where (platform, post_id) in (select platform, post_id from n_forgotten_posts);
 delete from n_authors

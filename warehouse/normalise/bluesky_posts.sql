@@ -179,3 +179,40 @@ from (select retrieved_at, p->'author' as a from b_views
       union all
       select retrieved_at, reposter from b_reposts)
 where (a->>'did') is not null;
+
+-- Links: link facets of the text (in order), then the external embed (a link card; inside
+-- recordWithMedia too).
+insert into n_urls
+select 'bluesky', uri, position, link, link, source from (
+    select uri, position, f->>'uri' as link, 'facet' as source
+    from (select uri, unnest(features) as f, generate_subscripts(features, 1) as position
+          from (select uri, json_extract(rec, '$.facets[*].features[*]') as features
+                from b_views where json_type(rec, '$.facets') = 'ARRAY'))
+    where f->>'$.$type' = 'app.bsky.richtext.facet#link'
+    union all
+    select uri, 1, coalesce(rec->>'$.embed.external.uri', rec->>'$.embed.media.external.uri'),
+           'embed'
+    from b_views
+    where coalesce(rec->>'$.embed.external.uri', rec->>'$.embed.media.external.uri') is not null)
+where link is not null and link <> '';
+
+-- Media: the images or video of the post's embed view (a post view's `embed`, an embedded
+-- record's `embeds[0]`; inside recordWithMedia its `media`). The record holds only blob refs:
+-- the view gives the urls.
+create or replace temp table b_embeds as
+select uri, case when (v->>'$.$type') like 'app.bsky.embed.recordWithMedia%' then v->'media'
+                 else v end as v
+from (select uri, coalesce(p->'embed', p->'$.embeds[0]') as v from b_views)
+where v is not null;
+
+insert into n_media
+select 'bluesky', uri, position,
+       regexp_extract(coalesce(i->>'fullsize', i->>'thumb'), '/([^/@]+)(@[a-z]+)?$', 1),
+       'photo', i->>'fullsize', i->>'thumb', nullif(i->>'alt', '')
+from (select uri, unnest(json_extract(v, '$.images[*]')) as i,
+             generate_subscripts(json_extract(v, '$.images[*]'), 1) as position
+      from b_embeds where (v->>'$.$type') like 'app.bsky.embed.images%')
+union all
+select 'bluesky', uri, 1, v->>'cid', 'video', v->>'playlist', v->>'thumbnail',
+       nullif(v->>'alt', '')
+from b_embeds where (v->>'$.$type') like 'app.bsky.embed.video%';

@@ -37,3 +37,10 @@ select f->>'platform', coalesce(f->>'author_id', f->>'handle', f->>'author_name'
 from c_rows
 where coalesce(f->>'author_id', f->>'handle', f->>'author_name') is not null
   and (f->>'followers') is not null;
+
+-- Links: the export's link column (the link the post shares), when it is not the post's own
+-- url.
+insert into n_urls
+select f->>'platform', f->>'post_id', 1, f->>'link', f->>'link', 'csv'
+from c_rows
+where nullif(trim(f->>'link'), '') is not null and (f->>'link') is distinct from (f->>'url');

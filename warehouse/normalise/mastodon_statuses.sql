@@ -148,3 +148,37 @@ select 'mastodon', s->>'$.account.url', retrieved_at,
        (s->>'$.account.followers_count')::bigint, (s->>'$.account.following_count')::bigint,
        (s->>'$.account.statuses_count')::bigint
 from m_rows where (s->>'$.account.url') is not null;
+
+-- Links: the anchors of the content that are not mentions or hashtags (Mastodon marks those
+-- with class "mention"), then the preview card's url. HTML entities in href are decoded.
+insert into n_urls
+select 'mastodon', uri, position, href, href, source from (
+    select uri, position,
+           replace(replace(replace(replace(replace(
+               regexp_extract(a, 'href="([^"]*)"', 1),
+               '&quot;', '"'), '&#39;', ''''), '&lt;', '<'), '&gt;', '>'), '&amp;', '&')
+               as href,
+           'content' as source
+    from (select uri, unnest(anchors) as a, generate_subscripts(anchors, 1) as position
+          from (select uri, regexp_extract_all(s->>'content', '<a\s[^>]*>') as anchors
+                from m_rows where uri is not null and contains(s->>'content', '<a'))
+          )
+    where not regexp_matches(a, 'class="[^"]*\b(mention|hashtag)\b')
+    union all
+    select uri, 1, s->>'$.card.url', 'card' from m_rows
+    where uri is not null and (s->>'$.card.url') is not null)
+where href is not null and href <> '';
+
+-- Media: media_attachments (image -> photo, gifv -> gif); url is the reading instance's copy
+-- (else the original's remote_url).
+insert into n_media
+select 'mastodon', uri, position, m->>'id',
+       case m->>'type' when 'image' then 'photo' when 'gifv' then 'gif'
+                       when 'video' then 'video' when 'audio' then 'audio' else 'unknown' end,
+       coalesce(m->>'url', m->>'remote_url'), coalesce(m->>'preview_url',
+                                                       m->>'preview_remote_url'),
+       m->>'description'
+from (select uri, unnest(json_extract(s, '$.media_attachments[*]')) as m,
+             generate_subscripts(json_extract(s, '$.media_attachments[*]'), 1) as position
+      from m_rows
+      where uri is not null and json_array_length(s, '$.media_attachments') > 0);

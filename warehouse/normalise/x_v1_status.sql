@@ -91,3 +91,34 @@ select 'x', coalesce(s->>'$.user.id_str', s->>'$.user.id'), created,
        (s->>'$.user.statuses_count')::bigint
 from v1_statuses
 where coalesce(s->>'$.user.id_str', s->>'$.user.id') is not null and created is not null;
+
+-- Links: entities.urls (media links are in entities.media, not here).
+insert into n_urls
+select 'x', id, position, u->>'url', coalesce(u->>'expanded_url', u->>'url'), 'entity'
+from (select id, unnest(json_extract(ents, '$.urls[*]')) as u,
+             generate_subscripts(json_extract(ents, '$.urls[*]'), 1) as position
+      from v1_statuses)
+where coalesce(u->>'url', u->>'expanded_url') is not null;
+
+-- Media: extended_entities.media (every item; entities.media holds only the first).
+insert into n_media
+select 'x', id, position, coalesce(m->>'id_str', m->>'id'),
+       case m->>'type' when 'animated_gif' then 'gif' when 'photo' then 'photo'
+                       when 'video' then 'video' else 'unknown' end,
+       case when m->>'type' in ('video', 'animated_gif')
+            then coalesce(list_reverse_sort(list_transform(
+                     list_filter(json_extract(m, '$.video_info.variants[*]'),
+                                 lambda v: (v->>'content_type') = 'video/mp4'),
+                     lambda v: {'bit_rate': coalesce((v->>'bitrate')::bigint, 0),
+                           'url': v->>'url'}))[1].url,
+                          m->>'media_url_https', m->>'media_url')
+            else coalesce(m->>'media_url_https', m->>'media_url') end,
+       case when m->>'type' in ('video', 'animated_gif')
+            then coalesce(m->>'media_url_https', m->>'media_url') end,
+       m->>'ext_alt_text'
+from (select id, unnest(json_extract(media, '$[*]')) as m,
+             generate_subscripts(json_extract(media, '$[*]'), 1) as position
+      from (select id, coalesce(s->'$.extended_tweet.extended_entities.media',
+                                s->'$.extended_entities.media', ents->'media') as media
+            from v1_statuses)
+      where json_type(media) = 'ARRAY');

@@ -10,7 +10,9 @@ create or replace temp macro x_tweet_type() as '{"id": "VARCHAR", "text": "VARCH
     "geo": {"place_id": "VARCHAR"},
     "referenced_tweets": [{"type": "VARCHAR", "id": "VARCHAR"}],
     "edit_history_tweet_ids": ["VARCHAR"],
-    "entities": {"hashtags": [{"tag": "VARCHAR"}], "mentions": [{"username": "VARCHAR"}]},
+    "entities": {"hashtags": [{"tag": "VARCHAR"}], "mentions": [{"username": "VARCHAR"}],
+                 "urls": [{"url": "VARCHAR", "expanded_url": "VARCHAR", "media_key": "VARCHAR"}]},
+    "attachments": {"media_keys": ["VARCHAR"]},
     "public_metrics": {"like_count": "BIGINT", "retweet_count": "BIGINT",
                        "reply_count": "BIGINT", "quote_count": "BIGINT",
                        "impression_count": "BIGINT"}}';
@@ -24,7 +26,10 @@ from (select page_id, retrieved_at, synthetic, payload,
            "name": "VARCHAR", "created_at": "TIMESTAMPTZ", "verified": "BOOLEAN",
            "public_metrics": {"followers_count": "BIGINT", "following_count": "BIGINT",
            "tweet_count": "BIGINT"}}], "places": [{"id": "VARCHAR", "full_name": "VARCHAR",
-           "country_code": "VARCHAR"}]}}') as p
+           "country_code": "VARCHAR"}], "media": [{"media_key": "VARCHAR", "type": "VARCHAR",
+           "url": "VARCHAR", "preview_image_url": "VARCHAR", "alt_text": "VARCHAR",
+           "variants": [{"bit_rate": "BIGINT", "content_type": "VARCHAR", "url": "VARCHAR"}]}]}}')
+           as p
       from batch);
 
 create or replace temp table x_tweets as
@@ -106,3 +111,33 @@ insert into n_author_obs
 select 'x', u.id, retrieved_at, u.public_metrics.followers_count,
        u.public_metrics.following_count, u.public_metrics.tweet_count
 from x_users where u.id is not null and u.public_metrics is not null;
+
+-- Links: entities.urls, except those standing for an attached media item (they carry a
+-- media_key; the item is in n_media).
+insert into n_urls
+select 'x', post_id, position, u.url, coalesce(u.expanded_url, u.url), 'entity'
+from (select post_id, unnest(t.entities.urls) as u,
+             generate_subscripts(t.entities.urls, 1) as position
+      from x_tweets)
+where u.media_key is null and coalesce(u.url, u.expanded_url) is not null;
+
+-- Media: attachments.media_keys, described in the page's includes.media. A video's url is
+-- its mp4 variant with the highest bit rate.
+create or replace temp table x_media as
+select distinct on (page_id, m.media_key) page_id, m
+from (select page_id, unnest(p.includes.media) as m from x_pages)
+where m.media_key is not null
+order by page_id, m.media_key, m.url, m.type;
+
+insert into n_media
+select 'x', k.post_id, k.position, k.media_key,
+       case m.m.type when 'animated_gif' then 'gif' when 'photo' then 'photo'
+                     when 'video' then 'video' else 'unknown' end,
+       coalesce(m.m.url, list_reverse_sort(list_transform(
+           list_filter(m.m.variants, lambda v: v.content_type = 'video/mp4'),
+           lambda v: {'bit_rate': coalesce(v.bit_rate, 0), 'url': v.url}))[1].url),
+       m.m.preview_image_url, m.m.alt_text
+from (select page_id, post_id, unnest(t.attachments.media_keys) as media_key,
+             generate_subscripts(t.attachments.media_keys, 1) as position
+      from x_tweets) k
+left join x_media m on m.page_id = k.page_id and m.m.media_key = k.media_key;

@@ -1,0 +1,27 @@
+-- One row per (campaign, normalised link): the campaign posts carrying it, their distinct
+-- authors and potential reach, recomputed for the links whose authors' rows changed (from
+-- core.campaign_link_authors, not from posts). marts.top_links ranks these rows.
+-- @incremental campaign, url_norm
+-- @changes core.campaign_link_authors(campaign, url_norm)
+--
+-- campaign: campaign name from the config
+-- url_norm: the normalised link (core.campaign_links)
+-- domain: its registered domain (null for a link that is not http or https)
+-- posts: campaign posts carrying the link
+-- authors: distinct authors of those posts
+-- potential_reach: the sum over the distinct authors of those posts of each one's largest
+--   followers at posting among them (null when no author's followers are known)
+-- potential_impressions: sum of followers at posting over those posts (null when unknown)
+-- followers_known_posts: posts carrying it whose author's followers at posting are known
+with
+authors as (
+    select campaign, url_norm, domain, posts, followers, potential_impressions,
+           followers_known_posts
+    from core.campaign_link_authors
+)
+select campaign, url_norm, max(domain) as domain, sum(posts)::bigint as posts,
+       count(*) as authors, sum(followers)::bigint as potential_reach,
+       sum(potential_impressions)::bigint as potential_impressions,
+       sum(followers_known_posts)::bigint as followers_known_posts
+from authors
+group by all

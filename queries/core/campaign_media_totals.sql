@@ -1,0 +1,31 @@
+-- One row per (campaign, media item): the campaign posts carrying it, their distinct authors
+-- and potential reach, recomputed for the items whose authors' rows changed (from
+-- core.campaign_media_authors). marts.top_media ranks these rows.
+-- @incremental campaign, url
+-- @changes core.campaign_media_authors(campaign, url)
+--
+-- campaign: campaign name from the config
+-- url: the item's file
+-- media_type: photo, video, gif, audio or unknown (the smallest seen)
+-- platform: the platform it was posted on (the smallest, were it on several)
+-- preview_url: a still image of it (the smallest given)
+-- alt_text: a description its authors gave (the smallest given; untrusted text)
+-- posts: campaign posts carrying it
+-- authors: distinct authors of those posts
+-- potential_reach: the sum over the distinct authors of those posts of each one's largest
+--   followers at posting among them (null when no author's followers are known)
+-- potential_impressions: sum of followers at posting over those posts (null when unknown)
+-- followers_known_posts: posts carrying it whose author's followers at posting are known
+with
+authors as (
+    select campaign, url, platform, media_type, preview_url, alt_text, posts, followers,
+           potential_impressions, followers_known_posts
+    from core.campaign_media_authors
+)
+select campaign, url, min(media_type) as media_type, min(platform) as platform,
+       min(preview_url) as preview_url, min(alt_text) as alt_text, sum(posts)::bigint as posts,
+       count(*) as authors, sum(followers)::bigint as potential_reach,
+       sum(potential_impressions)::bigint as potential_impressions,
+       sum(followers_known_posts)::bigint as followers_known_posts
+from authors
+group by all
