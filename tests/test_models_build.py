@@ -117,6 +117,8 @@ def test_incremental_build_equals_full_build(built, tmp_path):
     # an older post changed: its author's and its pairs' rows are computed again, not added to
     assert modes["core.campaign_authors"] == "incremental"
     assert modes["marts.hashtag_cooccurrence"] == "incremental"
+    assert modes["core.campaign_tag_authors"] == modes["core.campaign_tag_forms"] == \
+        "incremental"
     assert modes["core.campaign_author_leaders"] == "full"
     assert con.execute("select likes from core.campaign_posts where post_id = ?",
                        [post]).fetchone()[0] == 12345
@@ -132,7 +134,8 @@ BUCKETED = ["marts.volume_hourly", "marts.volume_daily", "marts.reach_daily",
 # new posts only: their sums are added to the existing rows (@merge), and the leading authors
 # are chosen again among the previous leaders and the changed authors (@reapply)
 MERGED = {"core.campaign_authors": "merge", "marts.hashtag_cooccurrence": "merge",
-          "core.campaign_author_leaders": "reapply"}
+          "core.campaign_author_leaders": "reapply", "core.campaign_tag_authors": "merge",
+          "core.campaign_tag_forms": "merge"}
 
 
 def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
