@@ -75,3 +75,56 @@ def test_edge_variants_side_by_side(tmp_path):
     ("not a code", "unknown (not a code)")])
 def test_language_names(code, name):
     assert name_of(code) == name
+
+
+TAG_MODELS = ("core.campaign_tag_authors", "core.campaign_tag_forms",
+              "core.campaign_author_tags", "core.campaign_tag_reach", "core.campaign_tag_masks")
+
+
+def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path):
+    """An author of #Alpha who later posts #Beta leaves the combination {alpha} for {alpha,
+    beta} (the merge counts the author's new row and takes the replaced one away); a higher
+    follower count raises the variant's reach; a new written form appears. The incremental
+    build equals a full one."""
+    import datetime as dt
+
+    from tracker.config import parse_config
+    from tracker.models import build
+    from tracker.store import ledger
+    from tracker.store.db import connect
+    from tracker.store.load import store_batch
+    from tracker.store.normalise import prepare
+
+    from .test_models_marts import tweet, x_page, x_user
+
+    cfg = parse_config({"campaigns": [{"name": "c", "hashtags": ["Alpha", "Beta"]}]},
+                       tmp_path / "tracker.toml")
+    con = connect(tmp_path / "t.duckdb")
+    prepare(con, cfg.campaigns)
+
+    def load(tweets, users, hour):
+        run = ledger.start_run(con, "test", "c", "x")
+        store_batch(con, [x_page(tweets, users, dt.datetime(2024, 1, 1, hour, tzinfo=dt.UTC))],
+                    run_id=run, source="x", campaign="c")
+        return {s.model.table: s.mode for s in build(con, cfg.campaigns)}
+
+    load([tweet("1", "2024-01-01T00:10:00.000Z", "1", ["Alpha"]),
+          tweet("2", "2024-01-01T00:20:00.000Z", "2", ["Alpha", "Beta"]),
+          tweet("3", "2024-01-01T00:30:00.000Z", "3", ["Beta"])],
+         [x_user("1", 10), x_user("2", 20), x_user("3", 30)], 1)
+    modes = load([tweet("4", "2024-01-01T02:10:00.000Z", "1", ["Beta"]),
+                  tweet("5", "2024-01-01T02:20:00.000Z", "3", ["Beta"]),
+                  tweet("6", "2024-01-01T02:30:00.000Z", "4", ["ALPHA"])],
+                 [x_user("1", 10), x_user("3", 300), x_user("4", 40)], 2)
+    assert {modes[m] for m in TAG_MODELS} == {"merge"}
+    overlap = con.execute("select contributors_a, contributors_b, contributors_both, jaccard "
+                          "from marts.tag_overlap").fetchall()
+    assert overlap == [(3, 3, 2, 0.5)]   # alpha: 1, 2, 4; beta: 1, 2, 3
+    variants = con.execute("select tag_text, posts, contributors, potential_reach "
+                           "from marts.tag_variants order by tag_text").fetchall()
+    assert variants == [("ALPHA", 1, 1, 40), ("Alpha", 2, 2, 30), ("Beta", 4, 3, 330)]
+    before = {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS}
+    build(con, cfg.campaigns, full=True)
+    assert {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS} \
+        == before
+    con.close()

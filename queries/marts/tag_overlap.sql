@@ -1,7 +1,8 @@
 -- One row per (campaign, pair of the campaign's own tags): how many contributors used each
 -- tag (in any written form) and how many used both: did the tags reach different people?
 -- Every pair of the campaign's configured tags (normalised), with tag_a < tag_b; a campaign
--- with one tag has no row.
+-- with one tag has no row (nor do tags after a campaign's 64th, core.campaign_tag_bits).
+-- Counted from core.campaign_tag_masks: contributors per combination of tags used.
 --
 -- campaign: campaign name from the config
 -- tag_a: the first normalised tag of the pair (NFKC + case folding, no '#')
@@ -13,40 +14,37 @@
 -- contributors_either: accounts with a post carrying either tag
 -- jaccard: contributors_both / contributors_either (0 to 1; null when neither tag was used)
 with
-configured as (
-    select distinct campaign, tag from core.campaign_tags
+bits as (
+    select campaign, tag, bit from core.campaign_tag_bits
 ),
 pairs as (
-    select a.campaign, a.tag as tag_a, b.tag as tag_b
-    from configured a
-    join configured b on b.campaign = a.campaign and a.tag < b.tag
+    select a.campaign, a.tag as tag_a, a.bit as bit_a, b.tag as tag_b, b.bit as bit_b
+    from bits a
+    join bits b on b.campaign = a.campaign and a.tag < b.tag
 ),
-authors as (
-    select distinct campaign, tag, platform, author_id from core.campaign_tag_authors
+masks as (
+    select campaign, tags, contributors from core.campaign_tag_masks
 ),
-each_tag as (
-    select campaign, tag, count(*) as contributors from authors group by all
-),
-both_tags as (
-    select a.campaign, a.tag as tag_a, b.tag as tag_b, count(*) as contributors
-    from authors a
-    join authors b
-      on b.campaign = a.campaign and b.platform = a.platform and b.author_id = a.author_id
-     and a.tag < b.tag
+counts as (
+    select p.campaign, p.tag_a, p.tag_b,
+           sum(m.contributors) filter (where (m.tags >> p.bit_a) & 1 = 1) as contributors_a,
+           sum(m.contributors) filter (where (m.tags >> p.bit_b) & 1 = 1) as contributors_b,
+           sum(m.contributors) filter (where (m.tags >> p.bit_a) & 1 = 1
+                                         and (m.tags >> p.bit_b) & 1 = 1) as contributors_both
+    from pairs p
+    left join masks m on m.campaign = p.campaign
     group by all
+),
+filled as (
+    select campaign, tag_a, tag_b,
+           coalesce(contributors_a, 0)::bigint as contributors_a,
+           coalesce(contributors_b, 0)::bigint as contributors_b,
+           coalesce(contributors_both, 0)::bigint as contributors_both
+    from counts
 )
-select p.campaign, p.tag_a, p.tag_b,
-       coalesce(ea.contributors, 0) as contributors_a,
-       coalesce(eb.contributors, 0) as contributors_b,
-       coalesce(bt.contributors, 0) as contributors_both,
-       coalesce(ea.contributors, 0) + coalesce(eb.contributors, 0)
-           - coalesce(bt.contributors, 0) as contributors_either,
-       coalesce(bt.contributors, 0)
-           / nullif(coalesce(ea.contributors, 0) + coalesce(eb.contributors, 0)
-                    - coalesce(bt.contributors, 0), 0) as jaccard
-from pairs p
-left join each_tag ea on ea.campaign = p.campaign and ea.tag = p.tag_a
-left join each_tag eb on eb.campaign = p.campaign and eb.tag = p.tag_b
-left join both_tags bt
-  on bt.campaign = p.campaign and bt.tag_a = p.tag_a and bt.tag_b = p.tag_b
-order by p.campaign, p.tag_a, p.tag_b
+select campaign, tag_a, tag_b, contributors_a, contributors_b, contributors_both,
+       contributors_a + contributors_b - contributors_both as contributors_either,
+       contributors_both / nullif(contributors_a + contributors_b - contributors_both, 0)
+           as jaccard
+from filled
+order by campaign, tag_a, tag_b

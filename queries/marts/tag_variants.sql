@@ -16,7 +16,8 @@
 --   with the largest count among their posts in this form (null when known for none)
 -- potential_impressions: sum of followers at posting over the posts (null when known for none)
 -- languages: how many languages the posts are in ('und' counts as one)
--- top_languages: the language codes by posts, most first (equal counts by code), comma-separated
+-- top_languages: the languages by posts, most first (equal counts by code): their codes as
+--   reported, comma-separated (the report and its CSV add the names)
 -- platforms: the platforms with posts, sorted and comma-separated (e.g. 'mastodon, x')
 -- first_post: time of the first post carrying the tag in this written form: its first use
 -- last_post: time of the last such post
@@ -27,10 +28,7 @@ forms as (
     from core.campaign_tag_forms
 ),
 authors as (
-    select campaign, tag, tag_text, count(*) as contributors,
-           sum(followers)::bigint as potential_reach
-    from core.campaign_tag_authors
-    group by all
+    select campaign, tag, tag_text, contributors, potential_reach from core.campaign_tag_reach
 ),
 by_lang as (
     select campaign, tag, tag_text, lang, sum(posts) as posts
