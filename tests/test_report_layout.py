@@ -87,7 +87,7 @@ def test_pages_fit_the_screen_and_draw_every_chart(reports, page, width):
         assert all(n > 0 for views in marks.values() for n in views), marks
         if page.endswith("/index.html"):
             assert set(marks) == {"timeline", "top_contributors", "hashtags", "languages",
-                                  "heatmap", "tags"}
+                                  "heatmap", "tags", "network"}
     finally:
         browser.close()
 

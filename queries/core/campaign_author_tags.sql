@@ -17,7 +17,7 @@ tags as (
 bits as (
     select campaign, tag, bit from core.campaign_tag_bits
 )
-select t.campaign, t.platform, t.author_id, bit_or(1::ubigint << b.bit) as tags
+select t.campaign, t.platform, t.author_id, bit_or(1::ubigint << b.bit::ubigint) as tags
 from tags t
 join bits b on b.campaign = t.campaign and b.tag = t.tag
 group by all
