@@ -89,11 +89,13 @@ def chart(data: Rows, width: int = 760) -> alt.Chart:
     return alt.Chart(alt.Data(values=data)).mark_bar().encode(
         y=alt.Y("variant:N", sort="-x", title="Written as"),
         x=alt.X("sum(posts):Q", title="Posts", axis=alt.Axis(labelFlush=True)),
-        color=alt.Color("language:N", title="Language"),
+        # under the bars, three to a row: a phone's width holds them
+        color=alt.Color("language:N", title="Language",
+                        legend=alt.Legend(orient="bottom", columns=3)),
         tooltip=[alt.Tooltip("variant:N", title="Written as"),
                  alt.Tooltip("language:N", title="Language"),
                  alt.Tooltip("posts:Q", title="Posts", format=",")],
-    ).properties(width=width - 220, title=CHART_TITLE)
+    ).properties(width=width - 120, title=CHART_TITLE)
 
 
 def _tag(text: str) -> str:
@@ -130,17 +132,19 @@ def html(t: Tags, c: Campaign, period: str) -> str:
             + "".join(f'<th class="num">{esc(label)}</th>' for _, label in VARIANT_COLUMNS)
             + "</tr>")
     body = "".join(
-        f'<tr data-variant="{esc(v["tag_text"])}"><td>{_tag(v["tag"])}</td>'
-        f'<td>{_tag(v["tag_text"])}</td>'
-        + "".join(f'<td class="num">{_cell(k, v)}</td>' for k, _ in VARIANT_COLUMNS) + "</tr>"
+        f'<tr data-variant="{esc(v["tag_text"])}"><td data-label="Tag">{_tag(v["tag"])}</td>'
+        f'<td data-label="Written as">{_tag(v["tag_text"])}</td>'
+        + "".join(f'<td class="num" data-label="{esc(label)}">{_cell(k, v)}</td>'
+                  for k, label in VARIANT_COLUMNS) + "</tr>"
         for v in t.variants)
     docs = _docs("tag_variants")
     parts = [f'<section id="tags"><h2>{TITLE}</h2>',
              f'<p class="meta">Campaign posts of {esc(period)} carrying the campaign\'s own tags '
              f"({esc(' '.join('#' + h for h in c.hashtags))}), by the form they were written "
              f"in. Times in {esc(c.timezone)}; languages as the platforms report them.</p>",
-             f"<table data-table=\"tag-variants\"><thead>{head}</thead><tbody>{body}</tbody>"
-             "</table>", chart_slot(CHART, CHART_TITLE), overlap_html(t.overlap)]
+             '<table class="cards" data-table="tag-variants">'
+             f"<thead>{head}</thead><tbody>{body}</tbody></table>",
+             chart_slot(CHART, CHART_TITLE), overlap_html(t.overlap)]
     defs = {label: docs[k] for k, label in VARIANT_COLUMNS if k in docs}
     defs["First use"] = docs["first_post"]
     defs |= {label: d for k, label in OVERLAP_COLUMNS if (d := _docs("tag_overlap").get(k))}
@@ -157,14 +161,15 @@ def overlap_html(overlap: Rows) -> str:
             + "".join(f'<th class="num">{esc(label)}</th>' for _, label in OVERLAP_COLUMNS)
             + "</tr>")
     body = "".join(
-        f'<tr data-overlap="{esc(o["tag_a"])}|{esc(o["tag_b"])}"><td>'
+        f'<tr data-overlap="{esc(o["tag_a"])}|{esc(o["tag_b"])}"><td data-label="Tags">'
         f'{_tag(o["tag_a"])} and {_tag(o["tag_b"])}</td>'
-        + "".join(f'<td class="num">{_cell(k, o)}</td>' for k, _ in OVERLAP_COLUMNS) + "</tr>"
+        + "".join(f'<td class="num" data-label="{esc(label)}">{_cell(k, o)}</td>'
+                  for k, label in OVERLAP_COLUMNS) + "</tr>"
         for o in overlap)
     return ("<h3>Did the tags reach different people?</h3>"
             '<p class="meta">Contributors who used each tag (in any written form), and both.'
-            f"</p><table data-table=\"tag-overlap\"><thead>{head}</thead><tbody>{body}</tbody>"
-            "</table>")
+            '</p><table class="cards" data-table="tag-overlap">'
+            f"<thead>{head}</thead><tbody>{body}</tbody></table>")
 
 
 def csv_tables(t: Tags) -> dict[str, Rows]:
