@@ -38,7 +38,8 @@ class Post:
     lang: str
     kind: str
     parent_id: str | None
-    tags: list[tuple[str, str]]          # (normalised, as written), first written form wins
+    tags: list[tuple[str, str]]          # (normalised, as written): of two written forms of a
+    #                                      tag on one post, the smallest (code-point order)
     mentions: set[str]
     url: str | None = None
     text: str | None = None
@@ -349,5 +350,6 @@ def _tags(written: list[str]) -> list[tuple[str, str]]:
     out: dict[str, str] = {}
     for w in written:
         if w and normalise_tag(w):
-            out.setdefault(normalise_tag(w), w)
+            n = normalise_tag(w)
+            out[n] = min(out.get(n, w), w)
     return list(out.items())

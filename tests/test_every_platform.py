@@ -167,7 +167,8 @@ def test_every_linked_post_is_counted_in_the_summary(imported):
 
 @pytest.mark.parametrize("mart, column", [("platform_share", "posts"),
                                           ("volume_daily", "posts"),
-                                          ("reach_daily", "posts")])
+                                          ("reach_daily", "posts"),
+                                          ("platform_summary", "posts")])
 def test_every_platform_in_the_marts_by_platform(imported, mart, column):
     cfg, con, oracle = imported
     want = {(c, p): n for c, per in expected_posts(cfg, oracle).items() for p, n in per.items()}

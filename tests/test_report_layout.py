@@ -90,7 +90,7 @@ def test_pages_fit_the_screen_and_draw_every_chart(reports, page, width):
             links = {"domains", "links_daily", "media_daily"} if page.startswith("aleppo") \
                 else set()
             assert set(marks) == {"timeline", "top_contributors", "hashtags", "languages",
-                                  "heatmap", "network"} | links
+                                  "heatmap", "tags", "network"} | links
     finally:
         browser.close()
 

@@ -158,7 +158,8 @@ def test_every_section_follows_the_window(reports, section):
 
 @pytest.mark.parametrize("mart", ["marts.campaign_summary", "marts.top_contributors",
                                   "marts.hashtag_cooccurrence", "marts.languages",
-                                  "marts.activity_heatmap"])
+                                  "marts.activity_heatmap", "marts.tag_variants",
+                                  "marts.platform_summary"])
 def test_a_window_over_every_day_gives_the_marts_rows(reports, mart):
     """The windowed rows are the mart's own SQL over the window's posts: over every day of
     the campaign they are the mart's rows."""
@@ -175,3 +176,23 @@ def test_a_window_over_every_day_gives_the_marts_rows(reports, mart):
     finally:
         con.close()
     assert got and got == want
+
+
+def test_tags_and_platforms_follow_the_window(reports):
+    """The tag variants' and the platforms' posts, contributors and first posts in the CSVs
+    are those of the window's posts."""
+    posts, _, _, cfg = reports
+    for folder, w in (("whole", Window()), ("window", WINDOW)):
+        chosen = [p for p in posts if in_window(p, w)]
+        base = cfg.reports.parent / folder / "win"
+        (variant,) = read_csv(base / "tag_variants.csv")
+        assert (variant["tag_text"], int(variant["posts"]), int(variant["contributors"])) == (
+            "AleppoIsBurning", len(chosen), len({p["author_id"] for p in chosen}))
+        assert variant["first_post"] == min(local(p) for p in chosen).strftime("%Y-%m-%d %H:%M")
+        names = variant["top_languages_names"].split(", ")
+        assert set(names) == {"English", "Arabic", "French", "unknown"} & {
+            {"en": "English", "ar": "Arabic", "fr": "French", "und": "unknown"}[p["lang"]]
+            for p in chosen}
+        (platform,) = read_csv(base / "platform_summary.csv")
+        assert (platform["platform"], int(platform["posts"]), int(platform["contributors"])) \
+            == ("x", len(chosen), len({p["author_id"] for p in chosen}))

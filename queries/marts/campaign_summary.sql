@@ -1,5 +1,6 @@
 -- One row per configured campaign: the headline numbers (zeros and nulls when it has no posts).
--- The report shows these column descriptions as its definitions. Definitions as in
+-- The report shows these column descriptions as its definitions (computed in
+-- core.campaign_figures, which marts.platform_summary reads too). Definitions as in
 -- marts.reach_daily, over the whole campaign; engagement as in core.campaign_posts (latest
 -- observation; reposts carry none). A figure that is not known is null, never 0, and each
 -- figure known for only some posts is a sum over those, with the share it is known for.
@@ -60,63 +61,24 @@ with
 campaigns as (
     select campaign, title, timezone from core.campaigns
 ),
-reach as (
-    select campaign, count(*) as contributors, sum(followers)::bigint as potential_reach
-    from core.campaign_authors
-    group by all
-),
-buckets as (
-    select * from core.campaign_hourly
-),
-totals as (
-    select campaign, sum(posts)::bigint as posts,
-           sum(followers_known_posts)::bigint as followers_known_posts,
-           sum(potential_impressions)::bigint as potential_impressions,
-           sum(impressions_known_posts)::bigint as impressions_known_posts,
-           sum(actual_impressions)::bigint as actual_impressions,
-           sum(engageable_posts)::bigint as engageable_posts,
-           sum(engagement_known_posts)::bigint as engagement_known_posts,
-           sum(likes)::bigint as likes, sum(reposts)::bigint as reposts,
-           sum(replies)::bigint as replies, sum(quotes)::bigint as quotes,
-           sum(engagement)::bigint as engagement,
-           min(first_post) as first_post, max(last_post) as last_post,
-           bool_or(synthetic) as synthetic,
-           string_agg(distinct platform, ', ' order by platform) as platforms
-    from buckets
-    group by all
-),
-hours as (
-    select campaign, hour, sum(posts)::bigint as posts
-    from buckets
-    group by all
-),
-peak as (
-    select campaign, arg_min(hour, (-posts, hour)) as peak_hour, max(posts) as peak_hour_posts
-    from hours
-    group by all
+figures as (
+    select * from core.campaign_figures where all_platforms
 )
 select
     c.campaign, c.title, c.timezone,
-    coalesce(t.posts, 0) as posts,
-    coalesce(r.contributors, 0) as contributors,
-    coalesce(t.followers_known_posts, 0) as followers_known_posts,
-    t.followers_known_posts / nullif(t.posts, 0) as followers_known_share,
-    r.potential_reach,
-    t.potential_impressions,
-    coalesce(t.impressions_known_posts, 0) as impressions_known_posts,
-    t.impressions_known_posts / nullif(t.posts, 0) as impressions_known_share,
-    t.actual_impressions,
-    t.potential_impressions / nullif(r.potential_reach, 0) as frequency,
-    coalesce(t.engageable_posts, 0) as engageable_posts,
-    coalesce(t.engagement_known_posts, 0) as engagement_known_posts,
-    t.engagement_known_posts / nullif(t.engageable_posts, 0) as engagement_known_share,
-    t.likes, t.reposts, t.replies, t.quotes, t.engagement,
-    t.engagement / nullif(t.engagement_known_posts, 0) as engagement_per_post,
-    t.first_post, t.last_post, k.peak_hour, k.peak_hour_posts,
-    coalesce(t.synthetic, false) as synthetic,
-    coalesce(t.platforms, '') as platforms
+    coalesce(f.posts, 0) as posts,
+    coalesce(f.contributors, 0) as contributors,
+    coalesce(f.followers_known_posts, 0) as followers_known_posts,
+    f.followers_known_share, f.potential_reach, f.potential_impressions,
+    coalesce(f.impressions_known_posts, 0) as impressions_known_posts,
+    f.impressions_known_share, f.actual_impressions, f.frequency,
+    coalesce(f.engageable_posts, 0) as engageable_posts,
+    coalesce(f.engagement_known_posts, 0) as engagement_known_posts,
+    f.engagement_known_share,
+    f.likes, f.reposts, f.replies, f.quotes, f.engagement, f.engagement_per_post,
+    f.first_post, f.last_post, f.peak_hour, f.peak_hour_posts,
+    coalesce(f.synthetic, false) as synthetic,
+    coalesce(f.platforms, '') as platforms
 from campaigns c
-left join totals t using (campaign)
-left join reach r using (campaign)
-left join peak k using (campaign)
+left join figures f using (campaign)
 order by c.campaign

@@ -60,7 +60,11 @@ Merges. `@merge posts sum, followers max, first_day min`: when the upstream mode
 new rows in this build (every changed key fresh), the model's SQL runs over the upstream's
 `rows` alone and each result row is combined with the model's existing row of the same key
 (the old row deleted, the combined one inserted: DuckDB scans and checkpoints updated rows
-slowly). Otherwise the changed keys are recomputed. `@reapply` is for a model whose SQL
+slowly). When the upstream was merged itself, its Delta carries the rows it replaced
+(`Delta.replaced`): the SQL runs over the new versions and over the replaced ones, sums become
+existing + new - replaced, max/min/bit_or take the new versions, and a key left without rows
+is dropped (distinct authors counted per written form or tag combination without reading
+every author). Otherwise the changed keys are recomputed. `@reapply` is for a model whose SQL
 chooses some of its driving table's rows (the leaders by a metric): when the upstream was
 merged, so that changed rows only grew, the SQL runs again over the model's own rows and the
 upstream's changed rows; otherwise the model is built in full. A reapplied model hands no

@@ -228,11 +228,14 @@ def _publish(ctx: Context, m: Model, changed_t: str, fresh_t: str, rows_t: str) 
 # -- merge: add the new rows' sums to the existing rows (@merge) --
 
 def _can_merge(ctx: Context, m: Model) -> bool:
-    """Whether `m` can be merged: it has @merge, and its upstream model only appended rows in
-    this build (every changed key is fresh), so the upstream's rows are all new rows."""
+    """Whether `m` can be merged: it has @merge, and its upstream model either only appended
+    rows in this build (every changed key fresh: the upstream's rows are all new rows) or was
+    merged itself (its rows before and after this build are known: `Delta.replaced`)."""
     up = ctx.deltas.get(m.changes[0].table)
     if not m.merge or up is None:
         return False
+    if up.merged and up.replaced is not None:
+        return True
     cols = _columns(up.key)
     return not ctx.count(f"(select {cols} from {up.changed} anti join {up.fresh} "
                          f"using ({cols}))")
@@ -240,30 +243,52 @@ def _can_merge(ctx: Context, m: Model) -> bool:
 
 def merge(ctx: Context, m: Model) -> str:
     """Run the model's SQL over the upstream's new rows, and combine the result with the
-    existing rows of the same keys."""
+    existing rows of the same keys.
+
+    When the upstream was merged, its changed rows are new versions of rows it had: the SQL
+    also runs over the replaced versions, and a key's sums become existing + new - replaced
+    (its max, min and bit_or columns take the new versions, which only grew); a key left
+    without rows (every sum's rows replaced elsewhere) is dropped."""
     up = ctx.deltas[m.changes[0].table]
+    replaced = up.replaced if up.merged else None
     delta_t = temp_name("delta", m)
-    ctx.run(f"create or replace temp table {delta_t} as\n"
-            + sqltree.substitute(m.sql, {m.changes[0].table: up.rows}))
-    # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly
+    ctx.run(f"create or replace temp table {delta_t} as select *, 1 as merge_rows from (\n"
+            + sqltree.substitute(m.sql, {m.changes[0].table: up.rows}) + "\n)")
     keys = _columns(m.incremental_key)
+    if replaced is not None:
+        # the replaced versions' results, counted against the existing rows
+        minus_t = temp_name("minus", m)
+        ctx.run(f"create or replace temp table {minus_t} as select *, -1 as merge_rows "
+                f"from (\n" + sqltree.substitute(m.sql, {m.changes[0].table: replaced})
+                + "\n)")
+        negated = ", ".join(f"-{c} as {c}" if op == "sum" else f"null as {c}"
+                            for c, op in m.merge)
+        ctx.run(f"insert into {delta_t} by name select {keys}, {negated}, merge_rows "
+                f"from {minus_t}")
+    # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly
     old_t = temp_name("old", m)
     ctx.run(f"create or replace temp table {old_t} as select rowid as old_row, * "
-            f"from {m.table} semi join {delta_t} using ({keys})")
+            f"from {m.table} semi join (select distinct {keys} from {delta_t}) "
+            f"using ({keys})")
     # by row number: a join on one integer instead of the key's strings
     ctx.run(f"delete from {m.table} where rowid in (select old_row from {old_t})")
     merged = ", ".join(f"{op}({c}) as {c}" for c, op in m.merge)
     rows_t = temp_name("rows", m)
     ctx.run(f"create or replace temp table {rows_t} as select {keys}, {merged} from "
-            f"(select * exclude (old_row) from {old_t} union all by name "
-            f"select * from {delta_t}) group by {keys}")
+            f"(select * exclude (old_row), 1 as merge_rows from {old_t} union all by name "
+            f"select * from {delta_t}) group by {keys}"
+            + (" having sum(merge_rows) > 0" if replaced is not None else ""))
     ctx.run(f"insert into {m.table} by name select * from {rows_t}")
     key = _columns(_driving_key(m))
     changed_t, fresh_t = temp_name("changed", m), temp_name("fresh", m)
     ctx.run(f"create or replace temp table {changed_t} as select distinct {key} "
             f"from {delta_t}")
     ctx.run(f"create or replace temp table {fresh_t} as select {key} from {delta_t} limit 0")
-    ctx.deltas[m.table] = Delta(_driving_key(m), changed_t, fresh_t, rows_t, merged=True)
+    replaced_t = temp_name("replaced", m)
+    ctx.run(f"create or replace temp table {replaced_t} as select * exclude (old_row) "
+            f"from {old_t}")
+    ctx.deltas[m.table] = Delta(_driving_key(m), changed_t, fresh_t, rows_t, merged=True,
+                                replaced=replaced_t)
     return "merge"
 
 

@@ -46,6 +46,7 @@ class Delta:
     fresh: str  # those of them that had no rows before (first seen in this build)
     rows: str  # the model's rows for the changed keys, as they are after this build
     merged: bool = False  # @merge: the changed rows only grew (new posts' sums added)
+    replaced: str | None = None  # @merge: the rows of the changed keys before this build
 
 
 def temp_name(purpose: str, model: Model) -> str:

@@ -15,9 +15,10 @@ import duckdb
 from .. import platforms
 from ..config import Campaign, Config
 from ..freshness import as_of, as_of_line, show_time
-from . import ages, charts, data, partial, sections
+from . import ages, charts, data, partial, sections, side_by_side
 from . import links as links_section
 from . import network as network_section
+from . import tags as tags_section
 from .data import Rows, Window
 from .exports import write_csv, write_images, write_json
 from .page import chart_slot, esc, render_page
@@ -29,7 +30,7 @@ TITLES = {
     "contributors": "Contributors over time", "impressions": "Impressions over time",
     "top_contributors": "Top contributors", "hashtags": "Hashtags used together",
     "languages": "Languages", "heatmap": "Posts by weekday and hour",
-    "network": network_section.TITLE,
+    "network": network_section.TITLE, "tags": tags_section.CHART_TITLE,
 }
 # the "Who and what" charts (the name is older than --since/--until applying to them)
 WHOLE_CAMPAIGN = ("top_contributors", "hashtags", "languages", "heatmap")
@@ -55,6 +56,8 @@ class CampaignData:
     amplified: Rows = field(default_factory=list)            # the network section's table
     links: dict[str, Rows] = field(default_factory=dict)     # links and media sections
     network_counts: dict[str, Any] = field(default_factory=dict)
+    tags: tags_section.Tags = field(default_factory=tags_section.Tags)
+    platform_table: Rows = field(default_factory=list)      # marts.platform_summary
     synthetic: bool = False              # any synthetic post in any section of the page
     as_of: dt.datetime | None = None     # when the newest post of the build was loaded
     as_of_text: str = ""
@@ -82,6 +85,9 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     d.ages = ages.engagement_at_age(con, scope)
     d.tables["network"], d.amplified, d.network_counts = network_section.load(con, c, w)
     d.links = links_section.load(con, c, scope)
+    d.tags = tags_section.load(con, c, scope)
+    d.tables["tags"] = d.tags.by_language
+    d.platform_table = side_by_side.load(con, c, scope)
     d.events = _events(c, w, d.tables["volume"])
     # the banner follows the whole campaign: a page of a synthetic campaign says so, whatever
     # the window
@@ -138,6 +144,7 @@ def chart_objects(d: CampaignData, brush: Any = None) -> dict[str, charts.AnyCha
         "languages": lambda: charts.languages(t["languages"]),
         "heatmap": lambda: charts.heatmap(t["heatmap"], tz),
         "network": lambda: network_section.chart(t["network"]),
+        "tags": lambda: tags_section.chart(t["tags"]),
     }
     objs = {name: make() for name, make in makers.items() if t[name]}
     return {**objs, **links_section.chart_objects(d.links, tz)}
@@ -166,6 +173,7 @@ def body_html(d: CampaignData, files: list[str]) -> str:
         f'this page is in {esc(c.timezone)}.</p>',
         sections.coverage_html(d.gaps, d.coverage_unknown),
         sections.figures_html(s, c.timezone),
+        side_by_side.html(d.platform_table, c.timezone),
     ]
     if not s.get("posts"):
         parts.append('<p class="empty" data-empty-campaign>No posts in this campaign for this '
@@ -187,6 +195,8 @@ def body_html(d: CampaignData, files: list[str]) -> str:
                      f'this page, cover only the period selected: {esc(d.window.describe())}.'
                      '</p>')
     parts += [chart_slot(n, TITLES[n], None if d.tables[n] else EMPTY) for n in WHOLE_CAMPAIGN]
+    parts.append(tags_section.html(d.tags, c, d.window.describe() if d.window.is_set
+                                   else "the whole campaign"))
     parts.append(sections.top_posts_html(d.top_posts, c.timezone))
     parts.append(ages.ages_html(d.ages, d.window))
     parts.append(network_section.html(d.tables["network"], d.amplified, d.network_counts,
@@ -256,7 +266,8 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
     files.append("engagement_at_age.csv")
     write_csv(target / "amplified_accounts.csv", d.amplified)
     files.append("amplified_accounts.csv")
-    for name, table in d.links.items():
+    extra = {**d.links, **tags_section.csv_tables(d.tags), "platform_summary": d.platform_table}
+    for name, table in extra.items():
         write_csv(target / f"{name}.csv", table)
         files.append(f"{name}.csv")
     synthetic = d.synthetic or config.synthetic

@@ -213,9 +213,10 @@ def hashtag_pairs(rows: Rows) -> alt.Chart:
 
 def languages(rows: Rows) -> alt.Chart:
     return alt.Chart(_data(rows)).mark_bar(color="#31a354").encode(
-        y=alt.Y("lang:N", sort="-x", title="Language (as reported)"),
+        y=alt.Y("language:N", sort="-x", title="Language (as reported)"),
         x=alt.X("posts:Q", title="Posts", axis=alt.Axis(labelFlush=True)),
-        tooltip=[alt.Tooltip("lang:N", title="Language"),
+        tooltip=[alt.Tooltip("language:N", title="Language"),
+                 alt.Tooltip("lang:N", title="Code"),
                  alt.Tooltip("posts:Q", title="Posts", format=","),
                  alt.Tooltip("share:Q", title="Share", format=".1%")],
     ).properties(width=WIDTH - 200, title="Languages (as reported by the platforms)")

@@ -236,9 +236,11 @@ def hashtag_pairs(con, c: Campaign, scope: Scope, limit: int = 20) -> Rows:
 
 
 def languages(con, c: Campaign, scope: Scope, limit: int = 15) -> Rows:
-    return rows(con, f"""
+    """(lang, language, posts, share): the code as reported and its name (tracker.languages)."""
+    from ..languages import with_names
+    return with_names(rows(con, f"""
         select lang, posts, share from {scope.table("marts.languages")} where campaign = ?
-        order by posts desc, lang limit ?""", [c.name, limit])
+        order by posts desc, lang limit ?""", [c.name, limit]))
 
 
 def heatmap(con, c: Campaign, scope: Scope) -> Rows:

@@ -8,7 +8,8 @@ is read-only; the warehouse is never written), made once per report and shared b
 sections that need it (the headline figures, languages and the heatmap all read
 core.campaign_hourly). A post-level model (one row per campaign post and something of it,
 e.g. core.campaign_tag_pairs) is not computed again: its built rows for the window's posts
-are the same rows, and cheaper to read. No figure is defined twice: the definitions stay in
+are the same rows, and cheaper to read (by its created_at when it has one: the same condition
+as the window's posts). No figure is defined twice: the definitions stay in
 `queries/`.
 Without a window, `table` names the mart itself.
 """
@@ -92,6 +93,7 @@ class Scope:
     campaign: Campaign
     window: Window
     _made: dict[str, str] = field(default_factory=dict)
+    _where: str = ""       # the window's condition on campaign and created_at, as SQL
 
     def table(self, model: str) -> str:
         """`model` itself without a window; with one, a temp table holding `model`'s rows
@@ -108,13 +110,17 @@ class Scope:
                 where = where.replace("?", value, 1)
             self.con.execute(f"create or replace temp view {WINDOW_POSTS} as select * from "
                              f"{POSTS} where {where}")
+            self._where = where
             self._made[POSTS] = WINDOW_POSTS
         from ..build.sql import substitute
         models = _models()
         for step in chain(model):
             if step in self._made:
                 continue
-            if post_level(models[step]):
+            if post_level(models[step]) and "created_at" in models[step].columns:
+                # the posts' own time: a range filter, no join with the window's posts
+                sql = f"select * from {step} where {self._where}"
+            elif post_level(models[step]):
                 sql = (f"select * from {step} where (campaign, platform, post_id) in "
                        f"(select campaign, platform, post_id from {WINDOW_POSTS})")
             else:

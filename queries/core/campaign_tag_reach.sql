@@ -1,0 +1,23 @@
+-- One row per (campaign, campaign tag, written form): its distinct contributors and their
+-- potential reach, kept incrementally from core.campaign_tag_authors (@merge: when new posts
+-- only added to their authors' rows, each changed author's new row is counted and its
+-- replaced row taken away), so that marts.tag_variants reads one row per written form.
+-- @incremental campaign, tag, tag_text
+-- @changes core.campaign_tag_authors(campaign, tag, tag_text)
+-- @merge contributors sum, potential_reach sum
+--
+-- campaign: campaign name from the config
+-- tag: the normalised campaign tag (NFKC + case folding, no '#')
+-- tag_text: the tag as written in the posts (without '#')
+-- contributors: distinct accounts (platform and account id) with a post carrying the tag in
+--   this written form
+-- potential_reach: sum of followers over those contributors whose count is known, each once
+--   with the largest count among their posts in this form (null when known for none)
+with
+authors as (
+    select campaign, tag, tag_text, followers from core.campaign_tag_authors
+)
+select campaign, tag, tag_text, count(*) as contributors,
+       sum(followers)::bigint as potential_reach
+from authors
+group by all

@@ -1,0 +1,130 @@
+"""marts.tag_variants, marts.tag_overlap and marts.platform_summary against a plain-Python
+computation over the same raw payloads (tests/models_oracle_tags.py), on the three data sets
+of test_models_marts: the real recorded payloads, the synthetic campaigns, the edge cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from tracker.languages import name_of
+
+from .models_oracle_marts import r9
+from .models_oracle_tags import ORACLES, TAG_COLUMNS
+from .test_models_marts import BUILDERS
+
+
+@pytest.fixture(scope="module", params=sorted(BUILDERS))
+def dataset(request, tmp_path_factory):
+    con, oracle = BUILDERS[request.param](tmp_path_factory.mktemp(request.param))
+    yield request.param, con, oracle
+    con.close()
+
+
+def sql_rows(con, mart: str) -> set[tuple]:
+    from .models_oracle_marts import _utc
+    rows = con.execute(f"select {TAG_COLUMNS[mart]} from marts.{mart}").fetchall()
+    return {tuple(r9(v) if isinstance(v, float) else _utc(v) for v in row) for row in rows}
+
+
+@pytest.mark.parametrize("mart", sorted(TAG_COLUMNS))
+def test_mart_matches_independent_computation(dataset, mart):
+    name, con, oracle = dataset
+    want = ORACLES[mart](oracle)
+    got = sql_rows(con, mart)
+    assert want, f"the {name} data set gives the oracle no rows for {mart}"
+    assert got == want, (f"{mart} on {name}: only in SQL {sorted(got - want, key=str)[:5]}; "
+                         f"only in Python {sorted(want - got, key=str)[:5]}")
+
+
+def test_platform_figures_add_up_to_the_campaign(dataset):
+    """Posts, contributors and potential reach of the platforms add up to the campaign's (an
+    account is on one platform): the two marts read one definition."""
+    _, con, _ = dataset
+    rows = con.execute("""
+        select s.campaign, s.posts, s.contributors, s.potential_reach, s.first_post,
+               sum(p.posts), sum(p.contributors), sum(p.potential_reach), min(p.first_post)
+        from marts.campaign_summary s join marts.platform_summary p using (campaign)
+        group by all""").fetchall()
+    assert rows
+    for r in rows:
+        assert r[1:5] == r[5:9], r
+
+
+def test_edge_variants_side_by_side(tmp_path):
+    """The edge data set spelled out: #AleppoIsBurning in three written forms and #حلب_تحترق,
+    the Mastodon status in Arabic, first uses in time order."""
+    from .test_models_marts import build_edges
+    con, _ = build_edges(tmp_path)
+    rows = con.execute("select tag_text, posts, top_languages, platforms from "
+                       "marts.tag_variants where campaign = 'edge' order by tag, tag_text"
+                       ).fetchall()
+    forms = {r[0]: r for r in rows}
+    assert {"AleppoIsBurning", "aleppoisburning", "حلب_تحترق"} <= set(forms)
+    assert "ar" in forms["aleppoisburning"][2].split(", ")   # the Mastodon status
+    assert forms["AleppoIsBurning"][3] == "bluesky, x"
+    (pair,) = con.execute("select tag_a, tag_b, contributors_both from marts.tag_overlap "
+                          "where campaign = 'edge'").fetchall()
+    # author 1 used both tags; the Bluesky author too (a facet and a record tag)
+    assert pair == ("aleppoisburning", "حلب_تحترق", 2)
+    con.close()
+
+
+@pytest.mark.parametrize("code, name", [
+    ("ar", "Arabic"), ("en", "English"), ("pt-BR", "Portuguese (Brazil)"), ("in", "Indonesian"),
+    ("und", "unknown"), (None, "unknown"), ("", "unknown"), ("qme", "unknown (qme)"),
+    ("not a code", "unknown (not a code)")])
+def test_language_names(code, name):
+    assert name_of(code) == name
+
+
+TAG_MODELS = ("core.campaign_tag_authors", "core.campaign_tag_forms",
+              "core.campaign_author_tags", "core.campaign_tag_reach", "core.campaign_tag_masks")
+
+
+def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path):
+    """An author of #Alpha who later posts #Beta leaves the combination {alpha} for {alpha,
+    beta} (the merge counts the author's new row and takes the replaced one away); a higher
+    follower count raises the variant's reach; a new written form appears. The incremental
+    build equals a full one."""
+    import datetime as dt
+
+    from tracker.config import parse_config
+    from tracker.models import build
+    from tracker.store import ledger
+    from tracker.store.db import connect
+    from tracker.store.load import store_batch
+    from tracker.store.normalise import prepare
+
+    from .test_models_marts import tweet, x_page, x_user
+
+    cfg = parse_config({"campaigns": [{"name": "c", "hashtags": ["Alpha", "Beta"]}]},
+                       tmp_path / "tracker.toml")
+    con = connect(tmp_path / "t.duckdb")
+    prepare(con, cfg.campaigns)
+
+    def load(tweets, users, hour):
+        run = ledger.start_run(con, "test", "c", "x")
+        store_batch(con, [x_page(tweets, users, dt.datetime(2024, 1, 1, hour, tzinfo=dt.UTC))],
+                    run_id=run, source="x", campaign="c")
+        return {s.model.table: s.mode for s in build(con, cfg.campaigns)}
+
+    load([tweet("1", "2024-01-01T00:10:00.000Z", "1", ["Alpha"]),
+          tweet("2", "2024-01-01T00:20:00.000Z", "2", ["Alpha", "Beta"]),
+          tweet("3", "2024-01-01T00:30:00.000Z", "3", ["Beta"])],
+         [x_user("1", 10), x_user("2", 20), x_user("3", 30)], 1)
+    modes = load([tweet("4", "2024-01-01T02:10:00.000Z", "1", ["Beta"]),
+                  tweet("5", "2024-01-01T02:20:00.000Z", "3", ["Beta"]),
+                  tweet("6", "2024-01-01T02:30:00.000Z", "4", ["ALPHA"])],
+                 [x_user("1", 10), x_user("3", 300), x_user("4", 40)], 2)
+    assert {modes[m] for m in TAG_MODELS} == {"merge"}
+    overlap = con.execute("select contributors_a, contributors_b, contributors_both, jaccard "
+                          "from marts.tag_overlap").fetchall()
+    assert overlap == [(3, 3, 2, 0.5)]   # alpha: 1, 2, 4; beta: 1, 2, 3
+    variants = con.execute("select tag_text, posts, contributors, potential_reach "
+                           "from marts.tag_variants order by tag_text").fetchall()
+    assert variants == [("ALPHA", 1, 1, 40), ("Alpha", 2, 2, 30), ("Beta", 4, 3, 330)]
+    before = {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS}
+    build(con, cfg.campaigns, full=True)
+    assert {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS} \
+        == before
+    con.close()
