@@ -18,6 +18,8 @@ import io
 import multiprocessing
 import os
 import re
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -111,6 +113,14 @@ _worker_filter: Prefilter | None = None
 def _init(pf: Prefilter) -> None:
     global _worker_filter
     _worker_filter = pf
+    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
+
+
+def _orphan_watch(parent: int) -> None:
+    """End this worker when the import is gone (killed: it cannot tell the pool to stop)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _scan_bytes(data: bytes, name: str, member: str | None) -> Scanned:
