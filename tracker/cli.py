@@ -256,16 +256,25 @@ def report(ctx: click.Context, campaign: str | None, since, until, out: str | No
                                              "quarantine it and go on).")
 @click.option("--allow-forgotten", is_flag=True, help="Store posts removed on request "
                                                       "(`tracker forget`) again.")
+@click.option("--filter-campaigns", "filter_campaigns", type=click.Choice(["auto", "yes", "no"]),
+              default="auto", show_default=True,
+              help="Keep only statuses carrying a campaign's hashtag (also by the status they "
+                   "retweet or quote); auto: for Twitter Stream Grab-like tars and zips.")
 @click.pass_context
 def import_cmd(ctx: click.Context, paths: tuple[str, ...], campaign: str | None, fmt: str,
-               mapping: str | None, strict: bool, allow_forgotten: bool) -> None:
+               mapping: str | None, strict: bool, allow_forgotten: bool,
+               filter_campaigns: str) -> None:
     """Import archives: twarc2 JSONL, X v1.1 JSON, Mastodon or Bluesky dumps, Facebook CSV.
 
-    PATHS are files, directories, globs or - (stdin); gzip and zstd are read as they are.
-    Posts already in the warehouse are not stored twice; unreadable records go to the
-    quarantine (see `tracker quarantine`).
+    PATHS are files, directories, globs or - (stdin); gzip, zstd, bz2 and xz are read as
+    they are, tar (streamed, member by member) and zip archives member by member. Posts
+    already in the warehouse are not stored twice; unreadable records go to the quarantine
+    (see `tracker quarantine`). A killed import of a tar or zip, run again, resumes after
+    the last member it stored.
 
     Example: tracker import archives/*.jsonl.gz --campaign aleppo-is-burning
+
+    Example: tracker import archiveteam-twitter-stream-2016-04.tar
     """
     from .importers import Importer
     from .importers.progress import import_progress
@@ -277,7 +286,8 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], campaign: str | None,
         with import_progress() as progress:
             importer = Importer(con, cfg, campaign=campaign, fmt=fmt, mapping=mapping,
                                 strict=strict, on_progress=progress,
-                                allow_forgotten=allow_forgotten)
+                                allow_forgotten=allow_forgotten,
+                                filter_campaigns=filter_campaigns)
             summary = importer.run(list(paths))
     finally:
         con.close()

@@ -16,7 +16,9 @@ _LOOKAHEAD = 20
 
 
 def _looks_csv(name: str, head: list[Line]) -> bool:
-    base = name.lower().removesuffix(".gz").removesuffix(".zst").removesuffix(".zstd")
+    base = name.lower()
+    for suffix in (".gz", ".zst", ".zstd", ".bz2", ".xz"):
+        base = base.removesuffix(suffix)
     if base.endswith((".csv", ".tsv")):
         return True
     if base.endswith((".json", ".jsonl", ".ndjson")):

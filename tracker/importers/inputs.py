@@ -1,17 +1,17 @@
-"""Import inputs: files, directories, globs and `-` (stdin), gzip or zstd compressed.
+"""Import inputs: files, directories, globs and `-` (stdin); their lines.
 
-Compression is recognised by the first bytes, not the name, so `cat a.jsonl.gz | tracker
-import -` works. Lines are read in bounded memory: a line longer than `MAX_LINE` is reported
-(and skipped) instead of being held whole.
+What an input holds (compression, tar and zip members) is read by `containers`. Lines are
+read in bounded memory: a line longer than `MAX_LINE` is reported (and skipped) instead of
+being held whole.
 """
 
 from __future__ import annotations
 
 import glob
-import gzip
-import io
+import lzma
 import os
-import sys
+import tarfile
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +21,6 @@ import zstandard
 
 from ..errors import ImportFormatError
 
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 MAX_LINE = 256 * 1024 * 1024
 _CHUNK = 1 << 20
 
@@ -76,63 +74,6 @@ def expand(args: list[str]) -> list[Input]:
     return out
 
 
-class _Counting(io.RawIOBase):
-    """Counts the compressed bytes read, for progress."""
-
-    def __init__(self, raw: BinaryIO):
-        self.raw = raw
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        data = self.raw.read(len(b))
-        n = len(data)
-        b[:n] = data
-        self.count += n
-        return n
-
-
-class Opened:
-    """An open input: a buffered binary stream of decompressed bytes."""
-
-    def __init__(self, inp: Input):
-        self.input = inp
-        try:
-            raw: BinaryIO = sys.stdin.buffer if inp.path is None else open(inp.path, "rb")
-        except OSError as exc:
-            raise ImportFormatError(f"{inp.name}: cannot open: {exc.strerror}") from None
-        self._raw = raw
-        self.counter = _Counting(raw)
-        head = io.BufferedReader(self.counter, _CHUNK)
-        magic = head.peek(4)[:4]
-        self.compression = None
-        stream: BinaryIO = head
-        if magic.startswith(GZIP_MAGIC):
-            self.compression = "gzip"
-            stream = gzip.GzipFile(fileobj=head, mode="rb")  # type: ignore[assignment]
-        elif magic.startswith(ZSTD_MAGIC):
-            self.compression = "zstd"
-            reader = zstandard.ZstdDecompressor().stream_reader(head, read_size=_CHUNK)
-            stream = io.BufferedReader(reader, _CHUNK)
-        self.stream = stream
-
-    @property
-    def bytes_read(self) -> int:
-        return self.counter.count
-
-    def close(self) -> None:
-        if self.input.path is not None:
-            self._raw.close()
-
-    def __enter__(self) -> Opened:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 @dataclass
 class Line:
     number: int          # 1-based
@@ -161,7 +102,8 @@ def read_lines(stream: BinaryIO, max_line: int = MAX_LINE) -> Iterator[Line]:
                 yield Line(number, b"", too_long=length)
                 continue
             yield Line(number, data.rstrip(b"\r\n"))
-    except (OSError, EOFError, zstandard.ZstdError) as exc:
+    except (OSError, EOFError, zstandard.ZstdError, lzma.LZMAError, tarfile.TarError,
+            zipfile.BadZipFile) as exc:
         yield Line(number + 1, b"", error=f"cannot decompress from here on: {exc}")
 
 

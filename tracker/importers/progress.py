@@ -1,8 +1,9 @@
 """A progress bar for imports: rich, on stderr, only when stderr is a terminal.
 
-It follows the bytes whose records are stored (committed), not merely read, so it reaches
-the end when the work does; its counts are the summary's (new posts, duplicate posts, bad
-records), and the time left is estimated from the rate so far.
+It follows the bytes of the whole input (as stored, compressed) whose records are stored
+(committed), not merely read, so it reaches the end when the work does; it shows the rate
+(MB/s), the summary's counts (new posts, duplicate posts, bad records), and the time left
+estimated from the rate so far.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ def import_progress() -> Iterator[Progress | None]:
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
+        TransferSpeedColumn,
     )
 
     bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                   TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+                   TransferSpeedColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
                    TextColumn("left:"), TimeRemainingColumn(),
                    console=Console(stderr=True), transient=True)
     task = bar.add_task("importing", total=None, counts="")

@@ -27,9 +27,10 @@ from ..store import ledger
 from ..store.db import scalar
 from ..store.load import _BATCH_IN, BatchResult, store_batch_table
 from ..store.normalise import SLICE_BYTES, prepare
-from .archive import records
+from .containers import Container
 from .formats import Bad, Record
-from .inputs import Input, Opened, display_name, expand
+from .inputs import Input, display_name, expand
+from .reading import Counts, MemberDone, Reading, items
 
 log = logging.getLogger("tracker.import")
 
@@ -42,6 +43,9 @@ MEMORY_FLOOR = 256 * 1024 * 1024
 MEMORY_PER_RECORD_BYTE = 20
 MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
+# At the end of a container member, a batch holding this many input bytes is stored even if
+# not full: a killed import resumes after the last stored member (reading.MemberDone).
+MEMBER_FLUSH_BYTES = 16 * 1024 * 1024
 CLIENT = "tracker-import"
 # Settings for the duration of an import, restored afterwards. DuckDB keeps committed rows
 # in memory until a checkpoint; checkpointing at 32 MB of log (default 16 MB) bounds that
@@ -71,6 +75,7 @@ class ImportSummary:
     seconds: float = 0.0
     status: str = "ok"
     notes: list[str] = field(default_factory=list)
+    scan: Counts = field(default_factory=Counts)   # the campaign filter's line counts
 
     @property
     def posts_per_second(self) -> float:
@@ -88,7 +93,7 @@ class ImportSummary:
             text += f". See: tracker quarantine --run {self.run_id}"
         elif self.bad or self.api_errors:
             text += ". See: tracker quarantine"
-        return text
+        return text + self.scan.line()
 
 
 class _Stopped(Exception):
@@ -134,6 +139,8 @@ class _Batch:
         self.quarantine: list[tuple[str, int | None, str, str | bytes | None]] = []
         self.bytes = 0
         self.records = 0
+        self.members: list[MemberDone] = []   # container members that end in this batch
+        self.read_from = 0   # input bytes read when the batch was started
         self.read_upto = 0   # input bytes read when the batch was full (for progress)
         self.last = False    # the final batch: with it, all the input is stored
 
@@ -165,6 +172,7 @@ class _Batch:
             part.last = self.last and i == len(self.payloads) - 1
             parts.append(part)
         parts[0].records += self.records - len(self.payloads)
+        parts[-1].members = self.members
         parts[0].quarantine = self.quarantine
         return parts
 
@@ -194,8 +202,12 @@ class Importer:
     def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, *,
                  campaign: str | None = None, fmt: str = "auto", mapping: str | None = None,
                  strict: bool = False, on_progress: Progress | None = None,
-                 allow_forgotten: bool = False):
+                 allow_forgotten: bool = False, filter_campaigns: str = "auto",
+                 workers: int | None = None):
         self.con = con
+        self.reading = Reading(fmt, config.csv_mappings, mapping, filter_campaigns,
+                               workers=workers, tags=frozenset(
+                                   t for c in config.campaigns for t in c.tags))
         self.allow_forgotten = allow_forgotten
         self.config = config
         self.campaign = config.campaign(campaign).name if campaign else None
@@ -213,6 +225,7 @@ class Importer:
         inputs = expand(paths)
         prepare(self.con, self.config.campaigns)
         ledger.mark_killed(self.con, "import")   # one writer: a 'running' import is dead
+        self.reading.done = ledger.members_done(self.con)
         run_id = ledger.start_run(self.con, "import", self.campaign, "import")
         summary = ImportSummary(run_id)
         total = sum(i.size or 0 for i in inputs) or None
@@ -298,26 +311,34 @@ class Importer:
                              else dt.datetime.now(dt.UTC)).isoformat()
         count_before = summary.records
         done = summary.bytes_read
-        opened: Opened | None = None
+        opened: Container | None = None
         try:
-            opened = Opened(inp)
-            for item in records(opened.stream, inp.name, self.fmt, self.config.csv_mappings,
-                                self.mapping):
-                summary.records += 1
+            opened = Container(inp)
+            for where, item in items(opened, self.reading, summary.scan, summary.notes):
+                where = origin if where == inp.name else \
+                    where.replace("\n", "?").replace("\r", "?")
+                if isinstance(item, MemberDone):
+                    batch.members.append(item)
+                    summary.bytes_read = done + opened.bytes_read
+                    if summary.bytes_read - batch.read_from < MEMBER_FLUSH_BYTES:
+                        continue
+                else:
+                    summary.records += 1
                 if isinstance(item, Bad):
                     summary.bad += 1
                     batch.records += 1
-                    batch.quarantine.append((origin, item.line, item.reason, item.raw))
+                    batch.quarantine.append((where, item.line, item.reason, item.raw))
                     if self.strict:
-                        raise StrictStop(f"{origin}:{item.line}: {item.reason} (--strict)")
-                else:
+                        raise StrictStop(f"{where}:{item.line}: {item.reason} (--strict)")
+                elif isinstance(item, Record):
                     summary.api_errors += len(item.api_errors)
-                    batch.add(item, origin, default_retrieved)
-                if batch.full():
+                    batch.add(item, where, default_retrieved)
+                if batch.full() or isinstance(item, MemberDone):
                     summary.bytes_read = done + opened.bytes_read
                     batch.read_upto = summary.bytes_read
                     put(batch)
                     batch = _Batch()
+                    batch.read_from = summary.bytes_read
         except StrictStop:
             raise
         except ImportFormatError as exc:  # the file as a whole (header, compression, access)
@@ -332,13 +353,17 @@ class Importer:
             if opened is not None:
                 summary.bytes_read = done + opened.bytes_read
                 opened.close()
-        if summary.records == count_before:
+        if summary.records == count_before and not summary.scan.skipped_members:
             summary.notes.append(f"{origin}: empty, nothing to import")
         return batch
 
     def _flush(self, batch: _Batch, summary: ImportSummary, start: float,
                total: int | None) -> None:
         if not batch.records:
+            if batch.members:   # members without records to store: only their ledger rows
+                self.con.execute("begin transaction")
+                ledger.add_members_done(self.con, summary.run_id, batch.members)
+                self.con.execute("commit")
             self._progress(batch, summary, start, total)
             return
         largest = max(map(len, batch.payloads), default=0)
@@ -429,6 +454,7 @@ class Importer:
                               pages=result.pages_new, posts_new=result.posts_new,
                               duplicates=result.duplicates,
                               errors=len(batch.quarantine))
+            ledger.add_members_done(con, summary.run_id, batch.members)
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

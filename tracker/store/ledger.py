@@ -329,3 +329,25 @@ def quarantined(con: duckdb.DuckDBPyConnection, run_id: str | None,
         f"select run_id, origin, line, reason, raw from ledger.quarantine {where} "
         "order by quarantined_at, origin, line limit ?", [*params, limit]).fetchall()
     return total, rows
+
+
+# --- import members (schema 008) ----------------------------------------------------------
+def members_done(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    """Input id -> the container members earlier imports read to their end."""
+    out: dict[str, set[str]] = {}
+    for input_id, member in con.execute(
+            "select input_id, member from ledger.import_members where status = 'done'"
+    ).fetchall():
+        out.setdefault(input_id, set()).add(member)
+    return out
+
+
+def add_members_done(con: duckdb.DuckDBPyConnection, run_id: str,
+                     rows: Iterable[Any]) -> None:
+    """Record members read to their end (inside the transaction storing their records)."""
+    values = [(m.input_id, m.member, run_id, m.records, m.lines, m.statuses, m.deletes,
+               m.other, m.matched) for m in rows]
+    if values:
+        con.executemany(
+            "insert into ledger.import_members values (?, ?, 'done', ?, ?, ?, ?, ?, ?, ?, "
+            "current_timestamp)", values)

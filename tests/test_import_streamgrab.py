@@ -1,0 +1,194 @@
+"""Containers (tar, zip, bz2, xz, nested per-member compression) and the stream-grab campaign
+filter, on the real v1.1 statuses of the tweepy cassette packed in the test."""
+
+from __future__ import annotations
+
+import bz2
+import io
+import json
+import lzma
+import zipfile
+
+import pytest
+
+from tracker.importers.prefilter import Prefilter
+from tracker.importers.streamgrab import Scanned, scan_stream
+
+from .grab_helpers import (
+    CAMPAIGN_TAGS,
+    COMPRESS,
+    carries,
+    grab_tar,
+    minute_lines,
+    statuses,
+    write_tar,
+)
+from .import_helpers import make_config, query, run_import
+
+
+def _all_ids() -> set[str]:
+    out = set()
+    for s in statuses():
+        out.add(s["id_str"])
+        for k in ("retweeted_status", "quoted_status"):
+            if isinstance(s.get(k), dict):
+                out.add(s[k]["id_str"])
+    return out
+
+
+def _matched(cfg) -> set[str]:
+    return {r[0] for r in query(cfg, "select post_id from norm.posts where matched")}
+
+
+@pytest.mark.parametrize("comp", ["bz2", "gz", "xz", "zst", ""])
+def test_tar_members_each_decompressed_all_statuses_stored(tmp_path, comp):
+    cfg = make_config(tmp_path)
+    tar = grab_tar(tmp_path / "month.tar", minutes=2, comp=comp)
+    summary = run_import(cfg, [tar], filter_campaigns="no")
+    assert {r[0] for r in query(cfg, "select post_id from norm.posts")} == _all_ids()
+    assert _matched(cfg) == {s["id_str"] for s in statuses()}
+    lines = minute_lines(0)
+    deletes = sum(ln.startswith('{"delete"') for ln in lines)
+    # unfiltered, delete and limit notices are not statuses: they go to the quarantine
+    assert summary.bad == 2 * (deletes + 1)
+    assert summary.scan.lines == 0
+
+
+def test_zip_whole_file_bz2_xz_and_compressed_tar(tmp_path):
+    text = ("\n".join(json.dumps(s) for s in statuses()) + "\n").encode()
+    zpath = tmp_path / "a.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.writestr("x/one.json.bz2", bz2.compress(text))
+        zf.writestr("x/two.jsonl", text)
+    (tmp_path / "b.jsonl.bz2").write_bytes(bz2.compress(text))
+    (tmp_path / "c.jsonl.xz").write_bytes(lzma.compress(text))
+    tar = grab_tar(tmp_path / "d.tar", minutes=1)
+    (tmp_path / "e.tar.xz").write_bytes(lzma.compress(tar.read_bytes()))
+    tar.unlink()
+    for name in ("a.zip", "b.jsonl.bz2", "c.jsonl.xz", "e.tar.xz"):
+        (tmp_path / name.replace(".", "_")).mkdir()
+        cfg = make_config(tmp_path / name.replace(".", "_"))
+        summary = run_import(cfg, [tmp_path / name], filter_campaigns="no")
+        assert _matched(cfg) == {s["id_str"] for s in statuses()}, name
+        assert {r[0] for r in query(cfg, "select post_id from norm.posts")} == _all_ids(), name
+        assert summary.records >= len(statuses())
+
+
+def test_stream_grab_keeps_only_campaign_statuses_and_counts_notices(tmp_path):
+    cfg = make_config(tmp_path)
+    tar = grab_tar(tmp_path / "archiveteam-twitter-stream-2016-04.tar", minutes=3)
+    summary = run_import(cfg, [tar])        # auto: a tar of .json.bz2 minute files
+    expected = {s["id_str"] for s in statuses() if carries(s)}
+    assert len(expected) == 6     # own tag x4 spellings, by a retweet, by a quote
+    assert _matched(cfg) == expected
+    lines = minute_lines(0)
+    assert summary.scan.lines == 3 * len(lines)
+    assert summary.scan.deletes == 3 * sum(ln.startswith('{"delete"') for ln in lines)
+    assert summary.scan.other == 3
+    assert summary.scan.statuses == 3 * len(statuses())
+    assert summary.scan.matched == 3 * len(expected)
+    assert summary.bad == 0
+    assert query(cfg, "select count(*) from ledger.quarantine")[0][0] == 0
+    assert "delete notices" in summary.line()
+    # the campaigns: by their own tags or the retweeted / quoted status's
+    assert query(cfg, "select count(distinct post_id) from norm.campaign_posts "
+                      "where post_id in (select unnest(?))", [sorted(expected)])[0][0] > 0
+
+
+def test_filter_in_process_and_in_worker_processes_agree(tmp_path):
+    tar = grab_tar(tmp_path / "t.tar", minutes=4)
+    results = {}
+    for workers in (1, 2):
+        (tmp_path / f"w{workers}").mkdir()
+        cfg = make_config(tmp_path / f"w{workers}")
+        s = run_import(cfg, [tar], workers=workers)
+        results[workers] = (_matched(cfg), s.scan.lines, s.scan.deletes, s.scan.matched)
+    assert results[1] == results[2]
+    assert results[1][0]
+
+
+def test_truncated_member_keeps_lines_before_and_quarantines_the_rest(tmp_path):
+    cfg = make_config(tmp_path)
+    text = ("\n".join(minute_lines(0)) + "\n").encode()
+    whole = bz2.compress(text)
+    tar = write_tar(tmp_path / "grab.tar", [("00.json.bz2", whole),
+                                            ("01.json.bz2", whole[: len(whole) // 2]),
+                                            ("02.json.bz2", whole)])
+    summary = run_import(cfg, [tar])
+    assert _matched(cfg) == {s["id_str"] for s in statuses() if carries(s)}
+    rows = query(cfg, "select origin, reason from ledger.quarantine")
+    assert len(rows) == 1 and rows[0][0].endswith("grab.tar/01.json.bz2")
+    assert "cannot decompress" in rows[0][1]
+    assert summary.scan.lines >= 2 * len(minute_lines(0))
+
+
+def test_truncated_tar_keeps_members_before_the_cut(tmp_path):
+    cfg = make_config(tmp_path)
+    tar = grab_tar(tmp_path / "grab.tar", minutes=3)
+    data = tar.read_bytes()
+    tar.write_bytes(data[: len(data) * 2 // 3])
+    summary = run_import(cfg, [tar])
+    assert _matched(cfg) == {s["id_str"] for s in statuses() if carries(s)}
+    assert any("tar archive broken" in n or "cannot" in n for n in summary.notes) or summary.bad
+    assert query(cfg, "select count(*) from ledger.import_members")[0][0] >= 1
+
+
+def test_rerun_passes_over_members_already_imported(tmp_path):
+    cfg = make_config(tmp_path)
+    tar = grab_tar(tmp_path / "grab.tar", minutes=3)
+    first = run_import(cfg, [tar])
+    again = run_import(cfg, [tar])
+    assert first.scan.lines and again.scan.lines == 0
+    assert again.scan.skipped_members == 3 and again.records == 0
+    assert query(cfg, "select count(*), count(distinct member) from ledger.import_members"
+                 ) == [(3, 3)]
+
+
+def _lines_of(block: bytes) -> list[bytes]:
+    return block.split(b"\n")
+
+
+@pytest.mark.parametrize("ensure_ascii", [True, False])
+def test_prefilter_passes_every_line_that_carries_a_tag(ensure_ascii):
+    """Real statuses, raw or escaped, escapes in upper-case hex too: every line the oracle
+    says carries a campaign tag passes; most lines that do not are never parsed."""
+    pf = Prefilter(CAMPAIGN_TAGS)
+    lines = [json.dumps(s, ensure_ascii=ensure_ascii) for s in statuses()]
+    upper = [ln.replace("\\u062d", "\\u062D").replace("\\uff21", "\\uFF21") for ln in lines]
+    for variant in (lines, upper):
+        block = "\n".join(variant).encode()
+        passed = {block[a:b] for a, b in pf.lines(block)}
+        for s, ln in zip(statuses(), variant, strict=True):
+            if carries(s):
+                assert ln.encode() in passed, s["id_str"]
+        assert len(passed) <= sum(map(carries, statuses())) + 1
+
+
+@pytest.mark.parametrize("spelling", ["#ALEPPOISBURNING", "＃ＡｌｅｐｐｏＩｓＢｕｒｎｉｎｇ",
+                                      "#ﺣﻠﺐ_ﺗﺤﺘﺮﻕ", "#𝐇𝐎𝐎𝐓", "#MakeFaceb\u006fokRed"])
+def test_prefilter_spellings(spelling):
+    pf = Prefilter(CAMPAIGN_TAGS)
+    for line in (json.dumps({"t": spelling}), json.dumps({"t": spelling}, ensure_ascii=False)):
+        block = b'{"a": 1}\n' + line.encode() + b'\n{"b": 2}'
+        assert [block[a:b] for a, b in pf.lines(block)] == [line.encode()]
+    assert list(pf.lines(json.dumps({"t": "#Aleppo"}).encode())) == []
+
+
+def test_scan_counts_lines_by_kind():
+    pf = Prefilter(CAMPAIGN_TAGS)
+    text = ("\n".join(minute_lines(0)) + "\n").encode()
+    scan = scan_stream(io.BytesIO(text), pf, "m", "m")
+    lines = minute_lines(0)
+    assert isinstance(scan, Scanned)
+    assert scan.lines == len(lines)
+    assert scan.deletes == sum(ln.startswith('{"delete"') for ln in lines)
+    assert scan.statuses == len(statuses())
+    assert [json.loads(h)["id_str"] for _, h in scan.hits if b'"id_str"' in h[:200]] or True
+    assert {n for n, _ in scan.hits} >= {i + 1 for i, ln in enumerate(lines)
+                                         if not ln.startswith('{"') or (
+                                             ln.startswith('{"created_at"')
+                                             and carries(json.loads(ln)))}
+
+
+def test_compress_table_covers_every_member_compression():
+    assert set(COMPRESS) == {"bz2", "gz", "xz", "zst", ""}
