@@ -67,7 +67,7 @@ def glob(con: duckdb.DuckDBPyConnection) -> str:
     return str(raw_dir(con) / f"*{SUFFIX}")
 
 
-def _sql_literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -96,7 +96,7 @@ def prepare(con: duckdb.DuckDBPyConnection, *, writer: bool) -> None:
         if not (folder / EMPTY).exists():
             _copy(con, "select ''::varchar as page_id, '{}'::json as payload limit 0",
                   folder / EMPTY)
-    con.execute(f"set variable {VARIABLE} = {_sql_literal(glob(con))}")
+    con.execute(f"set variable {VARIABLE} = {sql_literal(glob(con))}")
 
 
 def _copy(con: duckdb.DuckDBPyConnection, select: str, target: Path,
@@ -104,7 +104,7 @@ def _copy(con: duckdb.DuckDBPyConnection, select: str, target: Path,
     """COPY a query to `target` durably: temporary name, fsync, rename, fsync the folder."""
     tmp = target.with_name(target.name + ".tmp")
     try:
-        con.execute(f"copy ({select}) to {_sql_literal(str(tmp))} {_COPY_OPTIONS}", params)
+        con.execute(f"copy ({select}) to {sql_literal(str(tmp))} {_COPY_OPTIONS}", params)
         fsync_file(tmp)
         os.replace(tmp, target)
         fsync_dir(target.parent)
@@ -135,7 +135,7 @@ def path_of(con: duckdb.DuckDBPyConnection, segment: str) -> Path:
 
 def scan(con: duckdb.DuckDBPyConnection, segment: str) -> str:
     """SQL for reading one segment (page_id, payload, file_row_number)."""
-    return (f"read_parquet({_sql_literal(str(path_of(con, segment)))}, "
+    return (f"read_parquet({sql_literal(str(path_of(con, segment)))}, "
             "file_row_number = true)")
 
 
@@ -167,7 +167,7 @@ def rewrite(con: duckdb.DuckDBPyConnection, segments: list[str]) -> int:
             name = write(con, f"""
                 select s.page_id, s.payload from {scan(con, seg)} s
                 semi join raw.page_index i on i.page_id = s.page_id and i.segment = $seg
-                order by s.file_row_number""".replace("$seg", _sql_literal(seg)))
+                order by s.file_row_number""".replace("$seg", sql_literal(seg)))
             con.execute("update raw.page_index set segment = ? where segment = ?", [name, seg])
         done += 1
     return done
@@ -201,6 +201,6 @@ select i.page_id, i.format, i.platform, i.source, i.campaign, i.request, i.retri
        i.client, i.load_id, i.batch_id, i.synthetic, s.payload, i.redacted_by, i.redacted_at,
        i.redaction
 from raw.page_index i
-join read_parquet(coalesce(getvariable('{VARIABLE}'), {_sql_literal(glob(con))}),
+join read_parquet(coalesce(getvariable('{VARIABLE}'), {sql_literal(glob(con))}),
                   filename = true) s
   on s.page_id = i.page_id and parse_filename(s.filename) = i.segment"""
