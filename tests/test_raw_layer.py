@@ -236,3 +236,56 @@ def test_forget_takes_the_payload_out_of_the_files(tmp_path):
     assert f'"id":"{post}"' not in all_segment_text(cfg).replace(" ", "")
     assert query(cfg, "select count(*) from raw.pages")[0][0] == \
         query(cfg, "select count(*) from raw.page_index")[0][0]
+
+
+def test_small_batches_wait_inline_then_go_to_one_segment(tmp_path, monkeypatch):
+    cfg = make_config(tmp_path)
+    lines = [ln for p in sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl"))
+             for ln in p.read_text(encoding="utf-8").splitlines() if _is_json(ln)]
+    monkeypatch.setattr(segments, "INLINE_FLUSH_BYTES",
+                        sum(len(ln.encode()) for ln in lines[:2]) + 1)
+    con = connect(cfg.warehouse)
+    try:
+        prepare(con, cfg.campaigns)
+
+        def where() -> list[tuple]:
+            return con.execute("select segment = 'inline', count(*) from raw.page_index "
+                               "group by all order by all").fetchall()
+
+        store_batch(con, [RawPage("x_v2_page", "x", lines[0])], run_id="r", source="x",
+                    campaign=None)
+        store_batch(con, [RawPage("x_v2_page", "x", lines[1])], run_id="r", source="x",
+                    campaign=None)
+        assert where() == [(True, 2)]
+        assert not segment_files(cfg)             # no file per small batch
+        store_batch(con, [RawPage("x_v2_page", "x", lines[2])], run_id="r", source="x",
+                    campaign=None)
+        assert where() == [(False, 3)]            # the mark passed: all three in one file
+        assert len(segment_files(cfg)) == 1
+        assert con.execute("select count(*) from raw.page_inline").fetchone() == (0,)
+        got = sorted(r[0] for r in con.execute("select payload::varchar from raw.pages")
+                     .fetchall())
+        assert got == sorted(lines[:3])
+    finally:
+        con.close()
+
+
+def test_forget_removes_an_inline_payload(tmp_path):
+    cfg = make_config(tmp_path)
+    line = (FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl").read_text(encoding="utf-8") \
+        .splitlines()[0]
+    con = connect(cfg.warehouse)
+    try:
+        prepare(con, cfg.campaigns)
+        store_batch(con, [RawPage("x_v2_page", "x", line)], run_id="r", source="x",
+                    campaign=None)
+    finally:
+        con.close()
+    (post,) = query(cfg, "select post_id from norm.posts order by post_id")[0]
+    assert invoke(cfg, "forget", "--post", post, "--platform", "x").exit_code == 0
+    inline = query(cfg, "select payload::varchar from raw.page_inline")
+    files = all_segment_text(cfg)
+    assert all(f'"id":"{post}"' not in t.replace(" ", "") for (t,) in inline)
+    assert f'"id":"{post}"' not in files.replace(" ", "")
+    (payload,) = query(cfg, "select payload::varchar from raw.pages")[0]
+    assert post not in json.dumps([t["id"] for t in json.loads(payload)["data"]])

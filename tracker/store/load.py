@@ -52,7 +52,8 @@ def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id:
                  p.client, run_id, batch_id, p.synthetic, p.payload) for p in pages]
         if rows:
             con.executemany("insert into batch_in values (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        result = store_batch_table(con, "batch_in", assign_campaign=assign_campaign)
+        result = store_batch_table(con, "batch_in", assign_campaign=assign_campaign,
+                                   inline=True)
         ledger.add_counts(con, run_id, pages=result.pages_new, records=len(pages),
                           posts_new=result.posts_new, duplicates=result.duplicates)
         if set_cursor and campaign is not None:
@@ -69,7 +70,7 @@ def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id:
 def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
                       assign_campaign: str | None = None,
                       slices: Sequence[tuple[int, int]] | None = None,
-                      allow_forgotten: bool = False) -> BatchResult:
+                      allow_forgotten: bool = False, inline: bool = False) -> BatchResult:
     """Insert the rows of temp `table` (columns of raw.pages) that are new, and normalise them.
 
     For bulk loaders (archive import) that fill the table themselves. The rows of `table`
@@ -114,16 +115,18 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     elif hits := con.execute("select platform, post_id, author_id "
                              "from n_forgotten_hits").fetchall():
         redact_batch(con, Targets.of(hits), run_id, table)
-    store_pages(con, table)
+    store_pages(con, table, inline=inline)
     forgotten = scalar(con, "select count(*) from n_forgotten_hits where what = 'post'")
     return BatchResult(pages_new, posts_new, copies - posts_new, forgotten)
 
 
-def store_pages(con: duckdb.DuckDBPyConnection, table: str) -> str:
+def store_pages(con: duckdb.DuckDBPyConnection, table: str, inline: bool = False) -> None:
     """Write the payloads of temp `table` (columns of raw.pages, new pages only) to a new
-    segment, durably, and add the pages to raw.page_index (with the redactions listed in
-    temp table n_redacted). Returns the segment's name. In the caller's transaction."""
-    name = segments.write(con, f"select page_id, payload from {table} order by rowid")
+    segment, durably (`inline`: to raw.page_inline, see store.segments), and add the pages
+    to raw.page_index (with the redactions listed in temp table n_redacted). In the
+    caller's transaction."""
+    name = segments.INLINE if inline else segments.write(
+        con, f"select page_id, payload from {table} order by rowid")
     con.execute(f"""
         insert into raw.page_index
         select b.page_id, b.format, b.platform, b.source, b.campaign, b.request,
@@ -131,7 +134,8 @@ def store_pages(con: duckdb.DuckDBPyConnection, table: str) -> str:
                r.redacted_by, r.redacted_at, r.redaction, ?
         from {table} b left join n_redacted r using (page_id)
         order by b.rowid""", [name])
-    return name
+    if inline:
+        segments.store_inline(con, f"select page_id, payload from {table} order by rowid")
 
 
 def _mark_restored(con: duckdb.DuckDBPyConnection, run_id: str) -> None:

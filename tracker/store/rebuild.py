@@ -69,6 +69,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
         for table in norm_tables(con):
             con.execute(f"delete from {table}")
         require_full_build(con)
+        segments.flush_inline(con)   # every payload in a segment, to be read by row number
         # where each page is: its segment and row number there, numbered by batch
         con.execute(f"""
             create or replace temp table rb_loc as

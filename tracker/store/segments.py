@@ -10,6 +10,10 @@ Why: DuckDB rewrites the last row group of a table at each checkpoint, so a payl
 inside the database made each commit cost more as the warehouse grew. A segment is written
 once and never changed.
 
+Small batches (a live collection's pages, one lookup answer) would make many small files:
+their payloads wait in the small table raw.page_inline (segment 'inline') until they add up
+to INLINE_FLUSH_BYTES, then go to one segment in the transaction that passes the mark.
+
 Crash safety: a segment is written under a temporary name, fsynced, renamed and its folder
 fsynced *before* the transaction that adds its pages to raw.page_index commits. A crash
 leaves at most a file that no index row references; the next writer to open the warehouse
@@ -28,8 +32,12 @@ from pathlib import Path
 import duckdb
 
 from ..errors import WarehouseError
+from .db import scalar
 
 EMPTY = "empty.parquet"     # always present, so the view's glob matches a file
+INLINE = "inline"           # raw.page_index.segment of a payload held in raw.page_inline
+# Small batches (live collection) are kept in raw.page_inline until they add up to this
+INLINE_FLUSH_BYTES = 8 * 1024 * 1024
 SUFFIX = ".parquet"
 VARIABLE = "tracker_raw_glob"
 _COPY_OPTIONS = "(format parquet, compression zstd, row_group_size 20000)"
@@ -145,7 +153,8 @@ def read(con: duckdb.DuckDBPyConnection, page_id: str) -> str | None:
                       [page_id]).fetchone()
     if row is None:
         return None
-    got = con.execute(f"select payload::varchar from {scan(con, row[0])} where page_id = ?",
+    source = "raw.page_inline" if row[0] == INLINE else scan(con, row[0])
+    got = con.execute(f"select payload::varchar from {source} where page_id = ?",
                       [page_id]).fetchone()
     if got is None:
         raise WarehouseError(f"page {page_id}: its segment {row[0]} does not hold it")
@@ -159,6 +168,11 @@ def rewrite(con: duckdb.DuckDBPyConnection, segments: list[str]) -> int:
     Returns the number of segments rewritten."""
     done = 0
     for seg in sorted(set(segments)):
+        if seg == INLINE:
+            con.execute("delete from raw.page_inline n where not exists (select 1 from "
+                        "raw.page_index i where i.page_id = n.page_id and i.segment = ?)",
+                        [INLINE])
+            continue
         if not path_of(con, seg).exists():
             continue
         kept = con.execute("select count(*) from raw.page_index where segment = ?",
@@ -171,6 +185,28 @@ def rewrite(con: duckdb.DuckDBPyConnection, segments: list[str]) -> int:
             con.execute("update raw.page_index set segment = ? where segment = ?", [name, seg])
         done += 1
     return done
+
+
+def store_inline(con: duckdb.DuckDBPyConnection, select: str) -> None:
+    """Keep the payloads of `select` (page_id, payload) in raw.page_inline; when it then
+    holds INLINE_FLUSH_BYTES or more, move them all to a segment (`flush_inline`)."""
+    con.execute(f"insert into raw.page_inline select page_id, payload::json, "
+                f"strlen(payload::varchar) from ({select})")
+    if scalar(con, "select coalesce(sum(bytes), 0) from raw.page_inline") >= INLINE_FLUSH_BYTES:
+        flush_inline(con)
+
+
+def flush_inline(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Move every payload of raw.page_inline to a new segment (in the caller's transaction);
+    returns its name, or None when there were none."""
+    if not scalar(con, "select count(*) from raw.page_inline"):
+        return None
+    name = write(con, "select n.page_id, n.payload from raw.page_inline n "
+                      "join raw.page_index i on i.page_id = n.page_id and i.segment = 'inline' "
+                      "order by i.rowid")
+    con.execute("update raw.page_index set segment = ? where segment = ?", [name, INLINE])
+    con.execute("delete from raw.page_inline")
+    return name
 
 
 def remove_orphans(con: duckdb.DuckDBPyConnection) -> int:
@@ -203,4 +239,10 @@ select i.page_id, i.format, i.platform, i.source, i.campaign, i.request, i.retri
 from raw.page_index i
 join read_parquet(coalesce(getvariable('{VARIABLE}'), {sql_literal(glob(con))}),
                   filename = true) s
-  on s.page_id = i.page_id and parse_filename(s.filename) = i.segment"""
+  on s.page_id = i.page_id and parse_filename(s.filename) = i.segment
+union all
+select i.page_id, i.format, i.platform, i.source, i.campaign, i.request, i.retrieved_at,
+       i.client, i.load_id, i.batch_id, i.synthetic, n.payload, i.redacted_by, i.redacted_at,
+       i.redaction
+from raw.page_index i join raw.page_inline n on n.page_id = i.page_id
+where i.segment = 'inline'"""

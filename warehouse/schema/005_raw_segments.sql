@@ -3,6 +3,10 @@
 --                    `segment`, the file in `<database>.raw/` that holds its payload
 --                    (Parquet, zstd; columns page_id, payload). No primary key (as norm.*,
 --                    schema 002): the one writer, store.load, adds only pages not stored yet.
+--   raw.page_inline  payloads of small batches (live collection, lookups) until they add up
+--                    to a segment's worth (segments.INLINE_FLUSH_BYTES): then they are
+--                    written to a segment and deleted here. Their index rows say
+--                    segment = 'inline'. Small, so its checkpoints stay cheap.
 --   raw.pages        a view: raw.page_index joined with the segments, the same columns (and
 --                    payload text, byte for byte) the table of that name had.
 --   ledger.quarantine.raw_bytes
@@ -25,7 +29,13 @@ create table raw.page_index (
     redacted_by   varchar,
     redacted_at   timestamptz,
     redaction     varchar,
-    segment       varchar not null   -- file name in <database>.raw/
+    segment       varchar not null   -- file name in <database>.raw/, or 'inline'
+);
+
+create table raw.page_inline (
+    page_id  varchar not null,
+    payload  json not null,
+    bytes    bigint not null      -- octets of the payload
 );
 
 alter table ledger.quarantine add column raw_bytes blob;
