@@ -421,6 +421,10 @@ def _register() -> None:
 
     cli.add_command(hydrate_cmd)
     cli.add_command(repoll_cmd)
+    from .cli_raw import payload_cmd, rebuild_cmd
+
+    cli.add_command(payload_cmd)
+    cli.add_command(rebuild_cmd)
 
 
 _register()

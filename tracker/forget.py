@@ -6,7 +6,8 @@ What goes, in one transaction:
   campaign_posts and engagement_observations; for an author also their norm.authors row and follower
   observations. Replies and quotes by other people stay (their own words; their parent ids
   still name the forgotten post), and so do mentions of a forgotten author in others' posts.
-- raw.pages: payloads rewritten without them, or purged (store.redact).
+- raw.pages: payloads rewritten without them, or purged (store.redact); the segment files
+  that held them are rewritten without them and removed (store.segments).
 - the models: core.build_state is cleared, so the next `tracker build` is a full one (an
   incremental build only sees appended rows, never deletions).
 What is kept: ids only, in ledger.forgotten (and a ledger.runs row of kind 'forget'), so that
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import duckdb
 
 from .errors import TrackerError
-from .store import ledger
+from .store import ledger, segments
 from .store.db import require_full_build, scalar
 from .store.redact import Targets, redact_pages
 from .timeutil import utcnow
@@ -169,6 +170,7 @@ def forget(con: duckdb.DuckDBPyConnection, *, post: str | None = None,
     except BaseException:
         con.execute("rollback")
         raise
+    segments.remove_orphans(con)   # the segments that held the pages as they were
     # Deleted rows are reclaimed at a checkpoint, which renumbers the rows after them; the
     # incremental build keeps row numbers as high-water marks, so renumber now, before the
     # (full) next build takes new marks.

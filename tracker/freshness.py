@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from .config import Campaign, Config
+from .store import segments
 from .store.db import one, scalar
 from .timeutil import utcnow
 
@@ -81,7 +82,7 @@ def campaigns_fingerprint(campaigns: Iterable[Campaign]) -> str:
 
 def snapshot(con: duckdb.DuckDBPyConnection) -> Snapshot:
     posts, last = one(con, "select count(*), max(first_seen_at) from norm.posts")
-    pages = scalar(con, "select count(*) from raw.pages")
+    pages = scalar(con, f"select count(*) from {segments.index_table(con)}")
     return Snapshot(int(posts), int(pages), last)
 
 

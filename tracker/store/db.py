@@ -61,6 +61,22 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(scalar(con, "select coalesce(max(version), 0) from schema_migrations"))
 
 
+def _raw_segments(con: duckdb.DuckDBPyConnection) -> None:
+    from . import segments_migration  # it needs this module's helpers
+    segments_migration.migrate(con)
+
+
+def _links_backfill(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 6: the links and media of the posts already stored, read from their pages."""
+    from .backfill import backfill_links
+    backfill_links(con)
+
+
+# Schema steps that need Python besides their SQL file, run in the same transaction after it
+PYTHON_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    5: _raw_segments, 6: _links_backfill}
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply the schema files not yet applied; return the resulting version."""
     con.execute(
@@ -75,9 +91,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("begin transaction")
         try:
             con.execute(path.read_text(encoding="utf-8"))
-            if version == 6:  # links and media: read them from the raw pages already stored
-                from .backfill import backfill_links
-                backfill_links(con)
+            if version in PYTHON_STEPS:
+                PYTHON_STEPS[version](con)
             con.execute("insert into schema_migrations (version, name) values (?, ?)",
                         [version, path.stem])
             con.execute("commit")
@@ -132,6 +147,28 @@ def connect(path: Path | str, *, read_only: bool = False, wait: float = 0.0,
             delay = min(delay * 2, 0.5)
         except duckdb.Error as exc:
             raise WarehouseError(f"{path}: cannot open warehouse: {exc}") from None
-    if not read_only:
-        migrate(con)
+    try:
+        if not read_only:
+            migrate(con)
+        _raw_layer(con, writer=not read_only)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _raw_layer(con: duckdb.DuckDBPyConnection, *, writer: bool) -> None:
+    """Tell the connection where the payload segments are; a writer also removes the
+    segments a crash left unreferenced and points the view at the folder if it moved."""
+    from . import segments
+    if schema_version(con) < 5 or not scalar(
+            con, "select count(*) from duckdb_tables() where schema_name = 'raw' "
+                 "and table_name = 'page_index'"):
+        return
+    segments.prepare(con, writer=writer)
+    if writer:
+        segments.remove_orphans(con)
+        view = scalar(con, "select any_value(sql) from duckdb_views() "
+                           "where schema_name = 'raw' and view_name = 'pages'")
+        if not view or segments.glob(con) not in view:
+            con.execute(segments.view_sql(con))

@@ -280,6 +280,16 @@ def add_gaps(con: duckdb.DuckDBPyConnection, run_id: str, campaign: str | None,
                     [run_id, campaign, source, g.start, g.end, g.reason])
 
 
+def _quarantine_bytes(raw: str | bytes | None) -> bytes | None:
+    """The exact bytes of a record that is not valid UTF-8 (None for text)."""
+    if isinstance(raw, bytes):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+    return None
+
+
 def _quarantine_raw(raw: str | bytes | None) -> str | None:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "backslashreplace")
@@ -290,8 +300,10 @@ def _quarantine_raw(raw: str | bytes | None) -> str | None:
 
 def quarantine(con: duckdb.DuckDBPyConnection, run_id: str, origin: str, line: int | None,
                reason: str, raw: str | bytes | None) -> None:
-    con.execute("insert into ledger.quarantine values (?, ?, ?, ?, ?, ?)",
-                [run_id, origin, line, reason, _quarantine_raw(raw), utcnow()])
+    con.execute("insert into ledger.quarantine by name select ? as run_id, ? as origin, "
+                "? as line, ? as reason, ? as raw, ? as quarantined_at, ?::blob as raw_bytes",
+                [run_id, origin, line, reason, _quarantine_raw(raw), utcnow(),
+                 _quarantine_bytes(raw)])
 
 
 def quarantine_new(con: duckdb.DuckDBPyConnection, run_id: str,
@@ -301,19 +313,21 @@ def quarantine_new(con: duckdb.DuckDBPyConnection, run_id: str,
     are stored once). Returns how many were stored now."""
     if not rows:
         return 0
-    cols = list(zip(*[(o, ln, why, _quarantine_raw(raw)) for o, ln, why, raw in rows],
-                    strict=True))
+    cols = list(zip(*[(o, ln, why, _quarantine_raw(raw), _quarantine_bytes(raw))
+                      for o, ln, why, raw in rows], strict=True))
     con.execute("create or replace temp table quarantine_in as "
                 "select unnest($1::varchar[]) as origin, unnest($2::bigint[]) as line, "
-                "unnest($3::varchar[]) as reason, unnest($4::varchar[]) as raw",
+                "unnest($3::varchar[]) as reason, unnest($4::varchar[]) as raw, "
+                "unnest($5::blob[]) as raw_bytes",
                 [list(c) for c in cols])
     (stored,) = one(con, """
-        insert into ledger.quarantine
-        select $1, origin, line, reason, raw, $2
-        from (select distinct origin, line, reason, raw from quarantine_in) q
+        insert into ledger.quarantine by name
+        select $1 as run_id, origin, line, reason, raw, $2 as quarantined_at, raw_bytes
+        from (select distinct origin, line, reason, raw, raw_bytes from quarantine_in) q
         where not exists (select 1 from ledger.quarantine x
                           where x.origin = q.origin and x.line is not distinct from q.line
-                            and x.reason = q.reason and x.raw is not distinct from q.raw)""",
+                            and x.reason = q.reason and x.raw is not distinct from q.raw
+                            and x.raw_bytes is not distinct from q.raw_bytes)""",
                     [run_id, utcnow()])
     con.execute("drop table quarantine_in")
     return int(stored)

@@ -10,10 +10,10 @@ from typing import Any
 import duckdb
 
 from ..pages import RawPage
-from . import ledger
+from . import ledger, segments
 from .db import scalar
 from .normalise import normalise_batch
-from .redact import Targets, redact_pages
+from .redact import Targets, redact_batch
 
 _BATCH_IN = """
 create or replace temp table batch_in (
@@ -52,7 +52,8 @@ def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id:
                  p.client, run_id, batch_id, p.synthetic, p.payload) for p in pages]
         if rows:
             con.executemany("insert into batch_in values (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        result = store_batch_table(con, "batch_in", assign_campaign=assign_campaign)
+        result = store_batch_table(con, "batch_in", assign_campaign=assign_campaign,
+                                   inline=True)
         ledger.add_counts(con, run_id, pages=result.pages_new, records=len(pages),
                           posts_new=result.posts_new, duplicates=result.duplicates)
         if set_cursor and campaign is not None:
@@ -69,7 +70,7 @@ def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id:
 def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
                       assign_campaign: str | None = None,
                       slices: Sequence[tuple[int, int]] | None = None,
-                      allow_forgotten: bool = False) -> BatchResult:
+                      allow_forgotten: bool = False, inline: bool = False) -> BatchResult:
     """Insert the rows of temp `table` (columns of raw.pages) that are new, and normalise them.
 
     For bulk loaders (archive import) that fill the table themselves. The rows of `table`
@@ -82,17 +83,23 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     delivered again is stored again as received, and its forgotten posts are marked restored.
     """
     if allow_forgotten:
-        con.execute(f"delete from raw.pages where redacted_by is not null "
-                    f"and page_id in (select page_id from {table})")
+        # the redacted copies are replaced by the pages as received (their old segment rows
+        # are no longer referenced; the segments are rewritten without them)
+        old = [r[0] for r in con.execute(
+            f"select distinct segment from raw.page_index where redacted_by is not null "
+            f"and page_id in (select page_id from {table})").fetchall()]
+        if old:
+            con.execute(f"delete from raw.page_index where redacted_by is not null "
+                        f"and page_id in (select page_id from {table})")
+            segments.rewrite(con, old)
     # deleting marks rows, it copies nothing (a batch's payloads are tens of megabytes)
     con.execute(f"""
         delete from {table} b
-        where exists (select 1 from raw.pages r where r.page_id = b.page_id)
+        where exists (select 1 from raw.page_index r where r.page_id = b.page_id)
            or b.rowid not in (select min(rowid) from {table} group by page_id)""")
     pages_new = scalar(con, f"select count(*) from {table}")
     if not pages_new:
         return BatchResult()
-    con.execute(f"insert into raw.pages by name select * from {table}")
     posts_new, _ = normalise_batch(con, table, assign_campaign, slices,
                                    allow_forgotten=allow_forgotten)
     # every copy of a post in the new pages (n_posts: see normalise.py) that is not a new
@@ -100,13 +107,35 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     # the count does not depend on how pages were batched
     copies = scalar(con, "select count(*) from n_posts")
     run_id = scalar(con, f"select any_value(load_id) from {table}")
+    con.execute("create or replace temp table n_redacted "
+                "(page_id varchar, redaction varchar, redacted_by varchar, "
+                "redacted_at timestamptz)")
     if allow_forgotten:
         _mark_restored(con, run_id)
     elif hits := con.execute("select platform, post_id, author_id "
                              "from n_forgotten_hits").fetchall():
-        redact_pages(con, Targets.of(hits), run_id, pages_from=table)
+        redact_batch(con, Targets.of(hits), run_id, table)
+    store_pages(con, table, inline=inline)
     forgotten = scalar(con, "select count(*) from n_forgotten_hits where what = 'post'")
     return BatchResult(pages_new, posts_new, copies - posts_new, forgotten)
+
+
+def store_pages(con: duckdb.DuckDBPyConnection, table: str, inline: bool = False) -> None:
+    """Write the payloads of temp `table` (columns of raw.pages, new pages only) to a new
+    segment, durably (`inline`: to raw.page_inline, see store.segments), and add the pages
+    to raw.page_index (with the redactions listed in temp table n_redacted). In the
+    caller's transaction."""
+    name = segments.INLINE if inline else segments.write(
+        con, f"select page_id, payload from {table} order by rowid")
+    con.execute(f"""
+        insert into raw.page_index
+        select b.page_id, b.format, b.platform, b.source, b.campaign, b.request,
+               b.retrieved_at, b.client, b.load_id, b.batch_id, b.synthetic,
+               r.redacted_by, r.redacted_at, r.redaction, ?
+        from {table} b left join n_redacted r using (page_id)
+        order by b.rowid""", [name])
+    if inline:
+        segments.store_inline(con, f"select page_id, payload from {table} order by rowid")
 
 
 def _mark_restored(con: duckdb.DuckDBPyConnection, run_id: str) -> None:

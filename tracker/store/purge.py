@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from . import ledger
+from . import ledger, segments
 from .db import require_full_build, scalar
 
 # Tables keyed by post: their rows of a synthetic post go first, the posts after.
@@ -65,7 +65,7 @@ def purge_synthetic(con: duckdb.DuckDBPyConnection) -> PurgeResult:
         con.execute("create or replace temp table purge_posts as "
                     "select platform, post_id, author_id from norm.posts where synthetic")
         con.execute("create or replace temp table purge_pages as "
-                    "select distinct platform, retrieved_at from raw.pages where synthetic")
+                    "select distinct platform, retrieved_at from raw.page_index where synthetic")
         removed: dict[str, int] = {}
         for table in _BY_POST:
             schema, name = table.split(".")
@@ -88,7 +88,10 @@ def purge_synthetic(con: duckdb.DuckDBPyConnection) -> PurgeResult:
             where u.platform = a.platform and u.author_id = a.author_id
               and not exists (select 1 from norm.posts p where p.platform = u.platform
                               and p.author_id = u.author_id)""")
-        removed["raw.pages"] = _delete(con, "delete from raw.pages where synthetic")
+        held = [r[0] for r in con.execute("select distinct segment from raw.page_index "
+                                          "where synthetic").fetchall()]
+        removed["raw.pages"] = _delete(con, "delete from raw.page_index where synthetic")
+        segments.rewrite(con, held)   # the payloads go too (the old files after the commit)
         require_full_build(con)   # rows were deleted: the next build is a full one
         ledger.add_counts(con, run_id, pages=removed["raw.pages"],
                           records=removed["norm.posts"])
@@ -100,6 +103,7 @@ def purge_synthetic(con: duckdb.DuckDBPyConnection) -> PurgeResult:
     finally:
         con.execute("drop table if exists purge_posts")
         con.execute("drop table if exists purge_pages")
+    segments.remove_orphans(con)
     result.removed = {t: n for t, n in removed.items() if n}
     ledger.finish_run(con, run_id, "ok", message=result.line())
     return result

@@ -20,6 +20,8 @@ from typing import Any
 
 import duckdb
 
+from . import segments
+
 _GONE = object()
 CHUNK = 500
 
@@ -112,12 +114,11 @@ def _pattern(strings: Iterable[str]) -> str:
     return "|".join(sorted(lit(s) for s in strings))
 
 
-def redact_pages(con: duckdb.DuckDBPyConnection, targets: Targets, run_id: str,
-                 pages_from: str = "raw.pages") -> tuple[int, int]:
-    """Redact the stored raw pages (those whose page_id is in `pages_from`) that hold any of
-    `targets`. Returns (pages rewritten, pages purged). Runs in the caller's transaction."""
-    rewritten = purged = 0
-    now = dt.datetime.now(dt.UTC)
+def _redactions(con: duckdb.DuckDBPyConnection, targets: Targets, pages: str
+                ) -> list[tuple[str, str, str]]:
+    """(page_id, redacted payload, 'rewritten' or 'purged') for the pages of relation
+    `pages` (columns page_id, platform, payload) that hold any of `targets`."""
+    out: list[tuple[str, str, str]] = []
     for platform in targets.platforms():
         posts = targets.posts.get(platform, set())
         authors = targets.authors.get(platform, set())
@@ -125,27 +126,62 @@ def redact_pages(con: duckdb.DuckDBPyConnection, targets: Targets, run_id: str,
             continue
         # a scan for the ids as text narrows the pages to parse (some may only mention them)
         ids = [r[0] for r in con.execute(
-            "select page_id from raw.pages "
-            f"where platform = ? and page_id in (select page_id from {pages_from}) "
-            "and regexp_matches(payload::varchar, ?) order by page_id",
+            f"select page_id from {pages} "
+            "where platform = ? and regexp_matches(payload::varchar, ?) order by page_id",
             [platform, _pattern(posts | authors)]).fetchall()]
         for lo in range(0, len(ids), CHUNK):
             chunk = ids[lo:lo + CHUNK]
-            rows = con.execute("select page_id, payload from raw.pages where page_id in "
+            rows = con.execute(f"select page_id, payload from {pages} where page_id in "
                                f"({', '.join('?' * len(chunk))})", chunk).fetchall()
-            updates = []
             for page_id, payload in rows:
                 doc = json.loads(payload)
                 kept = scrub(doc, platform, posts, authors)
                 if kept is _GONE:
-                    updates.append(("{}", "purged", page_id))
-                    purged += 1
+                    out.append((page_id, "{}", "purged"))
                 elif kept != doc:
-                    updates.append((json.dumps(kept, ensure_ascii=False), "rewritten", page_id))
-                    rewritten += 1
-            if updates:
-                con.executemany(
-                    "update raw.pages set payload = ?, redaction = ?, redacted_by = ?, "
-                    "redacted_at = ? where page_id = ?",
-                    [(p, how, run_id, now, pid) for p, how, pid in updates])
-    return rewritten, purged
+                    out.append((page_id, json.dumps(kept, ensure_ascii=False), "rewritten"))
+    return out
+
+
+def _counts(done: list[tuple[str, str, str]]) -> tuple[int, int]:
+    purged = sum(1 for _, _, how in done if how == "purged")
+    return len(done) - purged, purged
+
+
+def redact_batch(con: duckdb.DuckDBPyConnection, targets: Targets, run_id: str,
+                 table: str) -> tuple[int, int]:
+    """Redact the pages of temp `table` (a batch not stored yet) in place, and list them in
+    temp table n_redacted for raw.page_index. Returns (pages rewritten, pages purged)."""
+    done = _redactions(con, targets, table)
+    now = dt.datetime.now(dt.UTC)
+    for page_id, payload, how in done:
+        con.execute(f"update {table} set payload = ? where page_id = ?", [payload, page_id])
+        con.execute("insert into n_redacted values (?, ?, ?, ?)", [page_id, how, run_id, now])
+    return _counts(done)
+
+
+def redact_pages(con: duckdb.DuckDBPyConnection, targets: Targets, run_id: str
+                 ) -> tuple[int, int]:
+    """Redact the stored raw pages that hold any of `targets`: their redacted payloads go to
+    a new segment, and the segments that held them are rewritten without them (the old
+    files are removed after the commit, segments.remove_orphans). Returns (pages rewritten,
+    pages purged). Runs in the caller's transaction."""
+    done = _redactions(con, targets, "raw.pages")
+    if not done:
+        return 0, 0
+    con.execute("create or replace temp table redacted_in (page_id varchar, payload json, "
+                "redaction varchar)")
+    con.executemany("insert into redacted_in values (?, ?, ?)",
+                    [(pid, payload, how) for pid, payload, how in done])
+    old = [r[0] for r in con.execute(
+        "select distinct segment from raw.page_index "
+        "where page_id in (select page_id from redacted_in)").fetchall()]
+    name = segments.write(con, "select page_id, payload from redacted_in order by page_id")
+    con.execute("""
+        update raw.page_index i set segment = ?, redaction = r.redaction, redacted_by = ?,
+               redacted_at = ?
+        from redacted_in r where r.page_id = i.page_id""",
+                [name, run_id, dt.datetime.now(dt.UTC)])
+    segments.rewrite(con, old)
+    con.execute("drop table redacted_in")
+    return _counts(done)
