@@ -30,7 +30,7 @@ LINKS_MART_COLUMNS = {
                    "potential_impressions, followers_known_posts",
     "top_media": "campaign, metric, rank, url, media_type, platform, posts, authors, "
                  "potential_reach, potential_impressions, followers_known_posts",
-    "links_daily": "campaign, day, posts, posts_with_links, link_shares, links, domains",
+    "links_daily": "campaign, day, posts_with_links, link_shares, links, domains",
     "media_daily": "campaign, day, media_type, posts, items",
 }
 
@@ -289,7 +289,9 @@ class LinksOracle:
                 days[self.oracle.local(c, p.created_at).date()].append(p)
             for day, ps in days.items():
                 found = [self.links.post_links((p.platform, p.post_id)) for p in ps]
-                out.add((c.name, day, len(ps), sum(1 for f in found if f),
+                if not any(found):
+                    continue
+                out.add((c.name, day, sum(1 for f in found if f),
                          sum(len(f) for f in found), len({u for f in found for u in f}),
                          len({d for f in found for d in f.values() if d is not None})))
         return out

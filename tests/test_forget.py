@@ -23,7 +23,8 @@ from .test_campaign_membership import TWARC_FILES
 
 CAMPAIGN = '[[campaigns]]\nname = "tw"\nhashtags = ["gaming", "POIUYTREWQ"]\n'
 NORM_TABLES = ("norm.posts", "norm.post_versions", "norm.post_hashtags", "norm.post_mentions",
-               "norm.campaign_posts", "norm.engagement_observations")
+               "norm.campaign_posts", "norm.engagement_observations", "norm.post_urls",
+               "norm.post_media")
 
 
 def invoke(cfg, *args):

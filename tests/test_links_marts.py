@@ -291,3 +291,22 @@ def test_backfill_fills_a_warehouse_made_before_schema_6(tmp_path):
     con = connect(path)
     assert (q(con, urls), q(con, media)) == want
     con.close()
+
+
+def test_csv_link_column_is_the_posts_link(tmp_path):
+    """A CrowdTangle export's Link column: the link the post shares (tracking parameters
+    dropped); a row whose link is its own post url has none."""
+    from .import_helpers import make_config, query, run_import
+    from .test_import_csv import CT_HEADER, ct_row, write_csv
+    path = tmp_path / "crowdtangle.csv"
+    write_csv(path, CT_HEADER, [
+        ct_row(1, "2016-04-29 10:00:00 EDT", "#MakeFacebookRed",
+               Link="https://Example.org/aleppo?utm_source=fb&id=3"),
+        ct_row(2, "2016-04-29 11:00:00 EDT", "#MakeFacebookRed",
+               Link="https://www.facebook.com/page2/posts/552")])
+    cfg = make_config(tmp_path)
+    run_import(cfg, [path])
+    assert query(cfg, "select post_id, url, url_norm, domain, source from norm.post_urls") == [
+        ("https://www.facebook.com/page1/posts/551",
+         "https://Example.org/aleppo?utm_source=fb&id=3", "https://example.org/aleppo?id=3",
+         "example.org", "csv")]

@@ -53,16 +53,19 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, scope: Scope) -> dict[str,
     common = "posts, authors, potential_reach, followers_known_posts"
     domains = top("marts.top_domains", f"domain, links, {common}", "domain")
     daily = rows(con, f"""
-        select strftime(day, '{ISO}') as t, posts, posts_with_links, links, domains,
-               posts_with_links / posts as share
-        from {scope.table("marts.links_daily")} where campaign = ? order by day""", [c.name])
+        with posts as (select day, sum(posts) as posts from {scope.table("marts.volume_daily")}
+                       where campaign = ? group by all)
+        select strftime(l.day, '{ISO}') as t, p.posts, l.posts_with_links, l.links, l.domains,
+               l.posts_with_links / p.posts as share
+        from {scope.table("marts.links_daily")} l join posts p using (day)
+        where l.campaign = ? order by l.day""", [c.name, c.name])
     return {
         "links": top("marts.top_links", f"url_norm, domain, {common}", "url_norm"),
         "domains": [r for r in domains if r["metric"] == "posts"],
         "domains_reach": [r for r in domains if r["metric"] == "potential_reach"],
         "media": top("marts.top_media", f"url, media_type, platform, preview_url, alt_text, "
                                         f"{common}", "url"),
-        "links_daily": daily if any(r["posts_with_links"] for r in daily) else [],
+        "links_daily": daily,
         "media_daily": rows(con, f"""
             select strftime(day, '{ISO}') as t, media_type, posts, items
             from {scope.table("marts.media_daily")} where campaign = ?

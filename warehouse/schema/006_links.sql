@@ -7,7 +7,7 @@
 create table if not exists norm.post_urls (
     platform      varchar not null,
     post_id       varchar not null,
-    position      integer not null,  -- order of first appearance in the post (1, 2, ...)
+    position      integer not null,  -- order in the delivery that first carried it (1, 2, ...)
     url           varchar not null,  -- as posted (X: the t.co link; else the link itself)
     expanded_url  varchar,           -- the link it stands for (X expanded_url); else = url
     url_norm      varchar not null,  -- normalised (tracker/urls.py): the key of the link
