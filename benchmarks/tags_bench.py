@@ -1,8 +1,9 @@
 """The tag marts' inputs against the alternative of reading every author: on a warehouse built
 by benchmarks/models_bench.py (--db), time what a build runs for marts.tag_variants and
 marts.tag_overlap (reading the incremental core.campaign_tag_reach and core.campaign_tag_masks)
-side by side with the same figures computed from every (written form, author) row of
-core.campaign_tag_authors (a group-by, and a self-join for the overlap), and check they agree.
+side by side with the same figures computed from every author's row of
+core.campaign_author_tags (a group-by over their written forms, and a self-join for the
+overlap), and check they agree.
 Prints numbers; asserts nothing.
 
     .venv/bin/python benchmarks/tags_bench.py --db /tmp/models_bench.duckdb
@@ -22,14 +23,17 @@ from tracker.store.db import connect  # noqa: E402
 
 VARIANTS_NOW = """select campaign, tag, tag_text, contributors, potential_reach
                   from core.campaign_tag_reach order by all"""
-VARIANTS_ALT = """select campaign, tag, tag_text, count(*) as contributors,
+VARIANTS_ALT = """with authors as (
+                     select campaign, unnest(forms) as form, followers
+                     from core.campaign_author_tags)
+                  select campaign, form.tag, form.tag_text, count(*) as contributors,
                          sum(followers)::bigint as potential_reach
-                  from core.campaign_tag_authors group by all order by all"""
+                  from authors group by all order by all"""
 OVERLAP_NOW = """select campaign, tag_a, tag_b, contributors_both from marts.tag_overlap
                  order by all"""
 OVERLAP_ALT = """with authors as (
-                     select distinct campaign, tag, platform, author_id
-                     from core.campaign_tag_authors)
+                     select distinct campaign, unnest(forms).tag as tag, platform, author_id
+                     from core.campaign_author_tags)
                  select a.campaign, a.tag as tag_a, b.tag as tag_b, count(*) as contributors_both
                  from authors a join authors b
                    on b.campaign = a.campaign and b.platform = a.platform
@@ -59,8 +63,7 @@ def main() -> None:
     con.execute("set enable_progress_bar = false")
     posts = con.execute("select count(*) from norm.posts").fetchone()[0]
     sizes = {t: con.execute(f"select count(*) from core.{t}").fetchone()[0]
-             for t in ("campaign_tag_authors", "campaign_author_tags", "campaign_tag_reach",
-                       "campaign_tag_masks")}
+             for t in ("campaign_author_tags", "campaign_tag_reach", "campaign_tag_masks")}
     print(f"posts={posts:,}; rows: " + ", ".join(f"core.{t} {n:,}" for t, n in sizes.items()))
     overlap_now = OVERLAP_MART.replace("order by campaign, tag_a, tag_b", "")
     cases = [("variants: contributors and reach", VARIANTS_NOW, VARIANTS_ALT),
