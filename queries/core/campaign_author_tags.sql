@@ -12,7 +12,8 @@
 -- author_id: the author's identity on the platform
 -- tags: the campaign tags the author used in any written form: bit b set for the tag whose
 --   core.campaign_tag_bits.bit is b
--- forms: the written forms the author used, as {tag, tag_text} (sorted, distinct)
+-- forms: the written forms the author used (tag_text), sorted, distinct, separated by the
+--   character U+001F (text, not a list: far cheaper to scan when the build looks up authors)
 -- followers: largest follower count at posting among the author's posts carrying the
 --   campaign's tags (null when unknown)
 with
@@ -26,7 +27,7 @@ bits as (
 )
 select t.campaign, t.platform, t.author_id,
        bit_or(1::ubigint << b.bit::ubigint) as tags,
-       list_sort(list_distinct(list({'tag': t.tag, 'tag_text': t.tag_text}))) as forms,
+       array_to_string(list_sort(list_distinct(list(t.tag_text))), chr(31)) as forms,
        max(t.followers_at_post) as followers
 from tags t
 left join bits b on b.campaign = t.campaign and b.tag = t.tag

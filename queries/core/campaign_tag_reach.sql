@@ -18,9 +18,15 @@
 --   for none)
 with
 authors as (
-    select campaign, unnest(forms) as form, followers from core.campaign_author_tags
+    select campaign, unnest(string_split(forms, chr(31))) as tag_text, followers
+    from core.campaign_author_tags
+),
+forms as (
+    -- a written form belongs to one normalised tag
+    select distinct campaign, tag, tag_text from core.campaign_tag_forms
 )
-select campaign, form.tag as tag, form.tag_text as tag_text, count(*) as contributors,
-       sum(followers)::bigint as potential_reach
-from authors
+select a.campaign, f.tag, a.tag_text, count(*) as contributors,
+       sum(a.followers)::bigint as potential_reach
+from authors a
+join forms f on f.campaign = a.campaign and f.tag_text = a.tag_text
 group by all

@@ -10,7 +10,7 @@ The header is the `--` lines before the SQL (docs/models.md, "Adding a model"):
     -- @lookup norm.table(platform, post_id)    read only the changed posts' rows of a table
     -- @lookup core.view(platform, post_id) rows norm.table(column)
     -- @merge column sum, column max, column min, column bit_or, column union   add new rows to
-    --                                      the existing sums (union: of sorted distinct lists)
+    --                                      the existing sums (union: sorted distinct texts)
     -- @reapply                             choose again among the previous rows and the new
     --
     -- column: what it means
