@@ -33,11 +33,22 @@ def tag_variants(o) -> set[tuple]:
             for tag, text in p.tags:    # one written form per normalised tag and post
                 if tag in c.norm_tags:
                     forms[(tag, text)].append(p)
-        per_tag = Counter()
+        per_tag: Counter = Counter()
         for (tag, _), posts in forms.items():
             per_tag[tag] += len(posts)
+        # an author's largest follower count among their posts with any of the campaign's tags
+        largest: dict = {}
+        for posts in forms.values():
+            for p in posts:
+                f = o.followers_at(p)
+                if f is not None:
+                    a = (p.platform, p.author_id)
+                    largest[a] = max(largest.get(a, f), f)
         for (tag, text), posts in forms.items():
             reach = _reach(o, posts)
+            authors = {(p.platform, p.author_id) for p in posts}
+            reach["pr"] = sum(largest[a] for a in authors if a in largest) if any(
+                a in largest for a in authors) else None
             langs = Counter(p.lang for p in posts)
             out.add((c.name, tag, text, len(posts), r9(len(posts) / per_tag[tag]),
                      len({(p.platform, p.author_id) for p in posts}), reach["known"],

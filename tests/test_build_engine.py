@@ -112,7 +112,8 @@ COLUMNS = "campaign, platform, post_id, posts"
 
 
 @pytest.mark.parametrize("extra, line, message", [
-    ("-- @merge posts avg\n", 4, "@merge: expected 'column sum|max|min|bit_or, ...'"),
+    ("-- @merge posts avg\n", 4,
+     "@merge: expected 'column sum|max|min|bit_or|union, ...'"),
     ("-- @merge posts sum, likes max\n", 4,
      f"@merge: unknown column 'likes' (the model's columns: {COLUMNS})"),
     ("-- @merge posts sum, post_id max\n", 4,

@@ -118,7 +118,7 @@ def test_incremental_build_equals_full_build(built, tmp_path):
     assert modes["core.campaign_authors"] == "incremental"
     assert modes["marts.hashtag_cooccurrence"] == "incremental"
     assert {modes[f"core.campaign_{m}"] for m in (
-        "tag_authors", "tag_forms", "author_tags", "tag_reach", "tag_masks")} == {"incremental"}
+        "tag_forms", "author_tags", "tag_reach", "tag_masks")} == {"incremental"}
     assert modes["core.campaign_author_leaders"] == "full"
     assert con.execute("select likes from core.campaign_posts where post_id = ?",
                        [post]).fetchone()[0] == 12345
@@ -134,7 +134,7 @@ BUCKETED = ["marts.volume_hourly", "marts.volume_daily", "marts.reach_daily",
 # new posts only: their sums are added to the existing rows (@merge), and the leading authors
 # are chosen again among the previous leaders and the changed authors (@reapply)
 MERGED = {"core.campaign_authors": "merge", "marts.hashtag_cooccurrence": "merge",
-          "core.campaign_author_leaders": "reapply", "core.campaign_tag_authors": "merge",
+          "core.campaign_author_leaders": "reapply",
           "core.campaign_tag_forms": "merge", "core.campaign_author_tags": "merge",
           # merged from a merged model: its rows' new versions counted, the old ones taken away
           "core.campaign_tag_reach": "merge", "core.campaign_tag_masks": "merge"}
@@ -179,7 +179,8 @@ def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
 
 
 @pytest.mark.parametrize("line, message", [
-    ("-- @merge posts avg", "m.sql:4: @merge: expected 'column sum|max|min|bit_or, ...'"),
+    ("-- @merge posts avg",
+     "m.sql:4: @merge: expected 'column sum|max|min|bit_or|union, ...'"),
     ("-- @lookup norm.post_hashtags(post_id)", "m.sql:4: @lookup: expected"),
     ("-- @lookup core.posts(platform, post_id)", "m.sql:4: @lookup: expected"),
 ])

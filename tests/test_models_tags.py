@@ -77,8 +77,8 @@ def test_language_names(code, name):
     assert name_of(code) == name
 
 
-TAG_MODELS = ("core.campaign_tag_authors", "core.campaign_tag_forms",
-              "core.campaign_author_tags", "core.campaign_tag_reach", "core.campaign_tag_masks")
+TAG_MODELS = ("core.campaign_tag_forms", "core.campaign_author_tags",
+              "core.campaign_tag_reach", "core.campaign_tag_masks")
 
 
 def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path):
@@ -122,6 +122,7 @@ def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path):
     assert overlap == [(3, 3, 2, 0.5)]   # alpha: 1, 2, 4; beta: 1, 2, 3
     variants = con.execute("select tag_text, posts, contributors, potential_reach "
                            "from marts.tag_variants order by tag_text").fetchall()
+    # reach: each contributor once, with the largest count among their posts with the tags
     assert variants == [("ALPHA", 1, 1, 40), ("Alpha", 2, 2, 30), ("Beta", 4, 3, 330)]
     before = {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS}
     build(con, cfg.campaigns, full=True)

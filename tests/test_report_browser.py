@@ -90,7 +90,7 @@ def test_campaign_report_renders_offline_with_every_chart(simulated):
         marks = chart_marks(browser)
         # The four time charts share one spec (brushing); each view drew data marks.
         assert set(marks) == {"timeline", "top_contributors", "hashtags", "languages",
-                              "heatmap", "network"}
+                              "heatmap", "network", "tags"}
         assert len(marks["timeline"]) == 4
         assert all(n > 0 for views in marks.values() for n in views), marks
         posts = con.execute("select count(*) from core.campaign_posts where campaign = 'aleppo'"
@@ -167,7 +167,7 @@ def test_empty_campaign_renders_with_messages(simulated):
                                  ".map(e => e.dataset.emptyChart)")
         assert set(empty) == {"volume", "platforms", "contributors", "impressions",
                               "top_contributors", "hashtags", "languages", "heatmap",
-                              "network"}
+                              "network", "tags"}
         assert "No posts in this campaign" in browser.evaluate(
             "document.querySelector('[data-empty-campaign]').textContent")
         assert browser.evaluate(

@@ -75,3 +75,33 @@ def test_chart_rows_keep_the_leading_languages_and_group_the_rest():
     assert [r["language"] for r in rows][:2] == ["English", "Arabic"]
     assert {r["language"]: r["posts"] for r in rows}[tags_section.OTHER] == 3 + 2
     assert sum(r["posts"] for r in rows) == sum(f["posts"] for f in forms)
+
+
+def test_section_says_why_when_not_built_or_the_window_is_too_large(tmp_path, monkeypatch):
+    import datetime as dt
+
+    import duckdb
+
+    from tracker.report import Window
+    from tracker.report.window import Scope
+
+    from .test_models_marts import build_edges
+
+    con, _ = build_edges(tmp_path)
+    cfg = parse_config({"campaigns": [{"name": "edge", "hashtags": ["AleppoIsBurning"],
+                                       "timezone": "Europe/London"}]}, tmp_path / "t.toml")
+    c = cfg.campaigns[0]
+    window = Window(dt.date(2016, 3, 26), dt.date(2016, 3, 27))
+    shown = tags_section.load(con, c, Scope(con, c, window))
+    assert shown.variants and not shown.why_not
+    monkeypatch.setattr(tags_section, "MAX_WINDOW_POSTS", 1)
+    capped = tags_section.load(con, c, Scope(con, c, window))
+    assert not capped.variants and "more than the report computes" in capped.why_not
+    assert "more than the report computes" in tags_section.html(capped, c, "x")
+    assert tags_section.load(con, c, Scope(con, c, Window())).variants   # no window: no cap
+    con.close()
+    bare = duckdb.connect()
+    bare.execute("create schema marts")
+    old = tags_section.load(bare, c, Scope(bare, c, Window()))
+    assert old.why_not.startswith("not built yet") and side_by_side.load(
+        bare, c, Scope(bare, c, Window())) == []

@@ -1,8 +1,8 @@
 -- One row per (campaign, campaign tag, written form): each of the campaign's own tags as
 -- written in the posts (#AleppoIsBurning, #aleppoisburning, #ALEPPOISBURNING are one
 -- normalised tag in three written forms; #حلب_تحترق is another tag), with who used it and
--- where. A post carries a normalised tag once, in its first written form, so the written forms
--- of a tag split its posts. Reach as in marts.campaign_summary, over the posts in that form.
+-- where. A post carries a normalised tag once, in one written form, so the written forms of a
+-- tag split its posts. Reach as in marts.campaign_summary, over the form's contributors.
 --
 -- campaign: campaign name from the config
 -- tag: the normalised campaign tag (NFKC + case folding, no '#')
@@ -13,7 +13,8 @@
 --   this written form
 -- followers_known_posts: those posts whose author's followers at posting are known
 -- potential_reach: sum of followers over the contributors whose count is known, each once
---   with the largest count among their posts in this form (null when known for none)
+--   with the largest count among their posts carrying the campaign's tags (null when known
+--   for none)
 -- potential_impressions: sum of followers at posting over the posts (null when known for none)
 -- languages: how many languages the posts are in ('und' counts as one)
 -- top_languages: the languages by posts, most first (equal counts by code): their codes as

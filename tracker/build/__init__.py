@@ -62,7 +62,7 @@ new rows in this build (every changed key fresh), the model's SQL runs over the 
 (the old row deleted, the combined one inserted: DuckDB scans and checkpoints updated rows
 slowly). When the upstream was merged itself, its Delta carries the rows it replaced
 (`Delta.replaced`): the SQL runs over the new versions and over the replaced ones, sums become
-existing + new - replaced, max/min/bit_or take the new versions, and a key left without rows
+existing + new - replaced, max/min/bit_or/union take the new versions, and a key left without rows
 is dropped (distinct authors counted per written form or tag combination without reading
 every author). Otherwise the changed keys are recomputed. `@reapply` is for a model whose SQL
 chooses some of its driving table's rows (the leaders by a metric): when the upstream was

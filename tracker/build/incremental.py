@@ -227,6 +227,12 @@ def _publish(ctx: Context, m: Model, changed_t: str, fresh_t: str, rows_t: str) 
 
 # -- merge: add the new rows' sums to the existing rows (@merge) --
 
+# how each @merge op combines a column's values (the others: the aggregate of that name)
+# union: texts of sorted distinct values separated by U+001F (cheaper to scan than lists)
+_MERGE_OPS = {"union": "array_to_string(list_sort(list_distinct(flatten(list("
+                       "string_split({0}, chr(31)))))), chr(31))"}
+
+
 def _can_merge(ctx: Context, m: Model) -> bool:
     """Whether `m` can be merged: it has @merge, and its upstream model either only appended
     rows in this build (every changed key fresh: the upstream's rows are all new rows) or was
@@ -247,7 +253,7 @@ def merge(ctx: Context, m: Model) -> str:
 
     When the upstream was merged, its changed rows are new versions of rows it had: the SQL
     also runs over the replaced versions, and a key's sums become existing + new - replaced
-    (its max, min and bit_or columns take the new versions, which only grew); a key left
+    (its max, min, bit_or and union columns take the new versions, which only grew); a key left
     without rows (every sum's rows replaced elsewhere) is dropped."""
     up = ctx.deltas[m.changes[0].table]
     replaced = up.replaced if up.merged else None
@@ -272,7 +278,8 @@ def merge(ctx: Context, m: Model) -> str:
             f"using ({keys})")
     # by row number: a join on one integer instead of the key's strings
     ctx.run(f"delete from {m.table} where rowid in (select old_row from {old_t})")
-    merged = ", ".join(f"{op}({c}) as {c}" for c, op in m.merge)
+    merged = ", ".join(f"{_MERGE_OPS.get(op, op + '({})').format(c)} as {c}"
+                       for c, op in m.merge)
     rows_t = temp_name("rows", m)
     ctx.run(f"create or replace temp table {rows_t} as select {keys}, {merged} from "
             f"(select * exclude (old_row), 1 as merge_rows from {old_t} union all by name "

@@ -9,8 +9,8 @@ The header is the `--` lines before the SQL (docs/models.md, "Adding a model"):
     -- @changes norm.table(platform, post_id)   ... and its other inputs
     -- @lookup norm.table(platform, post_id)    read only the changed posts' rows of a table
     -- @lookup core.view(platform, post_id) rows norm.table(column)
-    -- @merge column sum, column max, column min, column bit_or   add new rows to the existing
-    --                                      sums (or the new versions of a merged model's rows)
+    -- @merge column sum, column max, column min, column bit_or, column union   add new rows to
+    --                                      the existing sums (union: sorted distinct texts)
     -- @reapply                             choose again among the previous rows and the new
     --
     -- column: what it means
@@ -38,7 +38,7 @@ POST_KEY = ("platform", "post_id")
 _COLUMN = re.compile(r"^(\w+): (.*)$")
 _TABLE_COLUMNS = re.compile(r"^(\w+\.\w+)\s*\(([^)]*)\)$")
 _LOOKUP = re.compile(r"^(\w+\.\w+)\s*\(([^)]*)\)(?:\s+rows\s+(\w+\.\w+)\s*\((\w+)\))?$")
-_OPS = ("sum", "max", "min", "bit_or")
+_OPS = ("sum", "max", "min", "bit_or", "union")
 _DIRECTIVE = re.compile(r"^@(\w+)")
 DIRECTIVES = ("materialized", "incremental", "changes", "lookup", "merge", "reapply")
 
@@ -208,7 +208,7 @@ def _merge(path: Path, head: _Header) -> tuple[tuple[str, str], ...]:
     pairs = [part.split() for part in head.values["merge"].split(",")]
     if not all(len(p) == 2 and p[1] in _OPS for p in pairs):
         raise TrackerError(f"{at(path, head.lines['merge'])}: @merge: "
-                           "expected 'column sum|max|min|bit_or, ...'")
+                           "expected 'column sum|max|min|bit_or|union, ...'")
     return tuple((c, op) for c, op in pairs)
 
 

@@ -25,6 +25,10 @@ COLUMNS = ("posts", "post_share", "contributors", "followers_known_posts",
 
 
 def load(con: duckdb.DuckDBPyConnection, c: Campaign, scope: Scope) -> Rows:
+    """The mart's rows for the campaign; none from a warehouse built before it existed."""
+    from .tags import built
+    if not built(con, ("platform_summary",)):
+        return []
     return rows(con, f"""
         select platform, {', '.join(COLUMNS)}
         from {scope.table("marts.platform_summary")} where campaign = ?

@@ -27,6 +27,11 @@ TITLE = "Tags and variants"
 CHART = "tags"
 CHART_TITLE = "Posts per written form of the campaign's tags, by language"
 MAX_LANGUAGES = 6        # the chart's languages; the others are drawn as "other languages"
+# With --since/--until the section is computed again from the window's posts (their tags, per
+# author): above this many posts in the window that costs tens of seconds (measured:
+# docs/reports.md), so the section says so instead.
+MAX_WINDOW_POSTS = 1_000_000
+MARTS = ("tag_variants", "tag_overlap")
 OTHER = "other languages"
 VARIANT_COLUMNS = (("posts", "Posts"), ("tag_share", "Share of the tag"),
                    ("contributors", "Contributors"), ("potential_reach", "Potential reach"),
@@ -42,9 +47,30 @@ class Tags:
     variants: Rows = field(default_factory=list)     # marts.tag_variants, with language names
     overlap: Rows = field(default_factory=list)      # marts.tag_overlap
     by_language: Rows = field(default_factory=list)  # the chart's rows
+    why_not: str = ""        # why the section is not shown (not built; too large a window)
+
+
+def built(con: duckdb.DuckDBPyConnection, tables: tuple[str, ...]) -> bool:
+    """Whether the warehouse has these marts (a warehouse built before they existed has not)."""
+    have = {r[0] for r in con.execute("select table_name from information_schema.tables "
+                                      "where table_schema = 'marts'").fetchall()}
+    return set(tables) <= have
+
+
+def window_posts(con: duckdb.DuckDBPyConnection, c: Campaign, scope: Scope) -> int:
+    cond, params = scope.window.days("day")
+    found = con.execute(f"select coalesce(sum(posts), 0) from marts.volume_daily "
+                        f"where campaign = ? and {cond}", [c.name, *params]).fetchone()
+    return int(found[0]) if found else 0
 
 
 def load(con: duckdb.DuckDBPyConnection, c: Campaign, scope: Scope) -> Tags:
+    if not built(con, MARTS):
+        return Tags(why_not="not built yet: run `tracker build`")
+    if scope.window.is_set and (n := window_posts(con, c, scope)) > MAX_WINDOW_POSTS:
+        return Tags(why_not=f"{n:,} posts in this period, more than the report computes the "
+                            f"tags for ({MAX_WINDOW_POSTS:,}); see the report without "
+                            "--since/--until, or choose a shorter period")
     tz = c.timezone.replace("'", "''")
     variants = rows(con, f"""
         select tag, tag_text, posts, tag_share, contributors, followers_known_posts,
@@ -125,9 +151,9 @@ def _cell(key: str, v: dict[str, Any]) -> str:
 def html(t: Tags, c: Campaign, period: str) -> str:
     """The section: the variants' table, the chart's slot, the overlap and the definitions."""
     if not t.variants:
-        return (f'<section id="tags"><h2>{TITLE}</h2>'
-                + chart_slot(CHART, TITLE, "no post carries the campaign's tags in this period")
-                + "</section>")
+        why = t.why_not or "no post carries the campaign's tags in this period"
+        return f'<section id="tags"><h2>{TITLE}</h2>' + chart_slot(CHART, TITLE, why) + \
+            "</section>"
     head = ("<tr><th>Tag</th><th>Written as</th>"
             + "".join(f'<th class="num">{esc(label)}</th>' for _, label in VARIANT_COLUMNS)
             + "</tr>")
