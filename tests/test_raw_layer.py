@@ -289,3 +289,18 @@ def test_forget_removes_an_inline_payload(tmp_path):
     assert f'"id":"{post}"' not in files.replace(" ", "")
     (payload,) = query(cfg, "select payload::varchar from raw.pages")[0]
     assert post not in json.dumps([t["id"] for t in json.loads(payload)["data"]])
+
+
+def test_tracker_sql_reads_payloads_but_no_other_file(tmp_path):
+    cfg = make_config(tmp_path)
+    path = FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl"
+    run_import(cfg, [path])
+    out = invoke(cfg, "sql", "--format", "csv",
+                 "select payload->>'$.data[0].id' as id from raw.pages")
+    assert out.exit_code == 0, out.output
+    assert json.loads(path.read_text(encoding="utf-8").splitlines()[0])["data"][0]["id"] \
+        in out.output
+    other = tmp_path / "other.parquet"
+    duckdb.connect().execute(f"copy (select 1 as x) to '{other}'")
+    out = invoke(cfg, "sql", f"select * from read_parquet('{other}')")
+    assert out.exit_code != 0

@@ -7,7 +7,8 @@ Three locks keep it read-only:
    LOAD, SET and every write are refused before anything runs;
 3. `enable_external_access` is switched off on the connection, so a SELECT cannot read or
    write other files (read_csv('/etc/passwd'), httpfs, ...). Only the Parquet output file the
-   user named is allowed, and only our own COPY writes it.
+   user named is allowed, and only our own COPY writes it; and the warehouse's payload
+   folder (`<warehouse>.raw/`), read through the view raw.pages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import TrackerError
+from .store import segments
 from .store.db import connect, scalar
 from .tables import FORMATTERS
 
@@ -53,6 +55,8 @@ def _open(path: Path, wait: float, on_wait: Callable[[str], None] | None,
         con.execute("set TimeZone = 'UTC'")
         if allowed_file is not None:
             con.execute("set allowed_paths = ?", [[str(allowed_file)]])
+        # the payload segments, which the view raw.pages reads (store/segments.py)
+        con.execute("set allowed_directories = ?", [[str(segments.raw_dir(con)) + "/"]])
         con.execute("set enable_external_access = false")
     except BaseException:
         con.close()

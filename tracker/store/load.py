@@ -107,32 +107,33 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     # the count does not depend on how pages were batched
     copies = scalar(con, "select count(*) from n_posts")
     run_id = scalar(con, f"select any_value(load_id) from {table}")
-    con.execute("create or replace temp table n_redacted "
-                "(page_id varchar, redaction varchar, redacted_by varchar, "
-                "redacted_at timestamptz)")
+    redacted = False
     if allow_forgotten:
         _mark_restored(con, run_id)
     elif hits := con.execute("select platform, post_id, author_id "
                              "from n_forgotten_hits").fetchall():
-        redact_batch(con, Targets.of(hits), run_id, table)
-    store_pages(con, table, inline=inline)
+        redacted = any(redact_batch(con, Targets.of(hits), run_id, table))
+    store_pages(con, table, inline=inline, redacted=redacted)
     forgotten = scalar(con, "select count(*) from n_forgotten_hits where what = 'post'")
     return BatchResult(pages_new, posts_new, copies - posts_new, forgotten)
 
 
-def store_pages(con: duckdb.DuckDBPyConnection, table: str, inline: bool = False) -> None:
+def store_pages(con: duckdb.DuckDBPyConnection, table: str, inline: bool = False,
+                redacted: bool = False) -> None:
     """Write the payloads of temp `table` (columns of raw.pages, new pages only) to a new
     segment, durably (`inline`: to raw.page_inline, see store.segments), and add the pages
-    to raw.page_index (with the redactions listed in temp table n_redacted). In the
-    caller's transaction."""
+    to raw.page_index (`redacted`: with the redactions listed in temp table n_redacted by
+    store.redact.redact_batch). In the caller's transaction."""
     name = segments.INLINE if inline else segments.write(
         con, f"select page_id, payload from {table} order by rowid")
+    marks = ("r.redacted_by, r.redacted_at, r.redaction" if redacted
+             else "null, null::timestamptz, null")
+    join = "left join n_redacted r using (page_id)" if redacted else ""
     con.execute(f"""
         insert into raw.page_index
         select b.page_id, b.format, b.platform, b.source, b.campaign, b.request,
-               b.retrieved_at, b.client, b.load_id, b.batch_id, b.synthetic,
-               r.redacted_by, r.redacted_at, r.redaction, ?
-        from {table} b left join n_redacted r using (page_id)
+               b.retrieved_at, b.client, b.load_id, b.batch_id, b.synthetic, {marks}, ?
+        from {table} b {join}
         order by b.rowid""", [name])
     if inline:
         segments.store_inline(con, f"select page_id, payload from {table} order by rowid")

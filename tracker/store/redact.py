@@ -154,6 +154,8 @@ def redact_batch(con: duckdb.DuckDBPyConnection, targets: Targets, run_id: str,
     temp table n_redacted for raw.page_index. Returns (pages rewritten, pages purged)."""
     done = _redactions(con, targets, table)
     now = dt.datetime.now(dt.UTC)
+    con.execute("create or replace temp table n_redacted (page_id varchar, redaction varchar, "
+                "redacted_by varchar, redacted_at timestamptz)")
     for page_id, payload, how in done:
         con.execute(f"update {table} set payload = ? where page_id = ?", [payload, page_id])
         con.execute("insert into n_redacted values (?, ?, ?, ?)", [page_id, how, run_id, now])
