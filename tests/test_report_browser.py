@@ -90,7 +90,8 @@ def test_campaign_report_renders_offline_with_every_chart(simulated):
         marks = chart_marks(browser)
         # The four time charts share one spec (brushing); each view drew data marks.
         assert set(marks) == {"timeline", "top_contributors", "hashtags", "languages",
-                              "heatmap", "network", "tags"}
+                              "heatmap", "network", "tags", "domains", "links_daily",
+                              "media_daily"}
         assert len(marks["timeline"]) == 4
         assert all(n > 0 for views in marks.values() for n in views), marks
         posts = con.execute("select count(*) from core.campaign_posts where campaign = 'aleppo'"

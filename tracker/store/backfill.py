@@ -15,13 +15,16 @@ from .normalise import _TEMP_TABLES, SLICE_BYTES, _sql, formats, register_url_fu
 
 
 def _slices(con: duckdb.DuckDBPyConnection, fmt: str) -> list[tuple[int, int]]:
-    """rowid ranges [lo, hi] of the format's pages, each about SLICE_BYTES of payload."""
-    rows = con.execute("""
-        select min(rid), max(rid) from (
-            select rowid as rid,
-                   sum(strlen(payload::varchar)) over (order by rowid) // ? as part
-            from raw.pages where format = ?)
-        group by part order by part""", [SLICE_BYTES, fmt]).fetchall()
+    """Ranges [lo, hi] of temp table backfill_pages' `n` (the format's pages in page_id order),
+    each about SLICE_BYTES of payload. raw.pages is a view over the payload files: it has
+    no rowid, so the pages are numbered here once."""
+    con.execute("""
+        create or replace temp table backfill_pages as
+        select page_id, row_number() over (order by page_id) as n,
+               sum(strlen(payload::varchar)) over (order by page_id) // ? as part
+        from raw.pages where format = ?""", [SLICE_BYTES, fmt])
+    rows = con.execute("select min(n), max(n) from backfill_pages group by part order by part"
+                       ).fetchall()
     return [(int(lo), int(hi)) for lo, hi in rows]
 
 
@@ -39,12 +42,14 @@ def backfill_links(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
             con.execute(
                 "create or replace temp view batch as select page_id, platform, retrieved_at, "
                 f"synthetic, payload from raw.pages where format = '{literal}' "
-                f"and rowid between {lo} and {hi}")
+                "and page_id in (select page_id from backfill_pages "
+                f"where n between {lo} and {hi})")
             con.execute(_sql(fmt))
             con.execute("delete from n_posts n where not exists (select 1 from norm.posts p "
                         "where p.platform = n.platform and p.post_id = n.post_id)")
             con.execute(_sql("_links"))
     con.execute("drop view if exists batch")
+    con.execute("drop table if exists backfill_pages")
     after = con.execute("select (select count(*) from norm.post_urls), "
                         "(select count(*) from norm.post_media)").fetchone()
     assert after is not None
