@@ -95,15 +95,33 @@ def _json_form(text: str) -> bytes:
 
 
 def _alternation(forms: Iterable[bytes]) -> bytes:
-    """A byte regex matching any of `forms`, grouped by all but their last byte."""
-    groups: dict[bytes, set[int]] = {}
+    """A byte regex matching any of `forms`, as a trie: at each byte a set of next bytes, so
+    a search fails at the first byte that leads nowhere (most escapes fail at their second
+    hex digit)."""
+    trie: dict[int, dict] = {}
     for f in forms:
-        groups.setdefault(f[:-1], set()).add(f[-1])
-    alts = []
-    for prefix, last in sorted(groups.items()):
-        cls = b"".join(re.escape(bytes([b])) for b in sorted(last))
-        alts.append(re.escape(prefix) + (b"[" + cls + b"]" if len(last) > 1 else cls))
-    return b"|".join(alts) if alts else b"(?!)"
+        node = trie
+        for b in f:
+            node = node.setdefault(b, {})
+        node[-1] = {}
+
+    def regex(node: dict[int, dict]) -> bytes:
+        end = -1 in node
+        branches = {b: regex(child) for b, child in node.items() if b != -1}
+        by_tail: dict[bytes, list[int]] = {}
+        for b, tail in branches.items():
+            by_tail.setdefault(tail, []).append(b)
+        alts = []
+        for tail, heads in sorted(by_tail.items()):
+            head = (re.escape(bytes(heads)) if len(heads) == 1 else
+                    b"[" + b"".join(re.escape(bytes([h])) for h in sorted(heads)) + b"]")
+            alts.append(head + tail)
+        if not alts:
+            return b""
+        body = alts[0] if len(alts) == 1 and not end else b"(?:" + b"|".join(alts) + b")"
+        return body + (b"?" if end else b"")
+
+    return regex(trie) if trie else b"(?!)"
 
 
 class Prefilter:

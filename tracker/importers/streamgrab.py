@@ -1,8 +1,9 @@
 """Scanning a Twitter Stream Grab (or any JSON-lines member) for campaign statuses.
 
 A member is decompressed in blocks cut at line ends; each block's lines are counted by kind
-from their first bytes (delete notices `{"delete"`, other notices such as `{"limit"`, blank
-lines; every other line is a status) and only the lines the byte prefilter passes are kept.
+from their first bytes (statuses `{"created_at"`, as the streaming API wrote them; delete
+notices `{"delete"`; other lines: `{"limit"` and other notices, blank lines, anything else)
+and only the lines the prefilter passes are kept.
 Those few are parsed later and kept if they carry a campaign's tag (`carries`).
 
 Members are scanned by a pool of processes (decompression is the cost, and one process is
@@ -34,8 +35,6 @@ WORKERS = int(os.environ.get("TRACKER_IMPORT_WORKERS", "0")) or min(2, os.cpu_co
 BLOCK = 8 * 1024 * 1024          # decompressed bytes scanned at once
 POOL_MAX_MEMBER = 256 * 1024 * 1024   # a larger stored member is scanned here, streaming
 IN_FLIGHT_PER_WORKER = 2
-NOTICES = (b'{"limit"', b'{"scrub_geo"', b'{"status_withheld"', b'{"user_withheld"',
-           b'{"warning"', b'{"disconnect"', b'{"friends"', b'{"event"')
 GRAB_MEMBER = re.compile(r"\.json(\.(bz2|gz|xz|zst))?$")
 
 
@@ -53,18 +52,15 @@ class Scanned:
     error: str | None = None     # the member broke here; what was read before is kept
 
 
-def _count(scan: Scanned, block: bytes, first_line: int) -> None:
-    """Count the lines of `block` (complete lines, without the last newline) by kind."""
+def _count(scan: Scanned, block: bytes) -> None:
+    """Count the lines of `block` (whole lines, without the last line end) by kind."""
     n = block.count(b"\n") + 1
     deletes = block.count(b'\n{"delete"') + block.startswith(b'{"delete"')
-    other = sum(block.count(b"\n" + p) + block.startswith(p) for p in NOTICES)
-    blank = block.count(b"\n\n") + block.startswith(b"\n") + block.endswith(b"\n") + \
-        (block == b"") - (block == b"\n")
+    statuses = block.count(b'\n{"created_at"') + block.startswith(b'{"created_at"')
     scan.lines += n
     scan.deletes += deletes
-    scan.other += other + blank
-    scan.statuses += n - deletes - other - blank
-    del first_line
+    scan.statuses += statuses
+    scan.other += n - deletes - statuses
 
 
 def scan_stream(stream: BinaryIO, pf: Prefilter, name: str, member: str | None) -> Scanned:
@@ -95,7 +91,7 @@ def scan_stream(stream: BinaryIO, pf: Prefilter, name: str, member: str | None) 
 def _block(scan: Scanned, pf: Prefilter, block: bytes, line: int) -> int:
     """Count and prefilter one block of whole lines starting at line number `line`; the
     number of the line after it."""
-    _count(scan, block, line)
+    _count(scan, block)
     pos = 0
     for start, end in pf.lines(block):
         line += block.count(b"\n", pos, start)
@@ -174,7 +170,7 @@ def scan_members(members: Iterable[Member], pf: Prefilter,
             yield _result(pending.popleft())
     finally:
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _result(item: Future[Scanned] | Scanned) -> Scanned:
