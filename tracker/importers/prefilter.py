@@ -136,19 +136,23 @@ class Prefilter:
         # characters raw or escaped, ASCII tag letters escaped too
         needles = {t.encode() for t in self.tags} | {_json_form(t) for t in self.tags}
         self.needles = sorted(needles)
-        forms = [f for c in chars for f in (c.encode(), _escaped(c))]
-        forms += [_escaped(c) for t in self.tags for c in t if c.isascii()]
-        self.odd = re.compile(_alternation(forms))
+        # two searches: escapes (with their literal prefix, sre finds them fast) and raw
+        # UTF-8, only needed in a block that is not all ASCII (a stream's never is)
+        escapes = [_escaped(c)[2:] for c in chars]
+        escapes += [_escaped(c)[2:] for t in self.tags for c in t if c.isascii()]
+        self.odd = re.compile(b"\\\\u" + _alternation(escapes))
+        self.odd_raw = re.compile(_alternation([c.encode() for c in chars]))
 
     def __getstate__(self) -> dict[str, object]:   # sent to scan workers
         return {"tags": self.tags, "unusual": self.unusual.pattern, "needles": self.needles,
-                "odd": self.odd.pattern}
+                "odd": self.odd.pattern, "odd_raw": self.odd_raw.pattern}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.tags = list(state["tags"])  # type: ignore[call-overload]
         self.unusual = re.compile(str(state["unusual"]))
         self.needles = list(state["needles"])  # type: ignore[call-overload]
         self.odd = re.compile(state["odd"])  # type: ignore[call-overload]
+        self.odd_raw = re.compile(state["odd_raw"])  # type: ignore[call-overload]
 
     def lines(self, block: bytes) -> Iterator[tuple[int, int]]:
         """(start, end) of each line of `block` (lines end at b"\\n") that may carry a tag,
@@ -164,15 +168,15 @@ class Prefilter:
                 starts.add(low.rfind(b"\n", 0, pos) + 1)
                 end = low.find(b"\n", pos)
                 pos = low.find(needle, end + 1) if end >= 0 else -1
-        search = self.odd.search
-        m = search(low)
-        while m is not None:
-            start = low.rfind(b"\n", 0, m.start()) + 1
-            end = low.find(b"\n", m.start())
-            stop = end if end >= 0 else len(low)
-            if start not in starts and self._found(decode(block[start:stop])):
-                starts.add(start)
-            m = search(low, end + 1) if end >= 0 else None
+        for odd in (self.odd, self.odd_raw) if not block.isascii() else (self.odd,):
+            m = odd.search(low)
+            while m is not None:
+                start = low.rfind(b"\n", 0, m.start()) + 1
+                end = low.find(b"\n", m.start())
+                stop = end if end >= 0 else len(low)
+                if start not in starts and self._found(decode(block[start:stop])):
+                    starts.add(start)
+                m = odd.search(low, end + 1) if end >= 0 else None
         for start in sorted(starts):
             end = block.find(b"\n", start)
             yield start, len(block) if end < 0 else end
