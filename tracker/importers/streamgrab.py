@@ -27,6 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from ..errors import ImportFormatError
 from ..hashtags import normalise_tag
 from .containers import CHUNK, READ_ERRORS, Container, Member, decompressed
 from .prefilter import Prefilter
@@ -145,7 +146,7 @@ def scan_members(members: Iterable[Member], pf: Prefilter,
     pool: ProcessPoolExecutor | None = None
     pending: deque[Future[Scanned] | Scanned] = deque()
     try:
-        for i, m in enumerate(members):
+        for i, m in enumerate(_until_broken(members, pending)):
             if i == 0 or workers <= 1:
                 yield _scan_here(m, pf)
                 continue
@@ -173,7 +174,25 @@ def scan_members(members: Iterable[Member], pf: Prefilter,
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _until_broken(members: Iterable[Member],
+                  pending: deque[Future[Scanned] | Scanned]) -> Iterator[Member]:
+    """The members; if the container breaks, the members sent before the break are marked
+    so that they are still yielded (their results first, then the error)."""
+    try:
+        yield from members
+    except ImportFormatError as exc:
+        pending.append(_Broken(exc))
+
+
+class _Broken(Scanned):
+    def __init__(self, exc: ImportFormatError):
+        super().__init__("", None)
+        self.exc = exc
+
+
 def _result(item: Future[Scanned] | Scanned) -> Scanned:
+    if isinstance(item, _Broken):
+        raise item.exc
     return item if isinstance(item, Scanned) else item.result()
 
 
