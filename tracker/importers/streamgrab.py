@@ -107,14 +107,15 @@ def _block(scan: Scanned, pf: Prefilter, block: bytes, line: int) -> int:
 _worker_filter: Prefilter | None = None
 
 
-def _init(pf: Prefilter) -> None:
+def _init(pf: Prefilter, parent: int) -> None:
     global _worker_filter
     _worker_filter = pf
-    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_orphan_watch, args=(parent,), daemon=True).start()
 
 
 def _orphan_watch(parent: int) -> None:
-    """End this worker when the import is gone (killed: it cannot tell the pool to stop)."""
+    """End this worker when the import process is gone (killed: it cannot tell the pool to
+    stop), also if that happened while this worker was starting."""
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(1)
@@ -163,7 +164,7 @@ def scan_members(members: Iterable[Member], pf: Prefilter,
                 continue
             if pool is None:
                 pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"),
-                                           initializer=_init, initargs=(pf,))
+                                           initializer=_init, initargs=(pf, os.getpid()))
             pending.append(pool.submit(_scan_bytes, data, m.name, m.member))
             while len(pending) > workers * IN_FLIGHT_PER_WORKER:
                 yield _result(pending.popleft())
