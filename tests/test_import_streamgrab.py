@@ -122,15 +122,18 @@ def test_truncated_member_keeps_lines_before_and_quarantines_the_rest(tmp_path):
     assert summary.scan.lines >= 2 * len(minute_lines(0))
 
 
-def test_truncated_tar_keeps_members_before_the_cut(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_truncated_tar_keeps_members_before_the_cut(tmp_path, workers):
     cfg = make_config(tmp_path)
-    tar = grab_tar(tmp_path / "grab.tar", minutes=3)
+    tar = grab_tar(tmp_path / "grab.tar", minutes=6)
     data = tar.read_bytes()
-    tar.write_bytes(data[: len(data) * 2 // 3])
-    summary = run_import(cfg, [tar])
+    tar.write_bytes(data[: len(data) * 5 // 6 + 100])   # inside the 6th member's data
+    summary = run_import(cfg, [tar], workers=workers)
     assert _matched(cfg) == {s["id_str"] for s in statuses() if carries(s)}
-    assert any("tar archive broken" in n or "cannot" in n for n in summary.notes) or summary.bad
-    assert query(cfg, "select count(*) from ledger.import_members")[0][0] >= 1
+    assert any("tar archive broken" in n for n in summary.notes)
+    assert summary.bad == 2       # the cut member, and the broken archive
+    # the five whole members are done; the cut one is read, not whole: quarantined
+    assert query(cfg, "select count(*) from ledger.import_members where lines > 0")[0][0] >= 5
 
 
 def test_rerun_passes_over_members_already_imported(tmp_path):
@@ -176,19 +179,54 @@ def test_prefilter_spellings(spelling):
 
 def test_scan_counts_lines_by_kind():
     pf = Prefilter(CAMPAIGN_TAGS)
-    text = ("\n".join(minute_lines(0)) + "\n").encode()
-    scan = scan_stream(io.BytesIO(text), pf, "m", "m")
     lines = minute_lines(0)
-    assert isinstance(scan, Scanned)
+    scan = scan_stream(io.BytesIO(("\n".join(lines) + "\n").encode()), pf, "m", "m")
+    assert isinstance(scan, Scanned) and scan.error is None
     assert scan.lines == len(lines)
     assert scan.deletes == sum(ln.startswith('{"delete"') for ln in lines)
     assert scan.statuses == len(statuses())
-    assert [json.loads(h)["id_str"] for _, h in scan.hits if b'"id_str"' in h[:200]] or True
-    assert {n for n, _ in scan.hits} >= {i + 1 for i, ln in enumerate(lines)
-                                         if not ln.startswith('{"') or (
-                                             ln.startswith('{"created_at"')
-                                             and carries(json.loads(ln)))}
+    assert scan.other == 1        # the limit notice
+    carrying = {i + 1 for i, ln in enumerate(lines)
+                if ln.startswith('{"created_at"') and carries(json.loads(ln))}
+    hits = dict(scan.hits)
+    assert carrying and carrying <= set(hits)
+    assert all(hits[n] == lines[n - 1].encode() for n in carrying)
 
 
 def test_compress_table_covers_every_member_compression():
     assert set(COMPRESS) == {"bz2", "gz", "xz", "zst", ""}
+
+
+def test_cli_filter_campaigns_yes_on_a_plain_file_and_no_on_a_grab(tmp_path):
+    from click.testing import CliRunner
+
+    from tracker.cli import cli
+
+    cfg = make_config(tmp_path)
+    plain = tmp_path / "statuses.jsonl.bz2"
+    plain.write_bytes(bz2.compress(("\n".join(minute_lines(0)) + "\n").encode()))
+    r = CliRunner().invoke(cli, ["--config", str(cfg.path), "import", str(plain),
+                                 "--filter-campaigns", "yes"])
+    assert r.exit_code == 0, r.output
+    assert "campaign filter:" in r.output and "delete notices" in r.output
+    assert _matched(cfg) == {s["id_str"] for s in statuses() if carries(s)}
+    tar = grab_tar(tmp_path / "grab.tar", minutes=1)
+    r = CliRunner().invoke(cli, ["--config", str(cfg.path), "import", str(tar),
+                                 "--filter-campaigns", "no"])
+    assert r.exit_code == 0, r.output
+    assert "campaign filter:" not in r.output
+    assert _matched(cfg) == {s["id_str"] for s in statuses()}
+
+
+def test_zip_from_stdin_is_one_clear_error(tmp_path):
+    from click.testing import CliRunner
+
+    from tracker.cli import cli
+
+    cfg = make_config(tmp_path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.jsonl", "{}\n")
+    r = CliRunner().invoke(cli, ["--config", str(cfg.path), "import", "-"],
+                           input=buf.getvalue())
+    assert "a zip archive cannot be read from stdin" in r.output

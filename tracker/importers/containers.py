@@ -130,6 +130,8 @@ class Member:
 
     def open(self) -> BinaryIO:
         """The member's decompressed bytes (read `raw` through this, or raw, not both)."""
+        if self.member is None:     # the input itself: already decompressed
+            return self.raw
         stream = self.raw if hasattr(self.raw, "peek") else \
             io.BufferedReader(self.raw, CHUNK)
         return decompressed(stream)[0]

@@ -95,15 +95,33 @@ def _json_form(text: str) -> bytes:
 
 
 def _alternation(forms: Iterable[bytes]) -> bytes:
-    """A byte regex matching any of `forms`, grouped by all but their last byte."""
-    groups: dict[bytes, set[int]] = {}
+    """A byte regex matching any of `forms`, as a trie: at each byte a set of next bytes, so
+    a search fails at the first byte that leads nowhere (most escapes fail at their second
+    hex digit)."""
+    trie: dict[int, dict] = {}
     for f in forms:
-        groups.setdefault(f[:-1], set()).add(f[-1])
-    alts = []
-    for prefix, last in sorted(groups.items()):
-        cls = b"".join(re.escape(bytes([b])) for b in sorted(last))
-        alts.append(re.escape(prefix) + (b"[" + cls + b"]" if len(last) > 1 else cls))
-    return b"|".join(alts) if alts else b"(?!)"
+        node = trie
+        for b in f:
+            node = node.setdefault(b, {})
+        node[-1] = {}
+
+    def regex(node: dict[int, dict]) -> bytes:
+        end = -1 in node
+        branches = {b: regex(child) for b, child in node.items() if b != -1}
+        by_tail: dict[bytes, list[int]] = {}
+        for b, tail in branches.items():
+            by_tail.setdefault(tail, []).append(b)
+        alts = []
+        for tail, heads in sorted(by_tail.items()):
+            head = (re.escape(bytes(heads)) if len(heads) == 1 else
+                    b"[" + b"".join(re.escape(bytes([h])) for h in sorted(heads)) + b"]")
+            alts.append(head + tail)
+        if not alts:
+            return b""
+        body = alts[0] if len(alts) == 1 and not end else b"(?:" + b"|".join(alts) + b")"
+        return body + (b"?" if end else b"")
+
+    return regex(trie) if trie else b"(?!)"
 
 
 class Prefilter:
@@ -118,19 +136,23 @@ class Prefilter:
         # characters raw or escaped, ASCII tag letters escaped too
         needles = {t.encode() for t in self.tags} | {_json_form(t) for t in self.tags}
         self.needles = sorted(needles)
-        forms = [f for c in chars for f in (c.encode(), _escaped(c))]
-        forms += [_escaped(c) for t in self.tags for c in t if c.isascii()]
-        self.odd = re.compile(_alternation(forms))
+        # two searches: escapes (with their literal prefix, sre finds them fast) and raw
+        # UTF-8, only needed in a block that is not all ASCII (a stream's never is)
+        escapes = [_escaped(c)[2:] for c in chars]
+        escapes += [_escaped(c)[2:] for t in self.tags for c in t if c.isascii()]
+        self.odd = re.compile(b"\\\\u" + _alternation(escapes))
+        self.odd_raw = re.compile(_alternation([c.encode() for c in chars]))
 
     def __getstate__(self) -> dict[str, object]:   # sent to scan workers
         return {"tags": self.tags, "unusual": self.unusual.pattern, "needles": self.needles,
-                "odd": self.odd.pattern}
+                "odd": self.odd.pattern, "odd_raw": self.odd_raw.pattern}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.tags = list(state["tags"])  # type: ignore[call-overload]
         self.unusual = re.compile(str(state["unusual"]))
         self.needles = list(state["needles"])  # type: ignore[call-overload]
         self.odd = re.compile(state["odd"])  # type: ignore[call-overload]
+        self.odd_raw = re.compile(state["odd_raw"])  # type: ignore[call-overload]
 
     def lines(self, block: bytes) -> Iterator[tuple[int, int]]:
         """(start, end) of each line of `block` (lines end at b"\\n") that may carry a tag,
@@ -146,15 +168,15 @@ class Prefilter:
                 starts.add(low.rfind(b"\n", 0, pos) + 1)
                 end = low.find(b"\n", pos)
                 pos = low.find(needle, end + 1) if end >= 0 else -1
-        search = self.odd.search
-        m = search(low)
-        while m is not None:
-            start = low.rfind(b"\n", 0, m.start()) + 1
-            end = low.find(b"\n", m.start())
-            stop = end if end >= 0 else len(low)
-            if start not in starts and self._found(decode(block[start:stop])):
-                starts.add(start)
-            m = search(low, end + 1) if end >= 0 else None
+        for odd in (self.odd, self.odd_raw) if not block.isascii() else (self.odd,):
+            m = odd.search(low)
+            while m is not None:
+                start = low.rfind(b"\n", 0, m.start()) + 1
+                end = low.find(b"\n", m.start())
+                stop = end if end >= 0 else len(low)
+                if start not in starts and self._found(decode(block[start:stop])):
+                    starts.add(start)
+                m = odd.search(low, end + 1) if end >= 0 else None
         for start in sorted(starts):
             end = block.find(b"\n", start)
             yield start, len(block) if end < 0 else end

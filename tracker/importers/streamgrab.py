@@ -1,8 +1,9 @@
 """Scanning a Twitter Stream Grab (or any JSON-lines member) for campaign statuses.
 
 A member is decompressed in blocks cut at line ends; each block's lines are counted by kind
-from their first bytes (delete notices `{"delete"`, other notices such as `{"limit"`, blank
-lines; every other line is a status) and only the lines the byte prefilter passes are kept.
+from their first bytes (statuses `{"created_at"`, as the streaming API wrote them; delete
+notices `{"delete"`; other lines: `{"limit"` and other notices, blank lines, anything else)
+and only the lines the prefilter passes are kept.
 Those few are parsed later and kept if they carry a campaign's tag (`carries`).
 
 Members are scanned by a pool of processes (decompression is the cost, and one process is
@@ -26,6 +27,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from ..errors import ImportFormatError
 from ..hashtags import normalise_tag
 from .containers import CHUNK, READ_ERRORS, Container, Member, decompressed
 from .prefilter import Prefilter
@@ -34,8 +36,6 @@ WORKERS = int(os.environ.get("TRACKER_IMPORT_WORKERS", "0")) or min(2, os.cpu_co
 BLOCK = 8 * 1024 * 1024          # decompressed bytes scanned at once
 POOL_MAX_MEMBER = 256 * 1024 * 1024   # a larger stored member is scanned here, streaming
 IN_FLIGHT_PER_WORKER = 2
-NOTICES = (b'{"limit"', b'{"scrub_geo"', b'{"status_withheld"', b'{"user_withheld"',
-           b'{"warning"', b'{"disconnect"', b'{"friends"', b'{"event"')
 GRAB_MEMBER = re.compile(r"\.json(\.(bz2|gz|xz|zst))?$")
 
 
@@ -53,18 +53,15 @@ class Scanned:
     error: str | None = None     # the member broke here; what was read before is kept
 
 
-def _count(scan: Scanned, block: bytes, first_line: int) -> None:
-    """Count the lines of `block` (complete lines, without the last newline) by kind."""
+def _count(scan: Scanned, block: bytes) -> None:
+    """Count the lines of `block` (whole lines, without the last line end) by kind."""
     n = block.count(b"\n") + 1
     deletes = block.count(b'\n{"delete"') + block.startswith(b'{"delete"')
-    other = sum(block.count(b"\n" + p) + block.startswith(p) for p in NOTICES)
-    blank = block.count(b"\n\n") + block.startswith(b"\n") + block.endswith(b"\n") + \
-        (block == b"") - (block == b"\n")
+    statuses = block.count(b'\n{"created_at"') + block.startswith(b'{"created_at"')
     scan.lines += n
     scan.deletes += deletes
-    scan.other += other + blank
-    scan.statuses += n - deletes - other - blank
-    del first_line
+    scan.statuses += statuses
+    scan.other += n - deletes - statuses
 
 
 def scan_stream(stream: BinaryIO, pf: Prefilter, name: str, member: str | None) -> Scanned:
@@ -95,7 +92,7 @@ def scan_stream(stream: BinaryIO, pf: Prefilter, name: str, member: str | None) 
 def _block(scan: Scanned, pf: Prefilter, block: bytes, line: int) -> int:
     """Count and prefilter one block of whole lines starting at line number `line`; the
     number of the line after it."""
-    _count(scan, block, line)
+    _count(scan, block)
     pos = 0
     for start, end in pf.lines(block):
         line += block.count(b"\n", pos, start)
@@ -110,14 +107,15 @@ def _block(scan: Scanned, pf: Prefilter, block: bytes, line: int) -> int:
 _worker_filter: Prefilter | None = None
 
 
-def _init(pf: Prefilter) -> None:
+def _init(pf: Prefilter, parent: int) -> None:
     global _worker_filter
     _worker_filter = pf
-    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_orphan_watch, args=(parent,), daemon=True).start()
 
 
 def _orphan_watch(parent: int) -> None:
-    """End this worker when the import is gone (killed: it cannot tell the pool to stop)."""
+    """End this worker when the import process is gone (killed: it cannot tell the pool to
+    stop), also if that happened while this worker was starting."""
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(1)
@@ -149,7 +147,7 @@ def scan_members(members: Iterable[Member], pf: Prefilter,
     pool: ProcessPoolExecutor | None = None
     pending: deque[Future[Scanned] | Scanned] = deque()
     try:
-        for i, m in enumerate(members):
+        for i, m in enumerate(_until_broken(members, pending)):
             if i == 0 or workers <= 1:
                 yield _scan_here(m, pf)
                 continue
@@ -166,7 +164,7 @@ def scan_members(members: Iterable[Member], pf: Prefilter,
                 continue
             if pool is None:
                 pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"),
-                                           initializer=_init, initargs=(pf,))
+                                           initializer=_init, initargs=(pf, os.getpid()))
             pending.append(pool.submit(_scan_bytes, data, m.name, m.member))
             while len(pending) > workers * IN_FLIGHT_PER_WORKER:
                 yield _result(pending.popleft())
@@ -174,10 +172,28 @@ def scan_members(members: Iterable[Member], pf: Prefilter,
             yield _result(pending.popleft())
     finally:
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _until_broken(members: Iterable[Member],
+                  pending: deque[Future[Scanned] | Scanned]) -> Iterator[Member]:
+    """The members; if the container breaks, the members sent before the break are marked
+    so that they are still yielded (their results first, then the error)."""
+    try:
+        yield from members
+    except ImportFormatError as exc:
+        pending.append(_Broken(exc))
+
+
+class _Broken(Scanned):
+    def __init__(self, exc: ImportFormatError):
+        super().__init__("", None)
+        self.exc = exc
 
 
 def _result(item: Future[Scanned] | Scanned) -> Scanned:
+    if isinstance(item, _Broken):
+        raise item.exc
     return item if isinstance(item, Scanned) else item.result()
 
 
