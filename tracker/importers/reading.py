@@ -55,6 +55,7 @@ class Reading:
     filter: str = "auto"
     tags: frozenset[str] = frozenset()    # campaign tags, normalised
     done: dict[str, set[str]] = field(default_factory=dict)   # input id -> members done
+    inputs: set[str] = field(default_factory=set)   # ids of the containers this import read
     workers: int | None = None
     _prefilter: Prefilter | None = None
 
@@ -107,6 +108,8 @@ def items(box: Container, reading: Reading, counts: Counts,
           notes: list[str]) -> Iterator[tuple[str, Item]]:
     """(origin, record / bad record / member end) for everything `box` holds."""
     ident = input_id(box.input) if box.kind != "file" else None
+    if ident:
+        reading.inputs.add(ident)
     done = reading.done.get(ident or "", set())
     counts.skipped_members += len(done)
     members = box.members(frozenset(done))

@@ -258,6 +258,9 @@ class Importer:
         finally:
             stop.set()
         summary.status = "partial" if summary.bad else "ok"
+        # every input was read to its end: its members are not passed over by a later import
+        # (only an import that did not finish is resumed)
+        ledger.members_read(self.con, self.reading.inputs)
         summary.phase = "writing to disk"
         if self.on_progress:
             self.on_progress(summary, total)

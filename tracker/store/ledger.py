@@ -356,6 +356,15 @@ def members_done(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
     return out
 
 
+def members_read(con: duckdb.DuckDBPyConnection, input_ids: Iterable[str]) -> None:
+    """The inputs were read to their end by an import that finished: a later import of them
+    reads every member again (their rows stay, as `read`, with their scan counts)."""
+    ids = sorted(input_ids)
+    if ids:
+        con.execute("update ledger.import_members set status = 'read' "
+                    "where status = 'done' and input_id in (select unnest(?))", [ids])
+
+
 def add_members_done(con: duckdb.DuckDBPyConnection, run_id: str,
                      rows: Iterable[Any]) -> None:
     """Record members read to their end (inside the transaction storing their records)."""
