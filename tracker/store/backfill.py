@@ -15,14 +15,18 @@ from .normalise import _TEMP_TABLES, SLICE_BYTES, _sql, formats, register_url_fu
 
 
 def _slices(con: duckdb.DuckDBPyConnection, fmt: str) -> list[tuple[int, int]]:
-    """Ranges [lo, hi] of temp table backfill_pages' `n` (the format's pages in page_id order),
-    each about SLICE_BYTES of payload. raw.pages is a view over the payload files: it has
-    no rowid, so the pages are numbered here once."""
+    """The format's pages, in the order they were stored, copied once into temp table
+    backfill_pages (raw.pages is a view over the payload files: reading it per slice would
+    read every file each time) and numbered `n`; ranges [lo, hi] of `n` of about SLICE_BYTES
+    of payload each."""
     con.execute("""
         create or replace temp table backfill_pages as
-        select page_id, row_number() over (order by page_id) as n,
-               sum(strlen(payload::varchar)) over (order by page_id) // ? as part
-        from raw.pages where format = ?""", [SLICE_BYTES, fmt])
+        select p.page_id, p.platform, p.retrieved_at, p.synthetic, p.payload,
+               row_number() over (order by i.rowid) as n,
+               sum(strlen(p.payload::varchar)) over (order by i.rowid) // ? as part
+        from raw.pages p
+        join raw.page_index i on i.page_id = p.page_id
+        where p.format = ?""", [SLICE_BYTES, fmt])
     rows = con.execute("select min(n), max(n) from backfill_pages group by part order by part"
                        ).fetchall()
     return [(int(lo), int(hi)) for lo, hi in rows]
@@ -36,14 +40,11 @@ def backfill_links(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     assert before is not None
     stored = {r[0] for r in con.execute("select distinct format from raw.pages").fetchall()}
     for fmt in sorted(stored & set(formats())):
-        literal = fmt.replace("'", "''")
         for lo, hi in _slices(con, fmt):
             con.execute(_TEMP_TABLES)
             con.execute(
                 "create or replace temp view batch as select page_id, platform, retrieved_at, "
-                f"synthetic, payload from raw.pages where format = '{literal}' "
-                "and page_id in (select page_id from backfill_pages "
-                f"where n between {lo} and {hi})")
+                f"synthetic, payload from backfill_pages where n between {lo} and {hi}")
             con.execute(_sql(fmt))
             con.execute("delete from n_posts n where not exists (select 1 from norm.posts p "
                         "where p.platform = n.platform and p.post_id = n.post_id)")

@@ -149,8 +149,11 @@ def connect(path: Path | str, *, read_only: bool = False, wait: float = 0.0,
             raise WarehouseError(f"{path}: cannot open warehouse: {exc}") from None
     try:
         if not read_only:
+            # first: a schema step may read payloads (6 reads links from raw.pages), and the
+            # view must find them where the warehouse is now
+            _raw_layer(con, writer=True)
             migrate(con)
-        _raw_layer(con, writer=not read_only)
+        _raw_layer(con, writer=False)
     except BaseException:
         con.close()
         raise
