@@ -217,3 +217,20 @@ def test_definitions_are_the_marts_column_docs():
         assert DEFINITIONS[key][1] == docs[key]
     assert "context" in DEFINITIONS["posts"][1] and "window" in DEFINITIONS["posts"][1]
     assert "Not known (null)" in DEFINITIONS["potential_reach"][1]
+
+
+def test_chart_text_keeps_no_character_an_svg_cannot_hold():
+    """Tags and names are untrusted: a control character in one made the image renderer
+    abort; chart rows lose such characters, other text is kept as it is."""
+    import vl_convert
+
+    from tracker.report.charts import chart_data
+
+    rows = [{"tag": "#حلب\x01_تحترق\x1f", "n": 3}, {"tag": "<b>&", "n": None}]
+    data = chart_data(rows)
+    assert data.to_dict()["values"] == [{"tag": "#حلب_تحترق", "n": 3},
+                                        {"tag": "<b>&", "n": None}]
+    import altair as alt
+    svg = vl_convert.vegalite_to_svg(alt.Chart(data).mark_bar().encode(
+        x="n:Q", y="tag:N").to_json())
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")

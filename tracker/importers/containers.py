@@ -147,6 +147,15 @@ class Container:
         except OSError as exc:
             raise ImportFormatError(f"{inp.name}: cannot open: {exc.strerror}") from None
         self._raw = raw
+        try:
+            self._open()
+        except BaseException:
+            if inp.path is not None:   # a broken input is closed, not left open
+                raw.close()
+            raise
+
+    def _open(self) -> None:
+        inp, raw = self.input, self._raw
         self.counter = _Counting(raw)
         self._head = io.BufferedReader(self.counter, CHUNK)
         magic = self._head.peek(6)[:6]

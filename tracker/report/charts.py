@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeAlias
 
 import altair as alt
 
+from ..network import xml_safe
 from .data import ISO, Rows
 
 AnyChart: TypeAlias = alt.Chart | alt.LayerChart  # what every function here returns
@@ -47,8 +48,11 @@ def _period(chart: alt.Chart, partial: str | None) -> alt.Chart:
                             legend=alt.Legend(orient="top")))
 
 
-def _data(rows: Rows) -> alt.Data:
-    return alt.Data(values=rows)
+def chart_data(rows: Rows) -> alt.Data:
+    """A chart's rows, their text without the characters no SVG can hold (a control character
+    in a tag or a name makes the image renderer abort; the text is untrusted)."""
+    return alt.Data(values=[{k: xml_safe(v) if isinstance(v, str) else v for k, v in r.items()}
+                            for r in rows])
 
 
 def _time_x(bucket: str, tz: str, brush: Any = None, title: bool = True,
@@ -71,12 +75,12 @@ def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
     """Posts per bucket stacked by kind; events as labelled rules, bursts shaded."""
     layers: list[alt.Chart] = []
     if bursts:
-        layers.append(alt.Chart(_data(bursts)).mark_rect(color="#f0ad4e", opacity=0.18).encode(
+        layers.append(alt.Chart(chart_data(bursts)).mark_rect(color="#f0ad4e", opacity=0.18).encode(
             x="start:T", x2="end:T",
             tooltip=[alt.Tooltip("peak:N", title="Burst peak"),
                      alt.Tooltip("peak_posts:Q", title="Posts in peak hour"),
                      alt.Tooltip("baseline_posts:Q", title="Baseline posts per hour")]))
-    bars = alt.Chart(_data(rows)).mark_bar().encode(
+    bars = alt.Chart(chart_data(rows)).mark_bar().encode(
         x=_time_x(bucket, tz),
         y=alt.Y("sum(posts):Q", title=f"Posts per {BUCKET_WORDS[bucket]}"),
         color=alt.Color("kind:N", title="Kind", sort=KIND_ORDER,
@@ -90,7 +94,7 @@ def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
         bars = bars.add_params(brush)
     layers.append(bars)
     if events:
-        base = alt.Chart(_data(events))
+        base = alt.Chart(chart_data(events))
         layers.append(base.mark_rule(color=EVENT_COLOUR, strokeDash=[4, 3]).encode(
             x="t:T", tooltip=[alt.Tooltip("label:N", title="Event"),
                               alt.Tooltip("date:N", title="Date")]))
@@ -108,7 +112,7 @@ def volume(rows: Rows, bucket: str, tz: str, events: Rows, bursts: Rows,
 
 def platforms(rows: Rows, bucket: str, tz: str, brush: Any = None,
               partial: str | None = None) -> alt.Chart:
-    return _period(alt.Chart(_data(rows)).mark_bar(clip=True).encode(
+    return _period(alt.Chart(chart_data(rows)).mark_bar(clip=True).encode(
         x=_time_x(bucket, tz, brush),
         y=alt.Y("sum(posts):Q", title=f"Posts per {BUCKET_WORDS[bucket]}"),
         color=alt.Color("platform:N", title="Platform"),
@@ -119,7 +123,7 @@ def platforms(rows: Rows, bucket: str, tz: str, brush: Any = None,
 
 def contributors(rows: Rows, bucket: str, tz: str, brush: Any = None,
                  partial: str | None = None) -> alt.LayerChart:
-    base = alt.Chart(_data(rows)).encode(x=_time_x(bucket, tz, brush))
+    base = alt.Chart(chart_data(rows)).encode(x=_time_x(bucket, tz, brush))
     tips = [_time_tip(bucket), alt.Tooltip("new_authors:Q", title="New contributors", format=","),
             alt.Tooltip("cumulative_authors:Q", title="Contributors so far", format=",")]
     bars = _period(base.mark_bar(color="#9ecae1", clip=True).encode(
@@ -141,7 +145,7 @@ def impressions(rows: Rows, bucket: str, tz: str, brush: Any = None,
     """Potential impressions as bars by platform (left axis); actual impressions, where a
     platform reports them, as a line with its own axis on the right and its own legend entry:
     they are usually a small fraction of the potential and would lie flat on its scale."""
-    base = alt.Chart(_data(rows)).encode(x=_time_x(bucket, tz, brush))
+    base = alt.Chart(chart_data(rows)).encode(x=_time_x(bucket, tz, brush))
     # a day whose potential impressions are not known has no bar (not a bar of 0)
     layers = [_period(base.transform_filter("isValid(datum.potential_impressions)").mark_bar(
         clip=True, opacity=0.85).encode(
@@ -182,7 +186,7 @@ def top_contributors(rows: Rows) -> alt.LayerChart:
     metrics = [m for m in METRIC_TITLES if any(r["metric"] == m for r in rows)]
     pick = alt.param(name="metric", value=metrics[0], bind=alt.binding_select(
         options=metrics, labels=[METRIC_TITLES[m] for m in metrics], name="Rank by: "))
-    bars = alt.Chart(_data(rows)).mark_bar(color="#3182bd").encode(
+    bars = alt.Chart(chart_data(rows)).mark_bar(color="#3182bd").encode(
         y=alt.Y("account:N", sort=alt.EncodingSortField("rank", order="ascending"),
                 title="Account (platform)", axis=alt.Axis(labelLimit=220)),
         # whole numbers: no more ticks than the largest value (no 0.5 posts)
@@ -193,7 +197,7 @@ def top_contributors(rows: Rows) -> alt.LayerChart:
                  alt.Tooltip("metric:N", title="Measure"),
                  alt.Tooltip("value:Q", title="Value", format=",")],
     ).add_params(pick).transform_filter("datum.metric == metric")
-    x_title = alt.Chart(_data([{}])).mark_text(
+    x_title = alt.Chart(chart_data([{}])).mark_text(
         text=alt.expr(f"{json.dumps(METRIC_TITLES)}[metric]"), x=alt.expr("width / 2"),
         y=alt.expr("height + 30"), fontWeight="bold", fontSize=11, align="center")
     # a fixed title (a long one that followed the menu would not fit a phone); the x axis's
@@ -203,7 +207,7 @@ def top_contributors(rows: Rows) -> alt.LayerChart:
 
 
 def hashtag_pairs(rows: Rows) -> alt.Chart:
-    return alt.Chart(_data(rows)).mark_bar(color="#756bb1").encode(
+    return alt.Chart(chart_data(rows)).mark_bar(color="#756bb1").encode(
         y=alt.Y("pair:N", sort="-x", title="Tag pair", axis=alt.Axis(labelLimit=260)),
         x=alt.X("posts:Q", title="Posts carrying both tags", axis=alt.Axis(labelFlush=True)),
         tooltip=[alt.Tooltip("pair:N", title="Hashtags"),
@@ -212,7 +216,7 @@ def hashtag_pairs(rows: Rows) -> alt.Chart:
 
 
 def languages(rows: Rows) -> alt.Chart:
-    return alt.Chart(_data(rows)).mark_bar(color="#31a354").encode(
+    return alt.Chart(chart_data(rows)).mark_bar(color="#31a354").encode(
         y=alt.Y("language:N", sort="-x", title="Language (as reported)"),
         x=alt.X("posts:Q", title="Posts", axis=alt.Axis(labelFlush=True)),
         tooltip=[alt.Tooltip("language:N", title="Language"),
@@ -223,7 +227,7 @@ def languages(rows: Rows) -> alt.Chart:
 
 
 def heatmap(rows: Rows, tz: str) -> alt.Chart:
-    return alt.Chart(_data(rows)).mark_rect().encode(
+    return alt.Chart(chart_data(rows)).mark_rect().encode(
         x=alt.X("hour_of_day:O", title=f"Hour of day ({tz})",
                 axis=alt.Axis(labelAngle=0, labelOverlap=True)),
         y=alt.Y("weekday_name:O", title=f"Weekday ({tz})",
@@ -236,7 +240,7 @@ def heatmap(rows: Rows, tz: str) -> alt.Chart:
 
 
 def share_of_voice(rows: Rows) -> alt.Chart:
-    return alt.Chart(_data(rows)).mark_area().encode(
+    return alt.Chart(chart_data(rows)).mark_area().encode(
         x=alt.X("t:T", timeUnit="utcyearmonthdate", title="Day (UTC)"),
         y=alt.Y("share:Q", stack="normalize", title="Share of campaign posts",
                 axis=alt.Axis(format="%")),
@@ -249,7 +253,7 @@ def share_of_voice(rows: Rows) -> alt.Chart:
 
 
 def campaigns_volume(rows: Rows) -> alt.Chart:
-    return alt.Chart(_data(rows)).mark_line(point=True).encode(
+    return alt.Chart(chart_data(rows)).mark_line(point=True).encode(
         x=alt.X("t:T", timeUnit="utcyearmonthdate", title="Day (UTC)"),
         y=alt.Y("posts:Q", title="Posts per day"),
         color=alt.Color("campaign:N", title="Campaign"),

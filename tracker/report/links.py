@@ -14,7 +14,7 @@ import altair as alt
 import duckdb
 
 from ..config import Campaign
-from .charts import WIDTH, AnyChart
+from .charts import WIDTH, AnyChart, chart_data
 from .data import ISO, Rows, rows
 from .page import chart_slot, esc, link
 from .sections import fmt_number
@@ -75,7 +75,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, scope: Scope) -> dict[str,
 
 # --- charts ----------------------------------------------------------------------------------
 def domains_chart(table: Rows) -> alt.Chart:
-    return alt.Chart(alt.Data(values=table)).mark_bar(color="#6b6ecf").encode(
+    return alt.Chart(chart_data(table)).mark_bar(color="#6b6ecf").encode(
         y=alt.Y("domain:N", sort="-x", title="Domain"),
         x=alt.X("posts:Q", title="Campaign posts linking to it",
                 axis=alt.Axis(labelFlush=True)),
@@ -88,7 +88,7 @@ def domains_chart(table: Rows) -> alt.Chart:
 
 
 def links_daily_chart(table: Rows, tz: str) -> alt.Chart:
-    return alt.Chart(alt.Data(values=table)).mark_bar(color="#6b6ecf").encode(
+    return alt.Chart(chart_data(table)).mark_bar(color="#6b6ecf").encode(
         x=alt.X("t:T", timeUnit="utcyearmonthdate", title=f"Day ({tz})",
                 axis=alt.Axis(format="%d %b %Y", labelOverlap=True)),
         y=alt.Y("posts_with_links:Q", title="Posts with links"),
@@ -102,7 +102,7 @@ def links_daily_chart(table: Rows, tz: str) -> alt.Chart:
 
 
 def media_daily_chart(table: Rows, tz: str) -> alt.Chart:
-    return alt.Chart(alt.Data(values=table)).mark_bar().encode(
+    return alt.Chart(chart_data(table)).mark_bar().encode(
         x=alt.X("t:T", timeUnit="utcyearmonthdate", title=f"Day ({tz})",
                 axis=alt.Axis(format="%d %b %Y", labelOverlap=True)),
         y=alt.Y("posts:Q", title="Posts with media", stack="zero"),

@@ -19,6 +19,7 @@ from .. import platforms
 from ..config import Campaign
 from ..languages import name_of
 from ..models import QUERIES_DIR, parse_model
+from .charts import chart_data
 from .data import Rows, rows
 from .page import chart_slot, esc
 from .window import Scope
@@ -112,7 +113,7 @@ def chart_rows(forms: Rows) -> Rows:
 
 
 def chart(data: Rows, width: int = 760) -> alt.Chart:
-    return alt.Chart(alt.Data(values=data)).mark_bar().encode(
+    return alt.Chart(chart_data(data)).mark_bar().encode(
         y=alt.Y("variant:N", sort="-x", title="Written as"),
         x=alt.X("sum(posts):Q", title="Posts", axis=alt.Axis(labelFlush=True)),
         # under the bars, three to a row: a phone's width holds them
