@@ -43,8 +43,6 @@ VARIABLE = "tracker_raw_glob"
 _COPY_OPTIONS = "(format parquet, compression zstd, row_group_size 20000)"
 _memory_dirs: dict[str, Path] = {}
 
-VIEW_COLUMNS = ("page_id, format, platform, source, campaign, request, retrieved_at, client, "
-                "load_id, batch_id, synthetic")
 
 
 def database_path(con: duckdb.DuckDBPyConnection) -> str:

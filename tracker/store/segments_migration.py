@@ -4,7 +4,7 @@ Runs inside the migration's transaction, after warehouse/schema/005_raw_segments
 raw.page_index: the payloads are written to one segment (fsynced before the commit), the
 provenance is copied to raw.page_index in the table's order, and the table is replaced by the
 view. A crash before the commit leaves the table as it was and at most an unreferenced
-segment, which the next open removes before migrating again.
+segment, which the next open for writing after the migration removes.
 """
 
 from __future__ import annotations
