@@ -234,3 +234,16 @@ def test_chart_text_keeps_no_character_an_svg_cannot_hold():
     svg = vl_convert.vegalite_to_svg(alt.Chart(data).mark_bar().encode(
         x="n:Q", y="tag:N").to_json())
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+
+
+def test_two_language_codes_of_one_name_get_a_bar_each():
+    """X's old `in` and ISO `id` are both Indonesian: one band would hide one bar."""
+    from tracker.report.charts import languages
+
+    rows = [{"lang": "in", "language": "Indonesian", "posts": 3, "share": 0.3},
+            {"lang": "id", "language": "Indonesian", "posts": 2, "share": 0.2},
+            {"lang": "ar", "language": "Arabic", "posts": 5, "share": 0.5}]
+    spec = languages(rows).to_dict()
+    assert spec["encoding"]["y"]["field"] == "label"
+    assert [v["label"] for v in spec["data"]["values"]] == [
+        "Indonesian (in)", "Indonesian (id)", "Arabic"]

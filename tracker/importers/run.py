@@ -312,7 +312,7 @@ class Importer:
         mtime = inp.mtime
         default_retrieved = (dt.datetime.fromtimestamp(mtime, dt.UTC) if mtime
                              else dt.datetime.now(dt.UTC)).isoformat()
-        count_before = summary.records
+        count_before, skipped_before = summary.records, summary.scan.skipped_members
         done = summary.bytes_read
         opened: Container | None = None
         try:
@@ -356,7 +356,7 @@ class Importer:
             if opened is not None:
                 summary.bytes_read = done + opened.bytes_read
                 opened.close()
-        if summary.records == count_before and not summary.scan.skipped_members:
+        if summary.records == count_before and summary.scan.skipped_members == skipped_before:
             summary.notes.append(f"{origin}: empty, nothing to import")
         return batch
 

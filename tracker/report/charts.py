@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from typing import Any, Literal, TypeAlias
 
 import altair as alt
@@ -216,8 +217,12 @@ def hashtag_pairs(rows: Rows) -> alt.Chart:
 
 
 def languages(rows: Rows) -> alt.Chart:
+    # one bar per code: two codes of one name (X's old `in` beside `id`) are told apart
+    named = Counter(r["language"] for r in rows)
+    rows = [{**r, "label": r["language"] if named[r["language"]] == 1
+             else f'{r["language"]} ({r["lang"]})'} for r in rows]
     return alt.Chart(chart_data(rows)).mark_bar(color="#31a354").encode(
-        y=alt.Y("language:N", sort="-x", title="Language (as reported)"),
+        y=alt.Y("label:N", sort="-x", title="Language (as reported)"),
         x=alt.X("posts:Q", title="Posts", axis=alt.Axis(labelFlush=True)),
         tooltip=[alt.Tooltip("language:N", title="Language"),
                  alt.Tooltip("lang:N", title="Code"),
