@@ -235,3 +235,13 @@ def test_zip_from_stdin_is_one_clear_error(tmp_path):
     r = CliRunner().invoke(cli, ["--config", str(cfg.path), "import", "-"],
                            input=buf.getvalue())
     assert "a zip archive cannot be read from stdin" in r.output
+
+
+def test_a_line_longer_than_the_limit_ends_the_member_in_bounded_memory(monkeypatch):
+    import tracker.importers.streamgrab as streamgrab
+    monkeypatch.setattr(streamgrab, "MAX_LINE", 1000)
+    pf = Prefilter(frozenset({"aleppoisburning"}))
+    first = b'{"created_at": "x", "text": "#AleppoIsBurning"}\n'
+    scan = scan_stream(io.BytesIO(first + b"x" * (3 * 2**20)), pf, "grab.tar", "m.json")
+    assert scan.error == "line 2 is longer than 0 MB: the rest of the member is not read"
+    assert [text for _, text in scan.hits] == [first.strip()]

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 from ..errors import ImportFormatError
 from ..hashtags import normalise_tag
 from .containers import CHUNK, READ_ERRORS, Container, Member, decompressed
+from .inputs import MAX_LINE
 from .prefilter import Prefilter
 
 WORKERS = int(os.environ.get("TRACKER_IMPORT_WORKERS", "0")) or min(2, os.cpu_count() or 1)
@@ -78,9 +79,13 @@ def scan_stream(stream: BinaryIO, pf: Prefilter, name: str, member: str | None) 
             cut = data.rfind(b"\n")
             if cut < 0:
                 carry = data
-                continue
-            block, carry = data[:cut], data[cut + 1:]
-            line = _block(scan, pf, block, line)
+            else:
+                block, carry = data[:cut], data[cut + 1:]
+                line = _block(scan, pf, block, line)
+            if len(carry) > MAX_LINE:   # no status is that long: bounded memory first
+                scan.error = (f"line {line} is longer than {MAX_LINE // 2**20} MB: the rest "
+                              "of the member is not read")
+                return scan
     except READ_ERRORS as exc:
         scan.error = f"cannot decompress from line {line} on: {exc}"
         return scan
