@@ -137,7 +137,12 @@ MERGED = {"core.campaign_authors": "merge", "marts.hashtag_cooccurrence": "merge
           "core.campaign_author_leaders": "reapply",
           "core.campaign_tag_forms": "merge", "core.campaign_author_tags": "merge",
           # merged from a merged model: its rows' new versions counted, the old ones taken away
-          "core.campaign_tag_reach": "merge", "core.campaign_tag_masks": "merge"}
+          "core.campaign_tag_reach": "merge", "core.campaign_tag_masks": "merge",
+          "core.campaign_link_totals": "merge", "core.campaign_domain_totals": "merge",
+          "core.campaign_media_totals": "merge",
+          # the leading links, domains and media items among the previous ones and the changed
+          "core.campaign_link_leaders": "reapply", "core.campaign_domain_leaders": "reapply",
+          "core.campaign_media_leaders": "reapply"}
 
 
 def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):

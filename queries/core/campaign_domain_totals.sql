@@ -1,8 +1,11 @@
 -- One row per (campaign, registered domain): the campaign posts linking to it, their
--- distinct authors and potential reach, recomputed for the domains whose authors' rows
--- changed (from core.campaign_domain_authors). marts.top_domains ranks these rows.
+-- distinct authors and potential reach, from core.campaign_domain_authors: when new posts
+-- only added to the authors' rows (that model was merged), their new versions are added and
+-- the replaced ones taken off (@merge); otherwise the changed domains are recomputed.
+-- core.campaign_domain_leaders keeps the leading domains of marts.top_domains.
 -- @incremental campaign, domain
 -- @changes core.campaign_domain_authors(campaign, domain)
+-- @merge posts sum, authors sum, potential_reach sum, potential_impressions sum, followers_known_posts sum
 --
 -- campaign: campaign name from the config
 -- domain: the registered domain (e.g. bbc.co.uk)

@@ -1,8 +1,11 @@
 -- One row per (campaign, normalised link): the campaign posts carrying it, their distinct
--- authors and potential reach, recomputed for the links whose authors' rows changed (from
--- core.campaign_link_authors, not from posts). marts.top_links ranks these rows.
+-- authors and potential reach, from core.campaign_link_authors (not from posts): when new
+-- posts only added to the authors' rows (that model was merged), their new versions are
+-- added and the replaced ones taken off (@merge); otherwise the changed links are recomputed.
+-- core.campaign_link_leaders keeps the leading links of marts.top_links.
 -- @incremental campaign, url_norm
 -- @changes core.campaign_link_authors(campaign, url_norm)
+-- @merge posts sum, authors sum, potential_reach sum, potential_impressions sum, followers_known_posts sum, domain max
 --
 -- campaign: campaign name from the config
 -- url_norm: the normalised link (core.campaign_links)

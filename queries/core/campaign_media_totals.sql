@@ -1,8 +1,11 @@
 -- One row per (campaign, media item): the campaign posts carrying it, their distinct authors
--- and potential reach, recomputed for the items whose authors' rows changed (from
--- core.campaign_media_authors). marts.top_media ranks these rows.
+-- and potential reach, from core.campaign_media_authors: when new posts only added to the
+-- authors' rows (that model was merged), their new versions are added and the replaced ones
+-- taken off (@merge); otherwise the changed items are recomputed.
+-- core.campaign_media_leaders keeps the leading items of marts.top_media.
 -- @incremental campaign, url
 -- @changes core.campaign_media_authors(campaign, url)
+-- @merge posts sum, authors sum, potential_reach sum, potential_impressions sum, followers_known_posts sum, media_type min, platform min, preview_url min, alt_text min
 --
 -- campaign: campaign name from the config
 -- url: the item's file

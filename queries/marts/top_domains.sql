@@ -18,7 +18,7 @@ with
 per_domain as (
     select campaign, domain, posts, authors, potential_reach, potential_impressions,
            followers_known_posts
-    from core.campaign_domain_totals
+    from core.campaign_domain_leaders
 ),
 scores as (
     select *, 'posts' as metric, posts as value from per_domain

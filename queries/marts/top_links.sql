@@ -19,7 +19,7 @@ with
 per_link as (
     select campaign, url_norm, domain, posts, authors, potential_reach, potential_impressions,
            followers_known_posts
-    from core.campaign_link_totals
+    from core.campaign_link_leaders
 ),
 scores as (
     select *, 'posts' as metric, posts as value from per_link

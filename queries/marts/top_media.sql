@@ -21,7 +21,7 @@ with
 per_item as (
     select campaign, url, media_type, platform, preview_url, alt_text, posts, authors,
            potential_reach, potential_impressions, followers_known_posts
-    from core.campaign_media_totals
+    from core.campaign_media_leaders
 ),
 scores as (
     select *, 'posts' as metric, posts as value from per_item
