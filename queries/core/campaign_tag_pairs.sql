@@ -8,11 +8,12 @@
 -- post_id: the platform's identity of the post
 -- tag_a: the smaller normalised tag of the pair (code-point order)
 -- tag_b: the larger normalised tag of the pair
+-- created_at: posting time (UTC; a report's --since/--until reads the pairs by it)
 with
 tags as (
-    select campaign, platform, post_id, tag from core.campaign_hashtags
+    select campaign, platform, post_id, tag, created_at from core.campaign_hashtags
 )
-select a.campaign, a.platform, a.post_id, a.tag as tag_a, b.tag as tag_b
+select a.campaign, a.platform, a.post_id, a.tag as tag_a, b.tag as tag_b, a.created_at
 from tags a
 join tags b
   on b.campaign = a.campaign and b.platform = a.platform and b.post_id = a.post_id

@@ -9,7 +9,8 @@ sections that need it (the headline figures, languages and the heatmap all read
 core.campaign_hourly). A post-level model (one row per campaign post and something of it,
 e.g. core.campaign_tag_pairs) is not computed again: its built rows for the window's posts
 are the same rows, and cheaper to read (by its created_at when it has one: the same condition
-as the window's posts). No figure is defined twice: the definitions stay in
+as the window's posts); so are a day-level model's rows for the window's days (e.g.
+marts.volume_daily: one row per local day, from that day's posts). No figure is defined twice: the definitions stay in
 `queries/`.
 Without a window, `table` names the mart itself.
 """
@@ -43,6 +44,22 @@ def post_level(model: Model) -> bool:
     return {"campaign", "platform", "post_id"} <= set(model.incremental_key)
 
 
+def day_level(model: Model) -> bool:
+    """True when each row of the model belongs to one local day of the campaign and is
+    computed from that day's rows alone: its key starts with (campaign, day), driven by a
+    post-level model's (campaign, local_day), and whatever else it reads that depends on posts
+    is day-level too. Its rows for the window are its rows for the window's days (a window is
+    whole local days), so they are read from the built table rather than computed again."""
+    models = _models()
+    if not (model.changes and model.changes[0].columns == ("campaign", "local_day")
+            and model.incremental_key[:2] == ("campaign", "day")):
+        return False
+    driving = model.changes[0].table
+    others = model.depends_on - {driving}
+    return (driving == POSTS or (driving in models and post_level(models[driving]))) and all(
+        t in models and (not _reads_posts(t) or day_level(models[t])) for t in others)
+
+
 @functools.cache
 def _reads_posts(table: str) -> bool:
     models = _models()
@@ -65,7 +82,7 @@ def chain(mart: str) -> tuple[str, ...]:
     def visit(table: str) -> None:
         if table in order or table == POSTS or not _reads_posts(table):
             return
-        if not post_level(models[table]):
+        if not post_level(models[table]) and not day_level(models[table]):
             for d in sorted(models[table].depends_on):
                 visit(d)
         order.append(table)
@@ -94,6 +111,7 @@ class Scope:
     window: Window
     _made: dict[str, str] = field(default_factory=dict)
     _where: str = ""       # the window's condition on campaign and created_at, as SQL
+    _days: str = ""        # the same on campaign and a local day column
 
     def table(self, model: str) -> str:
         """`model` itself without a window; with one, a temp table holding `model`'s rows
@@ -111,13 +129,20 @@ class Scope:
             self.con.execute(f"create or replace temp view {WINDOW_POSTS} as select * from "
                              f"{POSTS} where {where}")
             self._where = where
+            days, params = self.window.days("day")
+            for value in params:
+                days = days.replace("?", f"date '{value.isoformat()}'", 1)
+            self._days = f"campaign = {literals[0]} and {days}"
             self._made[POSTS] = WINDOW_POSTS
         from ..build.sql import substitute
         models = _models()
         for step in chain(model):
             if step in self._made:
                 continue
-            if post_level(models[step]) and "created_at" in models[step].columns:
+            if day_level(models[step]):
+                # whole local days: the built rows of the window's days
+                sql = f"select * from {step} where {self._days}"
+            elif post_level(models[step]) and "created_at" in models[step].columns:
                 # the posts' own time: a range filter, no join with the window's posts
                 sql = f"select * from {step} where {self._where}"
             elif post_level(models[step]):
