@@ -196,3 +196,19 @@ def test_tags_and_platforms_follow_the_window(reports):
         (platform,) = read_csv(base / "platform_summary.csv")
         assert (platform["platform"], int(platform["posts"]), int(platform["contributors"])) \
             == ("x", len(chosen), len({p["author_id"] for p in chosen}))
+
+
+def test_what_a_window_reads_from_built_rows_and_what_it_computes_again():
+    """Day-level marts and post-level models are read from their built rows (whole local
+    days; the posts' own time), never computed again; a mart whose rows depend on posts
+    outside the window (an author's first day) is computed again from the window's posts."""
+    from tracker.report.window import _models, chain, day_level
+
+    models = _models()
+    assert {t for t, m in models.items() if day_level(m)} == {
+        "marts.volume_daily", "marts.reach_daily", "marts.links_daily", "marts.media_daily"}
+    assert chain("marts.links_daily") == ("marts.links_daily",)
+    assert chain("marts.hashtag_cooccurrence") == ("core.campaign_tag_pairs",
+                                                   "marts.hashtag_cooccurrence")
+    assert "created_at" in models["core.campaign_tag_pairs"].columns
+    assert "core.campaign_authors" in chain("marts.contributors_daily")
