@@ -211,4 +211,8 @@ def test_what_a_window_reads_from_built_rows_and_what_it_computes_again():
     assert chain("marts.hashtag_cooccurrence") == ("core.campaign_tag_pairs",
                                                    "marts.hashtag_cooccurrence")
     assert "created_at" in models["core.campaign_tag_pairs"].columns
+    # every post-level model a section reads is read by the posts' time or local day
+    for t in ("core.campaign_mentions", "core.campaign_links", "core.campaign_media",
+              "core.campaign_hashtags", "core.campaign_interactions"):
+        assert {"created_at", "local_day"} & set(models[t].columns), t
     assert "core.campaign_authors" in chain("marts.contributors_daily")

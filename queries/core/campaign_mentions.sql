@@ -9,10 +9,11 @@
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- post_id: the platform's identity of the post
 -- mentioned_handle: the mentioned handle, lowercased (Bluesky: handle or DID)
+-- created_at: posting time (UTC; a report's --since/--until reads the mentions by it)
 with
 posts as (
-    select campaign, platform, post_id from core.campaign_posts
+    select campaign, platform, post_id, created_at from core.campaign_posts
 )
-select p.campaign, m.platform, m.post_id, m.mentioned_handle
+select p.campaign, m.platform, m.post_id, m.mentioned_handle, p.created_at
 from posts p
 join norm.post_mentions m on m.platform = p.platform and m.post_id = p.post_id

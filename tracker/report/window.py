@@ -112,7 +112,14 @@ class Scope:
     window: Window
     _made: dict[str, str] = field(default_factory=dict)
     _where: str = ""       # the window's condition on campaign and created_at, as SQL
-    _days: str = ""        # the same on campaign and a local day column
+    _campaign: str = ""    # the campaign's name as a SQL literal
+
+    def _days(self, column: str) -> str:
+        """The window's condition on campaign and a local DATE column, as SQL."""
+        days, params = self.window.days(column)
+        for value in params:
+            days = days.replace("?", f"date '{value.isoformat()}'", 1)
+        return f"campaign = {self._campaign} and {days}"
 
     def table(self, model: str) -> str:
         """`model` itself without a window; with one, a temp table holding `model`'s rows
@@ -130,10 +137,7 @@ class Scope:
             self.con.execute(f"create or replace temp view {WINDOW_POSTS} as select * from "
                              f"{POSTS} where {where}")
             self._where = where
-            days, params = self.window.days("day")
-            for value in params:
-                days = days.replace("?", f"date '{value.isoformat()}'", 1)
-            self._days = f"campaign = {literals[0]} and {days}"
+            self._campaign = literals[0]
             self._made[POSTS] = WINDOW_POSTS
         from ..build.sql import substitute
         models = _models()
@@ -146,10 +150,13 @@ class Scope:
             kind = "view"
             if day_level(models[step]):
                 # whole local days: the built rows of the window's days
-                sql = f"select * from {step} where {self._days}"
+                sql = f"select * from {step} where {self._days('day')}"
             elif post_level(models[step]) and "created_at" in models[step].columns:
                 # the posts' own time: a range filter, no join with the window's posts
                 sql = f"select * from {step} where {self._where}"
+            elif post_level(models[step]) and "local_day" in models[step].columns:
+                # the posts' own local day: the window is whole local days
+                sql = f"select * from {step} where {self._days('local_day')}"
             elif post_level(models[step]):
                 kind = "table"
                 sql = (f"select * from {step} where (campaign, platform, post_id) in "
