@@ -93,6 +93,12 @@ def heatmap(posts: list[dict]) -> dict[tuple[str, int], int]:
     return {(day, hour): counts.get((day, hour), 0) for day in WEEKDAYS for hour in range(24)}
 
 
+def top_posts(posts: list[dict]) -> list[tuple[str, int]]:
+    """The 25 most engaged posts (likes + the one repost each is given), earlier first."""
+    ranked = sorted(posts, key=lambda p: (-(p["likes"] + 1), p["created_at"], p["post_id"]))
+    return [(p["url"], p["likes"] + 1) for p in ranked[:25]]
+
+
 def read_csv(path) -> list[dict]:
     with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
@@ -110,13 +116,14 @@ def shown(folder) -> dict[str, object]:
                       for r in read_csv(folder / "languages.csv")},
         "heatmap": {(r["weekday_name"], int(r["hour_of_day"])): int(r["posts"])
                     for r in read_csv(folder / "heatmap.csv")},
+        "top_posts": [(r["url"], int(r["engagement"])) for r in read_csv(folder / "top_posts.csv")],
     }
 
 
 def expected(posts: list[dict]) -> dict[str, object]:
     return {"posts": top_by_posts(posts), "mentions": top_mentioned(posts),
             "pairs": tag_pairs(posts), "languages": languages(posts),
-            "heatmap": heatmap(posts)}
+            "heatmap": heatmap(posts), "top_posts": top_posts(posts)}
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +145,8 @@ def reports(tmp_path_factory):
     return posts, shown(tmp / "whole" / "win"), shown(tmp / "window" / "win"), cfg
 
 
-@pytest.mark.parametrize("section", ["posts", "mentions", "pairs", "languages", "heatmap"])
+@pytest.mark.parametrize("section", ["posts", "mentions", "pairs", "languages", "heatmap",
+                                     "top_posts"])
 def test_every_section_follows_the_window(reports, section):
     posts, whole, window, _ = reports
     inside = [p for p in posts if in_window(p, WINDOW)]
@@ -216,3 +224,28 @@ def test_what_a_window_reads_from_built_rows_and_what_it_computes_again():
               "core.campaign_hashtags", "core.campaign_interactions"):
         assert {"created_at", "local_day"} & set(models[t].columns), t
     assert "core.campaign_authors" in chain("marts.contributors_daily")
+
+
+@pytest.mark.parametrize("tz", ["Asia/Damascus", "Asia/Kolkata"])
+def test_top_posts_of_a_window_whole_hours_or_not(reports, tz):
+    """In a time zone whole hours from UTC the window's top posts are ranked among the hours'
+    built leaders; half an hour off (Kolkata), its hours are computed again from its posts:
+    both give the window's own ranking."""
+    import dataclasses
+
+    from tracker.report.window import Scope
+
+    posts, _, _, cfg = reports
+    c = dataclasses.replace(cfg.campaign("win"), timezone=tz)
+    inside = [p for p in posts
+              if WINDOW.since <= p["created_at"].astimezone(ZoneInfo(tz)).date()  # type: ignore[operator]
+              <= WINDOW.until]  # type: ignore[operator]
+    con = connect(cfg.warehouse, read_only=True)
+    try:
+        scope = Scope(con, c, WINDOW)
+        got = con.execute(f"select url, engagement from {scope.table('marts.top_posts')} "
+                          "where campaign = 'win' order by rank limit 25").fetchall()
+        assert scope._whole_hours == (tz == "Asia/Damascus")
+    finally:
+        con.close()
+    assert got == top_posts(inside)

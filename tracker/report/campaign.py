@@ -81,7 +81,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     d.bursts = data.bursts(con, c, w, present)
     d.gaps = data.coverage_gaps(con, c, w, present)
     d.coverage_unknown = data.coverage_unknown(con, c, w, present)
-    d.top_posts = data.top_posts(con, c, w)
+    d.top_posts = data.top_posts(con, c, w, scope=scope)
     d.ages = ages.engagement_at_age(con, scope)
     d.tables["network"], d.amplified, d.network_counts = network_section.load(con, c, w)
     d.links = links_section.load(con, c, scope)

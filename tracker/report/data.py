@@ -250,14 +250,16 @@ def heatmap(con, c: Campaign, scope: Scope) -> Rows:
         where campaign = ? order by weekday, hour_of_day""", [c.name])
 
 
-def top_posts(con, c: Campaign, w: Window, limit: int = 25) -> Rows:
-    cond, params = w.local("created_at", c.timezone)
+def top_posts(con, c: Campaign, w: Window, limit: int = 25,
+              scope: Scope | None = None) -> Rows:
+    """The campaign's most engaged posts; with a window, ranked among the window's posts."""
+    table = (scope or _scope(con, c, w)).table("marts.top_posts")
     return rows(con, f"""
         select rank, platform, handle, text, url, kind,
                strftime(timezone('{_tz(c.timezone)}', created_at), '%Y-%m-%d %H:%M') as posted,
                likes, reposts, replies, quotes, engagement
-        from marts.top_posts where campaign = ? and {cond}
-        order by rank limit ?""", [c.name, *params, limit])
+        from {table} where campaign = ?
+        order by rank limit ?""", [c.name, limit])
 
 
 # --- headline figures -------------------------------------------------------------------------

@@ -61,6 +61,21 @@ def day_level(model: Model) -> bool:
         t in models and (not _reads_posts(t) or day_level(models[t])) for t in others)
 
 
+def hour_level(model: Model) -> bool:
+    """True when each row of the model belongs to one UTC hour and is computed from that
+    hour's rows alone (as `day_level`, by (campaign, hour)). When the window's bounds fall on
+    whole UTC hours (a time zone whole hours from UTC), its rows for the window are its rows
+    for the window's hours."""
+    models = _models()
+    if not (model.changes and model.changes[0].columns == ("campaign", "hour")
+            and model.incremental_key[:2] == ("campaign", "hour")):
+        return False
+    driving = model.changes[0].table
+    others = model.depends_on - {driving}
+    return (driving == POSTS or (driving in models and post_level(models[driving]))) and all(
+        t in models and (not _reads_posts(t) or hour_level(models[t])) for t in others)
+
+
 @functools.cache
 def _reads_posts(table: str) -> bool:
     models = _models()
@@ -69,10 +84,11 @@ def _reads_posts(table: str) -> bool:
 
 
 @functools.cache
-def chain(mart: str) -> tuple[str, ...]:
+def chain(mart: str, whole_hours: bool = False) -> tuple[str, ...]:
     """The models `mart` reads, directly or not, that read core.campaign_posts (directly or
-    not), in build order, ending with `mart` itself; a post-level model ends its branch (what
-    it reads is not needed)."""
+    not), in build order, ending with `mart` itself; a post-level or day-level model (and an
+    hour-level one when the window is `whole_hours`) ends its branch (what it reads is not
+    needed)."""
     models = _models()
     if mart not in models:
         raise KeyError(f"{mart} is not a model")
@@ -83,7 +99,8 @@ def chain(mart: str) -> tuple[str, ...]:
     def visit(table: str) -> None:
         if table in order or table == POSTS or not _reads_posts(table):
             return
-        if not post_level(models[table]) and not day_level(models[table]):
+        if not (post_level(models[table]) or day_level(models[table])
+                or (whole_hours and hour_level(models[table]))):
             for d in sorted(models[table].depends_on):
                 visit(d)
         order.append(table)
@@ -113,6 +130,8 @@ class Scope:
     _made: dict[str, str] = field(default_factory=dict)
     _where: str = ""       # the window's condition on campaign and created_at, as SQL
     _campaign: str = ""    # the campaign's name as a SQL literal
+    _hours: str = ""       # the window's condition on campaign and an hour column, as SQL
+    _whole_hours: bool = False  # the window's bounds are whole UTC hours
 
     def _days(self, column: str) -> str:
         """The window's condition on campaign and a local DATE column, as SQL."""
@@ -137,11 +156,17 @@ class Scope:
             self.con.execute(f"create or replace temp view {WINDOW_POSTS} as select * from "
                              f"{POSTS} where {where}")
             self._where = where
+            hours, _ = self.window.local("hour", self.campaign.timezone)
+            for value in literals[1:]:
+                hours = hours.replace("?", value, 1)
+            self._hours = f"campaign = {literals[0]} and {hours}"
+            self._whole_hours = all(p.minute == 0 and p.second == 0 and p.microsecond == 0
+                                    for p in (v.astimezone(dt.UTC) for v in params))
             self._campaign = literals[0]
             self._made[POSTS] = WINDOW_POSTS
         from ..build.sql import substitute
         models = _models()
-        for step in chain(model):
+        for step in chain(model, self._whole_hours):
             if step in self._made:
                 continue
             # a filter on the built rows is a view: each reader scans only its columns, and
@@ -151,6 +176,9 @@ class Scope:
             if day_level(models[step]):
                 # whole local days: the built rows of the window's days
                 sql = f"select * from {step} where {self._days('day')}"
+            elif self._whole_hours and hour_level(models[step]):
+                # the window is whole UTC hours: the built rows of its hours
+                sql = f"select * from {step} where {self._hours}"
             elif post_level(models[step]) and "created_at" in models[step].columns:
                 # the posts' own time: a range filter, no join with the window's posts
                 sql = f"select * from {step} where {self._where}"
