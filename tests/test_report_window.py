@@ -249,3 +249,28 @@ def test_top_posts_of_a_window_whole_hours_or_not(reports, tz):
     finally:
         con.close()
     assert got == top_posts(inside)
+
+
+def test_windows_of_campaigns_in_other_zones_share_a_connection(reports):
+    """One report connection serves every campaign's page: a model read as a view for one
+    campaign (whole UTC hours) and computed as a table for the next (half an hour off) does
+    not collide; a campaign name holding '?' stays a name."""
+    import dataclasses
+
+    from tracker.report.window import Scope
+
+    posts, _, window, cfg = reports
+    con = connect(cfg.warehouse, read_only=True)
+    try:
+        got = {}
+        for tz in ("Asia/Damascus", "Asia/Kolkata", "Asia/Damascus"):
+            c = dataclasses.replace(cfg.campaign("win"), timezone=tz)
+            got[tz] = con.execute(
+                f"select lang, posts from {Scope(con, c, WINDOW).table('marts.languages')} "
+                "where campaign = 'win' order by lang").fetchall()
+        odd = dataclasses.replace(cfg.campaign("win"), name="win?")
+        assert con.execute(f"select count(*) from "
+                           f"{Scope(con, odd, WINDOW).table('marts.languages')}").fetchone() == (0,)
+    finally:
+        con.close()
+    assert {k: v[0] for k, v in window["languages"].items()} == dict(got["Asia/Damascus"])

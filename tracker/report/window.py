@@ -3,8 +3,9 @@
 A mart is a chain of models from `core.campaign_posts` (e.g. core.campaign_hourly, then
 marts.languages). With a window set, `Scope.table(mart)` runs that chain once more, each
 model's SQL unchanged except that `core.campaign_posts` is replaced by the campaign's posts
-inside the window: every model of the chain becomes a temp table (the report's connection
-is read-only; the warehouse is never written), made once per report and shared by the
+inside the window: every model of the chain becomes a temp table, or a temp view of its
+built rows when those are the window's rows (see below; the report's connection is
+read-only; the warehouse is never written), made once per report and shared by the
 sections that need it (the headline figures, languages and the heatmap all read
 core.campaign_hourly). A post-level model (one row per campaign post and something of it,
 e.g. core.campaign_tag_pairs) is not computed again: its built rows for the window's posts
@@ -26,6 +27,7 @@ import duckdb
 
 from ..build.model import Model
 from ..config import Campaign
+from ..errors import TrackerError
 from .data import Window
 
 POSTS = "core.campaign_posts"
@@ -142,7 +144,8 @@ class Scope:
 
     def table(self, model: str) -> str:
         """`model` itself without a window; with one, a temp table holding `model`'s rows
-        computed from the campaign's posts inside the window."""
+        computed from the campaign's posts inside the window (or a temp view of its built
+        rows, when those are the window's rows)."""
         if not self.window.is_set:
             return model
         if not self._made:
@@ -150,9 +153,10 @@ class Scope:
             # (a view takes no parameters: the values are written as SQL literals)
             cond, params = self.window.local("created_at", self.campaign.timezone)
             literals = [_literal(v) for v in (self.campaign.name, *params)]
-            where = "campaign = ? and " + cond
-            for value in literals:
-                where = where.replace("?", value, 1)
+            # the bounds first, then the campaign: a '?' in a campaign's name stays its own
+            for value in literals[1:]:
+                cond = cond.replace("?", value, 1)
+            where = f"campaign = {literals[0]} and {cond}"
             self.con.execute(f"create or replace temp view {WINDOW_POSTS} as select * from "
                              f"{POSTS} where {where}")
             self._where = where
@@ -194,7 +198,15 @@ class Scope:
                 sql = substitute(models[step].sql, {t: self._made[t]
                                                     for t in models[step].depends_on | {POSTS}
                                                     if t in self._made})
-            name = _temp_name(step)
-            self.con.execute(f"create or replace temp {kind} {name} as {sql}")
+            # the kind in the name: another campaign's page on this connection may have made
+            # the same model the other kind (a view is not replaced by a table)
+            name = _temp_name(step) + ("__v" if kind == "view" else "")
+            try:
+                self.con.execute(f"create or replace temp {kind} {name} as {sql}")
+            except duckdb.BinderException as exc:
+                raise TrackerError(
+                    f"{step} does not have the columns this version reads for a window (the "
+                    f"models changed since the warehouse was built): run `tracker build`; "
+                    f"{str(exc).splitlines()[0]}") from None
             self._made[step] = name
         return self._made[model]
