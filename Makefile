@@ -3,11 +3,12 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-$(BIN)/tracker: pyproject.toml
+$(BIN)/tracker: pyproject.toml requirements/lake.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/lake.txt
+	$(BIN)/pip install --quiet -e '.[test,lake]'
 	@touch $(BIN)/tracker
 
 .PHONY: install demo test lint
