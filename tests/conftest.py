@@ -40,9 +40,41 @@ def write_config(tmp_path: Path, body: str) -> Path:
     return path
 
 
+# The warehouse backends the pipeline, build, report and SQL tests run on (like dlt's
+# destinations): the DuckDB file, and a DuckLake with a SQLite catalog (store/lake.py).
+BACKENDS = ["duckdb", "ducklake"]
+
+
+def warehouse_toml(backend: str, path: str = "wh/tracker.duckdb") -> str:
+    """A config's [warehouse] table for `backend`; `path` is the DuckDB file (with a lake,
+    the lake's catalog and data sit beside it)."""
+    if backend == "duckdb":
+        return f'[warehouse]\npath = "{path}"\n'
+    folder = path.rsplit("/", 1)[0] if "/" in path else "."
+    stem = path.rsplit("/", 1)[-1].removesuffix(".duckdb")
+    return (f'[warehouse]\nbackend = "ducklake"\npath = "{folder}/{stem}-writer.duckdb"\n'
+            f'catalog = "sqlite:{folder}/{stem}.sqlite"\ndata_path = "{folder}/{stem}.lake"\n')
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+def open_warehouse(cfg, **kw):
+    """The config's warehouse, on its backend (`connect` with its lake)."""
+    return connect(cfg.warehouse, lake=cfg.lake, **kw)
+
+
+def lake_at(tmp_path: Path, name: str = "test"):
+    """A lake in `tmp_path` (SQLite catalog) for tests that connect without a config."""
+    from tracker.store.lake import Lake
+    return Lake(catalog=f"sqlite:{tmp_path / (name + '.sqlite')}",
+                data_path=tmp_path / f"{name}.lake")
+
+
 SIM_CONFIG = """
-[warehouse]
-path = "wh/tracker.duckdb"
+{warehouse}
 [reports]
 dir = "out"
 [[campaigns]]
@@ -66,11 +98,14 @@ posts = 200
 """
 
 
+def sim_toml(x_posts: int = 500, per_run: int = 10_000_000, backend: str = "duckdb") -> str:
+    return SIM_CONFIG.format(x_posts=x_posts, per_run=per_run, warehouse=warehouse_toml(backend))
+
+
 @pytest.fixture
 def sim_config(tmp_path):
-    def make(x_posts: int = 500, per_run: int = 10_000_000):
-        return load_config(write_config(tmp_path, SIM_CONFIG.format(x_posts=x_posts,
-                                                                     per_run=per_run)))
+    def make(x_posts: int = 500, per_run: int = 10_000_000, backend: str = "duckdb"):
+        return load_config(write_config(tmp_path, sim_toml(x_posts, per_run, backend)))
     return make
 
 

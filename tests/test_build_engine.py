@@ -19,9 +19,9 @@ from tracker.store.normalise import POST_KEYED
 def small_warehouse(tmp_path_factory):
     from tracker.config import load_config
 
-    from .conftest import SIM_CONFIG, write_config
+    from .conftest import sim_toml, write_config
     tmp = tmp_path_factory.mktemp("engine")
-    cfg = load_config(write_config(tmp, SIM_CONFIG.format(x_posts=300, per_run=10_000_000)))
+    cfg = load_config(write_config(tmp, sim_toml(x_posts=300, per_run=10_000_000)))
     con = connect(cfg.warehouse)
     collect(con, cfg)
     _repolls(con)

@@ -12,7 +12,7 @@ import re
 import duckdb
 from click.testing import CliRunner
 
-from tests.conftest import SIM_CONFIG, write_config
+from tests.conftest import sim_toml, write_config
 from tracker.cli import cli
 from tracker.config import load_config
 from tracker.report import partial
@@ -36,7 +36,7 @@ def utc(value: dt.datetime) -> str:
 
 
 def test_report_builds_first_when_the_warehouse_has_newer_posts(tmp_path):
-    path = write_config(tmp_path, SIM_CONFIG.format(x_posts=600, per_run=200))
+    path = write_config(tmp_path, sim_toml(x_posts=600, per_run=200))
     cfg = load_config(path)
     conf = ["--config", str(path)]
     assert invoke(*conf, "collect", "--source", "simulated-x").exit_code == 0
@@ -83,7 +83,7 @@ def test_report_builds_first_when_the_warehouse_has_newer_posts(tmp_path):
 
 
 def test_every_page_says_data_as_of_and_built(tmp_path):
-    path = write_config(tmp_path, SIM_CONFIG.format(x_posts=100, per_run=1000))
+    path = write_config(tmp_path, sim_toml(x_posts=100, per_run=1000))
     cfg = load_config(path)
     conf = ["--config", str(path)]
     assert invoke(*conf, "collect").exit_code == 0
@@ -105,7 +105,7 @@ def test_every_page_says_data_as_of_and_built(tmp_path):
 
 
 def test_the_bucket_still_being_collected_is_drawn_lighter(tmp_path):
-    path = write_config(tmp_path, SIM_CONFIG.format(x_posts=100, per_run=1000))
+    path = write_config(tmp_path, sim_toml(x_posts=100, per_run=1000))
     cfg = load_config(path)
     conf = ["--config", str(path)]
     assert invoke(*conf, "collect").exit_code == 0

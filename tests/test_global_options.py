@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import ROOT, SIM_CONFIG, write_config
+from tests.conftest import ROOT, sim_toml, write_config
 from tracker.cli import cli
 from tracker.config import SOURCE_OPTIONS, DaemonSettings, load_config
 from tracker.demo import demo_config
@@ -79,7 +79,7 @@ def test_demo_flag_report_and_config_file_are_the_same_warehouse(demo_dir, monke
     assert result.stdout.splitlines()[0] == f"Report: {page}"
     assert result.stderr == ""            # the demo's models are fresh: no build, no warning
     # --db on the group: the same warehouse through another config
-    cfg = write_config(demo_dir, SIM_CONFIG.format(x_posts=100, per_run=100))
+    cfg = write_config(demo_dir, sim_toml(x_posts=100, per_run=100))
     wh = demo_dir / "warehouse" / "demo.duckdb"
     result = invoke("--config", str(cfg), "--db", str(wh), "sql",
                     "select count(*) as n from marts.campaign_summary")
@@ -92,7 +92,7 @@ def test_demo_flag_report_and_config_file_are_the_same_warehouse(demo_dir, monke
 
 
 def test_global_db_moves_the_warehouse_and_its_spool(tmp_path):
-    path = write_config(tmp_path, SIM_CONFIG.format(x_posts=100, per_run=100))
+    path = write_config(tmp_path, sim_toml(x_posts=100, per_run=100))
     other = tmp_path / "elsewhere" / "other.duckdb"
     result = invoke("--config", str(path), "--db", str(other), "collect",
                     "--source", "simulated-x")

@@ -15,7 +15,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import FIXTURES, ROOT, SIM_CONFIG, write_config
+from tests.conftest import FIXTURES, ROOT, sim_toml, write_config
 from tracker.cli import cli
 from tracker.config import load_config
 from tracker.importers import Importer
@@ -57,7 +57,7 @@ def on_terminal(args: list[str], cwd, *, stdout_tty: bool = True, stderr_tty: bo
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     base = tmp_path_factory.mktemp("term")
-    path = write_config(base, SIM_CONFIG.format(x_posts=300, per_run=1000))
+    path = write_config(base, sim_toml(x_posts=300, per_run=1000))
     assert CliRunner().invoke(cli, ["--config", str(path), "collect"]).exit_code == 0
     return base, path
 

@@ -14,6 +14,7 @@ import click
 from . import credentials, logs
 from .config import Config, config_path, load_config
 from .errors import TrackerError
+from .store.lake import Lake
 
 EXAMPLE_SQL = ("select campaign, platform, sum(posts) as posts from marts.volume_daily "
                "group by all order by posts desc")
@@ -81,15 +82,17 @@ def with_warehouse(cfg: Config, path: Path) -> Config:
     spool = cfg.spool
     if spool == cfg.warehouse.parent / "spool":   # the default: never share it with another
         spool = path.parent / f"{path.stem}.spool"
-    return dataclasses.replace(cfg, warehouse=path, spool=spool)
+    return dataclasses.replace(cfg, warehouse=path, spool=spool, lake=None)
 
 
-def warehouse_path(ctx: click.Context, db: str | None = None) -> Path:
-    """The warehouse: the command's --db, the global --db, or the config's (--demo's)."""
+def warehouse_target(ctx: click.Context, db: str | None = None) -> tuple[Path, Lake | None]:
+    """The warehouse: the command's --db, the global --db (a DuckDB file), or the config's
+    (--demo's): its file, or its writer file and lake."""
     obj = ctx.find_root().obj
     if db or obj.get("db"):
-        return Path(db or obj["db"])
-    return get_config(ctx).warehouse
+        return Path(db or obj["db"]), None
+    cfg = get_config(ctx)
+    return cfg.warehouse, cfg.lake
 
 
 def echo_err(message: str) -> None:
@@ -159,7 +162,7 @@ def collect(ctx: click.Context, campaign: str | None, source: str | None, now: b
     from .store.db import connect
 
     cfg = get_config(ctx)
-    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
     try:
         results = run_collect(con, cfg, campaign, source, now=now,
                               on_run=lambda s: click.echo(s.line()))
@@ -184,7 +187,7 @@ def build_cmd(ctx: click.Context, full: bool) -> None:
     from .store.db import connect
 
     cfg = get_config(ctx)
-    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
     try:
         for step in build(con, cfg.campaigns, full=full):
             click.echo(f"{step.model.table:32} {step.mode:12} {step.seconds * 1000:8.0f} ms")
@@ -232,7 +235,7 @@ def report(ctx: click.Context, campaign: str | None, since, until, out: str | No
         find_chromium()
     t0 = time.perf_counter()
     ensure_fresh(cfg, build=not no_build, on_note=echo_err)
-    con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=30, on_wait=echo_err)
     try:
         paths = write_reports(con, cfg, Path(out) if out else cfg.reports, campaign, window,
                               images=images, pdf=pdf)
@@ -281,7 +284,7 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], campaign: str | None,
     from .store.db import connect
 
     cfg = get_config(ctx)
-    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
     try:
         with import_progress() as progress:
             importer = Importer(con, cfg, campaign=campaign, fmt=fmt, mapping=mapping,
@@ -311,7 +314,7 @@ def quarantine(ctx: click.Context, run_id: str | None, limit: int, show_raw: boo
     from .store.db import connect
 
     cfg = get_config(ctx)
-    con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=30, on_wait=echo_err)
     try:
         total, rows = ledger.quarantined(con, run_id, limit)
     finally:
@@ -345,7 +348,7 @@ def purge(ctx: click.Context, synthetic: bool) -> None:
     if not synthetic:
         raise TrackerError("say what to purge: tracker purge --synthetic")
     cfg = get_config(ctx)
-    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
     try:
         result = purge_synthetic(con)
     finally:

@@ -59,7 +59,7 @@ def export_cmd(ctx: click.Context, campaign: str | None, since, until, fmt: str,
     cfg = get_config(ctx)
     camp = cfg.campaign(campaign)
     sel = Selection(camp.name, since.date() if since else None, until.date() if until else None)
-    con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=30, on_wait=echo_err)
     try:
         done = export(con, camp, sel, fmt, ids_only=ids_only,
                       out=Path(output) if output else None, stream=sys.stdout, force=force)
@@ -108,7 +108,7 @@ def export_network_cmd(ctx: click.Context, campaign: str, fmt: str, since, until
     cfg = get_config(ctx)
     camp = cfg.campaign(campaign)
     sel = Selection(camp.name, since.date() if since else None, until.date() if until else None)
-    con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=30, on_wait=echo_err)
     try:
         net = export_network(con, camp.name, sel, fmt, out=Path(output) if output else None,
                              stream=sys.stdout, force=force)
@@ -151,7 +151,7 @@ def forget_cmd(ctx: click.Context, post: str | None, author: str | None,
     if (post is None) == (author is None):
         raise TrackerError("give either --post ID or --author HANDLE_OR_ID")
     cfg = get_config(ctx)
-    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
     try:
         result = forget(con, post=post, author=author, platform=platform)
     finally:

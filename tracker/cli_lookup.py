@@ -48,7 +48,7 @@ def hydrate_cmd(ctx: click.Context, ids: tuple[str, ...], campaign: str, column:
 
     cfg = get_config(ctx)
     cfg.campaign(campaign)
-    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
     try:
         run = hydrate(con, cfg, campaign, [Path(p) for p in ids], column=column, wait=wait,
                       now=now, budget=budget, on_batch=progress)
@@ -88,7 +88,7 @@ def repoll_cmd(ctx: click.Context, campaign: str | None, platform: str | None,
     from .store.db import connect
 
     cfg = get_config(ctx)
-    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
     try:
         if not daemon_running(cfg):         # else its re-poll in progress is not dead
             ledger.mark_killed(con, "repoll")

@@ -43,7 +43,7 @@ def sql(ctx: click.Context, query: str | None, sql_file: str | None, fmt: str,
       tracker sql -f queries/examples/daily_volume.sql --format csv -o volume.csv
       tracker sql "from marts.top_posts" --format parquet -o top_posts.parquet
     """
-    from .cli import echo_err, warehouse_path
+    from .cli import echo_err, warehouse_target
     from .sqlquery import FORMATTERS, run_query_limited, write_parquet
     from .tables import format_table
 
@@ -58,15 +58,16 @@ def sql(ctx: click.Context, query: str | None, sql_file: str | None, fmt: str,
         raise TrackerError("no query given (pass it as an argument or with -f FILE)")
     if fmt == "parquet" and not output:
         raise TrackerError("--format parquet needs --output FILE")
-    path = warehouse_path(ctx, db)
+    path, lake = warehouse_target(ctx, db)
     if fmt == "parquet" and output:
-        n = write_parquet(path, query, Path(output), on_wait=echo_err)
+        n = write_parquet(path, query, Path(output), lake=lake, on_wait=echo_err)
         click.echo(f"Wrote {n} rows to {output}")
         return
     terminal = not output and stdout_is_terminal()
     if limit is None:
         limit = 50 if terminal else 0
-    columns, rows, total = run_query_limited(path, query, limit or None, on_wait=echo_err)
+    columns, rows, total = run_query_limited(path, query, limit or None, lake=lake,
+                                              on_wait=echo_err)
     if fmt == "table":
         text = format_table(columns, rows, total=total, rounded=terminal)
     else:
@@ -97,17 +98,17 @@ def models(ctx: click.Context, name: str | None, db: str | None) -> None:
     listed. Column types are shown when the warehouse has been built.
     Example: tracker models marts.reach_daily
     """
-    from .cli import echo_err, warehouse_path
+    from .cli import echo_err, warehouse_target
     from .models import describe
     from .store.db import connect
 
     try:
-        path: Path | None = warehouse_path(ctx, db)
+        path, lake = warehouse_target(ctx, db)
     except TrackerError:
-        path = None
+        path, lake = None, None
     con = None
-    if path is not None and path.exists():
-        con = connect(path, read_only=True, wait=30, on_wait=echo_err)
+    if path is not None and (lake.exists() if lake else path.exists()):
+        con = connect(path, lake=lake, read_only=True, wait=30, on_wait=echo_err)
     try:
         entries = describe(con)
     finally:

@@ -26,7 +26,7 @@ def payload_cmd(ctx: click.Context, page_id: str) -> None:
     from .store.db import connect
 
     cfg = get_config(ctx)
-    con = connect(cfg.warehouse, read_only=True, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=30, on_wait=echo_err)
     try:
         if segments.index_table(con) != "raw.page_index":
             raise TrackerError("the warehouse predates schema 5: open it once for writing "
@@ -55,7 +55,7 @@ def rebuild_cmd(ctx: click.Context) -> None:
     from .store.rebuild import rebuild
 
     cfg = get_config(ctx)
-    con = connect(cfg.warehouse, wait=30, on_wait=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
     try:
         result = rebuild(con, cfg.campaigns)
     finally:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .hashtags import is_hashtag, normalise_tag
+from .store.lake import Lake
 
 DEFAULT_CONFIG = "tracker.toml"
 
@@ -155,7 +156,7 @@ class Campaign:
 @dataclass(frozen=True)
 class Config:
     path: Path
-    warehouse: Path
+    warehouse: Path   # the DuckDB file; with a lake, this machine's writer file (store/lake.py)
     spool: Path
     reports: Path
     campaigns: tuple[Campaign, ...]
@@ -165,6 +166,10 @@ class Config:
     csv_mappings: dict[str, dict[str, str]] = field(default_factory=dict)
     synthetic: bool = False
     repoll: RepollSettings = field(default_factory=RepollSettings)
+    lake: Lake | None = None   # [warehouse] backend = "ducklake"
+
+    def warehouse_exists(self) -> bool:
+        return self.lake.exists() if self.lake else self.warehouse.exists()
 
     def campaign(self, name: str) -> Campaign:
         for c in self.campaigns:
@@ -206,7 +211,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     v.keys(data, _TOP_KEYS, "")
     base = path.resolve().parent
     wh = v.table(data, "warehouse", "")
-    v.keys(wh, {"path", "spool"}, "warehouse")
+    v.keys(wh, {"path", "spool", "backend", "catalog", "data_path"}, "warehouse")
     rep = v.table(data, "reports", "")
     v.keys(rep, {"dir"}, "reports")
     log = v.table(data, "log", "")
@@ -215,8 +220,9 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     level = v.opt(log, "level", str, "log.level", "one of DEBUG, INFO, WARNING, ERROR") or "INFO"
     if level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         v.fail("log.level", f"expected one of DEBUG, INFO, WARNING, ERROR, got '{level}'")
+    lake = _lake(v, wh, base)
     warehouse = _under(base, v.opt(wh, "path", str, "warehouse.path", "a file path")
-                       or "warehouse/tracker.duckdb")
+                       or (LAKE_WRITER_FILE if lake else "warehouse/tracker.duckdb"))
     spool = v.opt(wh, "spool", str, "warehouse.spool", "a directory path")
     log_file = v.opt(log, "file", str, "log.file", "a file path")
     csv_mappings = v.table(data, "csv_mappings", "")
@@ -239,6 +245,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     return Config(
         path=path,
         warehouse=warehouse,
+        lake=lake,
         spool=_under(base, spool) if spool else warehouse.parent / "spool",
         reports=_under(base, v.opt(rep, "dir", str, "reports.dir", "a directory path")
                        or "reports"),
@@ -249,6 +256,33 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
         csv_mappings={k: dict(m) for k, m in csv_mappings.items()},
         repoll=_repoll(v, v.table(data, "repoll", "")),
     )
+
+
+def _lake(v: _Validator, wh: dict[str, Any], base: Path) -> Lake | None:
+    """[warehouse] backend = "ducklake", its catalog and data_path (docs/lake.md)."""
+    backend = v.opt(wh, "backend", str, "warehouse.backend", "'duckdb' or 'ducklake'") or "duckdb"
+    if backend not in {"duckdb", "ducklake"}:
+        v.fail("warehouse.backend", f"expected 'duckdb' or 'ducklake', got '{backend}'")
+    catalog = v.opt(wh, "catalog", str, "warehouse.catalog",
+                    "'sqlite:PATH' or 'postgres:CONNECTION STRING'")
+    data_path = v.opt(wh, "data_path", str, "warehouse.data_path", "a directory path")
+    if backend == "duckdb":
+        for key, val in (("catalog", catalog), ("data_path", data_path)):
+            if val is not None:
+                v.fail(f"warehouse.{key}", "only for backend = 'ducklake'")
+        return None
+    catalog = catalog or "sqlite:warehouse/lake.sqlite"
+    kind, _, where = catalog.partition(":")
+    if kind not in {"sqlite", "postgres"} or not where.strip():
+        v.fail("warehouse.catalog", "expected 'sqlite:PATH' or 'postgres:CONNECTION STRING' "
+                                    f"(e.g. 'postgres:dbname=tracker host=db'), got '{catalog}'")
+    if kind == "postgres" and re.search(r"\bpassword\s*=", where, re.IGNORECASE):
+        v.fail("warehouse.catalog", "no password in the config: use PGPASSWORD, ~/.pgpass or "
+                                    "a service file (docs/lake.md)")
+    if kind == "sqlite":
+        where = str(_under(base, where))
+    return Lake(catalog=f"{kind}:{where}",
+                data_path=_under(base, data_path or "warehouse/lake"))
 
 
 def _repoll(v: _Validator, raw: dict[str, Any]) -> RepollSettings:
@@ -270,6 +304,10 @@ def _repoll(v: _Validator, raw: dict[str, Any]) -> RepollSettings:
                                        f"got {_show(val)}")
         out["max_posts"] = val
     return RepollSettings(**out)
+
+
+# With a lake, this machine's writer file (store/lake.py) unless [warehouse] path names one
+LAKE_WRITER_FILE = "warehouse/lake-writer.duckdb"
 
 
 def _under(base: Path, relative: str) -> Path:

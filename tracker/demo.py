@@ -38,7 +38,7 @@ def run_demo(base: Path, *, scale: float = 1.0, fresh: bool = True,
     if fresh:
         for p in (cfg.warehouse, cfg.warehouse.with_name(cfg.warehouse.name + ".wal")):
             p.unlink(missing_ok=True)
-    con = connect(cfg.warehouse)
+    con = connect(cfg.warehouse, lake=cfg.lake)
     try:
         collect(con, cfg, batch_pages=20, on_run=on_run)
         build(con, cfg.campaigns)

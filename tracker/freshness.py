@@ -143,7 +143,7 @@ def ensure_fresh(cfg: Config, *, build: bool, wait: float = 30.0,
     """
     from .store.db import connect
 
-    con = connect(cfg.warehouse, read_only=True, wait=wait, on_wait=on_note)
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=wait, on_wait=on_note)
     try:
         found = check(con, cfg.campaigns)
     finally:
@@ -157,7 +157,7 @@ def ensure_fresh(cfg: Config, *, build: bool, wait: float = 30.0,
     from .models import build as build_models
 
     on_note(f"Building the models first: {found.why()}.")
-    con = connect(cfg.warehouse, wait=wait, on_wait=on_note)
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=wait, on_wait=on_note)
     try:
         build_models(con, cfg.campaigns)
     finally:

@@ -73,10 +73,12 @@ def write_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign
     """Write the config's campaigns into core.campaigns and core.campaign_tags."""
     campaigns = list(campaigns)
     con.execute("create schema if not exists core")
-    con.execute("create or replace table core.campaigns (campaign varchar primary key, "
+    # one row per campaign and per (campaign, tag), from the validated config: no primary
+    # keys, which a lake cannot have (store/lake.py)
+    con.execute("create or replace table core.campaigns (campaign varchar not null, "
                 "title varchar, timezone varchar not null, start_date date, end_date date)")
     con.execute("create or replace table core.campaign_tags (campaign varchar not null, "
-                "tag varchar not null, tag_text varchar, primary key (campaign, tag))")
+                "tag varchar not null, tag_text varchar)")
     if campaigns:
         con.executemany("insert into core.campaigns values (?, ?, ?, ?, ?)",
                         [(c.name, c.title, c.timezone, c.start, c.end) for c in campaigns])

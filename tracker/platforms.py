@@ -96,7 +96,8 @@ DOC = ("One row per platform the tracker knows (written from tracker/platforms.p
 def write_platforms(con: duckdb.DuckDBPyConnection) -> None:
     """Write the registry into core.platforms (inside the build's transaction)."""
     con.execute("create schema if not exists core")
-    con.execute(f"create or replace table {TABLE} (platform varchar primary key, "
+    # one row per platform of the registry; no primary key, which a lake cannot have
+    con.execute(f"create or replace table {TABLE} (platform varchar not null, "
                 "label varchar not null, post_identity varchar, author_identity varchar, "
                 "kinds varchar, engagement varchar, impressions_since timestamptz, "
                 "counts varchar not null)")

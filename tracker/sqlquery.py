@@ -21,6 +21,7 @@ import duckdb
 from .errors import TrackerError
 from .store import segments
 from .store.db import connect, scalar
+from .store.lake import Lake
 from .tables import FORMATTERS
 
 __all__ = ["FORMATS", "FORMATTERS", "check_read_only", "run_query", "write_parquet"]
@@ -49,14 +50,17 @@ def check_read_only(query: str) -> str:
 
 
 def _open(path: Path, wait: float, on_wait: Callable[[str], None] | None,
-          allowed_file: Path | None = None) -> duckdb.DuckDBPyConnection:
-    con = connect(path, read_only=True, wait=wait, on_wait=on_wait)
+          allowed_file: Path | None = None, lake: Lake | None = None
+          ) -> duckdb.DuckDBPyConnection:
+    con = connect(path, lake=lake, read_only=True, wait=wait, on_wait=on_wait)
     try:
         con.execute("set TimeZone = 'UTC'")
         if allowed_file is not None:
             con.execute("set allowed_paths = ?", [[str(allowed_file)]])
-        # the payload segments, which the view raw.pages reads (store/segments.py)
-        con.execute("set allowed_directories = ?", [[str(segments.raw_dir(con)) + "/"]])
+        # the payload segments, which the view raw.pages reads (store/segments.py), and a
+        # lake's Parquet files
+        folders = [segments.raw_dir(con)] + ([lake.data_path] if lake else [])
+        con.execute("set allowed_directories = ?", [[f"{f}/" for f in folders]])
         con.execute("set enable_external_access = false")
     except BaseException:
         con.close()
@@ -64,21 +68,22 @@ def _open(path: Path, wait: float, on_wait: Callable[[str], None] | None,
     return con
 
 
-def run_query(path: Path, query: str, *, wait: float = 30.0,
+def run_query(path: Path, query: str, *, wait: float = 30.0, lake: Lake | None = None,
               on_wait: Callable[[str], None] | None = None) -> tuple[list[str], list[tuple]]:
     """Run one read-only statement; return (column names, rows)."""
-    columns, rows, _ = run_query_limited(path, query, None, wait=wait, on_wait=on_wait)
+    columns, rows, _ = run_query_limited(path, query, None, wait=wait, lake=lake,
+                                         on_wait=on_wait)
     return columns, rows
 
 
 def run_query_limited(path: Path, query: str, limit: int | None, *, wait: float = 30.0,
-                      on_wait: Callable[[str], None] | None = None
+                      lake: Lake | None = None, on_wait: Callable[[str], None] | None = None
                       ) -> tuple[list[str], list[tuple], int]:
     """Run one read-only statement; return (column names, the first `limit` rows (all if
     None), the number of rows in the result). The query runs once; rows past the limit are
     counted, not kept."""
     statement = check_read_only(query)
-    con = _open(path, wait, on_wait)
+    con = _open(path, wait, on_wait, lake=lake)
     try:
         try:
             cur = con.execute(statement)
@@ -100,12 +105,12 @@ def run_query_limited(path: Path, query: str, limit: int | None, *, wait: float 
 
 
 def write_parquet(path: Path, query: str, output: Path, *, wait: float = 30.0,
-                  on_wait: Callable[[str], None] | None = None) -> int:
+                  lake: Lake | None = None, on_wait: Callable[[str], None] | None = None) -> int:
     """Write the result of one read-only statement to `output` as Parquet; return row count."""
     statement = check_read_only(query)
     output = output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
-    con = _open(path, wait, on_wait, allowed_file=output)
+    con = _open(path, wait, on_wait, allowed_file=output, lake=lake)
     try:
         try:
             con.execute(f"copy (\n{statement}\n) to ? (format parquet)", [str(output)])

@@ -58,8 +58,10 @@ class BuildState:
     def __init__(self, con: duckdb.DuckDBPyConnection, config_tables: Sequence[str]):
         self.con = con
         self.config_tables = tuple(config_tables)
+        # one row per (model, source), written by `save` after deleting the model's rows; no
+        # primary key, which a lake cannot have (store/lake.py)
         con.execute(f"create table if not exists {STATE_TABLE} (model varchar, fingerprint "
-                    "varchar, source varchar, high_water bigint, primary key (model, source))")
+                    "varchar, source varchar, high_water bigint)")
         self._config = repr(tuple(con.execute(f"select * from {t} order by all").fetchall()
                                   for t in self.config_tables))
 

@@ -58,7 +58,7 @@ def build_job(loader: Loader) -> str:
         reports: list[Path] = []
         if cfg.daemon.reports:
             try:
-                con = connect(cfg.warehouse, read_only=True, wait=30)
+                con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=30)
                 try:
                     reports = write_reports(con, cfg)
                 finally:

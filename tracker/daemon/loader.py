@@ -101,7 +101,7 @@ class Loader:
     def open(self, wait: float = 0.0) -> duckdb.DuckDBPyConnection | None:
         """Open read-write (caller holds `write_lock`); None, noted in the state, if busy."""
         try:
-            con = connect(self.warehouse, wait=wait)
+            con = connect(self.warehouse, lake=self.get_config().lake, wait=wait)
         except WarehouseLocked as exc:
             if not self._busy_logged:
                 log.warning("warehouse busy; fetched pages wait in the spool",
@@ -184,7 +184,7 @@ class Loader:
 
     def fill_counts(self, runs: list[RunSummary]) -> None:
         """Set the runs' page and post counts from the ledger, once they are loaded."""
-        con = connect(self.warehouse, read_only=True, wait=30)
+        con = connect(self.warehouse, lake=self.get_config().lake, read_only=True, wait=30)
         try:
             for run in runs:
                 counts = ledger.run_counts(con, run.run_id)
@@ -198,12 +198,13 @@ class Loader:
 
         Read-write, else read-only beside a reader; None if the warehouse cannot be opened.
         """
-        if not self.warehouse.exists():
+        if not self.get_config().warehouse_exists():
             return {}, {}
         with self.write_lock:
             for read_only, wait in ((False, 0.0), (True, 5.0)):
                 try:
-                    con = connect(self.warehouse, read_only=read_only, wait=wait)
+                    con = connect(self.warehouse, lake=self.get_config().lake,
+                                  read_only=read_only, wait=wait)
                 except WarehouseLocked:
                     continue
                 try:

@@ -34,6 +34,7 @@ from ..config import Config
 from ..errors import WarehouseLocked
 from ..store import ledger
 from ..store.db import connect
+from ..store.lake import Lake
 from ..tables import format_table
 from ..timeutil import as_utc, iso, parse_iso, utcnow
 from . import collect_job_id, lock_path, state_path
@@ -100,9 +101,10 @@ def real_outcomes(con: duckdb.DuckDBPyConnection, cfg: Config, daemon: DaemonSee
 def _ledger(cfg: Config, wait: float, on_wait: Any
             ) -> tuple[DaemonSeen, dict[tuple[str, str], dict], dict | None]:
     """The daemon, and the ledger's sources and last import with their real outcomes."""
-    if not cfg.warehouse.exists():
+    if not cfg.warehouse_exists():
         return _daemon(cfg), {}, None
-    con = connect(cfg.warehouse, read_only=True, wait=wait, on_wait=on_wait)  # may raise
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=wait,  # may raise
+                  on_wait=on_wait)
     try:
         daemon = _daemon(cfg)   # while no process writes: see the module's doc
         outcomes = real_outcomes(con, cfg, daemon)
@@ -111,6 +113,15 @@ def _ledger(cfg: Config, wait: float, on_wait: Any
                 ledger.last_import(con, outcomes))
     finally:
         con.close()
+
+
+def _lake_size(lake: Lake) -> int:
+    """A lake's Parquet data and payload segments, and its SQLite catalog."""
+    files = [p for p in lake.data_path.rglob("*") if p.is_file()]
+    catalog = lake.catalog_file
+    if catalog is not None:
+        files += [p for p in (catalog, catalog.with_name(catalog.name + "-wal")) if p.exists()]
+    return sum(p.stat().st_size for p in files)
 
 
 def _size(path: Path) -> int:
@@ -185,7 +196,9 @@ def gather(cfg: Config, *, wait: float = 30.0, on_wait: Any = None) -> dict[str,
                    "started_at": (state or {}).get("started_at"),
                    "spool_batches": (state or {}).get("spool_batches", _spooled(cfg)),
                    "warehouse_busy_since": (state or {}).get("warehouse_busy_since")},
-        "warehouse": {"path": str(cfg.warehouse), "bytes": _size(cfg.warehouse), "note": note},
+        "warehouse": {"path": cfg.lake.describe() if cfg.lake else str(cfg.warehouse),
+                      "bytes": _lake_size(cfg.lake) if cfg.lake else _size(cfg.warehouse),
+                      "note": note},
         "sources": [asdict(s) for s in sources],
         "last_import": _import(last_import),
         "spool_rejected": rejected,

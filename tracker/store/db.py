@@ -6,12 +6,15 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from ..errors import WarehouseError, WarehouseLocked
 from ..resources import SCHEMA_DIR
+
+if TYPE_CHECKING:
+    from .lake import Lake
 
 _PID = re.compile(r"\(PID (\d+)\)")
 
@@ -79,9 +82,15 @@ PYTHON_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply the schema files not yet applied; return the resulting version."""
-    con.execute(
+    from . import lake
+    keyless = lake.is_lake(con)   # DuckLake has no primary keys (store/lake.py)
+
+    def schema_sql(text: str) -> str:
+        return lake.without_keys(text) if keyless else text
+
+    con.execute(schema_sql(
         "create table if not exists schema_migrations "
-        "(version integer primary key, name varchar, applied_at timestamptz default now())")
+        "(version integer primary key, name varchar, applied_at timestamptz default now())"))
     # Every file not yet recorded is applied, in order, even one numbered below the newest
     # applied: schema files from work that landed in a different order than it was numbered.
     applied = {int(r[0]) for r in con.execute("select version from schema_migrations").fetchall()}
@@ -90,7 +99,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             continue
         con.execute("begin transaction")
         try:
-            con.execute(path.read_text(encoding="utf-8"))
+            con.execute(schema_sql(path.read_text(encoding="utf-8")))
             if version in PYTHON_STEPS:
                 PYTHON_STEPS[version](con)
             con.execute("insert into schema_migrations (version, name) values (?, ?)",
@@ -114,16 +123,23 @@ def is_lock_error(exc: Exception) -> bool:
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
 
 
-def connect(path: Path | str, *, read_only: bool = False, wait: float = 0.0,
+def connect(path: Path | str, *, lake: Lake | None = None, read_only: bool = False,
+            wait: float = 0.0,
             on_wait: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. With `wait` > 0, retry for that many seconds while it is locked.
 
-    Writers get the schema migrated. Readers need an existing warehouse.
+    Writers get the schema migrated. Readers need an existing warehouse. With `lake`, the
+    warehouse is that DuckLake: `path` is then this machine's writer file, which a reader
+    does not open (store/lake.py).
     """
     path = Path(path)
-    if read_only and not path.exists():
-        raise WarehouseError(f"{path}: warehouse not found (run `tracker collect`, "
-                             "`tracker import` or `tracker demo` first)")
+    if read_only and not (lake.exists() if lake else path.exists()):
+        raise WarehouseError(f"{lake.describe() if lake else path}: warehouse not found (run "
+                             "`tracker collect`, `tracker import` or `tracker demo` first)")
+    if lake is not None and read_only:
+        con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                     "autoload_known_extensions": True})
+        return _opened(con, lake, read_only=True)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait
@@ -147,7 +163,17 @@ def connect(path: Path | str, *, read_only: bool = False, wait: float = 0.0,
             delay = min(delay * 2, 0.5)
         except duckdb.Error as exc:
             raise WarehouseError(f"{path}: cannot open warehouse: {exc}") from None
+    return _opened(con, lake, read_only=read_only)
+
+
+def _opened(con: duckdb.DuckDBPyConnection, lake: Lake | None, *,
+            read_only: bool) -> duckdb.DuckDBPyConnection:
+    """A connection made ready: the lake attached, the schema migrated (writers), the raw
+    layer's segments found."""
     try:
+        if lake is not None:
+            from . import lake as lakes
+            lakes.attach(con, lake, read_only=read_only)
         if not read_only:
             # first: a schema step may read payloads (6 reads links from raw.pages), and the
             # view must find them where the warehouse is now

@@ -49,10 +49,12 @@ def start_run(con: duckdb.DuckDBPyConnection, kind: str, campaign: str | None,
               source: str | None, run_id: str | None = None,
               started_at: dt.datetime | None = None) -> str:
     run_id = run_id or new_run_id(kind)
+    # insert-where-not-stored rather than `on conflict`: a lake has no primary keys
     con.execute(
         "insert into ledger.runs (run_id, kind, campaign, source, started_at, status) "
-        "values (?, ?, ?, ?, ?, 'running') on conflict do nothing",
-        [run_id, kind, campaign, source, started_at or utcnow()])
+        "select ?, ?, ?, ?, ?, 'running' "
+        "where not exists (select 1 from ledger.runs where run_id = ?)",
+        [run_id, kind, campaign, source, started_at or utcnow(), run_id])
     return run_id
 
 
@@ -265,11 +267,12 @@ def all_cursors(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Any]:
 
 def set_cursor(con: duckdb.DuckDBPyConnection, campaign: str, source: str, cursor: Any,
                run_id: str) -> None:
-    con.execute(
-        "insert into ledger.cursors values (?, ?, ?, ?, ?) on conflict (campaign, source) "
-        "do update set cursor = excluded.cursor, updated_at = excluded.updated_at, "
-        "run_id = excluded.run_id",
-        [campaign, source, json.dumps(cursor, default=str), utcnow(), run_id])
+    # delete and insert rather than `on conflict ... do update`: a lake has no primary keys.
+    # Callers hold the transaction that stores the pages the cursor follows.
+    con.execute("delete from ledger.cursors where campaign = ? and source = ?",
+                [campaign, source])
+    con.execute("insert into ledger.cursors values (?, ?, ?, ?, ?)",
+                [campaign, source, json.dumps(cursor, default=str), utcnow(), run_id])
 
 
 # --- gaps and quarantine ----------------------------------------------------------------------

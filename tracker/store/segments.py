@@ -52,7 +52,12 @@ def database_path(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def raw_dir(con: duckdb.DuckDBPyConnection) -> Path:
-    """The segment folder of the warehouse open on `con` (a temporary one in memory)."""
+    """The segment folder of the warehouse open on `con` (a temporary one in memory; a
+    lake's beside its Parquet data, store/lake.py)."""
+    from .lake import RAW_DIR
+    lake_raw = con.execute(f"select getvariable('{RAW_DIR}')").fetchone()
+    if lake_raw and lake_raw[0]:
+        return Path(lake_raw[0])
     path = database_path(con)
     if not path or path == ":memory:":
         key = str(id(con))

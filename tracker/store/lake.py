@@ -1,0 +1,138 @@
+"""The DuckLake backend: the warehouse's tables in a DuckLake (catalog in SQLite or
+PostgreSQL, data in Parquet files), attached to a DuckDB connection as the database `lake`.
+
+A connection to the lake is an ordinary DuckDB connection with the lake attached and made
+the default database (`USE lake`), so every model, report and query runs unchanged.
+
+Writers and readers (docs/lake.md):
+- A reader opens an in-memory DuckDB and attaches the lake read-only: it takes no lock, so
+  it never waits for the daemon and never keeps the daemon from loading.
+- A writer opens this machine's writer file (`[warehouse] path`, a small DuckDB file that
+  holds no data) and attaches the lake to it. DuckDB's lock on that file lets one writer of
+  this machine in at a time, with the same waiting and messages as the file backend; that
+  keeps the norm merge's insert-where-not-stored exact (DuckLake has no primary keys).
+
+The extensions load from the pinned wheels (requirements/lake.txt) by absolute path, with
+DuckDB's signature checks on; without the wheels, from DuckDB's own extension folder (after
+`INSTALL ducklake` on a machine with internet access).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ..errors import WarehouseError
+
+NAME = "lake"   # the attached database's name
+RAW_DIR = "tracker_lake_raw"   # SQL variable: where the lake's payload segments are
+# Primary keys and unique constraints: DuckLake has none (it refuses them). Dedupe by key is
+# done where rows are written (warehouse/normalise/_merge.sql, store/ledger.py), on both backends.
+_INLINE_KEY = re.compile(r"\s+primary key\b", re.IGNORECASE)
+_TABLE_KEY = re.compile(r",\s*primary key\s*\([^)]*\)", re.IGNORECASE)
+_EXTENSIONS = {"ducklake": "duckdb_extension_ducklake",
+               "sqlite_scanner": "duckdb_extension_sqlite_scanner",
+               "postgres_scanner": "duckdb_extension_postgres_scanner"}
+
+
+@dataclass(frozen=True)
+class Lake:
+    """Where a lake is: `catalog` as DuckLake takes it after `ducklake:` (`sqlite:/abs/path`
+    or `postgres:<libpq connection string>`) and the folder of its Parquet files."""
+
+    catalog: str
+    data_path: Path
+
+    @property
+    def kind(self) -> str:
+        return self.catalog.split(":", 1)[0]
+
+    @property
+    def catalog_file(self) -> Path | None:
+        """The SQLite catalog's file (None for PostgreSQL)."""
+        return Path(self.catalog.split(":", 1)[1]) if self.kind == "sqlite" else None
+
+    @property
+    def raw_dir(self) -> Path:
+        """The payload segments (store/segments.py) beside the lake's Parquet data."""
+        return self.data_path / "raw"
+
+    def describe(self) -> str:
+        """For messages: the catalog without anything a connection string may hold."""
+        if self.kind == "sqlite":
+            return f"lake {self.catalog_file}"
+        return f"lake on PostgreSQL ({_safe_postgres(self.catalog)})"
+
+    def exists(self) -> bool:
+        f = self.catalog_file
+        return f.exists() if f is not None else True
+
+
+def _safe_postgres(catalog: str) -> str:
+    """dbname and host of a libpq string (never a password)."""
+    parts = dict(re.findall(r"(\w+)=(\S+)", catalog.split(":", 1)[1]))
+    return " ".join(f"{k}={parts[k]}" for k in ("dbname", "host") if k in parts) or "libpq defaults"
+
+
+def without_keys(sql: str) -> str:
+    """A schema file's SQL without primary keys, for the lake."""
+    return _INLINE_KEY.sub("", _TABLE_KEY.sub("", sql))
+
+
+def _extension_file(name: str) -> Path | None:
+    spec = importlib.util.find_spec(_EXTENSIONS[name])
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    path = folder / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    return path if path.exists() else None
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """LOAD DuckLake and the catalog's scanner: from the pinned wheels, else DuckDB's own
+    installed extensions."""
+    for name in ("ducklake", "sqlite_scanner" if lake.kind == "sqlite" else "postgres_scanner"):
+        path = _extension_file(name)
+        try:
+            con.execute(f"load '{path}'" if path else f"load {name}")
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise WarehouseError(
+                f"{lake.describe()}: cannot load the DuckDB extension {name} for DuckDB "
+                f"{duckdb.__version__} ({first}); install the pinned set with `pip install "
+                "--require-hashes --no-deps -r requirements/lake.txt` (or "
+                "`pip install 'hashtag-tracker[lake]'`), or run `INSTALL "
+                f"{name}` once with internet access (docs/lake.md)") from None
+
+
+def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool) -> None:
+    """Attach the lake as `lake` and make it the default database."""
+    load_extensions(con, lake)
+    options = [f"data_path {_literal(str(lake.data_path) + '/')}"]
+    if lake.kind == "sqlite":
+        # WAL lets readers read while a writer commits; the busy timeout rides out a commit
+        options += ["meta_journal_mode 'WAL'", "meta_busy_timeout 10000"]
+    if read_only:
+        options.append("read_only")
+    try:
+        con.execute(f"attach {_literal('ducklake:' + lake.catalog)} as {NAME} "
+                    f"({', '.join(options)})")
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise WarehouseError(f"{lake.describe()}: cannot open the lake: {first}") from None
+    con.execute(f"use {NAME}")
+    con.execute(f"set variable {RAW_DIR} = {_literal(str(lake.raw_dir))}")
+
+
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("select type = 'ducklake' from duckdb_databases() "
+                      "where database_name = current_database()").fetchone()
+    return bool(row and row[0])
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
