@@ -428,6 +428,10 @@ def _register() -> None:
 
     cli.add_command(payload_cmd)
     cli.add_command(rebuild_cmd)
+    from .cli_lake import migrate_cmd, shell_cmd
+
+    cli.add_command(migrate_cmd)
+    cli.add_command(shell_cmd)
 
 
 _register()

@@ -92,40 +92,47 @@ def _extension_file(name: str) -> Path | None:
     return path if path.exists() else None
 
 
-def load_extensions(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
-    """LOAD DuckLake and the catalog's scanner: from the pinned wheels, else DuckDB's own
-    installed extensions."""
+def load_statements(lake: Lake) -> list[str]:
+    """LOAD DuckLake and the catalog's scanner: from the pinned wheels by absolute path, else
+    DuckDB's own installed extensions (after `INSTALL ducklake` with internet access)."""
+    out = []
     for name in ("ducklake", "sqlite_scanner" if lake.kind == "sqlite" else "postgres_scanner"):
         path = _extension_file(name)
-        try:
-            con.execute(f"load '{path}'" if path else f"load {name}")
-        except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise WarehouseError(
-                f"{lake.describe()}: cannot load the DuckDB extension {name} for DuckDB "
-                f"{duckdb.__version__} ({first}); install the pinned set with `pip install "
-                "--require-hashes --no-deps -r requirements/lake.txt` (or "
-                "`pip install 'hashtag-tracker[lake]'`), or run `INSTALL "
-                f"{name}` once with internet access (docs/lake.md)") from None
+        out.append(f"load {_literal(str(path))}" if path else f"load {name}")
+    return out
 
 
-def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool) -> None:
-    """Attach the lake as `lake` and make it the default database."""
-    load_extensions(con, lake)
+def attach_statements(lake: Lake, *, read_only: bool) -> list[str]:
+    """The statements that open the lake in any DuckDB 1.5.5 session (`tracker shell` prints
+    them): load the extensions, attach the lake as `lake`, make it the default database and
+    say where its payload segments are."""
     options = [f"data_path {_literal(str(lake.data_path) + '/')}"]
     if lake.kind == "sqlite":
         # WAL lets readers read while a writer commits; the busy timeout rides out a commit
         options += ["meta_journal_mode 'WAL'", "meta_busy_timeout 10000"]
     if read_only:
         options.append("read_only")
-    try:
-        con.execute(f"attach {_literal('ducklake:' + lake.catalog)} as {NAME} "
-                    f"({', '.join(options)})")
-    except duckdb.Error as exc:
-        first = str(exc).splitlines()[0]
-        raise WarehouseError(f"{lake.describe()}: cannot open the lake: {first}") from None
-    con.execute(f"use {NAME}")
-    con.execute(f"set variable {RAW_DIR} = {_literal(str(lake.raw_dir))}")
+    return [*load_statements(lake),
+            f"attach {_literal('ducklake:' + lake.catalog)} as {NAME} ({', '.join(options)})",
+            f"use {NAME}",
+            f"set variable {RAW_DIR} = {_literal(str(lake.raw_dir))}"]
+
+
+def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool) -> None:
+    """Attach the lake as `lake` and make it the default database."""
+    for sql in attach_statements(lake, read_only=read_only):
+        try:
+            con.execute(sql)
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            if sql.startswith("load"):
+                raise WarehouseError(
+                    f"{lake.describe()}: cannot load a DuckDB extension for DuckDB "
+                    f"{duckdb.__version__} ({first}); install the pinned set with `pip install "
+                    "--require-hashes --no-deps -r requirements/lake.txt` (or "
+                    "`pip install 'hashtag-tracker[lake]'`), or run `INSTALL ducklake` once "
+                    "with internet access (docs/lake.md)") from None
+            raise WarehouseError(f"{lake.describe()}: cannot open the lake: {first}") from None
 
 
 def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
