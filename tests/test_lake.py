@@ -201,3 +201,22 @@ def test_a_reader_of_a_missing_lake_and_a_missing_extension_get_one_line(tmp_pat
                          "'hashtag-tracker[lake]'`), or run `INSTALL ducklake` once with "
                          "internet access (docs/lake.md)")
     assert "\n" not in text
+
+
+def test_a_reader_holding_the_lake_open_never_holds_up_a_writer(tmp_path):
+    """A notebook keeps a read-only connection open all afternoon: collection goes on, and
+    the notebook's next query sees what was committed meanwhile."""
+    cfg_path = write_config(tmp_path, CONFIG.replace(
+        '[warehouse]\npath = "warehouse/tracker.duckdb"', LAKE_LINES))
+    tracker(cfg_path, "collect", "--campaign", "aleppo", "--source", "simulated-bluesky")
+    cfg = load_config(cfg_path)
+    reader = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
+    try:
+        before = reader.execute("select count(*) from norm.posts").fetchone()[0]
+        assert before == 100
+        result = CliRunner().invoke(cli, ["--config", str(cfg_path), "collect", "--campaign",
+                                          "aleppo", "--source", "simulated-x"])
+        assert result.exit_code == 0 and "waiting" not in result.output, result.output
+        assert reader.execute("select count(*) from norm.posts").fetchone()[0] == 500
+    finally:
+        reader.close()
