@@ -220,3 +220,45 @@ def test_a_reader_holding_the_lake_open_never_holds_up_a_writer(tmp_path):
         assert reader.execute("select count(*) from norm.posts").fetchone()[0] == 500
     finally:
         reader.close()
+
+
+def test_report_as_of_an_earlier_snapshot_is_the_earlier_report(tmp_path):
+    import json
+    cfg_path = write_config(tmp_path, CONFIG.replace(
+        '[warehouse]\npath = "warehouse/tracker.duckdb"', LAKE_LINES))
+    tracker(cfg_path, "collect", "--campaign", "aleppo", "--source", "simulated-bluesky")
+    report = ("report", "--campaign", "aleppo", "--no-images", "--out")
+    tracker(cfg_path, *report, str(tmp_path / "first"))
+    first = tmp_path / "first" / "aleppo"
+    summary = json.loads((first / "summary.json").read_text(encoding="utf-8"))
+    snapshot = summary["snapshot"]
+    assert isinstance(snapshot, int) and summary["figures"]["posts"] == 100
+    tracker(cfg_path, "collect", "--campaign", "aleppo", "--source", "simulated-x")
+    tracker(cfg_path, *report, str(tmp_path / "later"))
+    later = json.loads((tmp_path / "later" / "aleppo" / "summary.json").read_text("utf-8"))
+    assert later["figures"]["posts"] == 500 and later["snapshot"] > snapshot
+    tracker(cfg_path, *report, str(tmp_path / "again"), "--as-of", str(snapshot))
+    again = tmp_path / "again" / "aleppo"
+    redone = json.loads((again / "summary.json").read_text(encoding="utf-8"))
+    for key in ("figures", "snapshot", "data_as_of", "coverage_gaps", "bucket"):
+        assert redone[key] == summary[key], key
+    csvs = sorted(p.name for p in first.glob("*.csv"))
+    assert len(csvs) > 5 and sorted(p.name for p in again.glob("*.csv")) == csvs
+    for name in csvs:
+        assert (again / name).read_bytes() == (first / name).read_bytes(), name
+    # the lake was only read: nothing was built or written for the earlier report
+    cfg = load_config(cfg_path)
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
+    assert lakes.current_snapshot(con) == later["snapshot"]
+    con.close()
+
+
+def test_report_as_of_on_a_file_or_with_a_bad_value_is_one_line(tmp_path):
+    cfg_path = write_config(tmp_path, CONFIG)
+    result = CliRunner().invoke(cli, ["--config", str(cfg_path), "report", "--as-of", "3"])
+    assert result.exit_code == 1
+    assert result.output == ('Error: --as-of needs a lake ([warehouse] backend = "ducklake", '
+                             "docs/lake.md)\n")
+    result = CliRunner().invoke(cli, ["--config", str(cfg_path), "report", "--as-of", "soon"])
+    assert result.output == ("Error: --as-of: expected a snapshot number or an ISO 8601 time, "
+                             "got 'soon'\n")

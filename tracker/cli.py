@@ -5,6 +5,7 @@ Typed errors (`TrackerError`) become `Error: ...` on stderr with exit code 1, he
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -210,9 +211,13 @@ def build_cmd(ctx: click.Context, full: bool) -> None:
                                                "(a warning on stderr says so).")
 @click.option("--pdf", is_flag=True, help="Also print each campaign page to "
                                           "OUT/<campaign>/report.pdf (needs Chromium on PATH).")
+@click.option("--as-of", "as_of", metavar="SNAPSHOT_OR_TIME",
+              help="A lake only: write the report from the lake as it was at this snapshot "
+                   "(the number in an earlier report's summary.json) or time (ISO 8601, UTC "
+                   "unless it says otherwise); nothing is built.")
 @click.pass_context
 def report(ctx: click.Context, campaign: str | None, since, until, out: str | None,
-           images: bool, no_build: bool, pdf: bool) -> None:
+           images: bool, no_build: bool, pdf: bool, as_of: str | None) -> None:
     """Write the HTML report(s) from the built models.
 
     When the warehouse has posts the last `tracker build` did not see (or lost some, or the
@@ -234,8 +239,14 @@ def report(ctx: click.Context, campaign: str | None, since, until, out: str | No
         from .report.pdf import find_chromium
         find_chromium()
     t0 = time.perf_counter()
-    ensure_fresh(cfg, build=not no_build, on_note=echo_err)
-    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=30, on_wait=echo_err)
+    snapshot = _snapshot_or_time(as_of) if as_of else None
+    if snapshot is not None and cfg.lake is None:
+        raise TrackerError("--as-of needs a lake ([warehouse] backend = \"ducklake\", "
+                           "docs/lake.md)")
+    if snapshot is None:
+        ensure_fresh(cfg, build=not no_build, on_note=echo_err)
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=30, on_wait=echo_err,
+                  as_of=snapshot)
     try:
         paths = write_reports(con, cfg, Path(out) if out else cfg.reports, campaign, window,
                               images=images, pdf=pdf)
@@ -244,6 +255,18 @@ def report(ctx: click.Context, campaign: str | None, since, until, out: str | No
     for p in paths:
         click.echo(f"Report: {p}")
     click.echo(f"Done in {time.perf_counter() - t0:.1f}s.")
+
+
+def _snapshot_or_time(text: str) -> int | dt.datetime:
+    """--as-of: a snapshot number, or an ISO 8601 time (UTC unless it names a zone)."""
+    if text.isdigit():
+        return int(text)
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise TrackerError(f"--as-of: expected a snapshot number or an ISO 8601 time, got "
+                           f"'{text}'") from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 @cli.command("import")

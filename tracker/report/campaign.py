@@ -15,6 +15,7 @@ import duckdb
 from .. import platforms
 from ..config import Campaign, Config
 from ..freshness import as_of, as_of_line, show_time
+from ..store.lake import current_snapshot
 from . import ages, charts, data, partial, sections, side_by_side
 from . import links as links_section
 from . import network as network_section
@@ -61,6 +62,7 @@ class CampaignData:
     synthetic: bool = False              # any synthetic post in any section of the page
     as_of: dt.datetime | None = None     # when the newest post of the build was loaded
     as_of_text: str = ""
+    snapshot: int | None = None   # the lake snapshot read (None on a DuckDB file)
 
 
 def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData:
@@ -94,6 +96,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
     whole = data.campaign_summaries(con).get(c.name, {})
     d.synthetic = bool(d.summary.get("synthetic")) or bool(whole.get("synthetic"))
     d.as_of, d.as_of_text = as_of(con), as_of_line(con, c.timezone)
+    d.snapshot = current_snapshot(con)
     return d
 
 
@@ -229,6 +232,8 @@ def summary_json(d: CampaignData) -> dict[str, Any]:
         "generated_at": dt.datetime.now(dt.UTC),
         "synthetic": d.synthetic,
         "data_as_of": d.as_of,
+        # a lake's snapshot: `tracker report --as-of SNAPSHOT` writes this report again
+        "snapshot": d.snapshot,
         "figures": {k: v for k, v in d.summary.items() if k != "synthetic"},
         "coverage_gaps": d.gaps,
         "coverage_unknown": d.coverage_unknown,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -124,22 +125,26 @@ def is_lock_error(exc: Exception) -> bool:
 
 
 def connect(path: Path | str, *, lake: Lake | None = None, read_only: bool = False,
-            wait: float = 0.0,
-            on_wait: Callable[[str], None] | None = None) -> duckdb.DuckDBPyConnection:
+            wait: float = 0.0, on_wait: Callable[[str], None] | None = None,
+            as_of: int | dt.datetime | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. With `wait` > 0, retry for that many seconds while it is locked.
 
     Writers get the schema migrated. Readers need an existing warehouse. With `lake`, the
     warehouse is that DuckLake: `path` is then this machine's writer file, which a reader
-    does not open (store/lake.py).
+    does not open (store/lake.py); `as_of` (a snapshot number or a time) reads the lake as it
+    was then.
     """
     path = Path(path)
+    if as_of is not None and (lake is None or not read_only):
+        raise WarehouseError(f"{path}: reading the warehouse as of an earlier snapshot needs "
+                             "a lake (docs/lake.md)")
     if read_only and not (lake.exists() if lake else path.exists()):
         raise WarehouseError(f"{lake.describe() if lake else path}: warehouse not found (run "
                              "`tracker collect`, `tracker import` or `tracker demo` first)")
     if lake is not None and read_only:
         con = duckdb.connect(config={"autoinstall_known_extensions": False,
                                      "autoload_known_extensions": True})
-        return _opened(con, lake, read_only=True)
+        return _opened(con, lake, read_only=True, as_of=as_of)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait
@@ -166,14 +171,14 @@ def connect(path: Path | str, *, lake: Lake | None = None, read_only: bool = Fal
     return _opened(con, lake, read_only=read_only)
 
 
-def _opened(con: duckdb.DuckDBPyConnection, lake: Lake | None, *,
-            read_only: bool) -> duckdb.DuckDBPyConnection:
+def _opened(con: duckdb.DuckDBPyConnection, lake: Lake | None, *, read_only: bool,
+            as_of: int | dt.datetime | None = None) -> duckdb.DuckDBPyConnection:
     """A connection made ready: the lake attached, the schema migrated (writers), the raw
     layer's segments found."""
     try:
         if lake is not None:
             from . import lake as lakes
-            lakes.attach(con, lake, read_only=read_only)
+            lakes.attach(con, lake, read_only=read_only, as_of=as_of)
         if not read_only:
             # first: a schema step may read payloads (6 reads links from raw.pages), and the
             # view must find them where the warehouse is now

@@ -19,6 +19,7 @@ DuckDB's signature checks on; without the wheels, from DuckDB's own extension fo
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -102,25 +103,31 @@ def load_statements(lake: Lake) -> list[str]:
     return out
 
 
-def attach_statements(lake: Lake, *, read_only: bool) -> list[str]:
+def attach_statements(lake: Lake, *, read_only: bool,
+                      as_of: int | dt.datetime | None = None) -> list[str]:
     """The statements that open the lake in any DuckDB 1.5.5 session (`tracker shell` prints
-    them): load the extensions, attach the lake as `lake`, make it the default database and
-    say where its payload segments are."""
+    them): load the extensions, attach the lake as `lake` (as of an earlier snapshot: its
+    number or a time), make it the default database and say where its payload segments are."""
     options = [f"data_path {_literal(str(lake.data_path) + '/')}"]
     if lake.kind == "sqlite":
         # WAL lets readers read while a writer commits; the busy timeout rides out a commit
         options += ["meta_journal_mode 'WAL'", "meta_busy_timeout 10000"]
     if read_only:
         options.append("read_only")
+    if isinstance(as_of, int):
+        options.append(f"snapshot_version {as_of}")
+    elif as_of is not None:
+        options.append(f"snapshot_time {_literal(as_of.isoformat())}")
     return [*load_statements(lake),
             f"attach {_literal('ducklake:' + lake.catalog)} as {NAME} ({', '.join(options)})",
             f"use {NAME}",
             f"set variable {RAW_DIR} = {_literal(str(lake.raw_dir))}"]
 
 
-def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool) -> None:
+def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool,
+           as_of: int | dt.datetime | None = None) -> None:
     """Attach the lake as `lake` and make it the default database."""
-    for sql in attach_statements(lake, read_only=read_only):
+    for sql in attach_statements(lake, read_only=read_only, as_of=as_of):
         try:
             con.execute(sql)
         except duckdb.Error as exc:
@@ -133,6 +140,15 @@ def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool) -> No
                     "`pip install 'hashtag-tracker[lake]'`), or run `INSTALL ducklake` once "
                     "with internet access (docs/lake.md)") from None
             raise WarehouseError(f"{lake.describe()}: cannot open the lake: {first}") from None
+
+
+def current_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The lake snapshot the connection reads (None on a DuckDB file): a report records it, and
+    `tracker report --as-of` reads it again."""
+    if not is_lake(con):
+        return None
+    row = con.execute(f"from {NAME}.current_snapshot()").fetchone()
+    return int(row[0]) if row else None
 
 
 def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
