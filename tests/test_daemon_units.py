@@ -166,3 +166,18 @@ def test_backoff_after_a_failure_is_honoured_across_a_restart(sim_config):
                       ("aleppo", "simulated-x"))
     assert (js.blocked_reason, js.failures) == ("backoff", 1)
     assert d._waits_until(("aleppo", "simulated-mastodon")) is None
+
+
+def test_the_daemon_maintains_a_lake_daily_or_on_its_schedule_and_a_file_never(sim_config,
+                                                                               tmp_path):
+    import dataclasses
+
+    from tracker.config import DaemonSettings
+    from tracker.daemon.service import MAINTAIN_JOB, Daemon
+
+    assert MAINTAIN_JOB not in Daemon(sim_config())._wanted()
+    lake = sim_config(backend="ducklake")
+    assert Daemon(lake)._wanted()[MAINTAIN_JOB] == (Schedule(interval_seconds=86400), ())
+    hourly = dataclasses.replace(lake, daemon=DaemonSettings(
+        maintain=Schedule(interval_seconds=3600), keep_snapshots=7 * 86400))
+    assert Daemon(hourly)._wanted()[MAINTAIN_JOB] == (Schedule(interval_seconds=3600), ())

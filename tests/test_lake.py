@@ -237,6 +237,9 @@ def test_report_as_of_an_earlier_snapshot_is_the_earlier_report(tmp_path):
     tracker(cfg_path, *report, str(tmp_path / "later"))
     later = json.loads((tmp_path / "later" / "aleppo" / "summary.json").read_text("utf-8"))
     assert later["figures"]["posts"] == 500 and later["snapshot"] > snapshot
+    # maintenance keeps what a snapshot younger than --keep reads (the files of models that
+    # the later build replaced included)
+    tracker(cfg_path, "maintain", "--keep", "1d")
     tracker(cfg_path, *report, str(tmp_path / "again"), "--as-of", str(snapshot))
     again = tmp_path / "again" / "aleppo"
     redone = json.loads((again / "summary.json").read_text(encoding="utf-8"))
@@ -246,10 +249,11 @@ def test_report_as_of_an_earlier_snapshot_is_the_earlier_report(tmp_path):
     assert len(csvs) > 5 and sorted(p.name for p in again.glob("*.csv")) == csvs
     for name in csvs:
         assert (again / name).read_bytes() == (first / name).read_bytes(), name
-    # the lake was only read: nothing was built or written for the earlier report
+    # the lake was only read: nothing was built or written for the earlier report (the
+    # maintenance's compaction is the one commit since)
     cfg = load_config(cfg_path)
     con = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
-    assert lakes.current_snapshot(con) == later["snapshot"]
+    assert lakes.current_snapshot(con) <= later["snapshot"] + 1
     con.close()
 
 
@@ -262,3 +266,63 @@ def test_report_as_of_on_a_file_or_with_a_bad_value_is_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(cfg_path), "report", "--as-of", "soon"])
     assert result.output == ("Error: --as-of: expected a snapshot number or an ISO 8601 time, "
                              "got 'soon'\n")
+
+
+def test_maintenance_compacts_and_expires_without_changing_a_figure_or_a_payload(tmp_path):
+    cfg_path = write_config(tmp_path, CONFIG.replace(
+        '[warehouse]\npath = "warehouse/tracker.duckdb"', LAKE_LINES).replace(
+        "posts = 400", "posts = 400\nper_run = 100"))
+    for _ in range(4):
+        tracker(cfg_path, "collect", "--campaign", "aleppo")
+    tracker(cfg_path, "build")
+    cfg = load_config(cfg_path)
+    assert cfg.lake is not None
+
+    def state():
+        con = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
+        try:
+            return {t: contents(con, t) for t in tables(con, ("raw", "norm", "marts"))} | {
+                "payloads": con.execute("select page_id, payload::varchar from raw.pages "
+                                        "order by 1").fetchall()}
+        finally:
+            con.close()
+
+    def files():
+        return sorted(cfg.lake.data_path.rglob("*.parquet"))
+
+    before, files_before = state(), files()
+    raw_files = sorted(cfg.lake.raw_dir.iterdir())
+    result = tracker(cfg_path, "maintain", "--keep", "1d")   # nothing is a day old
+    assert re.fullmatch(r"Compacted \d+ tables, expired 0 snapshots, deleted 0 files\.\n",
+                        result.output), result.output
+    con = connect(cfg.warehouse, lake=cfg.lake)
+    try:
+        done = lakes.maintain(con, keep_seconds=0)   # every snapshot but the newest
+        snapshots = con.execute("select count(*) from ducklake_snapshots('lake')").fetchone()
+    finally:
+        con.close()
+    assert done.snapshots_expired > 4 and done.files_deleted > 0 and snapshots == (1,)
+    assert len(files()) < len(files_before)
+    assert state() == before
+    assert sorted(cfg.lake.raw_dir.iterdir()) == raw_files   # the payload files untouched
+
+
+def test_maintain_on_a_file_is_one_line(tmp_path):
+    cfg_path = write_config(tmp_path, CONFIG)
+    result = CliRunner().invoke(cli, ["--config", str(cfg_path), "maintain"])
+    assert result.exit_code == 1
+    assert result.output == ('Error: tracker maintain is for a lake ([warehouse] backend = '
+                             '"ducklake", docs/lake.md); a DuckDB file needs none\n')
+
+
+def test_daemon_maintenance_settings(tmp_path):
+    from tracker.config import Schedule
+    cfg = load_config(write_config(tmp_path, '[warehouse]\nbackend = "ducklake"\n[daemon]\n'
+                                             'maintain = { interval = "6h" }\n'
+                                             'keep_snapshots = "7d"\n'))
+    assert cfg.daemon.maintain == Schedule(interval_seconds=6 * 3600)
+    assert cfg.daemon.keep_snapshots == 7 * 86400
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path, '[daemon]\nkeep_snapshots = "10m"\n'))
+    assert str(err.value) == ("tracker.toml: daemon.keep_snapshots: expected a duration such "
+                              "as '30s' or '5m' (at least 3600s), got '10m'")

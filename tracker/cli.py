@@ -451,10 +451,10 @@ def _register() -> None:
 
     cli.add_command(payload_cmd)
     cli.add_command(rebuild_cmd)
-    from .cli_lake import migrate_cmd, shell_cmd
+    from .cli_lake import maintain_cmd, migrate_cmd, shell_cmd
 
-    cli.add_command(migrate_cmd)
-    cli.add_command(shell_cmd)
+    for command in (maintain_cmd, migrate_cmd, shell_cmd):
+        cli.add_command(command)
 
 
 _register()

@@ -107,3 +107,36 @@ def _duckdb_shell() -> str:
         raise TrackerError("the DuckDB shell is not installed: `pip install duckdb-cli==1.5.5` "
                            "(or `pip install 'hashtag-tracker[lake]'`)")
     return found
+
+
+@click.command("maintain")
+@click.option("--keep", default="30d", show_default=True, metavar="DURATION",
+              help="Keep snapshots this long (e.g. '30d', '12h'): older ones expire, and "
+                   "`tracker report --as-of` can no longer reach them.")
+@click.pass_context
+def maintain_cmd(ctx: click.Context, keep: str) -> None:
+    """A lake only: merge small files, expire old snapshots, delete the files they alone used.
+
+    Each commit writes files of its own; the daemon runs this on `[daemon] maintain` (daily
+    by default). Example: tracker maintain --keep 30d
+    """
+    from .cli import echo_err, get_config
+    from .config import parse_duration
+    from .store.db import connect
+    from .store.lake import maintain
+
+    cfg = get_config(ctx)
+    if cfg.lake is None:
+        raise TrackerError("tracker maintain is for a lake ([warehouse] backend = "
+                           "\"ducklake\", docs/lake.md); a DuckDB file needs none")
+    seconds = parse_duration(keep)
+    if seconds is None or seconds < 3600:
+        raise TrackerError(f"--keep: expected a duration of at least an hour, such as '30d', "
+                           f"got '{keep}'")
+    con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
+    try:
+        done = maintain(con, seconds)
+    finally:
+        con.close()
+    click.echo(f"Compacted {done.tables_compacted} tables, expired {done.snapshots_expired} "
+               f"snapshots, deleted {done.files_deleted} files.")

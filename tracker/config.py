@@ -89,6 +89,9 @@ class DaemonSettings:
     backoff_max: int = 3600              # longest retry delay
     stop_timeout: int = 30               # seconds to finish the current batch on SIGTERM
     load_retry: int = 5                  # seconds between attempts while a reader holds the file
+    # a lake only: compact files and expire snapshots on this schedule (None: once a day)
+    maintain: Schedule | None = None
+    keep_snapshots: int = 30 * 86400     # seconds a lake snapshot is kept (reports, --as-of)
 
 
 @dataclass(frozen=True)
@@ -420,15 +423,16 @@ def _sources(v: _Validator, raw: Any, where: str) -> tuple[SourceConfig, ...]:
 
 
 _DAEMON_DURATIONS = {"jitter": 0, "misfire_grace": 1, "backoff_base": 1, "backoff_max": 1,
-                     "stop_timeout": 1, "load_retry": 1}
+                     "stop_timeout": 1, "load_retry": 1, "keep_snapshots": 3600}
 _DAEMON_COUNTS = {"batch_pages": (1, 10_000), "workers": (1, 64)}
 
 
 def _daemon(v: _Validator, raw: dict[str, Any]) -> DaemonSettings:
-    v.keys(raw, {"build", "reports", *_DAEMON_DURATIONS, *_DAEMON_COUNTS}, "daemon")
+    v.keys(raw, {"build", "reports", "maintain", *_DAEMON_DURATIONS, *_DAEMON_COUNTS}, "daemon")
     out: dict[str, Any] = {}
-    if "build" in raw:
-        out["build"] = _schedule(v, raw["build"], "daemon.build")
+    for key in ("build", "maintain"):
+        if key in raw:
+            out[key] = _schedule(v, raw[key], f"daemon.{key}")
     if "reports" in raw:
         if not isinstance(raw["reports"], bool):
             v.fail("daemon.reports", f"expected true or false, got {_show(raw['reports'])}")

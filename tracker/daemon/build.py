@@ -73,3 +73,33 @@ def build_job(loader: Loader) -> str:
                                     "write_seconds": round(t1 - t0, 2),
                                     "report_seconds": round(time.monotonic() - t1, 2)})
     return "ok"
+
+
+def maintain_job(loader: Loader) -> str:
+    """A lake's maintenance (store/lake.py `maintain`): compact small files, expire snapshots
+    older than `[daemon] keep_snapshots`. Holds the writer file like a load; 'ok', 'busy' or
+    'failed'."""
+    from ..store.lake import maintain
+
+    if loader.stop.is_set():
+        return "skipped"
+    cfg = loader.get_config()
+    with loader.write_lock:
+        con = loader.open()
+        if con is None:
+            return "busy"
+        t0 = time.monotonic()
+        try:
+            done = maintain(con, cfg.daemon.keep_snapshots)
+        except duckdb.Error as exc:
+            log.error("lake maintenance failed", extra={"event": "maintain_failed",
+                                                        "error": str(exc).splitlines()[0]})
+            return "failed"
+        finally:
+            con.close()
+    log.info("lake maintained", extra={"event": "maintain_done",
+                                       "tables_compacted": done.tables_compacted,
+                                       "snapshots_expired": done.snapshots_expired,
+                                       "files_deleted": done.files_deleted,
+                                       "seconds": round(time.monotonic() - t0, 2)})
+    return "ok"

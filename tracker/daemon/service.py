@@ -28,7 +28,7 @@ from ..pipeline import FAILED, RunSummary
 from ..store.ledger import LastRun
 from ..timeutil import iso, utcnow
 from . import collect_job_id, lock_path, state_path
-from .build import build_job
+from .build import build_job, maintain_job
 from .collector import Collector, RunBook
 from .loader import Loader
 from .lock import DaemonLock
@@ -41,6 +41,8 @@ from .state import JobState, StateFile
 log = logging.getLogger("tracker.daemon")
 BUILD_JOB = "build"
 REPOLL_JOB = "repoll"
+MAINTAIN_JOB = "maintain"      # a lake's compaction and snapshot expiry (store/lake.py)
+DAILY = Schedule(interval_seconds=86400)
 STARTUP_WAIT = 2.0
 
 
@@ -193,6 +195,8 @@ class Daemon:
             out[BUILD_JOB] = (cfg.daemon.build, ())
         if repoll_wanted(cfg):
             out[REPOLL_JOB] = (cfg.repoll.schedule, ())
+        if cfg.lake is not None:
+            out[MAINTAIN_JOB] = (cfg.daemon.maintain or DAILY, ())
         return out
 
     def _sync_jobs(self) -> None:
@@ -218,8 +222,9 @@ class Daemon:
                                                        "job": job_id,
                                                        "schedule": schedule.describe()})
                 continue
-            func = self.collector.run if args else (
-                self._build if job_id == BUILD_JOB else self._repoll)
+            func = self.collector.run if args else {
+                BUILD_JOB: self._build, REPOLL_JOB: self._repoll,
+                MAINTAIN_JOB: self._maintain}[job_id]
             # Collections run at start-up (or when a source's resume_after or backoff from
             # before a restart ends); the first build waits one period for data.
             first_run = {}
@@ -286,6 +291,20 @@ class Daemon:
             js.last_status, js.last_finished = status, iso(utcnow())
             if status == "failed":
                 js.last_error, js.last_error_at = "re-poll failed (see ledger.runs)", iso(
+                    utcnow())
+
+    def _maintain(self) -> None:
+        js = self.state.jobs.get(MAINTAIN_JOB)
+        if not self.collector.enter():     # counts as work in progress for a graceful stop
+            return
+        try:
+            status = maintain_job(self.loader)
+        finally:
+            self.collector.leave()
+        if js:
+            js.last_status, js.last_finished = status, iso(utcnow())
+            if status == "failed":
+                js.last_error, js.last_error_at = "lake maintenance failed (see log)", iso(
                     utcnow())
 
     def _save_next_runs(self) -> None:

@@ -59,8 +59,10 @@ class Lake:
 
     @property
     def raw_dir(self) -> Path:
-        """The payload segments (store/segments.py) beside the lake's Parquet data."""
-        return self.data_path / "raw"
+        """The payload segments (store/segments.py): beside the lake's data folder, never in
+        it, where DuckLake's maintenance (`ducklake_delete_orphaned_files`) would take them
+        for files of its own that no snapshot references, and delete them."""
+        return self.data_path.with_name(self.data_path.name + ".raw")
 
     def describe(self) -> str:
         """For messages: the catalog without anything a connection string may hold."""
@@ -140,6 +142,35 @@ def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool,
                     "`pip install 'hashtag-tracker[lake]'`), or run `INSTALL ducklake` once "
                     "with internet access (docs/lake.md)") from None
             raise WarehouseError(f"{lake.describe()}: cannot open the lake: {first}") from None
+
+
+# Snapshots are kept this long by default: longer than any report takes, so a report (or a
+# reader) never loses the snapshot it reads, and `tracker report --as-of` reaches back a month
+KEEP_SNAPSHOTS = 30 * 86400
+
+
+@dataclass
+class Maintained:
+    tables_compacted: int     # tables whose small adjacent files were merged
+    snapshots_expired: int
+    files_deleted: int        # files only expired snapshots referenced
+
+
+def maintain(con: duckdb.DuckDBPyConnection, keep_seconds: int = KEEP_SNAPSHOTS) -> Maintained:
+    """Compact small files (each commit writes its own), expire snapshots older than
+    `keep_seconds`, and delete the files only they referenced. A writer's job: the caller
+    holds the writer file. Never `ducklake_delete_orphaned_files`: see `Lake.raw_dir`."""
+    merged = con.execute(f"call ducklake_merge_adjacent_files('{NAME}')").fetchall()
+    expired = con.execute(
+        f"call ducklake_expire_snapshots('{NAME}', older_than => now() - to_seconds(?))",
+        [keep_seconds]).fetchall()
+    # files of dropped tables (a full build replaces its models) are scheduled for deletion
+    # at once: delete only those scheduled `keep_seconds` ago, so that an old snapshot a
+    # report may read again still finds its files
+    deleted = con.execute(
+        f"call ducklake_cleanup_old_files('{NAME}', older_than => now() - to_seconds(?))",
+        [keep_seconds]).fetchall()
+    return Maintained(len(merged), len(expired), len(deleted))
 
 
 def current_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
