@@ -109,9 +109,13 @@ def sim_config(tmp_path):
     return make
 
 
-@pytest.fixture
-def warehouse(tmp_path):
-    con = connect(tmp_path / "test.duckdb")
+@pytest.fixture(params=BACKENDS)
+def warehouse(tmp_path, request):
+    """An empty warehouse open for writing, on each backend."""
+    if request.param == "duckdb":
+        con = connect(tmp_path / "test.duckdb")
+    else:
+        con = connect(tmp_path / "test-writer.duckdb", lake=lake_at(tmp_path))
     prepare(con, [])
     yield con
     con.close()

@@ -1,0 +1,188 @@
+"""Readers beside the daemon, file against lake (issue #18 item 2), side by side in one run.
+
+For each backend in turn: `tracker run` collects from a simulated X source (PER_RUN posts a
+second, batches of one page) and builds the models every 10 s, while
+- 3 reader processes each open the warehouse read-only as `tracker sql` does, run a count,
+  and close it, every 100 ms;
+- 1 reader process opens it once and keeps that connection for the whole run, querying
+  every second (a notebook left open).
+
+Prints per backend: reader queries, failures, latency (open + query, median / p95 / max), the
+delay from a collection run's end to its posts being visible to the readers (median / p95 /
+max), posts stored at the end against posts released, and the load average. No network.
+
+    .venv/bin/python benchmarks/lake_readers.py --seconds 120
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PER_RUN = 100
+WAREHOUSE = {
+    "duckdb": '[warehouse]\npath = "wh/tracker.duckdb"\n',
+    "ducklake": ('[warehouse]\nbackend = "ducklake"\npath = "wh/writer.duckdb"\n'
+                 'catalog = "sqlite:wh/lake.sqlite"\ndata_path = "wh/lake"\n'),
+}
+CONFIG = """
+[reports]
+dir = "out"
+[daemon]
+jitter = "0s"
+batch_pages = 1
+build = {{ interval = "10s" }}
+[[campaigns]]
+name = "bench"
+hashtags = ["AleppoIsBurning"]
+schedule = {{ interval = "1s" }}
+[[campaigns.sources]]
+type = "simulated"
+platform = "x"
+posts = {posts}
+per_run = {per_run}
+"""
+QUERY = ("select (select count(*) from norm.posts), (select max(ended_at) from ledger.runs "
+         "where kind = 'collect' and status = 'ok')")
+
+
+def reader(cfg_path: str, seconds: float, every: float, hold: bool) -> dict:
+    """One reader process: query every `every` s; with `hold`, on one connection."""
+    from tracker.config import load_config
+    from tracker.store.db import connect
+
+    cfg = load_config(cfg_path)
+
+    def open_():
+        return connect(cfg.warehouse, lake=cfg.lake, read_only=True, wait=30,
+                       on_wait=lambda m: None)
+
+    end = time.monotonic() + seconds
+    held = None
+    latencies: list[float] = []
+    delays: list[float] = []
+    failures, errors, newest = 0, [], None
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        try:
+            if hold and held is None:
+                held = open_()
+            con = held or open_()
+            try:
+                count, ended = con.execute(QUERY).fetchone()
+            finally:
+                if not hold:
+                    con.close()
+        except Exception as exc:  # what this measures
+            failures += 1
+            errors.append(str(exc).splitlines()[0][:160])
+            time.sleep(every)
+            continue
+        latencies.append(time.monotonic() - t0)
+        if ended is not None and ended != newest:
+            if newest is not None:
+                delays.append((dt.datetime.now(dt.UTC) - ended).total_seconds())
+            newest = ended
+        time.sleep(max(0.0, every - (time.monotonic() - t0)))
+    if held is not None:
+        held.close()
+    return {"latencies": latencies, "delays": delays, "failures": failures,
+            "errors": errors[:3]}
+
+
+def stats(xs: list[float]) -> str:
+    if not xs:
+        return "-"
+    xs = sorted(xs)
+    p95 = xs[int(len(xs) * 0.95)]
+    return (f"median {statistics.median(xs) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, "
+            f"max {xs[-1] * 1000:.0f} ms")
+
+
+def stats_s(xs: list[float]) -> str:
+    if not xs:
+        return "- (no run became visible while the readers ran)"
+    xs = sorted(xs)
+    return (f"median {statistics.median(xs):.1f} s, p95 {xs[int(len(xs) * 0.95)]:.1f} s, "
+            f"max {xs[-1]:.1f} s (n={len(xs)})")
+
+
+def run_backend(backend: str, seconds: float) -> dict:
+    env = {**os.environ, "TRACKER_MIN_INTERVAL": "1"}
+    posts = int(PER_RUN * seconds)
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "tracker.toml"
+        cfg.write_text(WAREHOUSE[backend] + CONFIG.format(posts=posts, per_run=PER_RUN),
+                       encoding="utf-8")
+        tracker = str(Path(sys.executable).parent / "tracker")
+        subprocess.run([tracker, "--config", str(cfg), "collect"], env=env, check=True,
+                       capture_output=True)   # a first page, so readers find a warehouse
+        daemon = subprocess.Popen([tracker, "--config", str(cfg), "--log-format", "json",
+                                   "run"], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        time.sleep(2)
+        readers = [subprocess.Popen([sys.executable, __file__, "--reader", str(cfg),
+                                     str(seconds), "0.1", "0"], stdout=subprocess.PIPE,
+                                    text=True) for _ in range(3)]
+        readers.append(subprocess.Popen([sys.executable, __file__, "--reader", str(cfg),
+                                         str(seconds), "1.0", "1"], stdout=subprocess.PIPE,
+                                        text=True))
+        results = [json.loads(r.communicate(timeout=seconds + 300)[0]) for r in readers]
+        load = os.getloadavg()[0]
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=300)
+        from tracker.config import load_config
+        from tracker.store.db import connect
+        c = load_config(cfg)
+        con = connect(c.warehouse, lake=c.lake, read_only=True)
+        stored = con.execute("select count(*) from norm.posts").fetchone()[0]
+        con.close()
+    polling, holder = results[:3], results[3]
+    return {
+        "backend": backend, "seconds": seconds, "load": round(load, 1),
+        "queries": sum(len(r["latencies"]) for r in results),
+        "failures": sum(r["failures"] for r in results),
+        "errors": [e for r in results for e in r["errors"]][:3],
+        "latency": stats([x for r in polling for x in r["latencies"]]),
+        "holder_latency": stats(holder["latencies"]),
+        "delay": stats_s([x for r in polling for x in r["delays"]]),
+        "posts_released_by_end": posts, "posts_stored_after_stop": stored,
+    }
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--reader":
+        _, _, cfg, seconds, every, hold = sys.argv
+        print(json.dumps(reader(cfg, float(seconds), float(every), hold == "1")))
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=120)
+    ap.add_argument("--backends", default="duckdb,ducklake")
+    args = ap.parse_args()
+    for backend in args.backends.split(","):
+        r = run_backend(backend, args.seconds)
+        print(f"{backend}: {r['seconds']:.0f} s, 3 readers every 100 ms + 1 holding its "
+              f"connection, load {r['load']}")
+        print(f"  reader queries {r['queries']}, failures {r['failures']} {r['errors'] or ''}")
+        print(f"  latency (open + query): {r['latency']}")
+        print(f"  latency of the reader holding its connection: {r['holder_latency']}")
+        print(f"  collection run end -> visible to readers: {r['delay']}")
+        print(f"  posts: {r['posts_stored_after_stop']} stored after stop "
+              f"(source releases {r['posts_released_by_end']} in all)")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
