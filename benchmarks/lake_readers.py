@@ -135,14 +135,17 @@ def run_backend(backend: str, seconds: float) -> dict:
         time.sleep(2)
         readers = [subprocess.Popen([sys.executable, __file__, "--reader", str(cfg),
                                      str(seconds), "0.1", "0"], stdout=subprocess.PIPE,
-                                    text=True) for _ in range(3)]
+                                    text=True, env=env) for _ in range(3)]
         readers.append(subprocess.Popen([sys.executable, __file__, "--reader", str(cfg),
                                          str(seconds), "1.0", "1"], stdout=subprocess.PIPE,
-                                        text=True))
-        results = [json.loads(r.communicate(timeout=seconds + 300)[0]) for r in readers]
-        load = os.getloadavg()[0]
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=300)
+                                        text=True, env=env))
+        try:
+            results = [json.loads(r.communicate(timeout=seconds + 300)[0]) for r in readers]
+            load = os.getloadavg()[0]
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.wait(timeout=300)
+        os.environ["TRACKER_MIN_INTERVAL"] = "1"
         from tracker.config import load_config
         from tracker.store.db import connect
         c = load_config(cfg)

@@ -37,6 +37,12 @@ MAX_HOLD = 2.0        # seconds a load session may keep the warehouse open (+ on
 PAUSE = 1.0           # seconds between two sessions, for waiting readers
 MAX_ATTEMPTS = 3      # failed loads of one entry before it is set aside in spool/rejected/
 DEBOUNCE = 0.5        # seconds to wait after a wake-up before opening the warehouse
+# A lake's readers never wait for the writer (store/lake.py), so a session may be longer and
+# the pause shorter: opening a lake costs more than a file (the extensions load, the catalog
+# is read), and fewer sessions mean fewer opens. The writer file still lets `tracker build`
+# or `import` in between two sessions.
+LAKE_MAX_HOLD = 10.0
+LAKE_PAUSE = 0.2
 
 
 def apply_entry(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
@@ -93,7 +99,7 @@ class Loader:
             self._wake.clear()
             try:
                 if self.drain() == "more":
-                    time.sleep(PAUSE)
+                    time.sleep(LAKE_PAUSE if self.get_config().lake else PAUSE)
                     self._wake.set()
             except Exception:  # keep loading later; the entries stay in the spool
                 log.exception("load failed", extra={"event": "load_failed"})
@@ -132,6 +138,7 @@ class Loader:
             if con is None:
                 return "busy"
             loaded, result = 0, "done"
+            hold = LAKE_MAX_HOLD if self.get_config().lake else MAX_HOLD
             t0 = time.monotonic()
             try:
                 for e in entries:
@@ -139,7 +146,7 @@ class Loader:
                         result = "retry"
                         break
                     loaded += 1
-                    if time.monotonic() - t0 > MAX_HOLD and loaded < len(entries):
+                    if time.monotonic() - t0 > hold and loaded < len(entries):
                         result = "more"
                         break
                 if result == "done" and not self.recovered:
