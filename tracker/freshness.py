@@ -21,7 +21,7 @@ import duckdb
 
 from .config import Campaign, Config
 from .store import segments
-from .store.db import one, scalar
+from .store.db import has_table, one, scalar
 from .timeutil import utcnow
 
 TABLE = "ledger.builds"
@@ -97,8 +97,7 @@ def record_build(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
 
 
 def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(scalar(con, "select count(*) from duckdb_tables() where schema_name = 'ledger' "
-                            "and table_name = 'builds' and not temporary"))
+    return has_table(con, "ledger.builds")
 
 
 def last_build(con: duckdb.DuckDBPyConnection) -> tuple | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ..store.db import BUILD_STATE, scalar
+from ..store.db import BUILD_STATE, has_table, scalar
 from .model import POST_KEY, Model
 
 STATE_TABLE = BUILD_STATE
@@ -58,6 +58,7 @@ class BuildState:
     def __init__(self, con: duckdb.DuckDBPyConnection, config_tables: Sequence[str]):
         self.con = con
         self.config_tables = tuple(config_tables)
+        self._marks: dict[str, int] = {}
         # one row per (model, source), written by `save` after deleting the model's rows; no
         # primary key, which a lake cannot have (store/lake.py)
         con.execute(f"create table if not exists {STATE_TABLE} (model varchar, fingerprint "
@@ -73,9 +74,7 @@ class BuildState:
     def marks(self, model: Model) -> Marks | None:
         """The model's marks, or None when it must be built in full: its table is missing, its
         fingerprint changed, or a norm table it reads changes from shrank."""
-        schema, name = model.table.split(".")
-        if not self._count("duckdb_tables() where not temporary and schema_name = ? and "
-                           "table_name = ?", [schema, name]):
+        if not has_table(self.con, model.table):
             return None
         state = dict(self.con.execute(
             f"select source, high_water from {STATE_TABLE} where model = ? and fingerprint = ?",
@@ -108,9 +107,14 @@ class BuildState:
                              "source = ?", [now, model.table, table])
 
     def _high_water(self, table: str) -> int:
+        # once per build and norm table: the build does not write norm.* (a lake answers
+        # each query in tens of milliseconds, docs/lake.md)
+        if table in self._marks:
+            return self._marks[table]
         mark = scalar(self.con, f"select coalesce(max(rowid), -1) from {table}")
         if mark >= _LOCAL_ROWIDS:
             raise RuntimeError(f"{table} has uncommitted rows: cannot take a high-water mark")
+        self._marks[table] = mark
         return mark
 
     def _count(self, source: str, params: list | None = None) -> int:

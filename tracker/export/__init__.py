@@ -22,7 +22,7 @@ from typing import IO
 import duckdb
 
 from ..errors import TrackerError
-from ..store.db import scalar
+from ..store.db import has_table, scalar
 
 FORMATS = ("csv", "jsonl", "parquet")
 FETCH_ROWS = 5_000
@@ -134,9 +134,7 @@ def counts(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 
 
 def check_built(con: duckdb.DuckDBPyConnection, campaign: str) -> None:
-    built = scalar(con, "select count(*) from duckdb_tables() where schema_name = 'core' "
-                        "and table_name in ('campaign_posts', 'campaigns')")
-    if built < 2:
+    if not (has_table(con, "core.campaign_posts") and has_table(con, "core.campaigns")):
         raise TrackerError("the models are not built: run `tracker build` first")
     if not scalar(con, "select count(*) from core.campaigns where campaign = ?", [campaign]):
         raise TrackerError(f"campaign '{campaign}' is not in the built models: run "

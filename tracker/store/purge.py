@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from . import ledger, segments
-from .db import require_full_build, scalar
+from .db import has_table, require_full_build, scalar
 
 # Tables keyed by post: their rows of a synthetic post go first, the posts after.
 _BY_POST = ("norm.post_hashtags", "norm.post_mentions", "norm.campaign_posts",
@@ -48,8 +48,7 @@ class PurgeResult:
 
 
 def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(scalar(con, "select count(*) from duckdb_tables() where schema_name = ? "
-                            "and table_name = ? and not temporary", [schema, table]))
+    return has_table(con, f"{schema}.{table}")
 
 
 def _delete(con: duckdb.DuckDBPyConnection, sql: str) -> int:

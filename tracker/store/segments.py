@@ -32,7 +32,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import WarehouseError
-from .db import scalar
+from .db import has_table, scalar
 
 EMPTY = "empty.parquet"     # always present, so the view's glob matches a file
 INLINE = "inline"           # raw.page_index.segment of a payload held in raw.page_inline
@@ -69,9 +69,7 @@ def raw_dir(con: duckdb.DuckDBPyConnection) -> Path:
 
 def index_table(con: duckdb.DuckDBPyConnection) -> str:
     """raw.page_index, or raw.pages in a warehouse not migrated to schema 5 (read-only)."""
-    row = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' "
-                      "and table_name = 'page_index'").fetchone()
-    return "raw.page_index" if row and row[0] else "raw.pages"
+    return "raw.page_index" if has_table(con, "raw.page_index") else "raw.pages"
 
 
 def glob(con: duckdb.DuckDBPyConnection) -> str:
