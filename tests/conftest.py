@@ -136,3 +136,19 @@ def jsonl(path: Path) -> list[dict]:
         except json.JSONDecodeError:
             continue
     return out
+
+
+def connect_at(tmp_path: Path, name: str, backend: str, **kw):
+    """A warehouse `name` in `tmp_path` on `backend`, without a config: the DuckDB file
+    `name`.duckdb, or the lake `lake_at(tmp_path, name)` with its writer file."""
+    if backend == "duckdb":
+        return connect(tmp_path / f"{name}.duckdb", **kw)
+    return connect(tmp_path / f"{name}-writer.duckdb", lake=lake_at(tmp_path, name), **kw)
+
+
+def warehouse_args(cfg) -> list[str]:
+    """The global CLI options that point a command at `cfg`'s warehouse: `--db FILE` for a
+    DuckDB file (`--db` means a DuckDB file), `--config FILE` for a lake."""
+    if cfg.lake is None:
+        return ["--db", str(cfg.warehouse)]
+    return ["--config", str(cfg.path)]

@@ -12,11 +12,11 @@ import duckdb
 from click.testing import CliRunner
 
 from tracker.cli import cli
+from tracker.config import load_config
 from tracker.pipeline import collect
 from tracker.store import ledger
-from tracker.store.db import connect
 
-from .conftest import counts
+from .conftest import connect_at, counts, open_warehouse, warehouse_toml, write_config
 
 CORE = ["norm.posts", "norm.authors", "norm.post_hashtags", "norm.campaign_posts"]
 
@@ -26,16 +26,16 @@ def core_counts(con) -> dict[str, int]:
     return {k: c[k] for k in CORE}
 
 
-def test_collect_in_steps_equals_collect_at_once(sim_config, tmp_path):
-    once = sim_config(x_posts=700)
-    con = connect(tmp_path / "once.duckdb")
+def test_collect_in_steps_equals_collect_at_once(sim_config, tmp_path, backend):
+    once = sim_config(x_posts=700, backend=backend)
+    con = connect_at(tmp_path, "once", backend)
     collect(con, once)
     want = core_counts(con)
     keys = set(con.execute("select platform, post_id from norm.posts").fetchall())
     con.close()
 
-    steps = sim_config(x_posts=700, per_run=150)
-    con = connect(tmp_path / "steps.duckdb")
+    steps = sim_config(x_posts=700, per_run=150, backend=backend)
+    con = connect_at(tmp_path, "steps", backend)
     runs = 0
     while True:
         runs += 1
@@ -53,9 +53,9 @@ def test_collect_in_steps_equals_collect_at_once(sim_config, tmp_path):
     con.close()
 
 
-def test_repost_of_campaign_post_belongs_to_campaign(sim_config, tmp_path):
-    con = connect(tmp_path / "w.duckdb")
-    collect(con, sim_config(x_posts=300), source="simulated-mastodon")
+def test_repost_of_campaign_post_belongs_to_campaign(sim_config, tmp_path, backend):
+    con = connect_at(tmp_path, "w", backend)
+    collect(con, sim_config(x_posts=300, backend=backend), source="simulated-mastodon")
     orphans = con.execute("""
         select count(*) from norm.posts p
         where p.kind = 'repost' and not exists (
@@ -66,9 +66,9 @@ def test_repost_of_campaign_post_belongs_to_campaign(sim_config, tmp_path):
     con.close()
 
 
-def test_kill_during_load_loses_and_duplicates_nothing(sim_config, tmp_path):
-    cfg = sim_config(x_posts=6000)
-    ref = connect(tmp_path / "ref.duckdb")
+def test_kill_during_load_loses_and_duplicates_nothing(sim_config, tmp_path, backend):
+    cfg = sim_config(x_posts=6000, backend=backend)
+    ref = connect_at(tmp_path, "ref", backend)
     collect(ref, cfg)
     want = core_counts(ref)
     ref.close()
@@ -87,7 +87,7 @@ def test_kill_during_load_loses_and_duplicates_nothing(sim_config, tmp_path):
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert killed >= 1, "collection finished before any kill: make it bigger"
-    con = duckdb.connect(str(cfg.warehouse), read_only=True)
+    con = open_warehouse(cfg, read_only=True)
     assert core_counts(con) == want
     dupes = con.execute("select count(*) - count(distinct (platform, post_id)) "
                         "from norm.posts").fetchone()[0]
@@ -120,8 +120,14 @@ def test_demo_cli_end_to_end(tmp_path, monkeypatch):
     assert q.exit_code == 0 and q.output.splitlines()[0].split() == ["n"]
 
 
-def test_sql_on_missing_warehouse(tmp_path):
-    result = CliRunner().invoke(cli, ["sql", "--db", str(tmp_path / "x.duckdb"), "select 1"])
+def test_sql_on_missing_warehouse(tmp_path, backend):
+    if backend == "duckdb":
+        args, missing = ["--db", str(tmp_path / "x.duckdb")], str(tmp_path / "x.duckdb")
+    else:   # --db means a DuckDB file: a lake is named by its config
+        cfg = load_config(write_config(tmp_path, warehouse_toml(backend, "wh/x.duckdb")))
+        assert cfg.lake is not None
+        args, missing = ["--config", str(cfg.path)], cfg.lake.describe()
+    result = CliRunner().invoke(cli, [*args, "sql", "select 1"])
     assert result.exit_code == 1
-    assert result.output == (f"Error: {tmp_path / 'x.duckdb'}: warehouse not found (run "
+    assert result.output == (f"Error: {missing}: warehouse not found (run "
                              "`tracker collect`, `tracker import` or `tracker demo` first)\n")

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import cli
+from tracker.config import load_config
 from tracker.errors import TrackerError
 from tracker.models import build
 from tracker.pipeline import collect
@@ -19,20 +20,29 @@ from tracker.report import Window, write_reports
 from tracker.report.exports import write_csv
 from tracker.report.page import link, safe_url
 from tracker.report.sections import DEFINITIONS, known_for
-from tracker.store.db import connect
 
 from . import report_marts
-from .test_report_browser import make_config
+from .conftest import BACKENDS, open_warehouse, warehouse_toml
+from .test_report_browser import make_config as browser_config
 
 CHARTS = ("volume", "platforms", "contributors", "impressions", "top_contributors",
           "hashtags", "languages", "heatmap")
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def make_config(tmp_path, extra: str = "", backend: str = "duckdb"):
+    """The browser tests' config, its warehouse on `backend`."""
+    cfg = browser_config(tmp_path, extra)
+    text = cfg.path.read_text(encoding="utf-8")
+    cfg.path.write_text(text.replace('[warehouse]\npath = "wh/tracker.duckdb"\n',
+                                     warehouse_toml(backend), 1), encoding="utf-8")
+    return load_config(cfg.path)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def built(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("built")
-    cfg = make_config(tmp)
-    con = connect(cfg.warehouse)
+    cfg = make_config(tmp, backend=request.param)
+    con = open_warehouse(cfg)
     collect(con, cfg)
     build(con, cfg.campaigns)
     con.close()
@@ -71,7 +81,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
 
 
 def test_report_files_per_chart_and_summary(built, tmp_path):
-    con = connect(built.warehouse, read_only=True)
+    con = open_warehouse(built, read_only=True)
     paths = write_reports(con, built, tmp_path / "out", "aleppo")
     want = con.execute("select posts, contributors, engagement, synthetic from "
                        "marts.campaign_summary where campaign = 'aleppo'").fetchone()
@@ -105,7 +115,7 @@ def test_report_files_per_chart_and_summary(built, tmp_path):
 
 
 def test_since_until_filter_in_the_campaign_time_zone(built, tmp_path):
-    con = connect(built.warehouse, read_only=True)
+    con = open_warehouse(built, read_only=True)
     window = Window(dt.date(2016, 4, 27), dt.date(2016, 4, 29))
     write_reports(con, built, tmp_path / "out", "aleppo", window, images=False)
     want = con.execute("""
@@ -134,7 +144,7 @@ def test_a_window_over_the_whole_campaign_gives_the_marts_figures(built):
     """The windowed headline figures are marts.campaign_summary's SQL over the window's
     posts: over every day of the campaign they are the mart's row, figure for figure."""
     from tracker.report import data
-    con = connect(built.warehouse, read_only=True)
+    con = open_warehouse(built, read_only=True)
     checked = 0
     try:
         for c in built.campaigns:
@@ -183,10 +193,10 @@ def test_report_command_writes_every_campaign_and_the_index(built, tmp_path):
     assert "Example: tracker report" in CliRunner().invoke(cli, ["report", "--help"]).output
 
 
-def test_report_never_writes_outside_out(tmp_path):
+def test_report_never_writes_outside_out(tmp_path, backend):
     cfg = make_config(tmp_path, extra='[[campaigns]]\nname = "../../escape/../x"\n'
-                                      'hashtags = ["x"]\n')
-    con = connect(cfg.warehouse)
+                                      'hashtags = ["x"]\n', backend=backend)
+    con = open_warehouse(cfg)
     report_marts.hostile_campaign(con, cfg.campaigns[-1].name)
     build_dir = tmp_path / "deep" / "out"
     build_dir.mkdir(parents=True)

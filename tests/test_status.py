@@ -16,6 +16,7 @@ from tracker.store import ledger
 from tracker.store.db import connect
 from tracker.timeutil import iso, utcnow
 
+from .conftest import open_warehouse
 from .test_daemon import HARNESS, Daemon, cursors, env, query, wait_for, write
 
 
@@ -40,17 +41,17 @@ def table_rows(text: str) -> dict[str, list[str]]:
             if len(cells := re.split(r"\s{2,}", line.strip())) > 2}
 
 
-def test_status_before_anything_ran(sim_config):
-    cfg = sim_config()
+def test_status_before_anything_ran(sim_config, backend):
+    cfg = sim_config(backend=backend)
     out = run_status(cfg)
     assert out.exit_code == 0, out.output
     assert "daemon: not running" in out.output
     assert "aleppo    simulated-x" in out.output and "never" in out.output
 
 
-def test_status_counts_and_exit_code_for_a_failing_source(sim_config):
-    cfg = sim_config(x_posts=300)
-    con = connect(cfg.warehouse)
+def test_status_counts_and_exit_code_for_a_failing_source(sim_config, backend):
+    cfg = sim_config(x_posts=300, backend=backend)
+    con = open_warehouse(cfg)
     collect(con, cfg)
     run = ledger.start_run(con, "collect", "aleppo", "simulated-bluesky")
     ledger.finish_run(con, run, "failed", errors=1, message="bluesky: HTTP 503 (retry in 60s)")
@@ -73,7 +74,7 @@ def test_status_counts_and_exit_code_for_a_failing_source(sim_config):
     assert "FAILING: aleppo/simulated-bluesky" in text.output
     assert "HTTP 503" in text.output
 
-    con = connect(cfg.warehouse)        # the source recovers: status is healthy again
+    con = open_warehouse(cfg)        # the source recovers: status is healthy again
     collect(con, cfg, source="simulated-bluesky")
     con.close()
     assert run_status(cfg).exit_code == 0
@@ -86,8 +87,8 @@ def test_status_help_has_an_example():
     assert out.exit_code == 0 and "Example: tracker" in out.output
 
 
-def test_rejected_spool_entries_make_status_fail(sim_config):
-    cfg = sim_config()
+def test_rejected_spool_entries_make_status_fail(sim_config, backend):
+    cfg = sim_config(backend=backend)
     (cfg.spool / "rejected").mkdir(parents=True)
     (cfg.spool / "rejected" / "000000000001-batch.jsonl").write_text("{}\n")
     out = run_status(cfg)
@@ -156,7 +157,7 @@ def test_daemon_runs_killed_or_stopped_beside_a_reader_show_what_they_are(tmp_pa
     assert "FAILING" not in out.stdout       # ran to the end
 
 
-def test_which_running_runs_a_live_daemon_holds(tmp_path, sim_config):
+def test_which_running_runs_a_live_daemon_holds(tmp_path, sim_config, backend):
     """The rule itself: a live daemon holds the runs its state file lists; the others are
     dead, shown with their spooled end if there is one."""
     from tracker.daemon import lock_path, state_path
@@ -165,8 +166,8 @@ def test_which_running_runs_a_live_daemon_holds(tmp_path, sim_config):
     from tracker.daemon.status import DaemonSeen, _daemon, real_outcomes
     from tracker.pages import RunLog
 
-    cfg = sim_config()
-    con = connect(cfg.warehouse)
+    cfg = sim_config(backend=backend)
+    con = open_warehouse(cfg)
     live, dead, ended = (ledger.start_run(con, "collect", "aleppo", s) for s in
                          ("simulated-x", "simulated-mastodon", "simulated-bluesky"))
     imported = ledger.start_run(con, "import", None, "import")
@@ -179,7 +180,7 @@ def test_which_running_runs_a_live_daemon_holds(tmp_path, sim_config):
     lock.acquire()
     state_path(cfg.warehouse).write_text(json.dumps({"jobs": {}, "active_runs": [live]}))
     try:
-        con = connect(cfg.warehouse, read_only=True)
+        con = open_warehouse(cfg, read_only=True)
         seen = _daemon(cfg)
         got = real_outcomes(con, cfg, seen)
         assert seen.pid == os.getpid()
@@ -234,11 +235,11 @@ def test_a_deferral_says_why_and_collect_now_runs_it_anyway(tmp_path):
         == ["rate_limited", "deferred", "rate_limited"]
 
 
-def test_a_source_whose_last_attempt_failed_stays_failing_while_deferred(sim_config):
+def test_a_source_whose_last_attempt_failed_stays_failing_while_deferred(sim_config, backend):
     # e.g. Mastodon: one server refused the token, another rate-limited: `failed` with a
     # resume_after. The deferred runs after it are no verdict: the source is still failing.
-    cfg = sim_config(x_posts=100)
-    con = connect(cfg.warehouse)
+    cfg = sim_config(x_posts=100, backend=backend)
+    con = open_warehouse(cfg)
     collect(con, cfg)                                       # every source worked once
     run = ledger.start_run(con, "collect", "aleppo", "simulated-mastodon")
     until = utcnow() + dt.timedelta(minutes=10)

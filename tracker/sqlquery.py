@@ -4,7 +4,8 @@ Three locks keep it read-only:
 1. the warehouse is opened read-only (DuckDB refuses any write to the file);
 2. the statement must parse as a single SELECT (incl. WITH, FROM-first, VALUES, SHOW,
    DESCRIBE, SUMMARIZE, PRAGMA that return rows) or EXPLAIN; COPY, ATTACH, EXPORT, INSTALL,
-   LOAD, SET and every write are refused before anything runs;
+   LOAD, SET and every write are refused before anything runs, and so are DuckLake's
+   maintenance functions (they can write files even on a lake attached read-only);
 3. `enable_external_access` is switched off on the connection, so a SELECT cannot read or
    write other files (read_csv('/etc/passwd'), httpfs, ...). Only the Parquet output file the
    user named is allowed, and only our own COPY writes it; and the warehouse's payload
@@ -13,6 +14,7 @@ Three locks keep it read-only:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +30,14 @@ __all__ = ["FORMATS", "FORMATTERS", "check_read_only", "run_query", "write_parqu
 
 FORMATS = ("table", "csv", "json", "jsonl", "parquet")
 _ALLOWED = {"SELECT", "EXPLAIN"}
+# DuckLake's maintenance functions are table functions a SELECT can call, and some write even
+# on a lake attached read-only (ducklake_flush_inlined_data writes Parquet files into the
+# data path before the catalog refuses its change): only these read-only ones are allowed.
+_LAKE_FUNCTION = re.compile(r"\b(ducklake_\w+)\W{0,2}\s*\(", re.IGNORECASE)
+_LAKE_READS = {"ducklake_snapshots", "ducklake_current_snapshot", "ducklake_table_info",
+               "ducklake_last_committed_snapshot", "ducklake_list_files", "ducklake_options",
+               "ducklake_settings", "ducklake_table_changes", "ducklake_table_insertions",
+               "ducklake_table_deletions"}
 
 
 def check_read_only(query: str) -> str:
@@ -46,6 +56,10 @@ def check_read_only(query: str) -> str:
         word = words[0].upper() if words else kind
         raise TrackerError(f"refused: {word} statements are not allowed; `tracker sql` is "
                            "read-only (SELECT and EXPLAIN only)")
+    for name in _LAKE_FUNCTION.findall(statements[0].query):
+        if name.lower() not in _LAKE_READS:
+            raise TrackerError(f"refused: {name}() may change the lake; `tracker sql` is "
+                               "read-only (SELECT and EXPLAIN only)")
     return statements[0].query.strip().rstrip(";")
 
 
