@@ -132,3 +132,11 @@ def jsonl(path: Path) -> list[dict]:
         except json.JSONDecodeError:
             continue
     return out
+
+
+def connect_at(tmp_path: Path, name: str, backend: str, **kw):
+    """A warehouse called `name` in `tmp_path` on `backend`, for tests without a config: the
+    DuckDB file `name.duckdb`, or a lake (`lake_at`) with its writer file beside it."""
+    if backend == "duckdb":
+        return connect(tmp_path / f"{name}.duckdb", **kw)
+    return connect(tmp_path / f"{name}-writer.duckdb", lake=lake_at(tmp_path, name), **kw)
