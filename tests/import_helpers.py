@@ -13,11 +13,10 @@ from tracker.config import load_config
 from tracker.importers import Importer
 from tracker.store.db import connect
 
-from .conftest import FIXTURES, write_config
+from .conftest import FIXTURES, warehouse_toml, write_config
 
 CONFIG = """
-[warehouse]
-path = "wh/tracker.duckdb"
+{warehouse}
 [[campaigns]]
 name = "aleppo"
 hashtags = ["AleppoIsBurning", "حلب_تحترق"]
@@ -34,12 +33,14 @@ hashtags = ["HOOT"]
 """
 
 
-def make_config(tmp_path: Path, extra: str = ""):
-    return load_config(write_config(tmp_path, CONFIG.replace("{extra}", extra)))
+def make_config(tmp_path: Path, extra: str = "", backend: str = "duckdb"):
+    """A config of the import tests' campaigns; its warehouse on `backend`."""
+    body = CONFIG.replace("{warehouse}", warehouse_toml(backend)).replace("{extra}", extra)
+    return load_config(write_config(tmp_path, body))
 
 
 def run_import(cfg, paths, **kw):
-    con = connect(cfg.warehouse)
+    con = connect(cfg.warehouse, lake=cfg.lake)
     try:
         return Importer(con, cfg, **kw).run([str(p) for p in paths])
     finally:
@@ -47,7 +48,7 @@ def run_import(cfg, paths, **kw):
 
 
 def query(cfg, sql: str, params=None) -> list[tuple]:
-    con = connect(cfg.warehouse, read_only=True)
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
     try:
         return con.execute(sql, params or []).fetchall()
     finally:

@@ -19,9 +19,8 @@ from tracker.hashtags import normalise_tag
 from tracker.models import build
 from tracker.report import Window
 from tracker.report.campaign import write_report
-from tracker.store.db import connect
 
-from .conftest import FIXTURES
+from .conftest import BACKENDS, FIXTURES, open_warehouse
 from .import_helpers import make_config, run_import
 from .models_oracle import Campaign, Oracle
 from .test_import_csv import CT_HEADER, ct_row, write_csv
@@ -106,10 +105,10 @@ def json_lines(path) -> list[str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def imported(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def imported(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("every-platform")
-    cfg = make_config(tmp, EXTRA)
+    cfg = make_config(tmp, EXTRA, backend=request.param)
     ct = tmp / "crowdtangle.csv"
     write_csv(ct, CT_HEADER, [ct_row(n, t, m) for n, (t, m) in enumerate(CT_ROWS, 1)])
     tg = tmp / "telegram.csv"
@@ -129,7 +128,7 @@ def imported(tmp_path_factory):
         oracle.add_page("mastodon_statuses", line, at, assign="toots")
     oracle.add_page("bluesky_posts", BLUESKY_SEARCH.read_text(encoding="utf-8"), at,
                     assign="bsky")
-    con = connect(cfg.warehouse)
+    con = open_warehouse(cfg)
     build(con, cfg.campaigns)
     yield cfg, con, oracle
     con.close()

@@ -13,11 +13,10 @@ from tracker.models import build
 from tracker.pages import RawPage, RunLog
 from tracker.sources import build_source
 from tracker.store import ledger
-from tracker.store.db import connect
 from tracker.store.load import store_batch
 from tracker.store.normalise import prepare
 
-from .conftest import FIXTURES, jsonl
+from .conftest import BACKENDS, FIXTURES, connect_at, jsonl
 from .import_helpers import v11_search_body
 from .links_oracle import LINKS_MART_COLUMNS, Links, LinksOracle, links_sql_rows
 from .models_oracle import Oracle
@@ -55,11 +54,11 @@ def real_pages() -> list[RawPage]:
     return pages
 
 
-def build_real(tmp_path):
+def build_real(tmp_path, backend: str = "duckdb"):
     cfg = config([{"name": "fixtures", "hashtags": ["unused_tag_for_assigned_posts"]},
                   {"name": "rstats", "hashtags": ["rstats", "redistricting"],
                    "timezone": "America/New_York"}], tmp_path)
-    con = connect(tmp_path / "real.duckdb")
+    con = connect_at(tmp_path, "real", backend)
     oracle, links = oracle_for(cfg), Links()
     prepare(con, cfg.campaigns)
     _feed(con, oracle, links, real_pages(), campaign=None, source="import", assign="fixtures")
@@ -67,7 +66,7 @@ def build_real(tmp_path):
     return con, LinksOracle(oracle, links)
 
 
-def build_synthetic(tmp_path):
+def build_synthetic(tmp_path, backend: str = "duckdb"):
     cfg = config([
         {"name": "aleppo", "hashtags": ["AleppoIsBurning", "حلب_تحترق"],
          "timezone": "Asia/Damascus", "start": dt.date(2016, 4, 22), "end": dt.date(2016, 5, 5),
@@ -77,7 +76,7 @@ def build_synthetic(tmp_path):
         {"name": "red", "hashtags": ["MakeFacebookRed"], "timezone": "UTC",
          "sources": [{"type": "simulated", "platform": "x", "posts": 200, "seed": 29}]},
     ], tmp_path)
-    con = connect(tmp_path / "synthetic.duckdb")
+    con = connect_at(tmp_path, "synthetic", backend)
     oracle, links = oracle_for(cfg), Links()
     prepare(con, cfg.campaigns)
     for c in cfg.campaigns:
@@ -149,10 +148,10 @@ def edge_pages() -> list[RawPage]:
             RawPage("bluesky_posts", "bluesky", json.dumps({"posts": [post]}), retrieved_at=at)]
 
 
-def build_edges(tmp_path):
+def build_edges(tmp_path, backend: str = "duckdb"):
     cfg = config([{"name": "links", "hashtags": ["Links"], "timezone": "Europe/London"}],
                  tmp_path)
-    con = connect(tmp_path / "edges.duckdb")
+    con = connect_at(tmp_path, "edges", backend)
     oracle, links = oracle_for(cfg), Links()
     prepare(con, cfg.campaigns)
     _feed(con, oracle, links, edge_pages(), campaign="links", source="x")
@@ -163,16 +162,18 @@ def build_edges(tmp_path):
 BUILDERS = {"real": build_real, "synthetic": build_synthetic, "edges": build_edges}
 
 
-@pytest.fixture(scope="module", params=sorted(BUILDERS))
+@pytest.fixture(scope="module", params=[(n, b) for b in BACKENDS for n in sorted(BUILDERS)],
+                ids=lambda p: f"{p[0]}-{p[1]}")
 def dataset(request, tmp_path_factory):
-    con, oracle = BUILDERS[request.param](tmp_path_factory.mktemp(request.param))
+    name, backend = request.param
+    con, oracle = BUILDERS[name](tmp_path_factory.mktemp(name), backend)
     yield request.param, con, oracle
     con.close()
 
 
-@pytest.fixture(scope="module")
-def edges(tmp_path_factory):
-    con, oracle = build_edges(tmp_path_factory.mktemp("links-edges"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def edges(request, tmp_path_factory):
+    con, oracle = build_edges(tmp_path_factory.mktemp("links-edges"), request.param)
     yield con, oracle
     con.close()
 
@@ -202,11 +203,11 @@ def test_norm_links_and_media_match_the_payloads(dataset):
     assert got_media == want_media
 
 
-def test_x_v1_statuses_links_and_media(tmp_path):
+def test_x_v1_statuses_links_and_media(tmp_path, backend):
     """The v1.1 search response: entities.urls and extended_entities.media of each status and
     of the statuses it retweets or quotes."""
     cfg = config([{"name": "v1", "hashtags": ["unused"]}], tmp_path)
-    con = connect(tmp_path / "v1.duckdb")
+    con = connect_at(tmp_path, "v1", backend)
     prepare(con, cfg.campaigns)
     body = v11_search_body()
     page = RawPage("x_v1_status", "x", json.dumps(body),
@@ -272,12 +273,11 @@ def test_media_links_of_x_are_media_not_links_and_reblogs_carry_nothing(edges):
     assert bsky == [("https://b.example.org/tie", "facet")]
 
 
-def test_backfill_fills_a_warehouse_made_before_schema_6(tmp_path):
+def test_backfill_fills_a_warehouse_made_before_schema_6(tmp_path, backend):
     """A warehouse whose raw pages were stored before norm.post_urls / post_media existed gets
     them, equal to a fresh load, when it is opened (the migration reads raw.pages)."""
     cfg = config([{"name": "links", "hashtags": ["Links"]}], tmp_path)
-    path = tmp_path / "old.duckdb"
-    con = connect(path)
+    con = connect_at(tmp_path, "old", backend)
     prepare(con, cfg.campaigns)
     load(con, oracle_for(cfg), edge_pages() + real_pages(), campaign="links", source="x")
     urls = "select * from norm.post_urls order by all"
@@ -288,12 +288,12 @@ def test_backfill_fills_a_warehouse_made_before_schema_6(tmp_path):
     con.execute("drop table norm.post_urls; drop table norm.post_media; "
                 "delete from schema_migrations where version = 6")
     con.close()
-    con = connect(path)
+    con = connect_at(tmp_path, "old", backend)
     assert (q(con, urls), q(con, media)) == want
     con.close()
 
 
-def test_csv_link_column_is_the_posts_link(tmp_path):
+def test_csv_link_column_is_the_posts_link(tmp_path, backend):
     """A CrowdTangle export's Link column: the link the post shares (tracking parameters
     dropped); a row whose link is its own post url has none."""
     from .import_helpers import make_config, query, run_import
@@ -304,7 +304,7 @@ def test_csv_link_column_is_the_posts_link(tmp_path):
                Link="https://Example.org/aleppo?utm_source=fb&id=3"),
         ct_row(2, "2016-04-29 11:00:00 EDT", "#MakeFacebookRed",
                Link="https://www.facebook.com/page2/posts/552")])
-    cfg = make_config(tmp_path)
+    cfg = make_config(tmp_path, backend=backend)
     run_import(cfg, [path])
     assert query(cfg, "select post_id, url, url_norm, domain, source from norm.post_urls") == [
         ("https://www.facebook.com/page1/posts/551",

@@ -11,16 +11,16 @@ import pytest
 from click.testing import CliRunner
 
 from tracker.cli import cli
+from tracker.config import load_config
 from tracker.errors import TrackerError
 from tracker.models import build, discover, ordered, parse_model
 from tracker.pages import RawPage
 from tracker.pipeline import collect
 from tracker.store import ledger
-from tracker.store.db import connect
 from tracker.store.load import store_batch
 from tracker.store.normalise import prepare
 
-from .conftest import write_config
+from .conftest import open_warehouse, warehouse_toml, write_config
 from .test_models_marts import tweet, x_page, x_user
 
 MARTS = ["activity_heatmap", "bursts", "campaign_posts", "campaign_summary",
@@ -61,9 +61,9 @@ def test_bad_directive_is_a_clear_error(tmp_path):
 
 
 @pytest.fixture
-def built(tmp_path, sim_config):
-    cfg = sim_config(x_posts=300, per_run=150)
-    con = connect(cfg.warehouse)
+def built(tmp_path, sim_config, backend):
+    cfg = sim_config(x_posts=300, per_run=150, backend=backend)
+    con = open_warehouse(cfg)
     collect(con, cfg)
     build(con, cfg.campaigns)
     yield cfg, con
@@ -322,10 +322,8 @@ def test_failed_model_leaves_previous_build(built, tmp_path):
     assert con.execute("select count(*) from marts.volume_daily").fetchone()[0] == before
 
 
-def test_build_and_models_commands(tmp_path):
-    cfg_path = write_config(tmp_path, """
-        [warehouse]
-        path = "wh.duckdb"
+def test_build_and_models_commands(tmp_path, backend):
+    cfg_path = write_config(tmp_path, warehouse_toml(backend, "wh.duckdb") + """
         [[campaigns]]
         name = "red"
         hashtags = ["MakeFacebookRed"]
@@ -348,7 +346,7 @@ def test_build_and_models_commands(tmp_path):
     assert "core.campaigns" in result.output
     result = runner.invoke(cli, ["--config", str(cfg_path), "models", "nothing_like_this"])
     assert result.exit_code == 1 and "no model matches" in result.output
-    con = connect(tmp_path / "wh.duckdb", read_only=True)
+    con = open_warehouse(load_config(cfg_path), read_only=True)
     assert con.execute("select campaign, timezone from core.campaigns").fetchall() == [
         ("red", "Europe/Paris")]
     con.close()

@@ -19,10 +19,9 @@ from tracker.models import build
 from tracker.pages import Gap, RawPage, RunLog
 from tracker.sources import build_source
 from tracker.store import ledger
-from tracker.store.db import connect
 from tracker.store.load import store_batch
 
-from .conftest import FIXTURES, jsonl
+from .conftest import BACKENDS, FIXTURES, connect_at, jsonl
 from .models_oracle import MART_COLUMNS, Campaign, Oracle, sql_rows
 
 UTC = dt.UTC
@@ -70,13 +69,13 @@ def mastodon_cassette_pages() -> list[RawPage]:
     return pages
 
 
-def build_real(tmp_path):
+def build_real(tmp_path, backend: str = "duckdb"):
     cfg = config([
         {"name": "fixtures", "hashtags": ["unused_tag_for_assigned_posts"]},
         {"name": "potter", "hashtags": ["HarryPotter", "POIUYTREWQ", "hoot"],
          "timezone": "Europe/Warsaw"},
     ], tmp_path)
-    con = connect(tmp_path / "real.duckdb")
+    con = connect_at(tmp_path, "real", backend)
     oracle = oracle_for(cfg)
     from tracker.store.normalise import prepare
     prepare(con, cfg.campaigns)
@@ -93,7 +92,7 @@ def build_real(tmp_path):
 
 
 # --- data set 2: synthetic campaigns from the simulated source --------------------------------
-def build_synthetic(tmp_path):
+def build_synthetic(tmp_path, backend: str = "duckdb"):
     cfg = config([
         {"name": "aleppo", "hashtags": ["AleppoIsBurning", "حلب_تحترق"],
          "timezone": "Asia/Damascus", "start": dt.date(2016, 4, 22), "end": dt.date(2016, 5, 5),
@@ -104,7 +103,7 @@ def build_synthetic(tmp_path):
         {"name": "red", "hashtags": ["MakeFacebookRed"], "timezone": "UTC",
          "sources": [{"type": "simulated", "platform": "x", "posts": 150, "seed": 29}]},
     ], tmp_path)
-    con = connect(tmp_path / "synthetic.duckdb")
+    con = connect_at(tmp_path, "synthetic", backend)
     oracle = oracle_for(cfg)
     from tracker.store.normalise import prepare
     prepare(con, cfg.campaigns)
@@ -166,7 +165,7 @@ def account(name: str, host: str, followers: int) -> dict:
 EDGE_T1 = "1001"
 
 
-def build_edges(tmp_path):
+def build_edges(tmp_path, backend: str = "duckdb"):
     cfg = config([
         {"name": "edge", "hashtags": ["AleppoIsBurning", "حلب_تحترق"],
          "timezone": "Europe/London", "start": dt.date(2016, 3, 26),
@@ -174,7 +173,7 @@ def build_edges(tmp_path):
         {"name": "red", "hashtags": ["MakeFacebookRed"], "timezone": "Asia/Damascus"},
         {"name": "blue", "hashtags": ["BlueOnly"]},
     ], tmp_path)
-    con = connect(tmp_path / "edges.duckdb")
+    con = connect_at(tmp_path, "edges", backend)
     oracle = oracle_for(cfg)
     from tracker.store.normalise import prepare
     prepare(con, cfg.campaigns)
@@ -278,16 +277,18 @@ def unknowns_pages() -> list[RawPage]:
 BUILDERS = {"real": build_real, "synthetic": build_synthetic, "edges": build_edges}
 
 
-@pytest.fixture(scope="module", params=sorted(BUILDERS))
+@pytest.fixture(scope="module", params=[(n, b) for b in BACKENDS for n in sorted(BUILDERS)],
+                ids=lambda p: f"{p[0]}-{p[1]}")
 def dataset(request, tmp_path_factory):
-    con, oracle = BUILDERS[request.param](tmp_path_factory.mktemp(request.param))
-    yield request.param, con, oracle
+    name, backend = request.param
+    con, oracle = BUILDERS[name](tmp_path_factory.mktemp(name), backend)
+    yield name, con, oracle
     con.close()
 
 
-@pytest.fixture(scope="module")
-def edges(tmp_path_factory):
-    con, oracle = build_edges(tmp_path_factory.mktemp("edges-explicit"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def edges(request, tmp_path_factory):
+    con, oracle = build_edges(tmp_path_factory.mktemp("edges-explicit"), request.param)
     yield con, oracle
     con.close()
 

@@ -8,15 +8,18 @@ import pytest
 
 from tracker.languages import name_of
 
+from .conftest import BACKENDS, connect_at
 from .models_oracle_marts import r9
 from .models_oracle_tags import ORACLES, TAG_COLUMNS
 from .test_models_marts import BUILDERS
 
 
-@pytest.fixture(scope="module", params=sorted(BUILDERS))
+@pytest.fixture(scope="module", params=[(n, b) for b in BACKENDS for n in sorted(BUILDERS)],
+                ids=lambda p: f"{p[0]}-{p[1]}")
 def dataset(request, tmp_path_factory):
-    con, oracle = BUILDERS[request.param](tmp_path_factory.mktemp(request.param))
-    yield request.param, con, oracle
+    name, backend = request.param
+    con, oracle = BUILDERS[name](tmp_path_factory.mktemp(name), backend)
+    yield name, con, oracle
     con.close()
 
 
@@ -50,11 +53,11 @@ def test_platform_figures_add_up_to_the_campaign(dataset):
         assert r[1:5] == r[5:9], r
 
 
-def test_edge_variants_side_by_side(tmp_path):
+def test_edge_variants_side_by_side(tmp_path, backend):
     """The edge data set spelled out: #AleppoIsBurning in three written forms and #حلب_تحترق,
     the Mastodon status in Arabic, first uses in time order."""
     from .test_models_marts import build_edges
-    con, _ = build_edges(tmp_path)
+    con, _ = build_edges(tmp_path, backend)
     rows = con.execute("select tag_text, posts, top_languages, platforms from "
                        "marts.tag_variants where campaign = 'edge' order by tag, tag_text"
                        ).fetchall()
@@ -81,7 +84,7 @@ TAG_MODELS = ("core.campaign_tag_forms", "core.campaign_author_tags",
               "core.campaign_tag_reach", "core.campaign_tag_masks")
 
 
-def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path):
+def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path, backend):
     """An author of #Alpha who later posts #Beta leaves the combination {alpha} for {alpha,
     beta} (the merge counts the author's new row and takes the replaced one away); a higher
     follower count raises the variant's reach; a new written form appears. The incremental
@@ -91,7 +94,6 @@ def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path):
     from tracker.config import parse_config
     from tracker.models import build
     from tracker.store import ledger
-    from tracker.store.db import connect
     from tracker.store.load import store_batch
     from tracker.store.normalise import prepare
 
@@ -99,7 +101,7 @@ def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path):
 
     cfg = parse_config({"campaigns": [{"name": "c", "hashtags": ["Alpha", "Beta"]}]},
                        tmp_path / "tracker.toml")
-    con = connect(tmp_path / "t.duckdb")
+    con = connect_at(tmp_path, "t", backend)
     prepare(con, cfg.campaigns)
 
     def load(tweets, users, hour):

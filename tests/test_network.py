@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import textwrap
 
 import networkx as nx
@@ -20,9 +19,9 @@ from tracker import network
 from tracker.cli import cli
 from tracker.export.network import write_csv, write_gexf, write_graphml
 from tracker.models import build
-from tracker.store.db import connect
 
 from . import models_oracle_network as on
+from .conftest import BACKENDS, connect_at, warehouse_toml
 from .models_oracle import Campaign
 from .test_models_marts import build_real, build_synthetic, config, load, oracle_for, x_page
 
@@ -33,11 +32,13 @@ def iso(t: dt.datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@pytest.fixture(scope="module", params=["real", "synthetic"])
+@pytest.fixture(scope="module", params=[(n, b) for b in BACKENDS for n in ("real", "synthetic")],
+                ids=lambda p: f"{p[0]}-{p[1]}")
 def dataset(request, tmp_path_factory):
-    builder = {"real": build_real, "synthetic": build_synthetic}[request.param]
-    con, oracle = builder(tmp_path_factory.mktemp(request.param))
-    yield request.param, con, oracle
+    name, backend = request.param
+    builder = {"real": build_real, "synthetic": build_synthetic}[name]
+    con, oracle = builder(tmp_path_factory.mktemp(name), backend)
+    yield name, con, oracle
     con.close()
 
 
@@ -152,9 +153,9 @@ def hand_made_pages():
     return [x_page([a, b, rt, c1, c2, self_reply, quote, hostile], users, at, included=[a])]
 
 
-def build_hand_made(tmp):
+def build_hand_made(tmp, backend: str = "duckdb"):
     cfg = config([{"name": "net", "hashtags": ["NetTag"]}], tmp)
-    con = connect(tmp / "net.duckdb")
+    con = connect_at(tmp, "net", backend)
     o = oracle_for(cfg)
     from tracker.store.normalise import prepare
     prepare(con, cfg.campaigns)
@@ -163,9 +164,9 @@ def build_hand_made(tmp):
     return con, o
 
 
-@pytest.fixture(scope="module")
-def hand_made(tmp_path_factory):
-    con, o = build_hand_made(tmp_path_factory.mktemp("network-hand-made"))
+@pytest.fixture(scope="module", params=BACKENDS)
+def hand_made(request, tmp_path_factory):
+    con, o = build_hand_made(tmp_path_factory.mktemp("network-hand-made"), request.param)
     yield con, o
     con.close()
 
@@ -258,13 +259,11 @@ def test_graphml_and_csv_read_back(hand_made):
         ("cat", "Bee", "mention", "2"), ("alice", "ghost", "mention", "1")}
 
 
-def test_cli_writes_the_file_and_says_what_it_holds(tmp_path):
-    con, _ = build_hand_made(tmp_path)
+def test_cli_writes_the_file_and_says_what_it_holds(tmp_path, backend):
+    con, _ = build_hand_made(tmp_path, backend)
     con.close()
     cfg_path = tmp_path / "tracker.toml"
-    cfg_path.write_text(textwrap.dedent(f"""
-        [warehouse]
-        path = {json.dumps(str(tmp_path / 'net.duckdb'))}
+    cfg_path.write_text(warehouse_toml(backend, "net.duckdb") + textwrap.dedent("""
         [[campaigns]]
         name = "net"
         hashtags = ["NetTag"]
@@ -296,14 +295,12 @@ def test_cli_writes_the_file_and_says_what_it_holds(tmp_path):
     assert missing.exit_code == 2 and "Missing option '--campaign'." in missing.output
 
 
-def test_export_errors_say_what_to_do(tmp_path):
-    con, _ = build_hand_made(tmp_path)
+def test_export_errors_say_what_to_do(tmp_path, backend):
+    con, _ = build_hand_made(tmp_path, backend)
     con.execute("drop table core.campaign_interactions")
     con.close()
     cfg_path = tmp_path / "tracker.toml"
-    cfg_path.write_text(textwrap.dedent(f"""
-        [warehouse]
-        path = {json.dumps(str(tmp_path / 'net.duckdb'))}
+    cfg_path.write_text(warehouse_toml(backend, "net.duckdb") + textwrap.dedent("""
         [[campaigns]]
         name = "net"
         hashtags = ["NetTag"]
