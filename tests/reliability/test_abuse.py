@@ -28,9 +28,13 @@ from .. import test_source_bluesky as bsky
 from .. import test_source_mastodon as masto
 from .. import test_source_x as xs
 from ..conftest import write_config
-from ..test_sql import run as sql
 
 pytestmark = pytest.mark.reliability
+
+
+def sql(*args: str):
+    """`tracker sql ARGS` (the warehouse given as `--db FILE` among them)."""
+    return CliRunner().invoke(cli, ["sql", *args])
 
 HOSTILE = ["../../../../tmp/escape", "a/b/../../c", "$(touch pwned)", "`touch pwned2`",
            "x; rm -rf ~ && echo pwned > p", "..", "/etc/passwd", "..\\..\\win",
