@@ -16,7 +16,7 @@ from tracker.store import ledger
 from tracker.store.load import store_batch
 from tracker.store.normalise import prepare
 
-from .conftest import BACKENDS, FIXTURES, connect_at, jsonl
+from .conftest import FIXTURES, MORE_BACKENDS, connect_at, jsonl
 from .import_helpers import v11_search_body
 from .links_oracle import LINKS_MART_COLUMNS, Links, LinksOracle, links_sql_rows
 from .models_oracle import Oracle
@@ -162,7 +162,14 @@ def build_edges(tmp_path, backend: str = "duckdb"):
 BUILDERS = {"real": build_real, "synthetic": build_synthetic, "edges": build_edges}
 
 
-@pytest.fixture(scope="module", params=[(n, b) for b in BACKENDS for n in sorted(BUILDERS)],
+
+@pytest.fixture(params=MORE_BACKENDS)
+def backend(request) -> str:
+    """conftest's `backend`, narrowed to MORE_BACKENDS for this module."""
+    return request.param
+
+
+@pytest.fixture(scope="module", params=[(n, b) for b in MORE_BACKENDS for n in sorted(BUILDERS)],
                 ids=lambda p: f"{p[0]}-{p[1]}")
 def dataset(request, tmp_path_factory):
     name, backend = request.param
@@ -171,7 +178,7 @@ def dataset(request, tmp_path_factory):
     con.close()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=MORE_BACKENDS)
 def edges(request, tmp_path_factory):
     con, oracle = build_edges(tmp_path_factory.mktemp("links-edges"), request.param)
     yield con, oracle

@@ -8,13 +8,19 @@ import pytest
 
 from tracker.languages import name_of
 
-from .conftest import BACKENDS, connect_at
+from .conftest import MORE_BACKENDS, connect_at
 from .models_oracle_marts import r9
 from .models_oracle_tags import ORACLES, TAG_COLUMNS
 from .test_models_marts import BUILDERS
 
 
-@pytest.fixture(scope="module", params=[(n, b) for b in BACKENDS for n in sorted(BUILDERS)],
+@pytest.fixture(params=MORE_BACKENDS)
+def backend(request) -> str:
+    """conftest's `backend`, narrowed to MORE_BACKENDS for this module."""
+    return request.param
+
+
+@pytest.fixture(scope="module", params=[(n, b) for b in MORE_BACKENDS for n in sorted(BUILDERS)],
                 ids=lambda p: f"{p[0]}-{p[1]}")
 def dataset(request, tmp_path_factory):
     name, backend = request.param

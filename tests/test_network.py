@@ -21,7 +21,7 @@ from tracker.export.network import write_csv, write_gexf, write_graphml
 from tracker.models import build
 
 from . import models_oracle_network as on
-from .conftest import BACKENDS, connect_at, warehouse_toml
+from .conftest import MORE_BACKENDS, connect_at, warehouse_toml
 from .models_oracle import Campaign
 from .test_models_marts import build_real, build_synthetic, config, load, oracle_for, x_page
 
@@ -32,7 +32,15 @@ def iso(t: dt.datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@pytest.fixture(scope="module", params=[(n, b) for b in BACKENDS for n in ("real", "synthetic")],
+
+@pytest.fixture(params=MORE_BACKENDS)
+def backend(request) -> str:
+    """conftest's `backend`, narrowed to MORE_BACKENDS for this module."""
+    return request.param
+
+
+@pytest.fixture(scope="module",
+                params=[(n, b) for b in MORE_BACKENDS for n in ("real", "synthetic")],
                 ids=lambda p: f"{p[0]}-{p[1]}")
 def dataset(request, tmp_path_factory):
     name, backend = request.param
@@ -164,7 +172,7 @@ def build_hand_made(tmp, backend: str = "duckdb"):
     return con, o
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=MORE_BACKENDS)
 def hand_made(request, tmp_path_factory):
     con, o = build_hand_made(tmp_path_factory.mktemp("network-hand-made"), request.param)
     yield con, o
