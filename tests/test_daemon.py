@@ -466,7 +466,8 @@ def test_readers_get_in_while_the_daemon_writes_reports(tmp_path):
      "daemon.backoff_base"),
     ("[daemon]\nthreads = 4\n",
      "tracker.toml: daemon.threads: unknown key (expected one of: backoff_base, backoff_max, "
-     "batch_pages, build, jitter, load_retry, misfire_grace, reports, stop_timeout, workers)"),
+     "batch_pages, build, jitter, keep_snapshots, load_retry, maintain, misfire_grace, reports, "
+     "stop_timeout, workers)"),
 ])
 def test_daemon_config_errors_are_one_line(tmp_path, body, error):
     from tracker.errors import ConfigError
