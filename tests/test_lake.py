@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -167,6 +168,9 @@ def test_shell_opens_the_lake_read_only_in_the_duckdb_shell(migrated):
     ('backend = "ducklake"\ncatalog = "postgres:dbname=t password=secret"',
      "warehouse.catalog: no password in the config: use PGPASSWORD, ~/.pgpass or a service "
      "file (docs/lake.md)"),
+    ('machine = "a"', "warehouse.machine: only for backend = 'ducklake'"),
+    ('backend = "ducklake"\nmachine = "two words"',
+     "warehouse.machine: expected 1 to 64 letters, digits, '.', '_' or '-', got 'two words'"),
 ])
 def test_wrong_warehouse_settings_are_one_line_errors(tmp_path, body, message):
     path = write_config(tmp_path, f"[warehouse]\n{body}\n")
@@ -179,7 +183,8 @@ def test_wrong_warehouse_settings_are_one_line_errors(tmp_path, body, message):
 def test_defaults_of_a_lake_are_beside_the_config(tmp_path):
     cfg = load_config(write_config(tmp_path, '[warehouse]\nbackend = "ducklake"\n'))
     assert cfg.lake == lakes.Lake(catalog=f"sqlite:{tmp_path / 'warehouse' / 'lake.sqlite'}",
-                                  data_path=tmp_path / "warehouse" / "lake")
+                                  data_path=tmp_path / "warehouse" / "lake",
+                                  machine=socket.gethostname())
     assert cfg.warehouse == tmp_path / "warehouse" / "lake-writer.duckdb"
     assert cfg.spool == tmp_path / "warehouse" / "spool"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import socket
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -214,7 +215,7 @@ def parse_config(data: dict[str, Any], path: Path) -> Config:
     v.keys(data, _TOP_KEYS, "")
     base = path.resolve().parent
     wh = v.table(data, "warehouse", "")
-    v.keys(wh, {"path", "spool", "backend", "catalog", "data_path"}, "warehouse")
+    v.keys(wh, {"path", "spool", "backend", "catalog", "data_path", "machine"}, "warehouse")
     rep = v.table(data, "reports", "")
     v.keys(rep, {"dir"}, "reports")
     log = v.table(data, "log", "")
@@ -269,8 +270,9 @@ def _lake(v: _Validator, wh: dict[str, Any], base: Path) -> Lake | None:
     catalog = v.opt(wh, "catalog", str, "warehouse.catalog",
                     "'sqlite:PATH' or 'postgres:CONNECTION STRING'")
     data_path = v.opt(wh, "data_path", str, "warehouse.data_path", "a directory path")
+    machine = v.opt(wh, "machine", str, "warehouse.machine", "a name such as 'collector-2'")
     if backend == "duckdb":
-        for key, val in (("catalog", catalog), ("data_path", data_path)):
+        for key, val in (("catalog", catalog), ("data_path", data_path), ("machine", machine)):
             if val is not None:
                 v.fail(f"warehouse.{key}", "only for backend = 'ducklake'")
         return None
@@ -284,8 +286,22 @@ def _lake(v: _Validator, wh: dict[str, Any], base: Path) -> Lake | None:
                                     "a service file (docs/lake.md)")
     if kind == "sqlite":
         where = str(_under(base, where))
+    if machine is not None and not _MACHINE.fullmatch(machine):
+        v.fail("warehouse.machine", "expected 1 to 64 letters, digits, '.', '_' or '-', "
+                                    f"got '{machine}'")
     return Lake(catalog=f"{kind}:{where}",
-                data_path=_under(base, data_path or "warehouse/lake"))
+                data_path=_under(base, data_path or "warehouse/lake"),
+                machine=machine or default_machine())
+
+
+# This machine's name in a shared lake (its runs and cursors are its own, docs/lake.md)
+_MACHINE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def default_machine() -> str:
+    """The host's name, as far as it fits `[warehouse] machine`."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname())[:64]
+    return name or "localhost"
 
 
 def _repoll(v: _Validator, raw: dict[str, Any]) -> RepollSettings:

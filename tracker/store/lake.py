@@ -31,6 +31,7 @@ from ..errors import WarehouseError
 
 NAME = "lake"   # the attached database's name
 RAW_DIR = "tracker_lake_raw"   # SQL variable: where the lake's payload segments are
+MACHINE = "tracker_machine"    # SQL variable: this machine's name (NULL on a DuckDB file)
 # Primary keys and unique constraints: DuckLake has none (it refuses them). Dedupe by key is
 # done where rows are written (warehouse/normalise/_merge.sql, store/ledger.py), on both backends.
 _INLINE_KEY = re.compile(r"\s+primary key\b", re.IGNORECASE)
@@ -47,6 +48,8 @@ class Lake:
 
     catalog: str
     data_path: Path
+    # this machine's name: its runs and cursors in the ledger are its own (store/ledger.py)
+    machine: str = ""
 
     @property
     def kind(self) -> str:
@@ -123,7 +126,8 @@ def attach_statements(lake: Lake, *, read_only: bool,
     return [*load_statements(lake),
             f"attach {_literal('ducklake:' + lake.catalog)} as {NAME} ({', '.join(options)})",
             f"use {NAME}",
-            f"set variable {RAW_DIR} = {_literal(str(lake.raw_dir))}"]
+            f"set variable {RAW_DIR} = {_literal(str(lake.raw_dir))}",
+            f"set variable {MACHINE} = {_literal(lake.machine)}"]
 
 
 def attach(con: duckdb.DuckDBPyConnection, lake: Lake, *, read_only: bool,

@@ -17,6 +17,7 @@ import duckdb
 from .. import credentials
 from ..pages import Gap, RunLog
 from ..timeutil import as_utc, utcnow
+from . import lake
 from .db import one, scalar
 
 QUARANTINE_RAW_LIMIT = 1_000_000
@@ -39,6 +40,12 @@ class LastRun:
     message: str | None = None
 
 
+# This machine's name (store/lake.py sets it on a lake; NULL on a DuckDB file). A run or a
+# cursor is this machine's when it carries that name, or none (rows from before schema 9).
+MACHINE = f"getvariable('{lake.MACHINE}')"
+_MINE = f"(machine is null or machine is not distinct from {MACHINE})"
+
+
 def new_run_id(kind: str) -> str:
     """Sortable, unique: <utc time>-<kind>-<random>."""
     return f"{utcnow():%Y%m%dT%H%M%S%f}-{kind}-{uuid.uuid4().hex[:8]}"
@@ -51,8 +58,8 @@ def start_run(con: duckdb.DuckDBPyConnection, kind: str, campaign: str | None,
     run_id = run_id or new_run_id(kind)
     # insert-where-not-stored rather than `on conflict`: a lake has no primary keys
     con.execute(
-        "insert into ledger.runs (run_id, kind, campaign, source, started_at, status) "
-        "select ?, ?, ?, ?, ?, 'running' "
+        "insert into ledger.runs (run_id, kind, campaign, source, started_at, status, machine) "
+        f"select ?, ?, ?, ?, ?, 'running', {MACHINE} "
         "where not exists (select 1 from ledger.runs where run_id = ?)",
         [run_id, kind, campaign, source, started_at or utcnow(), run_id])
     return run_id
@@ -62,7 +69,7 @@ def mark_killed(con: duckdb.DuckDBPyConnection, kind: str | None = None,
                 keep: list[str] | tuple[str, ...] = ()) -> int:
     """Runs left 'running' by a process that died (of `kind`, other than `keep`): mark them
     'killed'; how many."""
-    where = ["status = 'running'"]
+    where = ["status = 'running'", _MINE]
     params: list[Any] = [utcnow(), KILLED_MESSAGE]
     if kind is not None:
         where.append("kind = ?")
@@ -152,9 +159,10 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple]:
 
 
 def running_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The ids of the runs the ledger has as 'running'."""
+    """The ids of this machine's runs the ledger has as 'running' (another machine's are
+    its own to judge)."""
     return [r for (r,) in con.execute("select run_id from ledger.runs where status = "
-                                      "'running' order by started_at").fetchall()]
+                                      f"'running' and {_MINE} order by started_at").fetchall()]
 
 
 @dataclass(frozen=True)
@@ -255,13 +263,16 @@ def last_import(con: duckdb.DuckDBPyConnection, outcomes: dict[str, Outcome] | N
 
 # --- cursors ----------------------------------------------------------------------------------
 def get_cursor(con: duckdb.DuckDBPyConnection, campaign: str, source: str) -> Any:
-    row = con.execute("select cursor from ledger.cursors where campaign = ? and source = ?",
-                      [campaign, source]).fetchone()
-    return json.loads(row[0]) if row and row[0] is not None else None
+    return all_cursors(con, campaign, source).get((campaign, source))
 
 
-def all_cursors(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], Any]:
-    rows = con.execute("select campaign, source, cursor from ledger.cursors").fetchall()
+def all_cursors(con: duckdb.DuckDBPyConnection, campaign: str | None = None,
+                source: str | None = None) -> dict[tuple[str, str], Any]:
+    """This machine's cursors (one from before schema 9 where it has none of its own)."""
+    rows = con.execute(
+        "select campaign, source, cursor from ledger.cursors "
+        f"where {_MINE} and campaign = coalesce(?, campaign) and source = coalesce(?, source) "
+        "order by machine nulls first", [campaign, source]).fetchall()
     return {(c, s): json.loads(v) if v is not None else None for c, s, v in rows}
 
 
@@ -269,9 +280,10 @@ def set_cursor(con: duckdb.DuckDBPyConnection, campaign: str, source: str, curso
                run_id: str) -> None:
     # delete and insert rather than `on conflict ... do update`: a lake has no primary keys.
     # Callers hold the transaction that stores the pages the cursor follows.
-    con.execute("delete from ledger.cursors where campaign = ? and source = ?",
+    con.execute(f"delete from ledger.cursors where campaign = ? and source = ? and {_MINE}",
                 [campaign, source])
-    con.execute("insert into ledger.cursors values (?, ?, ?, ?, ?)",
+    con.execute("insert into ledger.cursors (campaign, source, cursor, updated_at, run_id, "
+                f"machine) values (?, ?, ?, ?, ?, {MACHINE})",
                 [campaign, source, json.dumps(cursor, default=str), utcnow(), run_id])
 
 
