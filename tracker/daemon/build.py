@@ -53,7 +53,7 @@ def build_job(loader: Loader) -> str:
             log.error("build failed", extra={"event": "build_failed", "error": str(exc)})
             return "failed"
         finally:
-            con.close()
+            loader.close(con)
         t1 = time.monotonic()
         reports: list[Path] = []
         if cfg.daemon.reports:
@@ -96,7 +96,7 @@ def maintain_job(loader: Loader) -> str:
                                                         "error": str(exc).splitlines()[0]})
             return "failed"
         finally:
-            con.close()
+            loader.close(con)
     log.info("lake maintained", extra={"event": "maintain_done",
                                        "tables_compacted": done.tables_compacted,
                                        "snapshots_expired": done.snapshots_expired,

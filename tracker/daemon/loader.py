@@ -21,7 +21,7 @@ import duckdb
 from ..config import Config
 from ..errors import WarehouseLocked
 from ..pipeline import RunSummary
-from ..store import ledger
+from ..store import ledger, writer_lock
 from ..store.db import connect
 from ..store.ledger import LastRun
 from ..store.load import store_batch
@@ -124,6 +124,12 @@ class Loader:
         prepare(con, self.get_config().campaigns)
         return con
 
+    @staticmethod
+    def close(con: duckdb.DuckDBPyConnection) -> None:
+        """Close a connection `open` gave; on a lake on PostgreSQL, let other machines in."""
+        con.close()
+        writer_lock.release(con)
+
     def drain(self, wait: float = 0.0) -> str:
         """Load spooled entries in order.
 
@@ -153,7 +159,7 @@ class Loader:
                     self._mark_killed(con)
                     self.recovered = True
             finally:
-                con.close()
+                self.close(con)
             self.state.spool_batches = self.spool.count()
             self.state.save()
             if loaded:
@@ -217,5 +223,5 @@ class Loader:
                 try:
                     return ledger.all_cursors(con), ledger.last_runs(con)
                 finally:
-                    con.close()
+                    self.close(con)
         return None

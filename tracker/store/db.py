@@ -177,7 +177,23 @@ def connect(path: Path | str, *, lake: Lake | None = None, read_only: bool = Fal
             delay = min(delay * 2, 0.5)
         except duckdb.Error as exc:
             raise WarehouseError(f"{path}: cannot open warehouse: {exc}") from None
-    return _opened(con, lake, read_only=read_only)
+    if lake is None or lake.kind != "postgres":
+        return _opened(con, lake, read_only=read_only)
+    # machines sharing a lake on PostgreSQL: one writer at a time across them too
+    from . import writer_lock
+    try:
+        pg = writer_lock.acquire(lake, wait=max(0.0, deadline - time.monotonic()),
+                                 on_wait=None if told else on_wait)
+    except BaseException:
+        con.close()
+        raise
+    try:
+        con = _opened(con, lake, read_only=read_only)
+    except BaseException:
+        pg.close()
+        raise
+    writer_lock.hold(con, pg)
+    return con
 
 
 def _opened(con: duckdb.DuckDBPyConnection, lake: Lake | None, *, read_only: bool,
