@@ -157,30 +157,3 @@ def warehouse_args(cfg) -> list[str]:
         return ["--db", str(cfg.warehouse)]
     return ["--config", str(cfg.path)]
 
-
-# --- a lake on PostgreSQL (scripts/test-postgres makes the server and role) -------------------
-def _postgres_env() -> None:
-    for line in (Path(__file__).parent / "postgres.env").read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and key.startswith("PG"):
-            os.environ.setdefault(key, value)
-
-
-@pytest.fixture
-def pg_catalog():
-    """A fresh PostgreSQL database for a lake's catalog: `postgres:dbname=NAME` (the rest
-    comes from the libpq variables, tests/postgres.env)."""
-    import uuid
-
-    import psycopg
-    _postgres_env()
-    name = f"tracker_t_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5)
-    except psycopg.Error as exc:
-        pytest.fail(f"PostgreSQL not reachable ({str(exc).strip().splitlines()[-1]}): run "
-                    "scripts/test-postgres", pytrace=False)
-    admin.execute(f'create database "{name}"')
-    yield f"postgres:dbname={name}"
-    admin.execute(f'drop database if exists "{name}" with (force)')
-    admin.close()

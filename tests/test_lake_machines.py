@@ -31,6 +31,13 @@ from .test_daemon import CONFIG, Daemon, wait_for
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture
+def pg_catalog(pg_database: str) -> str:
+    """A lake catalog in a fresh PostgreSQL database (host, user, password: libpq's
+    environment, tests/postgres.env)."""
+    return f"postgres:dbname={pg_database}"
+
+
 def lake_toml(catalog: str, data: Path, machine: str) -> str:
     return (f'[warehouse]\nbackend = "ducklake"\npath = "wh/writer.duckdb"\n'
             f'catalog = "{catalog}"\ndata_path = "{data}"\nmachine = "{machine}"\n')
