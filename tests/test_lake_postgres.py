@@ -79,10 +79,14 @@ def contents(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
     return con.execute(f"select * from {table} order by all").fetchall()
 
 
+QUERY = "select campaign, posts from marts.campaign_summary order by campaign"
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The same collection, import and build into a DuckDB file (in process) and into a lake
-    on a PostgreSQL catalog (the `tracker` command, its output kept)."""
+    on a PostgreSQL catalog (the `tracker` command, each one's output kept by name), then
+    `tracker sql`, `status` and `report` on the lake."""
     base = tmp_path_factory.mktemp("pglake")
     (base / "file").mkdir()
     file_cfg = write_config(base / "file", warehouse_toml("duckdb") + CAMPAIGNS)
@@ -92,9 +96,16 @@ def built(tmp_path_factory):
     with postgres_database() as dbname:
         (base / "pg").mkdir()
         pg_cfg = write_config(base / "pg", pg_warehouse_toml(dbname) + CAMPAIGNS)
-        outputs = [tracker(pg_cfg, "collect"),
-                   tracker(pg_cfg, "import", "--campaign", "fixtures", *map(str, TWARC_FILES)),
-                   tracker(pg_cfg, "build")]
+        outputs = {
+            "collect": tracker(pg_cfg, "collect"),
+            "import": tracker(pg_cfg, "import", "--campaign", "fixtures",
+                              *map(str, TWARC_FILES)),
+            "build": tracker(pg_cfg, "build"),
+            "sql": tracker(pg_cfg, "sql", "--format", "csv", QUERY),
+            "status": tracker(pg_cfg, "status"),
+            "report": tracker(pg_cfg, "report", "--campaign", "aleppo", "--no-images"),
+            "shell": tracker(pg_cfg, "shell", "--print-sql"),
+        }
         yield base, load_config(file_cfg), load_config(pg_cfg), dbname, outputs
 
 
@@ -132,36 +143,30 @@ def test_pipeline_and_build_on_postgres_catalog_equal_the_duckdb_file(built):
 
 
 def test_sql_status_and_report_on_postgres_catalog(built):
-    base, file_cfg, pg, _, outputs = built
-    query = "select campaign, posts from marts.campaign_summary order by campaign"
-    sql = tracker(pg.path, "sql", "--format", "csv", query)
-    assert sql.stdout == in_process(file_cfg.path, "sql", "--format", "csv", query)
-    assert "aleppo" in sql.stdout
-    status = tracker(pg.path, "status")
-    assert "simulated-x" in status.stdout and "on PostgreSQL" in status.stdout + status.stderr
-    report = tracker(pg.path, "report", "--campaign", "aleppo", "--no-images")
+    base, file_cfg, _, dbname, outputs = built
+    assert outputs["sql"].stdout == in_process(file_cfg.path, "sql", "--format", "csv", QUERY)
+    assert "aleppo" in outputs["sql"].stdout
+    status = outputs["status"].stdout
+    assert f"warehouse: lake on PostgreSQL (dbname={dbname})" in status
+    assert "simulated-x" in status and "simulated-bluesky" in status
     summary = json.loads((base / "pg" / "out" / "aleppo" / "summary.json").read_text())
     assert isinstance(summary["snapshot"], int) and summary["snapshot"] > 0
-    assert (base / "pg" / "out" / "aleppo" / "index.html").exists()
-    outputs.extend([sql, status, report])
+    assert (base / "pg" / "out" / "aleppo" / "index.html").stat().st_size > 10_000
+    assert f"'ducklake:postgres:dbname={dbname}'" in outputs["shell"].stdout
 
 
 def test_the_password_is_nowhere(built):
     """Not in any file the commands wrote (writer file, lake data, payloads, reports, logs),
     nor in what they printed; the connection strings hold only the database's name."""
-    base, _, pg, dbname, outputs = built
+    base, _, pg, _, outputs = built
     secret = password().encode()
-    assert len(outputs) >= 6   # the report test's commands too (run before this one)
-    for result in outputs:
-        assert password() not in result.stdout + result.stderr
+    for name, result in outputs.items():
+        assert password() not in result.stdout + result.stderr, name
     files = [p for p in base.rglob("*") if p.is_file()]
     assert len(files) > 20 and any(p.suffix == ".parquet" for p in files)
     for path in files:
         assert secret not in path.read_bytes(), path
     assert password() not in pg.lake.catalog and password() not in pg.lake.describe()
-    shown = tracker(pg.path, "shell", "--print-sql")
-    assert f"'ducklake:postgres:dbname={dbname}'" in shown.stdout
-    assert password() not in shown.stdout + shown.stderr
 
 
 @pytest.mark.parametrize("change", [{"PGPASSWORD": "not-the-password"}, {"PGPORT": "1"}],
@@ -178,3 +183,25 @@ def test_a_refused_or_missing_server_is_one_error_line(built, change, command):
             else "Connection refused") in lines[0]
     for secret in (password(), "not-the-password"):
         assert secret not in result.stdout + result.stderr
+
+
+def test_a_fresh_lake_per_test_on_its_own_database(pg_lake, pg_database, tmp_path):
+    from tracker.store.normalise import prepare
+    assert pg_lake.catalog == f"postgres:dbname={pg_database}"
+    con = connect(tmp_path / "w-writer.duckdb", lake=pg_lake)
+    try:
+        prepare(con, [])
+        assert con.execute("select count(*) from norm.posts").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+def test_without_the_server_the_fixture_fails_in_one_line_naming_the_script(monkeypatch):
+    from . import conftest
+    monkeypatch.setenv("PGPORT", "1")
+    with pytest.raises(pytest.fail.Exception) as failed:
+        with conftest.postgres_database():
+            pass
+    message = str(failed.value)
+    assert len(message.splitlines()) == 1 and "scripts/test-postgres" in message, message
+    assert password() not in message
