@@ -20,6 +20,7 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	scripts/test-postgres
 	$(BIN)/python -m pytest -q
 
 lint: install

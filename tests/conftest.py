@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import textwrap
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,20 @@ from tracker.store.db import connect
 from tracker.store.normalise import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _postgres_env() -> None:
+    """The libpq variables of the PostgreSQL-catalog tests (tests/postgres.env: PGHOST,
+    PGPORT, PGUSER, PGPASSWORD), each one the environment does not set already, before
+    anything connects. libpq (psycopg, DuckDB's postgres_scanner) reads them: no catalog
+    string or config of the tests holds a password, host or user."""
+    for line in (ROOT / "tests" / "postgres.env").read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.startswith("PG"):
+            os.environ.setdefault(key.strip(), value.strip())
+
+
+_postgres_env()
 
 
 def _find_fixtures() -> Path:
@@ -157,3 +174,63 @@ def warehouse_args(cfg) -> list[str]:
         return ["--db", str(cfg.warehouse)]
     return ["--config", str(cfg.path)]
 
+
+# PostgreSQL catalogs (docs/lake.md): a fresh database per test or module on the local server
+# that scripts/test-postgres sets up (`make test` runs it). No test is skipped without it.
+POSTGRES_SETUP = "scripts/test-postgres"
+
+
+def _postgres_admin():
+    """A psycopg connection (autocommit) to the server's `postgres` database as the test role,
+    or the test fails with one line saying what to run."""
+    import psycopg
+    try:
+        return psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        pytest.fail(f"PostgreSQL at {os.environ.get('PGHOST')}:{os.environ.get('PGPORT')} as "
+                    f"{os.environ.get('PGUSER')} is not reachable ({first}): run "
+                    f"{POSTGRES_SETUP} (as root on Debian) or set the PG* variables",
+                    pytrace=False)
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, uniquely named database owned by the test role; dropped (with force) after."""
+    name = f"tracker_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with _postgres_admin() as admin:
+        admin.execute(f'create database "{name}"')
+    try:
+        yield name
+    finally:
+        with _postgres_admin() as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """The name of a fresh PostgreSQL database for this test."""
+    with postgres_database() as name:
+        yield name
+
+
+def pg_lake_at(dbname: str, folder: Path, name: str = "pg"):
+    """A lake whose catalog is the PostgreSQL database `dbname` (libpq takes the host, user
+    and password from the environment) and whose data is in `folder`."""
+    from tracker.store.lake import Lake
+    return Lake(catalog=f"postgres:dbname={dbname}", data_path=folder / f"{name}.lake")
+
+
+@pytest.fixture
+def pg_lake(pg_database, tmp_path):
+    """A lake on a fresh PostgreSQL catalog (nothing created in it yet)."""
+    return pg_lake_at(pg_database, tmp_path)
+
+
+def pg_warehouse_toml(dbname: str, path: str = "wh/tracker.duckdb") -> str:
+    """`warehouse_toml` for a lake with its catalog in the PostgreSQL database `dbname`: the
+    writer file and data folder beside `path`, no credentials (libpq's environment)."""
+    folder = path.rsplit("/", 1)[0] if "/" in path else "."
+    stem = path.rsplit("/", 1)[-1].removesuffix(".duckdb")
+    return (f'[warehouse]\nbackend = "ducklake"\npath = "{folder}/{stem}-writer.duckdb"\n'
+            f'catalog = "postgres:dbname={dbname}"\ndata_path = "{folder}/{stem}.lake"\n')

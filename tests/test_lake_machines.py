@@ -236,3 +236,34 @@ def test_cursors_from_before_machines_are_taken_over(tmp_path):
     assert con.execute("select machine, cursor->>'next_index' from ledger.cursors"
                        ).fetchall() == [("alpha", "100")]
     con.close()
+
+
+def test_a_machine_that_writes_all_the_time_cannot_keep_out_one_that_waits(tmp_path, pg_catalog):
+    # Machine 1 takes the lock again the moment it lets go (a daemon with a constant backlog);
+    # machine 2 waits in the lock's queue and gets in at machine 1's next release.
+    import threading
+
+    busy = Lake(pg_catalog, tmp_path / "lake", machine="busy")
+    stop = threading.Event()
+    sessions = []
+
+    def hog() -> None:
+        while not stop.is_set():
+            pg = writer_lock.acquire(busy, wait=30)
+            sessions.append(time.monotonic())
+            time.sleep(0.3)
+            pg.close()
+
+    t = threading.Thread(target=hog)
+    t.start()
+    try:
+        wait_for(lambda: len(sessions) >= 2, what="the busy machine's sessions")
+        t0 = time.monotonic()
+        pg = writer_lock.acquire(Lake(pg_catalog, tmp_path / "lake", machine="patient"),
+                                 wait=20)
+        waited = time.monotonic() - t0
+        pg.close()
+    finally:
+        stop.set()
+        t.join(40)
+    assert waited < 2, waited

@@ -43,6 +43,11 @@ DEBOUNCE = 0.5        # seconds to wait after a wake-up before opening the wareh
 # or `import` in between two sessions.
 LAKE_MAX_HOLD = 10.0
 LAKE_PAUSE = 0.2
+# Machines sharing a lake on PostgreSQL (store/writer_lock.py): the loader waits this long in
+# the lock's queue (first come, first served) for another machine's session to end, so that
+# a machine that loads all the time cannot keep the lock from one that waits. Fetching goes on
+# into the spool meanwhile. Ignored on a file and on a SQLite catalog.
+MACHINES_WAIT = 60.0
 
 
 def apply_entry(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
@@ -107,7 +112,8 @@ class Loader:
     def open(self, wait: float = 0.0) -> duckdb.DuckDBPyConnection | None:
         """Open read-write (caller holds `write_lock`); None, noted in the state, if busy."""
         try:
-            con = connect(self.warehouse, lake=self.get_config().lake, wait=wait)
+            con = connect(self.warehouse, lake=self.get_config().lake, wait=wait,
+                          machines_wait=MACHINES_WAIT)
         except WarehouseLocked as exc:
             if not self._busy_logged:
                 log.warning("warehouse busy; fetched pages wait in the spool",

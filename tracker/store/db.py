@@ -135,8 +135,11 @@ def is_lock_error(exc: Exception) -> bool:
 
 def connect(path: Path | str, *, lake: Lake | None = None, read_only: bool = False,
             wait: float = 0.0, on_wait: Callable[[str], None] | None = None,
-            as_of: int | dt.datetime | None = None) -> duckdb.DuckDBPyConnection:
+            as_of: int | dt.datetime | None = None,
+            machines_wait: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. With `wait` > 0, retry for that many seconds while it is locked.
+    A writer of a lake on PostgreSQL waits `machines_wait` seconds (default: what is left
+    of `wait`) for other machines' writers (store/writer_lock.py).
 
     Writers get the schema migrated. Readers need an existing warehouse. With `lake`, the
     warehouse is that DuckLake: `path` is then this machine's writer file, which a reader
@@ -182,8 +185,9 @@ def connect(path: Path | str, *, lake: Lake | None = None, read_only: bool = Fal
     # machines sharing a lake on PostgreSQL: one writer at a time across them too
     from . import writer_lock
     try:
-        pg = writer_lock.acquire(lake, wait=max(0.0, deadline - time.monotonic()),
-                                 on_wait=None if told else on_wait)
+        pg = writer_lock.acquire(
+            lake, wait=(max(0.0, deadline - time.monotonic()) if machines_wait is None
+                        else machines_wait), on_wait=None if told else on_wait)
     except BaseException:
         con.close()
         raise

@@ -16,7 +16,6 @@ otherwise take a segment another machine has written but not yet committed.
 from __future__ import annotations
 
 import os
-import time
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -59,28 +58,35 @@ def acquire(lake: Lake, *, wait: float = 0.0,
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
         raise WarehouseError(f"{lake.describe()}: cannot reach the catalog for the writer "
                              f"lock: {first}") from None
-    deadline = time.monotonic() + wait
-    delay, told = 0.05, False
     try:
-        while True:
-            row = pg.execute("select pg_try_advisory_lock(%s)", [KEY]).fetchone()
-            if row and row[0]:
-                return pg
-            held = pg.execute(_HOLDER, [KEY]).fetchone()
-            holder = "another writer"
-            if held:
-                holder = (held[0] or "another client") + (f" at {held[1]}" if held[1] else "")
-            message = f"{lake.describe()}: lake is locked by {holder}"
-            if time.monotonic() >= deadline:
-                raise WarehouseLocked(message)
-            if on_wait and not told:
-                on_wait(message + "; waiting...")
-                told = True
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+        row = pg.execute("select pg_try_advisory_lock(%s)", [KEY]).fetchone()
+        if row and row[0]:
+            return pg
+        message = f"{lake.describe()}: lake is locked by {_holder(pg)}"
+        if wait <= 0:
+            raise WarehouseLocked(message)
+        if on_wait:
+            on_wait(message + "; waiting...")
+        # wait in PostgreSQL's queue: first come, first served, so a machine that loads all
+        # the time cannot keep taking the lock back from one that waits
+        pg.execute(f"set lock_timeout = {max(1, int(wait * 1000))}")
+        try:
+            pg.execute("select pg_advisory_lock(%s)", [KEY])
+        except psycopg.errors.LockNotAvailable:
+            raise WarehouseLocked(f"{lake.describe()}: lake is locked by {_holder(pg)}; "
+                                  f"waited {wait:g} s") from None
+        pg.execute("set lock_timeout = 0")
+        return pg
     except BaseException:
         pg.close()
         raise
+
+
+def _holder(pg: Any) -> str:
+    held = pg.execute(_HOLDER, [KEY]).fetchone()
+    if not held:
+        return "another writer"
+    return (held[0] or "another client") + (f" at {held[1]}" if held[1] else "")
 
 
 def hold(con: object, pg: Any) -> None:
