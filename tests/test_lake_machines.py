@@ -248,11 +248,14 @@ def test_a_machine_that_writes_all_the_time_cannot_keep_out_one_that_waits(tmp_p
     sessions = []
 
     def hog() -> None:
+        # lets go and asks again at once, on the same connection: no gap to slip through
+        pg = writer_lock.acquire(busy, wait=30)
         while not stop.is_set():
-            pg = writer_lock.acquire(busy, wait=30)
             sessions.append(time.monotonic())
             time.sleep(0.3)
-            pg.close()
+            pg.execute("select pg_advisory_unlock(%s)", [writer_lock.KEY])
+            pg.execute("select pg_advisory_lock(%s)", [writer_lock.KEY])
+        pg.close()
 
     t = threading.Thread(target=hog)
     t.start()
