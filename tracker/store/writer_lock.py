@@ -55,7 +55,7 @@ def acquire(lake: Lake, *, wait: float = 0.0,
         pg = psycopg.connect(conninfo, autocommit=True, application_name=name,
                              connect_timeout=CONNECT_TIMEOUT)
     except psycopg.Error as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[-1]
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise WarehouseError(f"{lake.describe()}: cannot reach the catalog for the writer "
                              f"lock: {first}") from None
     try:
