@@ -24,28 +24,12 @@ from tracker.cli import cli
 from tracker.config import load_config
 from tracker.store.db import connect
 
-from .conftest import FIXTURES, pg_warehouse_toml, postgres_database, warehouse_toml, write_config
+from .conftest import pg_warehouse_toml, postgres_database, warehouse_toml, write_config
+from .test_lake import CONFIG, TWARC_FILES
 
-CAMPAIGNS = """
-[reports]
-dir = "out"
-[[campaigns]]
-name = "aleppo"
-hashtags = ["AleppoIsBurning", "حلب_تحترق"]
-timezone = "Asia/Damascus"
-[[campaigns.sources]]
-type = "simulated"
-platform = "x"
-posts = 400
-[[campaigns.sources]]
-type = "simulated"
-platform = "bluesky"
-posts = 100
-[[campaigns]]
-name = "fixtures"
-hashtags = ["unused_tag_x"]
-"""
-TWARC_FILES = sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl"))
+# test_lake's campaigns (simulated posts and the real twarc2 archives), without its warehouse
+CAMPAIGNS = CONFIG.replace('[warehouse]\npath = "warehouse/tracker.duckdb"\n', "")
+assert CAMPAIGNS != CONFIG
 
 
 def password() -> str:
