@@ -189,3 +189,12 @@ def test_without_the_server_the_fixture_fails_in_one_line_naming_the_script(monk
     message = str(failed.value)
     assert len(message.splitlines()) == 1 and "scripts/test-postgres" in message, message
     assert password() not in message
+
+
+def test_a_postgres_database_without_a_lake_is_a_warehouse_not_found(tmp_path, pg_database):
+    cfg = write_config(tmp_path, pg_warehouse_toml(pg_database) + CAMPAIGNS)
+    result = CliRunner().invoke(cli, ["--config", str(cfg), "sql", "select 1"])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: lake on PostgreSQL (dbname={pg_database}): warehouse "
+                             "not found (run `tracker collect`, `tracker import` or `tracker "
+                             "demo` first)\n")

@@ -75,7 +75,19 @@ class Lake:
 
     def exists(self) -> bool:
         f = self.catalog_file
-        return f.exists() if f is not None else True
+        return f.exists() if f is not None else _postgres_lake_exists(self.catalog)
+
+
+def _postgres_lake_exists(catalog: str) -> bool:
+    """Whether the PostgreSQL database holds a DuckLake catalog; True when that cannot be
+    told here (no psycopg, no connection), so that opening the lake says what is wrong."""
+    try:
+        import psycopg
+        with psycopg.connect(catalog.split(":", 1)[1], connect_timeout=10) as pg:
+            row = pg.execute("select to_regclass('ducklake_metadata') is not null").fetchone()
+    except Exception:
+        return True
+    return bool(row and row[0])
 
 
 def _safe_postgres(catalog: str) -> str:
