@@ -112,8 +112,9 @@ class Loader:
     def open(self, wait: float = 0.0) -> duckdb.DuckDBPyConnection | None:
         """Open read-write (caller holds `write_lock`); None, noted in the state, if busy."""
         try:
+            # stopping: no longer than the stop allows (what is left loads at the next start)
             con = connect(self.warehouse, lake=self.get_config().lake, wait=wait,
-                          machines_wait=MACHINES_WAIT)
+                          machines_wait=wait if self.stop.is_set() else MACHINES_WAIT)
         except WarehouseLocked as exc:
             if not self._busy_logged:
                 log.warning("warehouse busy; fetched pages wait in the spool",
