@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,8 +204,24 @@ def postgres_database() -> Iterator[str]:
     try:
         yield name
     finally:
-        with _postgres_admin() as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
+        _drop_database(name)
+
+
+def _drop_database(name: str, patience: float = 60.0) -> None:
+    """Drop the test database, ending its sessions. PostgreSQL refuses a role without
+    pg_signal_backend when an autovacuum worker is in the database ("must be a member of the
+    role whose process is being terminated"); the worker is done within seconds, so retry."""
+    import psycopg
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with _postgres_admin() as admin:
+                admin.execute(f'drop database if exists "{name}" with (force)')
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
