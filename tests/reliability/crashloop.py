@@ -50,7 +50,7 @@ def crash_loop(tmp: Path, kills: int, seed: int, page_delay: str = "0.3",
                                     "from ledger.cursors")[0][0]
     d = Daemon(cfg)
     try:
-        wait_for(lambda: done(cfg, x_posts), timeout=60 + x_posts / 20,
+        wait_for(lambda: done(cfg, x_posts), timeout=60 + x_posts / 10,
                  what=f"collection to complete (seed {seed})")
     finally:
         d.stop()
