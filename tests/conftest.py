@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import textwrap
 import time
 import uuid
@@ -50,6 +51,15 @@ def fixture_path(*parts: str) -> Path:
     if not p.exists():
         pytest.fail(f"shared fixture missing: {p}")
     return p
+
+
+@pytest.fixture(autouse=True)
+def _no_daemon_left_running():
+    """After each test, kill the daemons it started and did not stop (test_daemon.Daemon)."""
+    yield
+    daemons = sys.modules.get(f"{__package__}.test_daemon")
+    if daemons is not None:
+        daemons.kill_left_running()
 
 
 def write_config(tmp_path: Path, body: str) -> Path:

@@ -83,6 +83,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [sys.executable, str(HARNESS), "--config", str(config), "run"],
             stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env(**harness_env))
+        STARTED.append(self.proc)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         # Signal a started daemon (a signal while Python itself is still importing would
@@ -99,6 +100,19 @@ class Daemon:
 
     def events(self, name: str) -> list[dict]:
         return [x for x in self.lines() if x.get("event") == name]
+
+
+# Every daemon a test started (tests/conftest.py kills those still running after each test:
+# a test that fails before stopping its daemon must not leave it loading the machine).
+STARTED: list[subprocess.Popen] = []
+
+
+def kill_left_running() -> None:
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
 
 
 def wait_for(cond, timeout: float = 90, every: float = 0.2, what: str = "condition"):
