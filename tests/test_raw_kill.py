@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tracker.config import load_config
 from tracker.store import segments
 
-from .conftest import open_warehouse, warehouse_toml, write_config
-from .import_helpers import CONFIG
+from .conftest import open_warehouse
+from .import_helpers import make_config
 from .test_import_kill import ROOT, TABLES, archive  # noqa: F401
 
 DRIVER = textwrap.dedent("""
@@ -47,9 +46,7 @@ DRIVER = textwrap.dedent("""
 
 def _config(cwd: Path, backend: str):
     """import_helpers' config (tests/test_import_kill.py's campaigns) on `backend`."""
-    body = CONFIG.replace("{extra}", "").replace(
-        '[warehouse]\npath = "wh/tracker.duckdb"\n', warehouse_toml(backend))
-    return load_config(write_config(cwd, body))
+    return make_config(cwd, backend=backend)
 
 
 def _import(cwd: Path, archive: Path, kill_at: int = 0,  # noqa: F811
