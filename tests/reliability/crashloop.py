@@ -20,7 +20,7 @@ from tracker.cli import cli
 from tracker.store import segments
 
 from ..conftest import open_warehouse
-from ..test_daemon import Daemon, env, wait_for
+from ..test_daemon import STARTED, Daemon, env, wait_for
 from .backends import done, load_config, marts, query, reference, snapshot, write
 
 PER_RUN = 40
@@ -36,6 +36,7 @@ class CommitDaemon(Daemon):
         self.proc = subprocess.Popen(
             [sys.executable, str(COMMIT_HARNESS), "--config", str(config), "run"],
             stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env(**harness_env))
+        STARTED.append(self.proc)
 
     def killed_in_commit(self) -> bool:
         """Whether it died between a batch's `HARNESS commit N` and `HARNESS committed N`."""
