@@ -1,7 +1,8 @@
 """Readers beside the daemon, file against lake (issue #18 item 2), side by side in one run.
 
-For each backend in turn: `tracker run` collects from a simulated X source (PER_RUN posts a
-second, batches of one page) and builds the models every 10 s, while
+For each backend in turn: `tracker run` collects from a simulated X source (--per-run posts a
+run, a run every --interval seconds: 1 by default, a test-only setting; 10 is the product's
+shortest; batches of one page) and builds the models every 10 s, while
 - 3 reader processes each open the warehouse read-only as `tracker sql` does, run a count,
   and close it, every 100 ms;
 - 1 reader process opens it once and keeps that connection for the whole run, querying
@@ -11,7 +12,7 @@ Prints per backend: reader queries, failures, latency (open + query, median / p9
 delay from a collection run's end to its posts being visible to the readers (median / p95 /
 max), posts stored at the end against posts released, and the load average. No network.
 
-    .venv/bin/python benchmarks/lake_readers.py --seconds 120
+    .venv/bin/python benchmarks/lake_readers.py --seconds 120 [--per-run 100] [--interval 1]
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ build = {{ interval = "10s" }}
 [[campaigns]]
 name = "bench"
 hashtags = ["AleppoIsBurning"]
-schedule = {{ interval = "1s" }}
+schedule = {{ interval = "{interval}s" }}
 [[campaigns.sources]]
 type = "simulated"
 platform = "x"
@@ -119,12 +120,14 @@ def stats_s(xs: list[float]) -> str:
             f"max {xs[-1]:.1f} s (n={len(xs)})")
 
 
-def run_backend(backend: str, seconds: float) -> dict:
+def run_backend(backend: str, seconds: float, per_run: int = PER_RUN,
+                interval: int = 1) -> dict:
     env = {**os.environ, "TRACKER_MIN_INTERVAL": "1"}
-    posts = int(PER_RUN * seconds)
+    posts = int(per_run * seconds / interval)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "tracker.toml"
-        cfg.write_text(WAREHOUSE[backend] + CONFIG.format(posts=posts, per_run=PER_RUN),
+        cfg.write_text(WAREHOUSE[backend] + CONFIG.format(posts=posts, per_run=per_run,
+                                                         interval=interval),
                        encoding="utf-8")
         tracker = str(Path(sys.executable).parent / "tracker")
         subprocess.run([tracker, "--config", str(cfg), "collect"], env=env, check=True,
@@ -173,11 +176,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=120)
     ap.add_argument("--backends", default="duckdb,ducklake")
+    ap.add_argument("--per-run", type=int, default=PER_RUN,
+                    help="posts the source releases a run")
+    ap.add_argument("--interval", type=int, default=1, help="seconds between runs")
     args = ap.parse_args()
     for backend in args.backends.split(","):
-        r = run_backend(backend, args.seconds)
-        print(f"{backend}: {r['seconds']:.0f} s, 3 readers every 100 ms + 1 holding its "
-              f"connection, load {r['load']}")
+        r = run_backend(backend, args.seconds, args.per_run, args.interval)
+        print(f"{backend}: {r['seconds']:.0f} s, {args.per_run} posts a run every "
+              f"{args.interval} s, 3 readers "
+              f"every 100 ms + 1 holding its connection, load {r['load']}")
         print(f"  reader queries {r['queries']}, failures {r['failures']} {r['errors'] or ''}")
         print(f"  latency (open + query): {r['latency']}")
         print(f"  latency of the reader holding its connection: {r['holder_latency']}")

@@ -1,7 +1,8 @@
 """Kill-safety of the raw layer: an import killed (SIGKILL) in each phase of storing a batch's
 payloads (segment being written, written but not renamed, renamed but not committed) or
 before its final checkpoint, then run again, ends with the same warehouse as one
-uninterrupted import, and no segment file is left that no page references."""
+uninterrupted import, and no segment file is left that no page references. On both
+warehouse backends (with a lake, the segments are in `<data_path>/raw/`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ import pytest
 
 from tracker.store import segments
 
-from .test_import_kill import ROOT, _import, _snapshot, archive, clean  # noqa: F401
+from .conftest import open_warehouse
+from .import_helpers import make_config
+from .test_import_kill import ROOT, TABLES, archive  # noqa: F401
 
 DRIVER = textwrap.dedent("""
     import os, signal, sys
@@ -41,30 +44,66 @@ DRIVER = textwrap.dedent("""
 """)
 
 
-def _killed_import(cwd: Path, archive: Path, kill_at: int, where: str) -> int:  # noqa: F811
+def _config(cwd: Path, backend: str):
+    """import_helpers' config (tests/test_import_kill.py's campaigns) on `backend`."""
+    return make_config(cwd, backend=backend)
+
+
+def _import(cwd: Path, archive: Path, kill_at: int = 0,  # noqa: F811
+            where: str = "") -> int:
     env = dict(os.environ, KILL_AT=str(kill_at), KILL_WHERE=where, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-c", DRIVER, str(archive)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=600)
     return proc.returncode
+
+
+def _snapshot(cfg) -> dict:
+    """tests/test_import_kill.py's snapshot, of the config's warehouse."""
+    con = open_warehouse(cfg, read_only=True)
+    try:
+        snap = {t: con.execute(f"select * from {t} order by all").fetchall() for t in TABLES}
+        snap["raw.pages"] = con.execute(
+            "select page_id, format, request, retrieved_at from raw.pages order by all"
+        ).fetchall()
+        snap["posts counted"] = con.execute(
+            "select sum(posts_new) from ledger.runs where kind = 'import'").fetchone()[0]
+        snap["segments used"] = {r[0] for r in con.execute(
+            "select distinct segment from raw.page_index").fetchall()}
+        snap["folder"] = segments.raw_dir(con)
+        return snap
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory, archive):  # noqa: F811
+    """One uninterrupted import per backend, made when a test first asks for it."""
+    done: dict[str, dict] = {}
+
+    def of(backend: str) -> dict:
+        if backend not in done:
+            cwd = tmp_path_factory.mktemp(f"clean-{backend}")
+            cfg = _config(cwd, backend)
+            assert _import(cwd, archive) == 0
+            done[backend] = {k: v for k, v in _snapshot(cfg).items()
+                             if k not in ("segments used", "folder")}
+        return done[backend]
+    return of
 
 
 @pytest.mark.parametrize("kill_at,where", [(3, "fsync_file"), (4, "fsync_dir"),
                                            (1, "finish")])
-def test_killed_while_writing_segments(tmp_path, archive, clean, kill_at, where):  # noqa: F811
-    from .import_helpers import make_config
-    cfg = make_config(tmp_path)
-    assert _killed_import(tmp_path, archive, kill_at, where) == -signal.SIGKILL
-    folder = Path(str(cfg.warehouse) + ".raw")
+def test_killed_while_writing_segments(tmp_path, archive, clean, backend,  # noqa: F811
+                                       kill_at, where):
+    cfg = _config(tmp_path, backend)
+    assert _import(tmp_path, archive, kill_at, where) == -signal.SIGKILL
+    folder = cfg.lake.raw_dir if cfg.lake else Path(str(cfg.warehouse) + ".raw")
     left = {p.name for p in folder.iterdir()}
     if where == "fsync_file":
         assert any(n.endswith(".tmp") for n in left), left
     assert _import(tmp_path, archive) == 0
-    assert _snapshot(tmp_path) == clean
-    from tracker.store.db import connect
-    con = connect(cfg.warehouse, read_only=True)
-    try:
-        used = {r[0] for r in con.execute("select distinct segment from raw.page_index")
-                .fetchall()}
-    finally:
-        con.close()
-    assert {p.name for p in folder.iterdir()} == used | {segments.EMPTY}
+    got = _snapshot(cfg)
+    assert got["folder"] == folder
+    want = clean(backend)
+    assert {k: v for k, v in got.items() if k in want} == want
+    assert {p.name for p in folder.iterdir()} == got["segments used"] | {segments.EMPTY}

@@ -1,18 +1,48 @@
 """SIGKILL `tracker run` at random moments, restart, and compare with an uninterrupted run.
 
 Shared by tests/reliability/test_crash.py (CI-sized) and benchmarks/reliability_crash_loop.py
-(full size). Reuses the daemon harness of tests/test_daemon.py.
+(full size). Reuses the daemon harness of tests/test_daemon.py, on either warehouse backend
+(tests/reliability/backends.py). Every other kill is aimed at the loader's commit
+(tests/reliability/commit_harness.py): the writer dies with a batch's transaction open.
 """
 
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from ..test_daemon import Daemon, done, query, reference, snapshot, wait_for, write
+from click.testing import CliRunner
+
+from tracker.cli import cli
+from tracker.store import segments
+
+from ..conftest import open_warehouse
+from ..test_daemon import STARTED, Daemon, env, wait_for
+from .backends import done, load_config, marts, query, reference, snapshot, write
 
 PER_RUN = 40
+COMMIT_HARNESS = Path(__file__).with_name("commit_harness.py")
+
+
+class CommitDaemon(Daemon):
+    """`tracker run` through commit_harness.py (a kill in the loader's commit)."""
+
+    def __init__(self, config: Path, **harness_env: str):  # noqa: D107
+        self.config = config
+        self.log = config.parent / f"daemon-{time.monotonic_ns()}.log"
+        self.proc = subprocess.Popen(
+            [sys.executable, str(COMMIT_HARNESS), "--config", str(config), "run"],
+            stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env(**harness_env))
+        STARTED.append(self.proc)
+
+    def killed_in_commit(self) -> bool:
+        """Whether it died between a batch's `HARNESS commit N` and `HARNESS committed N`."""
+        marks = [x.split()[1:] for x in self.log.read_text().splitlines()
+                 if x.startswith("HARNESS ")]
+        return bool(marks) and marks[-1][0] == "commit"
 
 
 def duplicates(config: Path) -> int:
@@ -31,37 +61,89 @@ def mid_run(d: Daemon) -> bool:
     return started > len(d.events("run_fetched")) + len(d.events("run_skipped"))
 
 
+def stray_segments(config: Path) -> set[str]:
+    """Payload segment files no page references (a writer removes them when it opens)."""
+    cfg = load_config(config)
+    con = open_warehouse(cfg, read_only=True, wait=30)
+    try:
+        folder = segments.raw_dir(con)
+        used = {r[0] for r in con.execute("select distinct segment from raw.page_index")
+                .fetchall()}
+    finally:
+        con.close()
+    return {p.name for p in folder.iterdir()} - used - {segments.EMPTY}
+
+
+def build(config: Path) -> int:
+    result = CliRunner().invoke(cli, ["--config", str(config), "build"],
+                                env={"TRACKER_MIN_INTERVAL": "1"})
+    assert result.exit_code == 0, result.output
+    return result.exit_code
+
+
 def crash_loop(tmp: Path, kills: int, seed: int, page_delay: str = "0.3",
-               between: tuple[float, float] = (0.8, 2.5)) -> dict:
-    """`kills` SIGKILLs of the daemon, then one clean run to completion; the figures."""
+               between: tuple[float, float] = (0.8, 2.5), backend: str = "duckdb") -> dict:
+    """`kills` SIGKILLs of the daemon, then one clean run to completion; the figures.
+
+    Even kills land at a random moment; odd ones in the commit of one of the loader's first
+    batches (a random delay after its last write: during the commit or just after it)."""
     rnd = random.Random(seed)
+    if backend == "ducklake":    # its start-up (extensions, catalog) takes seconds, not ~0.7 s
+        between = (between[0] + 2.0, between[1] + 4.0)
     x_posts = max(200, 60 * kills)   # still collecting at the last kill
-    cfg = write(tmp, x_posts=x_posts, x_per_run=PER_RUN)
+    cfg = write(tmp, backend, x_posts=x_posts, x_per_run=PER_RUN)
     t0 = time.monotonic()
-    killed_mid_run = 0
-    for _ in range(kills):
-        d = Daemon(cfg, HARNESS_PAGE_DELAY=page_delay)
-        time.sleep(rnd.uniform(*between))   # start-up takes ~0.7 s; kill anywhere after
-        d.proc.kill()
-        d.proc.wait(10)
-        killed_mid_run += mid_run(d)
+    killed_mid_run = in_commit = commit_kills = 0
+    for i in range(kills):
+        if i % 2:
+            commit_kills += 1
+            d: Daemon = CommitDaemon(cfg, HARNESS_PAGE_DELAY=page_delay, HARNESS_KILL_COMMIT=(
+                f"{rnd.randint(1, 3)}:{rnd.choice([0, 0, rnd.uniform(0, 0.2)])}"))
+            try:
+                d.proc.wait(30)         # it kills itself in a commit
+            except subprocess.TimeoutExpired:
+                d.proc.kill()
+                d.proc.wait(10)
+            in_commit += d.killed_in_commit()
+            killed_mid_run += mid_run(d)
+        else:
+            d = Daemon(cfg, HARNESS_PAGE_DELAY=page_delay)
+            time.sleep(rnd.uniform(*between))   # after start-up: kill anywhere
+            d.proc.kill()
+            d.proc.wait(10)
+            killed_mid_run += mid_run(d)
+        assert d.proc.returncode == -9, d.log.read_text()[-2000:]
         d.log.unlink()
     cursor_after_kills = query(cfg, "select coalesce(sum((cursor->>'next_index')::int), 0) "
                                     "from ledger.cursors")[0][0]
-    d = Daemon(cfg)
+    # a lake loads a batch in seconds here (its catalog and Parquet files), the file in
+    # a fraction of one: more time to load the rest and to stop (a session under way ends)
+    per_post, stop = (0.5, 90.0) if backend == "ducklake" else (0.1, 60.0)
+    if backend == "ducklake":
+        # and a run's end (an entry even with nothing fetched) every second from each
+        # source would outpace those loads: the product's shortest interval, 10 s
+        write(tmp, backend, x_posts=x_posts, x_per_run=PER_RUN, interval="10s")
+    d = Daemon(cfg)       # the next writer opens the warehouse the kills left
     try:
-        wait_for(lambda: done(cfg, x_posts), timeout=60 + x_posts / 10,
+        wait_for(lambda: done(cfg, x_posts), timeout=60 + x_posts * per_post,
                  what=f"collection to complete (seed {seed})")
     finally:
-        d.stop()
-    got = snapshot(cfg)
-    want = reference(tmp, x_posts, x_per_run=PER_RUN)
+        d.stop(timeout=stop)
+    got = snapshot(cfg)   # a reader opens it
+    want = reference(tmp, x_posts, x_per_run=PER_RUN, backend=backend)
+    build(cfg)
+    build(tmp / "ref" / "tracker.toml")
     return {
-        "kills": kills, "seed": seed, "seconds": round(time.monotonic() - t0, 1),
+        "backend": backend, "kills": kills, "seed": seed,
+        "seconds": round(time.monotonic() - t0, 1),
         "posts_expected": len(want[2]), "posts_stored": len(got[2]),
         "posts_lost": len(want[2] - got[2]), "posts_extra": len(got[2] - want[2]),
         "pages_lost": len(want[1] - got[1]), "duplicates": duplicates(cfg),
         "tables_equal": got[0] == want[0], "kills_mid_run": killed_mid_run,
+        "commit_kills": commit_kills, "kills_in_commit": in_commit,
+        "random_kills": kills - commit_kills,
+        "marts_equal": marts(cfg) == marts(tmp / "ref" / "tracker.toml"),
+        "stray_segments": sorted(stray_segments(cfg)),
         "collected_before_final_run": cursor_after_kills,
         "left_running": len(query(cfg, "select 1 from ledger.runs where status = 'running'")),
     }

@@ -1,0 +1,58 @@
+"""The daemon harness (tests/daemon_harness.py), and a SIGKILL inside a loader's commit.
+
+Usage: python tests/reliability/commit_harness.py --config FILE run
+
+Environment, besides tests/daemon_harness.py's:
+  HARNESS_KILL_COMMIT=N:SECONDS  in the loader's N-th stored batch, once its rows and cursor
+                                 are written (the commit is next), a thread SIGKILLs the
+                                 process SECONDS later: during the commit, or just after it
+Writes to stderr, flushed: `HARNESS commit N` when batch N's commit is next, `HARNESS
+committed N` when it has returned; a log with the first and not the second was killed with
+batch N's transaction open (for a lake: its Parquet files written, its catalog commit not).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests import daemon_harness  # noqa: E402,F401  (its mocked sources)
+from tracker.daemon import loader  # noqa: E402
+from tracker.store import ledger  # noqa: E402
+
+_batch = [0]
+
+
+def _marker(text: str) -> None:
+    sys.stderr.write(f"HARNESS {text}\n")
+    sys.stderr.flush()
+
+
+if os.environ.get("HARNESS_KILL_COMMIT"):
+    nth, delay = os.environ["HARNESS_KILL_COMMIT"].split(":")
+    real_store, real_set_cursor = loader.store_batch, ledger.set_cursor
+
+    def store_batch(*args, **kwargs):
+        _batch[0] += 1
+        out = real_store(*args, **kwargs)
+        _marker(f"committed {_batch[0]}")
+        return out
+
+    def set_cursor(*args, **kwargs):   # the last write of store_batch's transaction
+        out = real_set_cursor(*args, **kwargs)
+        _marker(f"commit {_batch[0]}")
+        if _batch[0] == int(nth):
+            threading.Timer(float(delay), os.kill, (os.getpid(), signal.SIGKILL)).start()
+        return out
+
+    loader.store_batch, ledger.set_cursor = store_batch, set_cursor
+
+if __name__ == "__main__":
+    from tracker.cli import main
+
+    main()
