@@ -57,17 +57,21 @@ def _import(cwd: Path, archive: Path, kill_at: int = 0, where: str = "") -> int:
     return proc.returncode
 
 
+def snapshot_of(con) -> dict:
+    """What an import stored: the norm tables, the pages' provenance, the posts counted."""
+    snap = {t: con.execute(f"select * from {t} order by all").fetchall() for t in TABLES}
+    snap["raw.pages"] = con.execute(
+        "select page_id, format, request, retrieved_at from raw.pages order by all"
+    ).fetchall()
+    snap["posts counted"] = con.execute(
+        "select sum(posts_new) from ledger.runs where kind = 'import'").fetchone()[0]
+    return snap
+
+
 def _snapshot(cwd: Path) -> dict:
-    cfg = make_config(cwd)
-    con = connect(cfg.warehouse, read_only=True)
+    con = connect(make_config(cwd).warehouse, read_only=True)
     try:
-        snap = {t: con.execute(f"select * from {t} order by all").fetchall() for t in TABLES}
-        snap["raw.pages"] = con.execute(
-            "select page_id, format, request, retrieved_at from raw.pages order by all"
-        ).fetchall()
-        snap["posts counted"] = con.execute(
-            "select sum(posts_new) from ledger.runs where kind = 'import'").fetchone()[0]
-        return snap
+        return snapshot_of(con)
     finally:
         con.close()
 

@@ -19,7 +19,7 @@ from tracker.store import segments
 
 from .conftest import open_warehouse
 from .import_helpers import make_config
-from .test_import_kill import ROOT, TABLES, archive  # noqa: F401
+from .test_import_kill import ROOT, archive, snapshot_of  # noqa: F401
 
 DRIVER = textwrap.dedent("""
     import os, signal, sys
@@ -61,12 +61,7 @@ def _snapshot(cfg) -> dict:
     """tests/test_import_kill.py's snapshot, of the config's warehouse."""
     con = open_warehouse(cfg, read_only=True)
     try:
-        snap = {t: con.execute(f"select * from {t} order by all").fetchall() for t in TABLES}
-        snap["raw.pages"] = con.execute(
-            "select page_id, format, request, retrieved_at from raw.pages order by all"
-        ).fetchall()
-        snap["posts counted"] = con.execute(
-            "select sum(posts_new) from ledger.runs where kind = 'import'").fetchone()[0]
+        snap = snapshot_of(con)
         snap["segments used"] = {r[0] for r in con.execute(
             "select distinct segment from raw.page_index").fetchall()}
         snap["folder"] = segments.raw_dir(con)
