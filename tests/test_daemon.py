@@ -77,11 +77,13 @@ def env(**extra: str) -> dict[str, str]:
 
 
 class Daemon:
+    harness = HARNESS     # the script that runs `tracker run` with the mocked sources
+
     def __init__(self, config: Path, **harness_env: str):
         self.config = config
         self.log = config.parent / f"daemon-{time.monotonic_ns()}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, str(HARNESS), "--config", str(config), "run"],
+            [sys.executable, str(self.harness), "--config", str(config), "run"],
             stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env(**harness_env))
         STARTED.append(self.proc)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from tracker.cli import cli
 from tracker.store import segments
 
 from ..conftest import open_warehouse
-from ..test_daemon import STARTED, Daemon, env, wait_for
+from ..test_daemon import Daemon, wait_for
 from .backends import done, load_config, marts, query, reference, snapshot, write
 
 PER_RUN = 40
@@ -30,13 +29,7 @@ COMMIT_HARNESS = Path(__file__).with_name("commit_harness.py")
 class CommitDaemon(Daemon):
     """`tracker run` through commit_harness.py (a kill in the loader's commit)."""
 
-    def __init__(self, config: Path, **harness_env: str):  # noqa: D107
-        self.config = config
-        self.log = config.parent / f"daemon-{time.monotonic_ns()}.log"
-        self.proc = subprocess.Popen(
-            [sys.executable, str(COMMIT_HARNESS), "--config", str(config), "run"],
-            stdout=subprocess.DEVNULL, stderr=self.log.open("wb"), env=env(**harness_env))
-        STARTED.append(self.proc)
+    harness = COMMIT_HARNESS
 
     def killed_in_commit(self) -> bool:
         """Whether it died between a batch's `HARNESS commit N` and `HARNESS committed N`."""
