@@ -8,11 +8,11 @@ import threading
 
 import pytest
 
-from tracker.config import Campaign, DaemonSettings, Schedule, SourceConfig
-from tracker.daemon.loader import Loader, apply_entry
+from tracker.config import Campaign, DaemonSettings, Schedule, SourceConfig, load_config
+from tracker.daemon.loader import Loader, apply_entry, groups
 from tracker.daemon.lock import DaemonLock, DaemonRunning, holder
 from tracker.daemon.policy import backoff_seconds, misfire_grace, period_seconds, trigger
-from tracker.daemon.spool import Spool
+from tracker.daemon.spool import Spool, run_header
 from tracker.daemon.state import StateFile
 from tracker.pages import RawPage, RunLog
 from tracker.sources.simulated import SimulatedSource
@@ -20,7 +20,7 @@ from tracker.store import ledger
 from tracker.store.db import connect
 from tracker.store.normalise import prepare
 
-from .conftest import counts
+from .conftest import BACKENDS, counts, sim_toml, write_config
 
 
 def test_second_lock_is_refused_naming_the_holder(tmp_path):
@@ -93,6 +93,61 @@ def test_loading_a_spooled_batch_twice_stores_it_once(tmp_path):
     assert counts(con) == once and once["norm.posts"] == 50
     assert ledger.get_cursor(con, "c", "sim") == {"next_index": 50}
     con.close()
+
+
+def _backlog(where, backend):
+    """A spool with a backlog: run r1's four batches (one page a second time) and its end,
+    then a batch of run r2, still going."""
+    where.mkdir()
+    cfg = load_config(write_config(where, sim_toml(backend=backend)))
+    spool = Spool(cfg.spool)
+    camp = cfg.campaigns[0]
+    pages = list(SimulatedSource(camp, camp.sources[0]).pages(None, RunLog()))
+    assert len(pages) >= 4
+    head = {"run_id": "r1", "campaign": "aleppo", "source": "simulated-x",
+            "started_at": "2026-01-01T00:00:00+00:00"}
+    for page in [*pages[:3], pages[1]]:
+        spool.write("batch", {**head, "cursor": page.cursor}, [page])
+    spool.write("run", run_header(head, dt.datetime(2026, 1, 1, 0, 1, tzinfo=dt.UTC), "ok",
+                                  None, RunLog(requests=4)))
+    spool.write("batch", {**head, "run_id": "r2", "cursor": pages[3].cursor}, [pages[3]])
+    return cfg, spool
+
+
+def _stored(cfg) -> tuple:
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
+    try:
+        runs = con.execute("select run_id, status, pages, records, posts_new, duplicates, "
+                           "requests, ended_at from ledger.runs order by run_id").fetchall()
+        posts = con.execute("select platform, post_id from norm.posts order by all").fetchall()
+        return counts(con), runs, posts, ledger.get_cursor(con, "aleppo", "simulated-x")
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_backlog_loads_a_run_at_a_time_and_equals_loading_entry_by_entry(tmp_path,
+                                                                            backend):
+    together, spool = _backlog(tmp_path / "together", backend)
+    assert [[e.seq for e in g] for g in groups(spool.entries())] == [[1, 2, 3, 4, 5], [6]]
+    loader = Loader(lambda: together, spool, StateFile(tmp_path / "s.json", 1),
+                    threading.Event(), lambda: {"r2"})
+    assert loader.drain() == "done" and spool.entries() == []
+
+    alone, spool = _backlog(tmp_path / "alone", backend)
+    con = connect(alone.warehouse, lake=alone.lake)
+    prepare(con, alone.campaigns)
+    for entry in spool.entries():
+        apply_entry(con, entry)
+    con.close()
+
+    stored = _stored(together)
+    assert stored == _stored(alone)
+    table_counts, runs, posts, cursor = stored
+    # r1: 3 pages new of 4 delivered (one twice), 300 posts new; r2 still going
+    assert [r[:5] + r[6:7] for r in runs] == [("r1", "ok", 3, 4, 300, 4),
+                                              ("r2", "running", 1, 1, 100, 0)]
+    assert len(posts) == 400 and cursor == {"next_index": 400}
 
 
 def test_runs_left_running_by_a_killed_process_are_marked_killed(tmp_path, sim_config):

@@ -4,8 +4,9 @@ Usage: python tests/reliability/commit_harness.py --config FILE run
 
 Environment, besides tests/daemon_harness.py's:
   HARNESS_KILL_COMMIT=N:SECONDS  in the loader's N-th stored batch, once its rows and cursor
-                                 are written (the commit is next), a thread SIGKILLs the
-                                 process SECONDS later: during the commit, or just after it
+                                 are written (the commit, or the next batch of the run's
+                                 transaction, is next), a thread SIGKILLs the process
+                                 SECONDS later: in the transaction, its commit, or after it
 Writes to stderr, flushed: `HARNESS commit N` when batch N's commit is next, `HARNESS
 committed N` when it has returned; a log with the first and not the second was killed with
 batch N's transaction open (for a lake: its Parquet files written, its catalog commit not).
@@ -35,22 +36,29 @@ def _marker(text: str) -> None:
 
 if os.environ.get("HARNESS_KILL_COMMIT"):
     nth, delay = os.environ["HARNESS_KILL_COMMIT"].split(":")
-    real_store, real_set_cursor = loader.store_batch, ledger.set_cursor
+    real_apply, real_add = loader.apply_entries, loader.add_batch
+    real_set_cursor = ledger.set_cursor
 
-    def store_batch(*args, **kwargs):
-        _batch[0] += 1
-        out = real_store(*args, **kwargs)
-        _marker(f"committed {_batch[0]}")
+    def apply_entries(*args, **kwargs):   # one transaction: a run's spooled entries
+        first = _batch[0] + 1
+        out = real_apply(*args, **kwargs)
+        for n in range(first, _batch[0] + 1):
+            _marker(f"committed {n}")
         return out
 
-    def set_cursor(*args, **kwargs):   # the last write of store_batch's transaction
+    def add_batch(*args, **kwargs):
+        _batch[0] += 1
+        return real_add(*args, **kwargs)
+
+    def set_cursor(*args, **kwargs):   # the last write of a batch
         out = real_set_cursor(*args, **kwargs)
         _marker(f"commit {_batch[0]}")
         if _batch[0] == int(nth):
             threading.Timer(float(delay), os.kill, (os.getpid(), signal.SIGKILL)).start()
         return out
 
-    loader.store_batch, ledger.set_cursor = store_batch, set_cursor
+    loader.apply_entries, loader.add_batch = apply_entries, add_batch
+    ledger.set_cursor = set_cursor
 
 if __name__ == "__main__":
     from tracker.cli import main

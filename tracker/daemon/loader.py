@@ -24,7 +24,7 @@ from ..pipeline import RunSummary
 from ..store import ledger, writer_lock
 from ..store.db import connect
 from ..store.ledger import LastRun
-from ..store.load import store_batch
+from ..store.load import add_batch
 from ..store.normalise import prepare
 from ..timeutil import iso, parse_iso, utcnow
 from .spool import Entry, Spool, runlog_of
@@ -50,27 +50,78 @@ LAKE_PAUSE = 0.2
 MACHINES_WAIT = 60.0
 
 
+# A backlog is loaded a run at a time: the consecutive spooled entries of one run (its
+# batches, then its end if it is spooled) in one transaction, up to these sizes. A
+# transaction has a fixed cost (on a lake: its catalog commit), so a backlog drains faster
+# than entry by entry, and nothing else changes: each batch is normalised against what the
+# ones before it stored (store/load.py `add_batch`), as when each had its own transaction.
+GROUP_ENTRIES = 50
+GROUP_BYTES = 32 * 2**20
+
+
+def groups(entries: list[Entry]) -> list[list[Entry]]:
+    """Spooled entries, in order, as the groups the loader stores in one transaction each."""
+    out: list[list[Entry]] = []
+    size = 0
+    for e in entries:
+        n = _size(e)
+        last = out[-1] if out else None
+        if (last is not None and last[-1].kind == "batch"
+                and e.header.get("run_id") == last[0].header.get("run_id")
+                and len(last) < GROUP_ENTRIES and size + n <= GROUP_BYTES):
+            last.append(e)
+            size += n
+        else:
+            out.append([e])
+            size = n
+    return out
+
+
+def _size(entry: Entry) -> int:
+    try:
+        return entry.path.stat().st_size
+    except OSError:
+        return 0
+
+
 def apply_entry(con: duckdb.DuckDBPyConnection, entry: Entry) -> None:
     """Store one spooled entry (idempotent: loading it twice changes nothing)."""
-    h = entry.header
-    ledger.start_run(con, "collect", h["campaign"], h["source"], run_id=h["run_id"],
-                     started_at=parse_iso(h["started_at"]))
-    if entry.kind == "batch":
-        store_batch(con, entry.pages(), run_id=h["run_id"], source=h["source"],
-                    campaign=h["campaign"], cursor=h.get("cursor"), set_cursor=True)
-        return
+    apply_entries(con, [entry])
+
+
+def apply_entries(con: duckdb.DuckDBPyConnection, group: list[Entry]) -> None:
+    """Store one run's consecutive spooled entries (`groups`) in one transaction: the run's
+    start, its batches' pages and cursor, its end. Idempotent, like each entry."""
+    h = group[0].header
+    batches = [e for e in group if e.kind == "batch"]
+    end = group[-1].header if group[-1].kind == "run" else None
+
+    def start(c: duckdb.DuckDBPyConnection) -> None:
+        ledger.start_run(c, "collect", h["campaign"], h["source"], run_id=h["run_id"],
+                         started_at=parse_iso(h["started_at"]))
+
+    def finish(c: duckdb.DuckDBPyConnection) -> None:
+        if end is not None:
+            ledger.end_run(c, end["run_id"], end["campaign"], end["source"], end["status"],
+                           end.get("message"), runlog_of(end),
+                           ended_at=parse_iso(end["ended_at"]))
+
     con.execute("begin transaction")
     try:
-        ledger.end_run(con, h["run_id"], h["campaign"], h["source"], h["status"],
-                       h.get("message"), runlog_of(h), ended_at=parse_iso(h["ended_at"]))
+        start(con)
+        for e in batches:
+            add_batch(con, e.pages(), run_id=h["run_id"], source=h["source"],
+                      campaign=h["campaign"], cursor=e.header.get("cursor"), set_cursor=True)
+        finish(con)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
-    log.info("run finished", extra={"event": "run_finished", "run_id": h["run_id"],
-                                    "campaign": h["campaign"], "source": h["source"],
-                                    "status": h["status"],
-                                    **ledger.run_counts(con, h["run_id"])})
+    if end is not None:
+        log.info("run finished", extra={"event": "run_finished", "run_id": end["run_id"],
+                                        "campaign": end["campaign"], "source": end["source"],
+                                        "status": end["status"],
+                                        **ledger.run_counts(con, end["run_id"])})
 
 
 class Loader:
@@ -154,11 +205,11 @@ class Loader:
             hold = LAKE_MAX_HOLD if self.get_config().lake else MAX_HOLD
             t0 = time.monotonic()
             try:
-                for e in entries:
-                    if not self._apply(con, e):
+                for group in groups(entries):
+                    if not self._apply(con, group):
                         result = "retry"
                         break
-                    loaded += 1
+                    loaded += len(group)
                     if time.monotonic() - t0 > hold and loaded < len(entries):
                         result = "more"
                         break
@@ -176,7 +227,25 @@ class Loader:
                     "spool_batches": self.state.spool_batches})
             return result
 
-    def _apply(self, con: duckdb.DuckDBPyConnection, entry: Entry) -> bool:
+    def _apply(self, con: duckdb.DuckDBPyConnection, group: list[Entry]) -> bool:
+        """Load a group of entries (`groups`) together; if that fails, one by one, so that
+        an entry that cannot be loaded is found and set aside alone."""
+        if len(group) > 1:
+            try:
+                apply_entries(con, group)
+            except Exception as exc:
+                log.warning("spool entries not loaded together; loading them one by one",
+                            extra={"event": "load_split", "entries": len(group),
+                                   "error": f"{type(exc).__name__}: "
+                                            f"{str(exc).splitlines()[0] if str(exc) else ''}"})
+            else:
+                for e in group:
+                    self.spool.remove(e)
+                    self._failures.pop(e.path.name, None)
+                return True
+        return all(self._apply_one(con, e) for e in group)
+
+    def _apply_one(self, con: duckdb.DuckDBPyConnection, entry: Entry) -> bool:
         """Load one entry; after `MAX_ATTEMPTS` failures set it aside so others can load."""
         try:
             apply_entry(con, entry)

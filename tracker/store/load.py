@@ -44,26 +44,38 @@ def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id:
     Pages already in the warehouse (same content) are skipped, so a batch delivered twice
     changes nothing. `normalise.prepare` must have run on this connection.
     """
-    batch_id = f"{run_id}-{uuid.uuid4().hex[:8]}"
     con.execute("begin transaction")
     try:
-        con.execute(_BATCH_IN)
-        rows = [(p.page_id, p.format, p.platform, source, campaign, p.request, p.retrieved_at,
-                 p.client, run_id, batch_id, p.synthetic, p.payload) for p in pages]
-        if rows:
-            con.executemany("insert into batch_in values (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-        result = store_batch_table(con, "batch_in", assign_campaign=assign_campaign,
-                                   inline=True)
-        ledger.add_counts(con, run_id, pages=result.pages_new, records=len(pages),
-                          posts_new=result.posts_new, duplicates=result.duplicates)
-        if set_cursor and campaign is not None:
-            ledger.set_cursor(con, campaign, source, cursor, run_id)
+        result = add_batch(con, pages, run_id=run_id, source=source, campaign=campaign,
+                           cursor=cursor, set_cursor=set_cursor,
+                           assign_campaign=assign_campaign)
         if also is not None:
             also(con)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+    return result
+
+
+def add_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id: str,
+              source: str, campaign: str | None, cursor: Any = None,
+              set_cursor: bool = False, assign_campaign: str | None = None) -> BatchResult:
+    """`store_batch` in the caller's transaction: one batch's pages, its counts in the run's
+    ledger row and, if `set_cursor`, the cursor. Several batches stored this way in one
+    transaction store exactly what storing each in its own would: each is normalised
+    against what the ones before it stored."""
+    batch_id = f"{run_id}-{uuid.uuid4().hex[:8]}"
+    con.execute(_BATCH_IN)
+    rows = [(p.page_id, p.format, p.platform, source, campaign, p.request, p.retrieved_at,
+             p.client, run_id, batch_id, p.synthetic, p.payload) for p in pages]
+    if rows:
+        con.executemany("insert into batch_in values (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    result = store_batch_table(con, "batch_in", assign_campaign=assign_campaign, inline=True)
+    ledger.add_counts(con, run_id, pages=result.pages_new, records=len(pages),
+                      posts_new=result.posts_new, duplicates=result.duplicates)
+    if set_cursor and campaign is not None:
+        ledger.set_cursor(con, campaign, source, cursor, run_id)
     return result
 
 
