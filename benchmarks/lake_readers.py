@@ -8,6 +8,10 @@ shortest; batches of one page) and builds the models every 10 s, while
 - 1 reader process opens it once and keeps that connection for the whole run, querying
   every second (a notebook left open).
 
+`--backends` also takes `ducklake-entrywise` (and `duckdb-entrywise`): the same daemon with
+the loader storing each spooled entry in its own transaction, as before backlogs were loaded a
+run at a time (`GROUP_ENTRIES = 1` in tracker/daemon/loader.py), for a side-by-side run.
+
 Prints per backend: reader queries, failures, latency (open + query, median / p95 / max), the
 delay from a collection run's end to its posts being visible to the readers (median / p95 /
 max), posts stored at the end against posts released, and the load average. No network.
@@ -120,8 +124,14 @@ def stats_s(xs: list[float]) -> str:
             f"max {xs[-1]:.1f} s (n={len(xs)})")
 
 
-def run_backend(backend: str, seconds: float, per_run: int = PER_RUN,
+# The daemon with one transaction per spooled entry (the loader before grouped loading).
+ENTRYWISE = ("import sys; import tracker.daemon.loader as loader; loader.GROUP_ENTRIES = 1; "
+             "from tracker.cli import main; sys.argv[0] = 'tracker'; main()")
+
+
+def run_backend(variant: str, seconds: float, per_run: int = PER_RUN,
                 interval: int = 1) -> dict:
+    backend, _, how = variant.partition("-")
     env = {**os.environ, "TRACKER_MIN_INTERVAL": "1"}
     posts = int(per_run * seconds / interval)
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +142,8 @@ def run_backend(backend: str, seconds: float, per_run: int = PER_RUN,
         tracker = str(Path(sys.executable).parent / "tracker")
         subprocess.run([tracker, "--config", str(cfg), "collect"], env=env, check=True,
                        capture_output=True)   # a first page, so readers find a warehouse
-        daemon = subprocess.Popen([tracker, "--config", str(cfg), "--log-format", "json",
+        run = [sys.executable, "-c", ENTRYWISE] if how == "entrywise" else [tracker]
+        daemon = subprocess.Popen([*run, "--config", str(cfg), "--log-format", "json",
                                    "run"], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         time.sleep(2)
@@ -157,7 +168,7 @@ def run_backend(backend: str, seconds: float, per_run: int = PER_RUN,
         con.close()
     polling, holder = results[:3], results[3]
     return {
-        "backend": backend, "seconds": seconds, "load": round(load, 1),
+        "backend": variant, "seconds": seconds, "load": round(load, 1),
         "queries": sum(len(r["latencies"]) for r in results),
         "failures": sum(r["failures"] for r in results),
         "errors": [e for r in results for e in r["errors"]][:3],

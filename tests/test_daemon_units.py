@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 
 import pytest
@@ -181,7 +182,7 @@ def test_misfire_grace_and_jitter_fit_the_interval():
     assert misfire_grace(quarter, DaemonSettings(misfire_grace=5)) == 5
 
 
-def test_an_entry_that_cannot_be_loaded_is_set_aside_not_lost(tmp_path, sim_config):
+def test_an_entry_that_cannot_be_loaded_is_set_aside_not_lost(tmp_path, sim_config, caplog):
     cfg = sim_config()
     spool = Spool(cfg.spool)
     head = {"run_id": "r1", "campaign": "aleppo", "source": "simulated-x",
@@ -194,8 +195,12 @@ def test_an_entry_that_cannot_be_loaded_is_set_aside_not_lost(tmp_path, sim_conf
     (cfg.spool / "000000000007-batch.jsonl").write_text("{not json\n")
     loader = Loader(lambda: cfg, spool, StateFile(tmp_path / "s.json", 1), threading.Event(),
                     lambda: set())
-    results = [loader.drain() for _ in range(3)]
+    with caplog.at_level(logging.WARNING, logger="tracker"):
+        results = [loader.drain() for _ in range(3)]
     assert results == ["retry", "retry", "done"]
+    # entries 1 and 2 are one run's batches: loaded together first, then one by one
+    assert [r.entries for r in caplog.records
+            if getattr(r, "event", None) == "load_split"] == [2, 2, 2]
     rejected = sorted(p.name for p in (cfg.spool / "rejected").iterdir())
     assert rejected == ["000000000001-batch.jsonl", "000000000007-batch.jsonl"]
     assert spool.entries() == []
