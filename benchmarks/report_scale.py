@@ -11,6 +11,10 @@ inlined Vega bundle.
 
     .venv/bin/python benchmarks/report_scale.py                 # 1M and 10M
     .venv/bin/python benchmarks/report_scale.py --posts 200000  # a quick run
+
+`--models-bench DB` instead times campaign aleppo's report on the warehouse that
+`benchmarks/models_bench.py --db DB` built (links, media, tags, mentions and the network
+too), whole and with the 4-day window, each `--repeat` times.
 """
 
 from __future__ import annotations
@@ -123,21 +127,47 @@ def run(n: int, base: Path) -> None:
         print(f"{n:>11,} posts: filled norm.* in {t1 - t0:.1f}s, "
               f"built models in {t2 - t1:.1f}s")
     con = connect(cfg.warehouse, read_only=True)
+    time_cases(con, cfg, base, "bench")
+    con.close()
+
+
+def time_cases(con, cfg, base: Path, campaign: str, repeat: int = 1) -> None:
     bundle = len(vega_bundle().encode())
     cases = [("full report (HTML + CSV + SVG + PNG)", {}, True),
              ("HTML + CSV only (--no-images)", {}, False),
              ("--since 2016-04-27 --until 2016-04-30, with images",
               {"window": Window(dt.date(2016, 4, 27), dt.date(2016, 4, 30))}, True)]
     for label, kw, images in cases:
-        out = base / "out"
-        shutil.rmtree(out, ignore_errors=True)
-        t = time.perf_counter()
-        write_reports(con, cfg, out, "bench", images=images, **kw)
-        seconds = time.perf_counter() - t
-        html = (out / "bench" / "index.html").stat().st_size
-        print(f"    {label:52} {seconds:6.2f}s  HTML {html / 1e6:.2f} MB "
-              f"({(html - bundle) / 1e3:.0f} kB beyond the {bundle / 1e3:.0f} kB bundle)")
-    con.close()
+        times = []
+        for _ in range(repeat):
+            out = base / "out"
+            shutil.rmtree(out, ignore_errors=True)
+            t = time.perf_counter()
+            write_reports(con, cfg, out, campaign, images=images, **kw)
+            times.append(time.perf_counter() - t)
+        html = (out / campaign / "index.html").stat().st_size
+        print(f"    {label:52} {', '.join(f'{x:.2f}' for x in times)} s  HTML "
+              f"{html / 1e6:.2f} MB ({(html - bundle) / 1e3:.0f} kB beyond the "
+              f"{bundle / 1e3:.0f} kB bundle)")
+
+
+def models_bench_warehouse(db: Path, repeat: int) -> None:
+    """Campaign aleppo's report on benchmarks/models_bench.py's warehouse."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from models_bench import campaigns
+
+    base = Path(tempfile.mkdtemp(prefix="rbench-"))
+    try:
+        cfg = campaigns(base)
+        con = connect(db, read_only=True)
+        posts = con.execute("select count(*) from norm.posts").fetchone()[0]
+        print(f"{posts:>11,} posts in {db} (models_bench.py's warehouse), campaign aleppo:")
+        time_cases(con, cfg, base, "aleppo", repeat)
+        con.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def main() -> None:
@@ -146,9 +176,15 @@ def main() -> None:
     ap.add_argument("--posts", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--dir", help="Work folder, kept and reused by later runs (default: a "
                                   "temporary one, removed after).")
+    ap.add_argument("--models-bench", metavar="DB", type=Path,
+                    help="Time the report on this warehouse of benchmarks/models_bench.py.")
+    ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
     print(f"cpus: {os.cpu_count()}")
     vega_bundle()  # loaded once per process, as in the CLI; not part of the timings
+    if args.models_bench:
+        models_bench_warehouse(args.models_bench, args.repeat)
+        return
     for n in args.posts:
         base = Path(args.dir) / str(n) if args.dir else Path(tempfile.mkdtemp(prefix="rbench-"))
         base.mkdir(parents=True, exist_ok=True)
