@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import os
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -153,8 +154,6 @@ def time_cases(con, cfg, base: Path, campaign: str, repeat: int = 1) -> None:
 
 def models_bench_warehouse(db: Path, repeat: int) -> None:
     """Campaign aleppo's report on benchmarks/models_bench.py's warehouse."""
-    import sys
-
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from models_bench import campaigns
 

@@ -27,12 +27,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-WAREHOUSE = {
-    "duckdb": '[warehouse]\npath = "wh/tracker.duckdb"\n',
-    "ducklake": ('[warehouse]\nbackend = "ducklake"\npath = "wh/writer.duckdb"\n'
-                 'catalog = "sqlite:wh/lake.sqlite"\ndata_path = "wh/lake"\n'),
-}
+from lake_readers import WAREHOUSE  # noqa: E402  (the same two warehouses)
+
 CONFIG = """
 [[campaigns]]
 name = "bench"

@@ -77,6 +77,12 @@ def groups(entries: list[Entry]) -> list[list[Entry]]:
     return out
 
 
+def _detail(exc: Exception) -> str:
+    """An error in one line, for the log."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
 def _size(entry: Entry) -> int:
     try:
         return entry.path.stat().st_size
@@ -93,26 +99,20 @@ def apply_entries(con: duckdb.DuckDBPyConnection, group: list[Entry]) -> None:
     """Store one run's consecutive spooled entries (`groups`) in one transaction: the run's
     start, its batches' pages and cursor, its end. Idempotent, like each entry."""
     h = group[0].header
-    batches = [e for e in group if e.kind == "batch"]
     end = group[-1].header if group[-1].kind == "run" else None
-
-    def start(c: duckdb.DuckDBPyConnection) -> None:
-        ledger.start_run(c, "collect", h["campaign"], h["source"], run_id=h["run_id"],
-                         started_at=parse_iso(h["started_at"]))
-
-    def finish(c: duckdb.DuckDBPyConnection) -> None:
-        if end is not None:
-            ledger.end_run(c, end["run_id"], end["campaign"], end["source"], end["status"],
-                           end.get("message"), runlog_of(end),
-                           ended_at=parse_iso(end["ended_at"]))
-
     con.execute("begin transaction")
     try:
-        start(con)
-        for e in batches:
-            add_batch(con, e.pages(), run_id=h["run_id"], source=h["source"],
-                      campaign=h["campaign"], cursor=e.header.get("cursor"), set_cursor=True)
-        finish(con)
+        ledger.start_run(con, "collect", h["campaign"], h["source"], run_id=h["run_id"],
+                         started_at=parse_iso(h["started_at"]))
+        for e in group:
+            if e.kind == "batch":
+                add_batch(con, e.pages(), run_id=h["run_id"], source=h["source"],
+                          campaign=h["campaign"], cursor=e.header.get("cursor"),
+                          set_cursor=True)
+        if end is not None:
+            ledger.end_run(con, end["run_id"], end["campaign"], end["source"], end["status"],
+                           end.get("message"), runlog_of(end),
+                           ended_at=parse_iso(end["ended_at"]))
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -236,8 +236,7 @@ class Loader:
             except Exception as exc:
                 log.warning("spool entries not loaded together; loading them one by one",
                             extra={"event": "load_split", "entries": len(group),
-                                   "error": f"{type(exc).__name__}: "
-                                            f"{str(exc).splitlines()[0] if str(exc) else ''}"})
+                                   "error": _detail(exc)})
             else:
                 for e in group:
                     self.spool.remove(e)
@@ -251,7 +250,7 @@ class Loader:
             apply_entry(con, entry)
         except Exception as exc:
             n = self._failures[entry.path.name] = self._failures.get(entry.path.name, 0) + 1
-            detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            detail = _detail(exc)
             if n < MAX_ATTEMPTS:
                 log.warning("spool entry not loaded; will retry", extra={
                     "event": "load_retry", "entry": entry.path.name, "error": detail})
