@@ -21,7 +21,7 @@ from tracker.store import ledger
 from tracker.store.db import connect
 from tracker.store.normalise import prepare
 
-from .conftest import BACKENDS, counts, sim_toml, write_config
+from .conftest import BACKENDS, counts, fixture_path, sim_toml, write_config
 
 
 def test_second_lock_is_refused_naming_the_holder(tmp_path):
@@ -149,6 +149,58 @@ def test_a_backlog_loads_a_run_at_a_time_and_equals_loading_entry_by_entry(tmp_p
     assert [r[:5] + r[6:7] for r in runs] == [("r1", "ok", 3, 4, 300, 4),
                                               ("r2", "running", 1, 1, 100, 0)]
     assert len(posts) == 400 and cursor == {"next_index": 400}
+
+
+# Real recorded X v2 pages (tests/fixtures/shared/x_v2, provenance in its README.md), one
+# page a batch, spooled as one run.
+REAL_PAGES = ["twarc2_two_tweets.jsonl", "twarc2_geo_tweets.jsonl", "twarc2_cotweet.jsonl",
+              "twarc2_media_tweet.jsonl", "twarc2_mentions_tweet.jsonl"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_backlog_of_real_pages_loads_as_one_run_and_stores_what_they_hold(tmp_path,
+                                                                            backend):
+    cfg = load_config(write_config(tmp_path, sim_toml(backend=backend)))
+    spool = Spool(cfg.spool)
+    lines = [line for name in REAL_PAGES
+             for line in fixture_path("x_v2", name).read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    head = {"run_id": "r1", "campaign": "aleppo", "source": "x",
+            "started_at": "2026-01-01T00:00:00+00:00"}
+    for i, line in enumerate(lines):
+        page = RawPage("x_v2_page", "x", line, request=f"recorded://{i}",
+                       retrieved_at=dt.datetime(2026, 1, 1, 0, 0, i, tzinfo=dt.UTC),
+                       client="test", cursor={"page": i + 1})
+        spool.write("batch", {**head, "cursor": {"page": i + 1}}, [page])
+    spool.write("run", run_header(head, dt.datetime(2026, 1, 1, 0, 1, tzinfo=dt.UTC), "ok",
+                                  None, RunLog(requests=len(lines))))
+    assert [len(g) for g in groups(spool.entries())] == [len(lines) + 1]
+    loader = Loader(lambda: cfg, spool, StateFile(tmp_path / "s.json", 1), threading.Event(),
+                    lambda: set())
+    assert loader.drain() == "done" and spool.entries() == []
+
+    # plain Python over the payloads: results are `data`, context is includes.tweets
+    results, context = set(), set()
+    for line in lines:
+        page = json.loads(line)
+        data = page.get("data") or []
+        results |= {t["id"] for t in (data if isinstance(data, list) else [data])}
+        context |= {t["id"] for t in page.get("includes", {}).get("tweets", [])}
+    context -= results
+    assert results and context      # the pages have both
+    con = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
+    try:
+        stored = dict(con.execute("select post_id, matched from norm.posts "
+                                  "where platform = 'x'").fetchall())
+        run = con.execute("select status, pages, records, posts_new from ledger.runs "
+                          "where run_id = 'r1'").fetchone()
+        cursor = ledger.get_cursor(con, "aleppo", "x")
+    finally:
+        con.close()
+    assert {k for k, v in stored.items() if v} == results
+    assert {k for k, v in stored.items() if not v} == context
+    assert run == ("ok", len(lines), len(lines), len(results | context))
+    assert cursor == {"page": len(lines)}
 
 
 def test_runs_left_running_by_a_killed_process_are_marked_killed(tmp_path, sim_config):
