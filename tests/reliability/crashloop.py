@@ -54,6 +54,19 @@ def mid_run(d: Daemon) -> bool:
     return started > len(d.events("run_fetched")) + len(d.events("run_skipped"))
 
 
+def _in_a_run(d: Daemon, rnd: random.Random) -> None:
+    """Wait until the daemon is in its n-th collection run (n random, 1-4), then a random
+    moment of that run's fetch (2 pages with the harness's page delay, 0.3 s each).
+
+    A lake's loop has only two random kills (each costs a slow lake start-up): killed at a
+    random moment, both could land between runs (seed 44074 did, 2026-12-06), and the loop
+    would not test a kill during collection on the lake at all."""
+    n = rnd.randint(1, 4)
+    wait_for(lambda: len(d.events("run_started")) >= n and mid_run(d), timeout=120, every=0.05,
+             what=f"collection run {n} to be under way")
+    time.sleep(rnd.uniform(0, 0.25))
+
+
 def stray_segments(config: Path) -> set[str]:
     """Payload segment files no page references (a writer removes them when it opens)."""
     cfg = load_config(config)
@@ -78,11 +91,10 @@ def crash_loop(tmp: Path, kills: int, seed: int, page_delay: str = "0.3",
                between: tuple[float, float] = (0.8, 2.5), backend: str = "duckdb") -> dict:
     """`kills` SIGKILLs of the daemon, then one clean run to completion; the figures.
 
-    Even kills land at a random moment; odd ones in the commit of one of the loader's first
+    Even kills land at a random moment (on a lake, in a random one of the session's first
+    collection runs: see `_in_a_run`); odd ones in the commit of one of the loader's first
     batches (a random delay after its last write: during the commit or just after it)."""
     rnd = random.Random(seed)
-    if backend == "ducklake":    # its start-up (extensions, catalog) takes seconds, not ~0.7 s
-        between = (between[0] + 2.0, between[1] + 4.0)
     x_posts = max(200, 60 * kills)   # still collecting at the last kill
     cfg = write(tmp, backend, x_posts=x_posts, x_per_run=PER_RUN)
     t0 = time.monotonic()
@@ -101,7 +113,10 @@ def crash_loop(tmp: Path, kills: int, seed: int, page_delay: str = "0.3",
             killed_mid_run += mid_run(d)
         else:
             d = Daemon(cfg, HARNESS_PAGE_DELAY=page_delay)
-            time.sleep(rnd.uniform(*between))   # after start-up: kill anywhere
+            if backend == "ducklake":
+                _in_a_run(d, rnd)
+            else:
+                time.sleep(rnd.uniform(*between))   # after start-up: kill anywhere
             d.proc.kill()
             d.proc.wait(10)
             killed_mid_run += mid_run(d)
