@@ -156,9 +156,17 @@ EMBED_SCRIPT = """
       return svgWidth(el);
     });
   }
+  // Draw at plot factor f; while the chart is wider than its element (labels that grew
+  // with the plot, rounding), narrow the plots by the overflow, at most `tries` more times.
+  function shrink(id, base, cap, plot, avail, f, tries) {
+    return embed(id, scaled(base, f, cap)).then(function(w){
+      if (w <= avail + 1 || tries <= 0 || f * plot <= MIN_PLOT) return;
+      return shrink(id, base, cap, plot, avail, f - (w - avail + 1) / plot, tries - 1);
+    });
+  }
   // Draw the chart as wide as its element: draw at the spec's widths, measure what the axes,
   // legends and padding add, then draw again with the plot widths that fill the element
-  // (and once more if labels that grew with the plot still overflow).
+  // (and narrower while labels that grew with the plot still overflow).
   function fit(id) {
     var el = document.getElementById(id), avail = el.clientWidth - 2, base = specs[id];
     var plot = plotWidth(base);
@@ -169,10 +177,7 @@ EMBED_SCRIPT = """
     return embed(id, scaled(base, 1, cap)).then(function(w){
       var f = (avail - (w - plot)) / plot;
       if (Math.abs(w - avail) < 2) return;
-      return embed(id, scaled(base, f, cap)).then(function(w2){
-        if (w2 <= avail + 1 || f * plot <= MIN_PLOT) return;
-        return embed(id, scaled(base, f - (w2 - avail) / plot, cap));
-      });
+      return shrink(id, base, cap, plot, avail, f, 3);
     }).catch(function(e){
       window.__chartErrors.push(id + ': ' + e);
       el.textContent = 'Chart failed to render: ' + e;
