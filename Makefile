@@ -2,6 +2,8 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN = $(VENV)/bin
+# pytest worker processes (pytest-xdist; 0 runs the suite in one process)
+TEST_WORKERS ?= 3
 
 $(BIN)/tracker: pyproject.toml requirements/lake.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
@@ -21,7 +23,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	scripts/test-postgres
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .
