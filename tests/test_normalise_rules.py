@@ -7,6 +7,8 @@ import dataclasses
 import datetime as dt
 import json
 
+import pytest
+
 from tracker.config import Campaign, Schedule
 from tracker.models import build, norm_tables
 from tracker.pages import RawPage
@@ -14,7 +16,7 @@ from tracker.store import ledger
 from tracker.store.load import store_batch
 from tracker.store.normalise import IN_PLACE_UPDATES, POST_KEYED, prepare
 
-from .conftest import FIXTURES, jsonl
+from .conftest import BACKENDS, FIXTURES, connect_at, jsonl
 from .test_models_marts import tweet, x_page, x_user
 
 AT = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -126,3 +128,33 @@ def test_a_post_moving_in_time_makes_the_next_build_full(warehouse):
     assert {s.mode for s in steps if s.model.table == "core.campaign_posts"} == {"full"}
     assert con.execute("select hour from core.campaign_posts where post_id = '8001'"
                        ).fetchone()[0] == dt.datetime(2016, 4, 22, 12, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_author_keeps_the_profile_seen_last_whatever_the_order_of_the_loads(tmp_path,
+                                                                               backend):
+    """An older archive imported after live collection must not take an author's handle back
+    to the one it had then: the profile of the page retrieved last wins, and loading the two
+    pages in either order stores the same row (as a rebuild from raw would)."""
+    page = jsonl(FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl")[0]
+    user = page["includes"]["users"][0]
+    renamed = json.loads(json.dumps(page))
+    renamed["includes"]["users"][0] = dict(user, username=user["username"] + "_2026",
+                                           name="Renamed later")
+    older = RawPage("x_v2_page", "x", json.dumps(page), retrieved_at=AT)
+    newer = RawPage("x_v2_page", "x", json.dumps(renamed),
+                    retrieved_at=AT + dt.timedelta(days=30))
+    rows = []
+    for order in ([older, newer], [newer, older]):
+        con = connect_at(tmp_path, f"order{len(rows)}", backend)
+        prepare(con, [])
+        run = ledger.start_run(con, "test", "aleppo", "hand")
+        for p in order:
+            store_batch(con, [p], run_id=run, source="hand", campaign="aleppo")
+        rows.append(con.execute(
+            "select handle, name, last_seen_at from norm.authors where author_id = ?",
+            [user["id"]]).fetchall())
+        con.close()
+    # plain Python: the profile in the page retrieved last
+    want = [(user["username"] + "_2026", "Renamed later", AT + dt.timedelta(days=30))]
+    assert rows[0] == want and rows[1] == want

@@ -3,8 +3,9 @@
 --
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- author_id: the author's identity on the platform (X user id, Mastodon profile url, DID)
--- handle: the latest handle seen (X username, Mastodon user@server, Bluesky handle)
--- name: the latest display name seen
+-- handle: the handle in the profile retrieved last (X username, Mastodon user@server, Bluesky
+--   handle); a page retrieved earlier but loaded later (an older archive) does not replace it
+-- name: the display name in the profile retrieved last
 -- followers: followers in the latest observation (null if never observed)
 -- observations: how many distinct follower observations are stored
 -- first_observed_at: time of the first observation

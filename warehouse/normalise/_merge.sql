@@ -99,24 +99,35 @@ anti join norm.post_versions v
        on v.platform = n.platform and v.post_id = n.post_id and v.version_at = n.version_at;
 
 -- Authors: the latest row of the batch per author; stored authors get what is new in it.
+-- The profile seen last (by last_seen_at: when its page was retrieved) wins: a batch seen
+-- earlier than the stored row (an older archive imported after live collection) only fills
+-- in what the stored row lacks, so an author's handle is the latest one whatever the order
+-- of the loads (and a rebuild from raw gives the same row).
 create or replace temp table n_author_rows as
 select * from n_authors
 qualify row_number() over (partition by platform, author_id
                            order by last_seen_at desc, handle, name, created_at, verified) = 1;
 
+-- a profile column's value after a batch: the batch's if it was seen at or after the stored
+-- row (when it has one), else the stored one
+create or replace temp macro n_author_value(seen_at, stored_at, seen, stored) as
+    case when seen_at >= stored_at or stored_at is null then coalesce(seen, stored)
+         else coalesce(stored, seen) end;
+
 update norm.authors a set
-    handle = coalesce(n.handle, a.handle),
-    name = coalesce(n.name, a.name),
-    created_at = coalesce(n.created_at, a.created_at),
-    verified = coalesce(n.verified, a.verified),
+    handle = n_author_value(n.last_seen_at, a.last_seen_at, n.handle, a.handle),
+    name = n_author_value(n.last_seen_at, a.last_seen_at, n.name, a.name),
+    created_at = n_author_value(n.last_seen_at, a.last_seen_at, n.created_at, a.created_at),
+    verified = n_author_value(n.last_seen_at, a.last_seen_at, n.verified, a.verified),
     last_seen_at = greatest(n.last_seen_at, a.last_seen_at)
 from n_author_rows n
 where a.platform = n.platform and a.author_id = n.author_id
-  and (a.handle is distinct from coalesce(n.handle, a.handle)
-       or a.name is distinct from coalesce(n.name, a.name)
-       or a.created_at is distinct from coalesce(n.created_at, a.created_at)
-       or a.verified is distinct from coalesce(n.verified, a.verified)
-       or a.last_seen_at is distinct from greatest(n.last_seen_at, a.last_seen_at));
+  and (a.handle, a.name, a.created_at, a.verified, a.last_seen_at) is distinct from (
+       n_author_value(n.last_seen_at, a.last_seen_at, n.handle, a.handle),
+       n_author_value(n.last_seen_at, a.last_seen_at, n.name, a.name),
+       n_author_value(n.last_seen_at, a.last_seen_at, n.created_at, a.created_at),
+       n_author_value(n.last_seen_at, a.last_seen_at, n.verified, a.verified),
+       greatest(n.last_seen_at, a.last_seen_at));
 
 insert into norm.authors
 select n.* from n_author_rows n
