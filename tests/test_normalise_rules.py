@@ -139,8 +139,10 @@ def test_an_author_keeps_the_profile_seen_last_whatever_the_order_of_the_loads(t
     page = jsonl(FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl")[0]
     user = page["includes"]["users"][0]
     renamed = json.loads(json.dumps(page))
-    renamed["includes"]["users"][0] = dict(user, username=user["username"] + "_2026",
-                                           name="Renamed later")
+    # the later profile is renamed and lacks what the older one holds: it is filled in
+    later = dict(user, username=user["username"] + "_2026", name="Renamed later")
+    del later["created_at"], later["verified"]
+    renamed["includes"]["users"][0] = later
     older = RawPage("x_v2_page", "x", json.dumps(page), retrieved_at=AT)
     newer = RawPage("x_v2_page", "x", json.dumps(renamed),
                     retrieved_at=AT + dt.timedelta(days=30))
@@ -152,9 +154,11 @@ def test_an_author_keeps_the_profile_seen_last_whatever_the_order_of_the_loads(t
         for p in order:
             store_batch(con, [p], run_id=run, source="hand", campaign="aleppo")
         rows.append(con.execute(
-            "select handle, name, last_seen_at from norm.authors where author_id = ?",
-            [user["id"]]).fetchall())
+            "select handle, name, created_at, verified, last_seen_at from norm.authors "
+            "where author_id = ?", [user["id"]]).fetchall())
         con.close()
-    # plain Python: the profile in the page retrieved last
-    want = [(user["username"] + "_2026", "Renamed later", AT + dt.timedelta(days=30))]
+    # plain Python: the profile in the page retrieved last, filled in from the older one
+    want = [(user["username"] + "_2026", "Renamed later",
+             dt.datetime.fromisoformat(user["created_at"].replace("Z", "+00:00")),
+             user["verified"], AT + dt.timedelta(days=30))]
     assert rows[0] == want and rows[1] == want

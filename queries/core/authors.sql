@@ -3,9 +3,10 @@
 --
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- author_id: the author's identity on the platform (X user id, Mastodon profile url, DID)
--- handle: the handle in the profile retrieved last (X username, Mastodon user@server, Bluesky
---   handle); a page retrieved earlier but loaded later (an older archive) does not replace it
--- name: the display name in the profile retrieved last
+-- handle: the handle in the profile dated last (X username, Mastodon user@server, Bluesky
+--   handle; dated as in docs/import.md, "Idempotency"): an older archive loaded later does not
+--   replace it
+-- name: the display name in the profile dated last
 -- followers: followers in the latest observation (null if never observed)
 -- observations: how many distinct follower observations are stored
 -- first_observed_at: time of the first observation

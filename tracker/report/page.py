@@ -90,7 +90,7 @@ EMBED_SCRIPT = """
   window.__reportReady = false; window.__chartErrors = [];
   var specs = JSON.parse(document.getElementById('chart-specs').textContent);
   var opts = {"actions": false, "renderer": "svg"};
-  var NARROW = 600, MIN_PLOT = 120, drawn = {};
+  var NARROW = 600, MIN_PLOT = 120, drawn = {}, fits = {};
   // The plots' horizontal extent, from the widths in the spec (0: no numeric width).
   function plotWidth(s) {
     if (s.hconcat) return s.hconcat.reduce(function(n, v){ return n + plotWidth(v); }, 0);
@@ -158,10 +158,12 @@ EMBED_SCRIPT = """
   }
   // Draw at plot factor f; while the chart is wider than its element (labels that grew
   // with the plot, rounding), narrow the plots by the overflow, at most `tries` more times.
-  function shrink(id, base, cap, plot, avail, f, tries) {
+  // (`gen`: a later fit of the same chart, after a resize, ends this one)
+  function shrink(id, gen, base, cap, plot, avail, f, tries) {
+    if (fits[id] !== gen) return Promise.resolve();
     return embed(id, scaled(base, f, cap)).then(function(w){
       if (w <= avail + 1 || tries <= 0 || f * plot <= MIN_PLOT) return;
-      return shrink(id, base, cap, plot, avail, f - (w - avail + 1) / plot, tries - 1);
+      return shrink(id, gen, base, cap, plot, avail, f - (w - avail + 1) / plot, tries - 1);
     });
   }
   // Draw the chart as wide as its element: draw at the spec's widths, measure what the axes,
@@ -174,10 +176,11 @@ EMBED_SCRIPT = """
     var cap = 0;
     if (avail < NARROW) { var n = narrowed(base, avail); base = n[0]; cap = n[1]; }
     if (!plot || !avail) return embed(id, base);
+    var gen = fits[id] = (fits[id] || 0) + 1;
     return embed(id, scaled(base, 1, cap)).then(function(w){
       var f = (avail - (w - plot)) / plot;
       if (Math.abs(w - avail) < 2) return;
-      return shrink(id, base, cap, plot, avail, f, 3);
+      return shrink(id, gen, base, cap, plot, avail, f, 3);
     }).catch(function(e){
       window.__chartErrors.push(id + ': ' + e);
       el.textContent = 'Chart failed to render: ' + e;

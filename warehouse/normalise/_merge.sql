@@ -99,10 +99,10 @@ anti join norm.post_versions v
        on v.platform = n.platform and v.post_id = n.post_id and v.version_at = n.version_at;
 
 -- Authors: the latest row of the batch per author; stored authors get what is new in it.
--- The profile seen last (by last_seen_at: when its page was retrieved) wins: a batch seen
--- earlier than the stored row (an older archive imported after live collection) only fills
--- in what the stored row lacks, so an author's handle is the latest one whatever the order
--- of the loads (and a rebuild from raw gives the same row).
+-- The profile dated last wins (last_seen_at: its page's retrieval time; a v1 status's or CSV
+-- row's own time; an archive page without one, its file's modification time): a batch
+-- dated before the stored row (an older archive imported after live collection) only fills
+-- in what the stored row lacks. On equal dates the batch loaded last wins.
 create or replace temp table n_author_rows as
 select * from n_authors
 qualify row_number() over (partition by platform, author_id
