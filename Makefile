@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN = $(VENV)/bin
 # pytest worker processes (pytest-xdist; 0 runs the suite in one process)
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 
 $(BIN)/tracker: pyproject.toml requirements/lake.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }

@@ -227,7 +227,10 @@ def test_sigterm_mid_collection_is_graceful(tmp_path):
     wait_for(lambda: cursors(cfg).get("simulated-x"), what="a first load")
     t0 = time.monotonic()
     assert d.stop() == 0
-    assert time.monotonic() - t0 < 5     # within the bound: no waiting for the whole run
+    # the stop did not wait for the whole run: the run is interrupted, its cursor short of the
+    # end; the time only catches a stop that hangs (under load it is not a few seconds: 11 s
+    # once with the suite in 3 worker processes on 2 cores)
+    assert time.monotonic() - t0 < 20
     run = query(cfg, "select status, message from ledger.runs where source = 'simulated-x'")
     assert run[0][0] == "interrupted", run
     cursor = cursors(cfg)["simulated-x"]
