@@ -212,14 +212,20 @@ class SimulatedSource:
         urls, media_keys, _ = simulated_links.x_parts(s, i, _u)
         if urls:
             entities["urls"] = urls
-            text += "".join(" " + x["url"] for x in urls)
+            for x in urls:   # X counts positions in code points, as Python's str does
+                text += " "
+                x["start"], x["end"] = len(text), len(text) + len(x["url"])
+                text += x["url"]
         if _u(s.seed, s.pcode, i, 30) < 0.2:
-            entities["mentions"] = [{"start": 0, "end": 6, "username": f"user{s.author(i // 3)}"}]
+            m = s.author(i // 3)
+            entities["mentions"] = [{"start": 0, "end": 6, "username": f"user{m}",
+                                     "id": str(1000 + m)}]
         tw: dict[str, Any] = {
             "id": s.post_id(i), "text": text, "author_id": str(1000 + a),
             "created_at": s.time(i).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "lang": s.lang(a),
             "conversation_id": s.post_id(parent if kind == "reply" and parent is not None else i),
             "public_metrics": s.metrics(i), "entities": entities,
+            "possibly_sensitive": False, "reply_settings": "everyone",
         }
         if media_keys:
             tw["attachments"] = {"media_keys": media_keys}
@@ -232,6 +238,8 @@ class SimulatedSource:
         s = self.sim
         return {"id": str(1000 + a), "username": f"user{a}", "name": f"Synthetic user {a}",
                 "created_at": "2012-01-01T00:00:00.000Z", "verified": a < 10,
+                "description": "", "protected": False,
+                "profile_image_url": f"https://pbs.example/profile_images/{a}_normal.jpg",
                 "public_metrics": {"followers_count": s.followers(a, day),
                                    "following_count": 100 + a % 900,
                                    "tweet_count": 1000 + a % 5000, "listed_count": 0}}
@@ -269,12 +277,23 @@ class SimulatedSource:
                    "display_name": f"Synthetic user {a}", "url": f"https://{home}/@user{a}",
                    "created_at": "2016-01-01T00:00:00.000Z",
                    "followers_count": s.followers(a, day), "following_count": 50 + a % 300,
-                   "statuses_count": 100 + a % 2000}
+                   "statuses_count": 100 + a % 2000, "locked": False, "bot": False,
+                   "discoverable": True, "group": False, "note": "",
+                   "uri": f"https://{home}/users/user{a}",
+                   "avatar": f"https://{home}/avatars/original/missing.png",
+                   "avatar_static": f"https://{home}/avatars/original/missing.png",
+                   "header": f"https://{home}/headers/original/missing.png",
+                   "header_static": f"https://{home}/headers/original/missing.png",
+                   "last_status_at": s.time(i).strftime("%Y-%m-%d"), "emojis": [],
+                   "fields": []}
         uri = f"https://{home}/users/user{a}/statuses/{s.post_id(i)}"
         st: dict[str, Any] = {
             "id": s.post_id(i), "uri": uri, "url": f"https://{home}/@user{a}/{s.post_id(i)}",
             "created_at": s.time(i).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "account": account, "language": s.lang(a), "in_reply_to_id": None, "reblog": None,
+            "in_reply_to_account_id": None, "sensitive": False, "spoiler_text": "",
+            "visibility": "public", "edited_at": None, "emojis": [], "poll": None, "quote": None,
+            "quotes_count": s.metrics(i)["quote_count"],
             "content": "<p>" + s.text(i) + " " + " ".join(
                 f'<a href="https://{instance}/tags/{t.lower()}" class="mention hashtag">'
                 f"#<span>{t}</span></a>" for t in s.hashtags(i)) + "</p>",
@@ -293,6 +312,7 @@ class SimulatedSource:
             st["content"], st["tags"] = "", []
         elif kind == "reply" and parent is not None:
             st["in_reply_to_id"] = s.post_id(parent)
+            st["in_reply_to_account_id"] = str(s.author(parent))
         return st
 
     def _mastodon_page(self, lo: int, hi: int) -> Iterator[RawPage]:
@@ -335,10 +355,14 @@ class SimulatedSource:
         view: dict[str, Any] = {
             "uri": f"at://{did}/app.bsky.feed.post/{s.post_id(i)}", "cid": f"bafysim{i}",
             "author": {"did": did, "handle": f"user{a}.bsky.social",
-                       "displayName": f"Synthetic user {a}"},
+                       "displayName": f"Synthetic user {a}",
+                       "avatar": f"https://cdn.bsky.example/avatar/{did}.jpg",
+                       "createdAt": "2023-06-01T00:00:00.000Z", "labels": [],
+                       "viewer": {"muted": False, "blockedBy": False}},
             "record": record, "replyCount": m["reply_count"],
             "repostCount": m["retweet_count"], "likeCount": m["like_count"],
-            "quoteCount": m["quote_count"], "indexedAt": record["createdAt"]}
+            "quoteCount": m["quote_count"], "indexedAt": record["createdAt"],
+            "labels": [], "viewer": {"threadMuted": False, "embeddingDisabled": False}}
         if view_embed is not None:
             view["embed"] = view_embed
         return view
@@ -357,7 +381,13 @@ class SimulatedSource:
         authors = sorted({s.author(i) for i in range(lo, hi)})
         profiles = [{"did": f"did:plc:sim{a:08d}", "handle": f"user{a}.bsky.social",
                      "displayName": f"Synthetic user {a}", "followersCount": s.followers(a, day),
-                     "followsCount": 40 + a % 200, "postsCount": 10 + a % 700}
+                     "followsCount": 40 + a % 200, "postsCount": 10 + a % 700,
+                     "description": "", "avatar": f"https://cdn.bsky.example/avatar/{a}.jpg",
+                     "banner": f"https://cdn.bsky.example/banner/{a}.jpg",
+                     "createdAt": "2023-06-01T00:00:00.000Z", "indexedAt": at.isoformat(),
+                     "associated": {"lists": 0, "feedgens": 0, "starterPacks": 0,
+                                    "labeler": False, "chat": {"allowIncoming": "following"}},
+                     "labels": [], "viewer": {"muted": False, "blockedBy": False}}
                     for a in authors]
         yield RawPage("bluesky_profiles", "bluesky", json.dumps({"profiles": profiles}),
                       request="simulated://bsky/app.bsky.actor.getProfiles", retrieved_at=at)

@@ -69,14 +69,16 @@ def x_parts(sim: Any, i: int, u: Any) -> tuple[list[dict], list[str], list[dict]
         key = f"3_{mid}"
         keys.append(key)
         urls.append({"url": f"https://t.co/m{i}", "media_key": key,
-                     "expanded_url": f"https://x.com/i/status/{sim.post_id(i)}/photo/1"})
+                     "expanded_url": f"https://x.com/i/status/{sim.post_id(i)}/photo/1",
+                     "display_url": f"pic.x.com/m{i}"})
         if kind == "video":
-            described.append({"media_key": key, "type": "video",
+            described.append({"media_key": key, "type": "video", "width": 1280, "height": 720,
                               "preview_image_url": url.replace(".mp4", ".jpg"),
                               "variants": [{"content_type": "video/mp4", "bit_rate": 832000,
                                             "url": url}]})
         else:
-            described.append({"media_key": key, "type": "photo", "url": url})
+            described.append({"media_key": key, "type": "photo", "url": url,
+                              "width": 1200, "height": 675})
     return urls, keys, described
 
 
@@ -90,8 +92,13 @@ def mastodon_parts(sim: Any, i: int, u: Any) -> tuple[str, dict | None, list[dic
                   f'target="_blank">{shared.split("://", 1)[-1][:30]}</a>')
         if u(sim.seed, sim.pcode, i, 52) < 0.5:
             card = {"url": shared, "title": "Aleppo", "type": "link"}
+    size = {"width": 1200, "height": 675, "size": "1200x675", "aspect": 1.78}
     attachments = [{"id": mid, "type": "image" if kind == "photo" else kind, "url": url,
-                    "preview_url": url, "remote_url": None, "description": None}
+                    "preview_url": url, "remote_url": None, "preview_remote_url": None,
+                    "text_url": None, "description": None,
+                    "blurhash": "UBL_:rOpGG-oBUNG,qRj2so|=eE1w^n4S5NH",
+                    "meta": {"original": size, "small": size,
+                             "focus": {"x": 0.0, "y": 0.0}}}
                    for mid, kind, url in media(sim, i, u)]
     return anchor or "", card, attachments
 
@@ -118,7 +125,8 @@ def bluesky_parts(sim: Any, i: int, u: Any, text: str) -> tuple[list[dict], dict
                       "thumbnail": url.replace(".mp4", ".jpg")}
     elif items and sim.parent(i) is None:
         record_embed = {"$type": "app.bsky.embed.images", "images": [
-            {"alt": "", "image": {"$type": "blob", "ref": {"$link": mid}}} for mid, _, _ in items]}
+            {"alt": "", "image": {"$type": "blob", "ref": {"$link": mid}, "mimeType": "image/jpeg",
+                                  "size": 180_000}} for mid, _, _ in items]}
         view_embed = {"$type": "app.bsky.embed.images#view", "images": [
             {"thumb": url, "fullsize": url, "alt": ""} for _, _, url in items]}
     elif shared and sim.parent(i) is None and u(sim.seed, sim.pcode, i, 53) < 0.5:
