@@ -32,6 +32,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 
+from benchmarks.baseline import baseline_env  # noqa: E402
 from benchmarks.import_archive import write_archive  # noqa: E402
 
 DUCKDB_BARE = """
@@ -121,7 +122,7 @@ def main() -> None:
     keys = args.only or ["a", "b", "c"]
     if args.baseline_src:
         runs["a0"] = (f"tracker import ({args.baseline_src.name})", tracker,
-                      dict(os.environ, PYTHONPATH=str(args.baseline_src)))
+                      baseline_env(args.baseline_src))
         keys = ["a0", *keys]
     keys = [k for k in keys if k != "b" or Path(runs["b"][1][0]).exists()]
     if "b" in (args.only or ["a", "b", "c"]) and "b" not in keys:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import duckdb
 
+from tracker.store import keys
+
 START = "2016-04-22 00:00:00+00"
 
 _POSTS = """
@@ -76,12 +78,15 @@ from posts
 """
 
 _AUTHORS = """
-insert into norm.authors
-select distinct platform, author_id, 'user' || regexp_extract(author_id, '(\\d+)$'),
-       'Synthetic user', null, null, timestamptz '2016-05-06 00:00:00+00'
-from bench_posts b
-where not exists (select 1 from norm.authors a
-                  where a.platform = b.platform and a.author_id = b.author_id)
+insert into norm.authors by name
+select platform, author_id, handle, 'Synthetic user' as name,
+       timestamptz '2016-05-06 00:00:00+00' as last_seen_at,
+       author_key(platform, author_id) as author_key, author_key(platform, handle) as handle_key
+from (select distinct platform, author_id,
+             'user' || regexp_extract(author_id, '(\\d+)$') as handle
+      from bench_posts b
+      where not exists (select 1 from norm.authors a
+                        where a.platform = b.platform and a.author_id = b.author_id))
 """
 
 _OBS = """
@@ -180,6 +185,7 @@ from bench_posts where kind <> 'repost' and hash(post_id || ':20') % 5 = 0;
 
 def add_posts(con: duckdb.DuckDBPyConnection, lo: int, hi: int, authors: int) -> None:
     """Insert posts lo..hi-1 and everything that hangs off them, in one transaction."""
+    keys.define(con)
     con.execute("begin transaction")
     con.execute(_POSTS.replace("$lo", str(lo)).replace("$hi", str(hi))
                 .replace("$authors", str(authors)))

@@ -16,7 +16,6 @@ Imports ARCHIVE into a fresh warehouse (a subprocess), then prints:
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
 
+from benchmarks.baseline import baseline_env  # noqa: E402
 from benchmarks.import_bench import CONFIG, disk_bytes, measure  # noqa: E402
 
 
@@ -64,7 +64,7 @@ def read_pages(db: Path) -> tuple[float, float]:
 
 
 def live(src: Path | None, pages: int) -> float:
-    env = dict(os.environ, PYTHONPATH=str(src)) if src else None
+    env = baseline_env(src) if src else None
     script = (src or BENCH_DIR.parent) / "benchmarks" / "collectors.py"
     out = subprocess.run([sys.executable, str(script), str(pages)], env=env,
                          capture_output=True, text=True, check=True).stdout

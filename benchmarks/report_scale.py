@@ -32,6 +32,7 @@ from tracker.config import parse_config
 from tracker.models import build
 from tracker.report import Window, write_reports
 from tracker.report.assets import vega_bundle
+from tracker.store import keys
 from tracker.store.db import connect
 
 CONFIG = {
@@ -82,8 +83,10 @@ INSERTS = [
               'bench' as first_page_id, created_at as first_seen_at
        from bench""",
     """insert into norm.authors by name
-       select distinct platform, author_id, 'user' || a as handle, 'User ' || a as name
-       from bench""",
+       select *, author_key(platform, author_id) as author_key,
+              author_key(platform, handle) as handle_key
+       from (select distinct platform, author_id, 'user' || a as handle, 'User ' || a as name
+             from bench)""",
     """insert into norm.author_observations by name
        select distinct platform, author_id, timestamptz '2016-04-21 00:00:00+00' as observed_at,
               floor(20 / pow(hash(a * 7 + 1) / 18446744073709551616.0 + 0.0005, 0.9))::bigint
@@ -107,6 +110,7 @@ INSERTS = [
 
 
 def fill(con, n: int) -> None:
+    keys.define(con)
     con.execute(FILL, {"n": n})
     for sql in INSERTS:
         con.execute(sql)

@@ -10,6 +10,8 @@ from typing import Any
 
 import duckdb
 
+from tracker.store import keys
+
 DDL = """
 create schema if not exists marts;
 create schema if not exists core;
@@ -130,6 +132,7 @@ def insert_posts(con: duckdb.DuckDBPyConnection, campaign: str,
     handle, text, url, and optionally platform, kind, lang, followers, likes, impressions, tags (as
     written, without '#'; stored casefolded as the normalised tag) and mentions (handles)."""
     seen = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    keys.define(con)
     for p in posts:
         platform = p.get("platform", "x")
         con.execute("""
@@ -140,11 +143,12 @@ def insert_posts(con: duckdb.DuckDBPyConnection, campaign: str,
                      p.get("text"), p.get("lang", "en"), p.get("kind", "original"), seen])
         # norm.* has no primary keys (the loader dedupes): skip authors already written
         con.execute("""
-            insert into norm.authors (platform, author_id, handle, name)
-            select ?, ?, ?, ? where not exists (
+            insert into norm.authors (platform, author_id, handle, name, author_key,
+                                      handle_key)
+            select ?, ?, ?, ?, author_key(?, ?), author_key(?, ?) where not exists (
                 select 1 from norm.authors where platform = ? and author_id = ?)""",
                     [platform, p["author_id"], p.get("handle"), p.get("handle"), platform,
-                     p["author_id"]])
+                     p["author_id"], platform, p.get("handle"), platform, p["author_id"]])
         con.execute("""
             insert into norm.author_observations (platform, author_id, observed_at, followers)
             select ?, ?, ?, ? where not exists (

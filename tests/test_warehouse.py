@@ -152,11 +152,15 @@ NORM_KEYS = {"norm.posts": "platform, post_id", "norm.authors": "platform, autho
 V1_POST_COLUMNS = ("platform, post_id, url, created_at, author_id, text, lang, kind, parent_id, "
                    "conversation_id, place, country_code, synthetic, first_page_id, "
                    "first_seen_at")
+# the tables whose columns later versions extended: their columns in version 1
+V1_COLUMNS = {"norm.posts": V1_POST_COLUMNS,
+              "norm.authors": "platform, author_id, handle, name, created_at, verified, "
+                              "last_seen_at"}
 
 
 def _norm_rows(con) -> dict[str, list]:
     """The rows of norm.* in the columns of schema version 1."""
-    return {t: con.execute(f"select {V1_POST_COLUMNS if t == 'norm.posts' else '*'} "
+    return {t: con.execute(f"select {V1_COLUMNS.get(t, '*')} "
                            f"from {t} order by all").fetchall() for t in NORM_KEYS}
 
 
@@ -180,8 +184,8 @@ def test_version_1_warehouse_migrates_keeping_rows_and_keys_unique(tmp_path):
     con.execute("insert into schema_migrations (version, name) values (1, '001_init')")
     con.execute(f"attach '{tmp_path / 'donor.duckdb'}' as donor (read_only)")
     for table in NORM_KEYS:
-        cols = V1_POST_COLUMNS if table == "norm.posts" else "*"
-        con.execute(f"insert into {table} select {cols} from donor.{table}")
+        con.execute(f"insert into {table} select {V1_COLUMNS.get(table, '*')} "
+                    f"from donor.{table}")
     con.execute("detach donor")
     # a build's high-water marks from version 1 (as `tracker build` left them)
     con.execute("create schema core")

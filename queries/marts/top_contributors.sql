@@ -58,19 +58,21 @@ ranked as (
     from top
     limit 1000000
 ),
+keys as (
+    -- the numeric keys (tracker/store/keys.py) of the leaders' ids and of the mentioned
+    -- handles (a Bluesky mention may be a DID: an id)
+    select author_key(platform, author_id) as k from ranked where author_id is not null
+    union
+    select author_key(platform, handle) from ranked where metric = 'mentions'
+),
 accounts as (
-    -- the leaders' accounts, in one pass over norm.authors: authors by id, mentioned
-    -- accounts by handle (X, Mastodon) or by DID (Bluesky), compared lowercased
+    -- the leaders' accounts, in one pass over norm.authors comparing numbers: the joins
+    -- below compare the texts (authors by id; mentioned accounts by handle on X and
+    -- Mastodon, or by DID on Bluesky, lowercased), so two texts sharing a key do not mix
     select platform, author_id, handle, lower(handle) as lower_handle,
            lower(author_id) as lower_id
     from norm.authors
-    where (platform, author_id) in (select platform, author_id from ranked
-                                    where author_id is not null)
-       or (platform, lower(handle)) in (select platform, handle from ranked
-                                        where metric = 'mentions')
-       or (platform = 'bluesky'
-           and (platform, lower(author_id)) in (select platform, handle from ranked
-                                                where metric = 'mentions'))
+    where author_key in (select k from keys) or handle_key in (select k from keys)
 ),
 mentioned as (
     select r.campaign, r.metric, r.rank, min(a.author_id) as author_id

@@ -85,9 +85,15 @@ def _links_backfill(con: duckdb.DuckDBPyConnection) -> None:
     backfill_links(con)
 
 
+def _author_keys(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema 10: the keys of the authors already stored."""
+    from .keys import fill
+    fill(con)
+
+
 # Schema steps that need Python besides their SQL file, run in the same transaction after it
 PYTHON_STEPS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
-    5: _raw_segments, 6: _links_backfill}
+    5: _raw_segments, 6: _links_backfill, 10: _author_keys}
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
@@ -202,12 +208,15 @@ def connect(path: Path | str, *, lake: Lake | None = None, read_only: bool = Fal
 
 def _opened(con: duckdb.DuckDBPyConnection, lake: Lake | None, *, read_only: bool,
             as_of: int | dt.datetime | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection made ready: the lake attached, the schema migrated (writers), the raw
-    layer's segments found."""
+    """A connection made ready: the lake attached, the authors' key macro defined (models run
+    on readers too: a report's window), the schema migrated (writers), the raw layer's
+    segments found."""
+    from . import keys
     try:
         if lake is not None:
             from . import lake as lakes
             lakes.attach(con, lake, read_only=read_only, as_of=as_of)
+        keys.define(con)
         if not read_only:
             # first: a schema step may read payloads (6 reads links from raw.pages), and the
             # view must find them where the warehouse is now

@@ -34,6 +34,7 @@ from ..errors import WarehouseError
 from ..hashtags import normalise_tag
 from ..resources import NORMALISE_DIR
 from ..urls import normalise_url, registered_domain
+from . import keys
 from .db import one, require_full_build, scalar
 
 # Large batches (archive import) are parsed in slices of about this many bytes of payload:
@@ -80,7 +81,7 @@ create or replace temp table n_forgotten_hits (
 # rule 1: the columns updated in place (all other norm columns are written once)
 IN_PLACE_UPDATES = {
     "norm.posts": {"matched", "created_at", "text", "lang", "edited_at", "version_id"},
-    "norm.authors": {"handle", "name", "created_at", "verified", "last_seen_at"},
+    "norm.authors": {"handle", "handle_key", "name", "created_at", "verified", "last_seen_at"},
 }
 # rule 2: the tables keyed by (platform, post_id) whose rows come with the post or later
 POST_KEYED = ("norm.post_hashtags", "norm.post_mentions", "norm.engagement_observations",
@@ -111,6 +112,7 @@ def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> No
     except (duckdb.CatalogException, duckdb.NotImplementedException):
         pass  # already registered on this connection
     register_url_functions(con)
+    keys.define(con)
     con.execute("create or replace temp table campaign_tags (campaign varchar, tag varchar)")
     rows = [(c.name, t) for c in campaigns for t in c.tags]
     if rows:

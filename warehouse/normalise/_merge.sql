@@ -116,6 +116,8 @@ create or replace temp macro n_author_value(seen_at, stored_at, seen, stored) as
 
 update norm.authors a set
     handle = n_author_value(n.last_seen_at, a.last_seen_at, n.handle, a.handle),
+    handle_key = author_key(a.platform,
+                            n_author_value(n.last_seen_at, a.last_seen_at, n.handle, a.handle)),
     name = n_author_value(n.last_seen_at, a.last_seen_at, n.name, a.name),
     created_at = n_author_value(n.last_seen_at, a.last_seen_at, n.created_at, a.created_at),
     verified = n_author_value(n.last_seen_at, a.last_seen_at, n.verified, a.verified),
@@ -129,8 +131,11 @@ where a.platform = n.platform and a.author_id = n.author_id
        n_author_value(n.last_seen_at, a.last_seen_at, n.verified, a.verified),
        greatest(n.last_seen_at, a.last_seen_at));
 
-insert into norm.authors
-select n.* from n_author_rows n
+-- with the numeric keys of the id and handle (tracker/store/keys.py)
+insert into norm.authors by name
+select n.*, author_key(n.platform, n.author_id) as author_key,
+       author_key(n.platform, n.handle) as handle_key
+from n_author_rows n
 anti join norm.authors a on a.platform = n.platform and a.author_id = n.author_id;
 
 -- An observation identical to the author's latest one adds nothing and is skipped; one
