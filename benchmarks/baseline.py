@@ -26,9 +26,11 @@ FOLDERS = {"sql_queries": "queries", "sql_schema": "warehouse/schema",
 
 # run at start-up in the baseline: without the editable install's finder, `tracker.sql_*`
 # are found on PYTHONPATH like any package (in the baseline tree, through the symlinks)
+# (setuptools puts the finder class itself in sys.meta_path, not an instance)
 _SITECUSTOMIZE = """import sys
 sys.meta_path[:] = [f for f in sys.meta_path
-                    if not type(f).__module__.startswith("__editable__")]
+                    if not (f.__module__ if isinstance(f, type) else type(f).__module__)
+                    .startswith("__editable__")]
 """
 
 _CHECK = """
@@ -43,15 +45,18 @@ def baseline_env(src: Path) -> dict[str, str]:
     src = src.resolve()
     for name, target in FOLDERS.items():
         link = src / "tracker" / name
-        if not link.exists():
+        if not (link.is_symlink() or link.exists()):
             link.symlink_to(Path("..") / target, target_is_directory=True)
     site = src / ".baseline-site"
     site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(_SITECUSTOMIZE, encoding="utf-8")
     env = dict(os.environ, PYTHONPATH=f"{src}{os.pathsep}{site}")
     # (in `src`: `python -c` puts the working directory first on sys.path)
-    found = subprocess.run([sys.executable, "-c", _CHECK, *FOLDERS], env=env, check=True,
-                           cwd=src, capture_output=True, text=True).stdout.split()
+    check = subprocess.run([sys.executable, "-c", _CHECK, *FOLDERS], env=env, cwd=src,
+                           capture_output=True, text=True)
+    if check.returncode:
+        raise SystemExit(f"the baseline in {src} does not run:\n{check.stderr}")
+    found = check.stdout.split()
     wrong = [f for f in found if not Path(f).is_relative_to(src)]
     if wrong or len(found) != len(FOLDERS):
         raise SystemExit(f"the baseline in {src} would read SQL from {wrong or found}")

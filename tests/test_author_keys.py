@@ -1,18 +1,26 @@
 """The numeric keys of norm.authors (tracker/store/keys.py): every author has the keys of its
-id and current handle, whatever wrote the row (a load of any format, a rename, the migration
-of a warehouse from before the keys), and the marts that find handles by them show what they
-showed before. Keys are computed here with hashlib, not with the project's macro."""
+id and current handle, whatever wrote the row (loads of X v2, X v1.1, Mastodon, Bluesky and
+CrowdTangle CSV, a rename, the migration of a warehouse from before the keys), and the marts
+that find handles by them show after the migration what they showed before it. Keys are
+computed here with hashlib, not with the project's macro. (That the marts' handles are right
+is checked against plain Python in tests/test_models_marts.py, on the same fixtures.)"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
 from tracker.models import build
+from tracker.pages import RawPage
+from tracker.store import ledger
+from tracker.store.load import store_batch
+from tracker.store.normalise import prepare
 
 from .conftest import BACKENDS, FIXTURES, open_warehouse
-from .import_helpers import make_config, query, run_import
+from .import_helpers import make_config, query, run_import, v11_search_body
+from .test_import_csv import CT_HEADER, ct_row, write_csv
 
 FILES = [*sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl")),
          FIXTURES / "mastodon" / "mpy_tag_timeline_pages.jsonl",
@@ -28,6 +36,15 @@ def key(platform: str, text: str | None) -> int | None:
     return int.from_bytes(digest[12:], "little")
 
 
+def import_every_format(cfg, tmp_path) -> None:
+    v11 = tmp_path / "v11.json"
+    v11.write_text(json.dumps(v11_search_body()), encoding="utf-8")
+    crowdtangle = tmp_path / "crowdtangle.csv"
+    write_csv(crowdtangle, CT_HEADER, [ct_row(1, "2016-04-29 10:00:00 EDT", "#MakeFacebookRed"),
+                                       ct_row(2, "2016-04-29 11:00:00 EDT", "#Aleppo")])
+    run_import(cfg, [*FILES, v11, crowdtangle])
+
+
 def wrong_keys(cfg) -> tuple[int, list[tuple]]:
     rows = query(cfg, "select platform, author_id, handle, author_key, handle_key "
                       "from norm.authors")
@@ -38,21 +55,14 @@ def wrong_keys(cfg) -> tuple[int, list[tuple]]:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_author_has_the_keys_of_its_id_and_current_handle(tmp_path, backend):
     cfg = make_config(tmp_path, backend=backend)
-    run_import(cfg, FILES)
+    import_every_format(cfg, tmp_path)
     n, wrong = wrong_keys(cfg)
     platforms = {r[0] for r in query(cfg, "select distinct platform from norm.authors")}
-    assert platforms == {"x", "mastodon", "bluesky"} and n > 20
+    assert platforms == {"x", "mastodon", "bluesky", "facebook"} and n > 20
     assert wrong == []
 
 
 def test_a_renamed_authors_handle_key_follows_the_handle(tmp_path):
-    import json
-
-    from tracker.pages import RawPage
-    from tracker.store import ledger
-    from tracker.store.load import store_batch
-    from tracker.store.normalise import prepare
-
     page = json.loads((FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl").read_text(
         encoding="utf-8").splitlines()[0])
     user = page["includes"]["users"][0]
@@ -76,9 +86,10 @@ def test_a_renamed_authors_handle_key_follows_the_handle(tmp_path):
     assert wrong_keys(cfg)[1] == []
 
 
-def test_a_warehouse_from_before_the_keys_gets_them_and_the_same_marts(tmp_path):
-    cfg = make_config(tmp_path)
-    run_import(cfg, FILES)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_warehouse_from_before_the_keys_gets_them_and_the_same_marts(tmp_path, backend):
+    cfg = make_config(tmp_path, backend=backend)
+    import_every_format(cfg, tmp_path)
     marts = "select * from marts.{} order by all"
     con = open_warehouse(cfg)
     try:
@@ -100,5 +111,10 @@ def test_a_warehouse_from_before_the_keys_gets_them_and_the_same_marts(tmp_path)
         con.close()
     n, wrong = wrong_keys(cfg)
     assert n > 20 and wrong == []
-    assert any(r[5] for r in before["top_contributors"])      # handles were shown
+    # handles were shown: the leading authors' (looked up by id), the mentioned accounts'
+    # ids (looked up by handle), the leading posts' authors'
+    leaders = before["top_contributors"]
+    assert all(r[5] for r in leaders if r[1] != "mentions" and r[3] != "facebook")
+    assert any(r[4] for r in leaders if r[1] == "mentions")
+    assert all(r[5] for r in before["top_posts"] if r[2] != "facebook")
     assert after == before

@@ -199,7 +199,7 @@ def _models_with(tmp_path, extra: str, name: str = "m"):
     ("-- @changes norm.author_observations(platform, author_id)\n"
      "-- @changes norm.authors(platform, post_id)\n",
      "@changes: unknown column 'post_id' of norm.authors (its columns: platform, author_id, "
-     "handle, name, created_at, verified, last_seen_at)"),
+     "handle, name, created_at, verified, last_seen_at, author_key, handle_key)"),
     ("-- @changes norm.post_hashtags(platform, id)\n",
      "@changes: unknown column 'id' of norm.post_hashtags (its columns: platform, post_id, "
      "tag, tag_text)"),

@@ -95,12 +95,13 @@ def crash_loop(tmp: Path, kills: int, seed: int, page_delay: str = "0.3",
     Odd kills land in the commit of one of the loader's first batches (a random delay after
     its last write: during the commit or just after it). Even ones are aimed at a random one
     of the session's first collection runs (see `_in_a_run`): all of them on a lake, every
-    other one on the file, whose remaining kills land at a random moment after start-up."""
+    other one on the file (the first among them), whose remaining kills land at a random
+    moment after start-up."""
     rnd = random.Random(seed)
     x_posts = max(200, 60 * kills)   # still collecting at the last kill
     cfg = write(tmp, backend, x_posts=x_posts, x_per_run=PER_RUN)
     t0 = time.monotonic()
-    killed_mid_run = in_commit = commit_kills = aimed = 0
+    killed_mid_run = in_commit = commit_kills = aimed = aimed_mid_run = 0
     for i in range(kills):
         if i % 2:
             commit_kills += 1
@@ -115,14 +116,16 @@ def crash_loop(tmp: Path, kills: int, seed: int, page_delay: str = "0.3",
             killed_mid_run += mid_run(d)
         else:
             d = Daemon(cfg, HARNESS_PAGE_DELAY=page_delay)
-            if backend == "ducklake" or i % 4 == 2:
-                aimed += 1
+            is_aimed = backend == "ducklake" or i % 4 == 0
+            if is_aimed:
                 _in_a_run(d, rnd)
             else:
                 time.sleep(rnd.uniform(*between))   # after start-up: kill anywhere
             d.proc.kill()
             d.proc.wait(10)
             killed_mid_run += mid_run(d)
+            aimed += is_aimed
+            aimed_mid_run += is_aimed and mid_run(d)
         assert d.proc.returncode == -9, d.log.read_text()[-2000:]
         d.log.unlink()
     cursor_after_kills = query(cfg, "select coalesce(sum((cursor->>'next_index')::int), 0) "
@@ -153,6 +156,7 @@ def crash_loop(tmp: Path, kills: int, seed: int, page_delay: str = "0.3",
         "tables_equal": got[0] == want[0], "kills_mid_run": killed_mid_run,
         "commit_kills": commit_kills, "kills_in_commit": in_commit,
         "random_kills": kills - commit_kills - aimed, "aimed_kills": aimed,
+        "aimed_kills_mid_run": aimed_mid_run,
         "marts_equal": marts(cfg) == marts(tmp / "ref" / "tracker.toml"),
         "stray_segments": sorted(stray_segments(cfg)),
         "collected_before_final_run": cursor_after_kills,

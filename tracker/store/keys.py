@@ -10,9 +10,14 @@ only: two texts may share one, so the text is always compared after.
 
 The key is 32 bits of the MD5 digest of `platform`, U+001F and the lowercased text: DuckDB's
 `md5_number` reads the digest as a little-endian number, so its top 32 bits are the digest's
-last four bytes read little-endian (tests/test_normalise_rules.py computes it with hashlib).
+last four bytes read little-endian (tests/test_author_keys.py computes it with hashlib).
 MD5 is the same in every DuckDB version; DuckDB's own `hash` may change between releases, and
-a stored key must match one computed later.
+a stored key must match one computed later. The lowercasing is DuckDB's `lower` when the row
+is written: should a DuckDB upgrade change the case mapping of some letter, the keys of
+handles holding it would go stale, and `UPDATE norm.authors SET author_key =
+author_key(platform, author_id), handle_key = author_key(platform, handle)` (what schema 10
+ran) writes them again. (Python's `str.lower` differs from DuckDB's for a few letters, such
+as 'İ': the test's fixtures have none.)
 """
 
 from __future__ import annotations
