@@ -105,8 +105,10 @@ def crash_loop(tmp: Path, kills: int, seed: int, page_delay: str = "0.3",
     for i in range(kills):
         if i % 2:
             commit_kills += 1
-            d: Daemon = CommitDaemon(cfg, HARNESS_PAGE_DELAY=page_delay, HARNESS_KILL_COMMIT=(
-                f"{rnd.randint(1, 3)}:{rnd.choice([0, 0, rnd.uniform(0, 0.2)])}"))
+            # the first in the transaction for sure; the others at once or a moment later
+            delay = 0 if commit_kills == 1 else rnd.choice([0, 0, rnd.uniform(0, 0.2)])
+            d: Daemon = CommitDaemon(cfg, HARNESS_PAGE_DELAY=page_delay,
+                                     HARNESS_KILL_COMMIT=f"{rnd.randint(1, 3)}:{delay}")
             try:
                 d.proc.wait(30)         # it kills itself in a commit
             except subprocess.TimeoutExpired:
