@@ -118,3 +118,23 @@ def test_a_warehouse_from_before_the_keys_gets_them_and_the_same_marts(tmp_path,
     assert any(r[4] for r in leaders if r[1] == "mentions")
     assert all(r[5] for r in before["top_posts"] if r[2] != "facebook")
     assert after == before
+
+
+def test_tracker_sql_finds_an_author_by_key_as_the_docs_show(tmp_path):
+    from click.testing import CliRunner
+
+    from tracker.cli import cli
+
+    cfg = make_config(tmp_path)
+    run_import(cfg, [FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl"])
+    user = json.loads((FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl").read_text(
+        encoding="utf-8").splitlines()[0])["includes"]["users"][0]
+    name = user["username"].lower()
+    # docs/querying.md: filter on the key, then compare the text
+    query_text = (f"select author_id, handle from norm.authors where handle_key = "
+                  f"author_key('x', '{name}') and lower(handle) = '{name}'")
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "tracker.toml"), "sql",
+                                      query_text, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["author_id,handle",
+                                          f"{user['id']},{user['username']}"]
