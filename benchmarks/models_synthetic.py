@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import duckdb
 
-from tracker.store import keys
-
 START = "2016-04-22 00:00:00+00"
 
 _POSTS = """
@@ -185,7 +183,6 @@ from bench_posts where kind <> 'repost' and hash(post_id || ':20') % 5 = 0;
 
 def add_posts(con: duckdb.DuckDBPyConnection, lo: int, hi: int, authors: int) -> None:
     """Insert posts lo..hi-1 and everything that hangs off them, in one transaction."""
-    keys.define(con)
     con.execute("begin transaction")
     con.execute(_POSTS.replace("$lo", str(lo)).replace("$hi", str(hi))
                 .replace("$authors", str(authors)))

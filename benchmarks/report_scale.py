@@ -32,7 +32,6 @@ from tracker.config import parse_config
 from tracker.models import build
 from tracker.report import Window, write_reports
 from tracker.report.assets import vega_bundle
-from tracker.store import keys
 from tracker.store.db import connect
 
 CONFIG = {
@@ -110,7 +109,6 @@ INSERTS = [
 
 
 def fill(con, n: int) -> None:
-    keys.define(con)
     con.execute(FILL, {"n": n})
     for sql in INSERTS:
         con.execute(sql)

@@ -10,8 +10,6 @@ from typing import Any
 
 import duckdb
 
-from tracker.store import keys
-
 DDL = """
 create schema if not exists marts;
 create schema if not exists core;
@@ -132,7 +130,6 @@ def insert_posts(con: duckdb.DuckDBPyConnection, campaign: str,
     handle, text, url, and optionally platform, kind, lang, followers, likes, impressions, tags (as
     written, without '#'; stored casefolded as the normalised tag) and mentions (handles)."""
     seen = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
-    keys.define(con)
     for p in posts:
         platform = p.get("platform", "x")
         con.execute("""
