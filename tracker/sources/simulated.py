@@ -287,22 +287,23 @@ class SimulatedSource:
                    "last_status_at": s.time(i).strftime("%Y-%m-%d"), "emojis": [],
                    "fields": []}
         uri = f"https://{home}/users/user{a}/statuses/{s.post_id(i)}"
+        m = s.metrics(i)
         st: dict[str, Any] = {
             "id": s.post_id(i), "uri": uri, "url": f"https://{home}/@user{a}/{s.post_id(i)}",
             "created_at": s.time(i).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "account": account, "language": s.lang(a), "in_reply_to_id": None, "reblog": None,
             "in_reply_to_account_id": None, "sensitive": False, "spoiler_text": "",
             "visibility": "public", "edited_at": None, "emojis": [], "poll": None, "quote": None,
-            "quotes_count": s.metrics(i)["quote_count"],
+            "quotes_count": m["quote_count"],
             "content": "<p>" + s.text(i) + " " + " ".join(
                 f'<a href="https://{instance}/tags/{t.lower()}" class="mention hashtag">'
                 f"#<span>{t}</span></a>" for t in s.hashtags(i)) + "</p>",
             "tags": [{"name": t.lower(), "url": f"https://{instance}/tags/{t.lower()}"}
                      for t in s.hashtags(i)],
-            "mentions": [], "favourites_count": s.metrics(i)["like_count"],
+            "mentions": [], "favourites_count": m["like_count"],
             "card": None, "media_attachments": [],
-            "reblogs_count": s.metrics(i)["retweet_count"],
-            "replies_count": s.metrics(i)["reply_count"],
+            "reblogs_count": m["retweet_count"],
+            "replies_count": m["reply_count"],
         }
         anchor, st["card"], st["media_attachments"] = simulated_links.mastodon_parts(s, i, _u)
         st["content"] = st["content"][:-len("</p>")] + anchor + "</p>"
@@ -382,7 +383,7 @@ class SimulatedSource:
         profiles = [{"did": f"did:plc:sim{a:08d}", "handle": f"user{a}.bsky.social",
                      "displayName": f"Synthetic user {a}", "followersCount": s.followers(a, day),
                      "followsCount": 40 + a % 200, "postsCount": 10 + a % 700,
-                     "description": "", "avatar": f"https://cdn.bsky.example/avatar/{a}.jpg",
+                     "description": "", "avatar": f"https://cdn.bsky.example/avatar/did:plc:sim{a:08d}.jpg",
                      "banner": f"https://cdn.bsky.example/banner/{a}.jpg",
                      "createdAt": "2023-06-01T00:00:00.000Z", "indexedAt": at.isoformat(),
                      "associated": {"lists": 0, "feedgens": 0, "starterPacks": 0,
