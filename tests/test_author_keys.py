@@ -18,10 +18,11 @@ from tracker.store import ledger
 from tracker.store.load import store_batch
 from tracker.store.normalise import prepare
 
-from .conftest import BACKENDS, FIXTURES, open_warehouse
+from .conftest import BACKENDS, FIXTURES, jsonl, open_warehouse
 from .import_helpers import make_config, query, run_import, v11_search_body
 from .test_import_csv import CT_HEADER, ct_row, write_csv
 
+TWO_TWEETS = FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl"
 FILES = [*sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl")),
          FIXTURES / "mastodon" / "mpy_tag_timeline_pages.jsonl",
          FIXTURES / "bluesky" / "bskyr_searchPosts_q-redistricting.json"]
@@ -63,13 +64,12 @@ def test_every_author_has_the_keys_of_its_id_and_current_handle(tmp_path, backen
 
 
 def test_a_renamed_authors_handle_key_follows_the_handle(tmp_path):
-    page = json.loads((FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl").read_text(
-        encoding="utf-8").splitlines()[0])
+    page = jsonl(TWO_TWEETS)[0]
     user = page["includes"]["users"][0]
     renamed = json.loads(json.dumps(page))
     renamed["includes"]["users"][0] = dict(user, username="Renamed_Later")
     cfg = make_config(tmp_path)
-    run_import(cfg, [FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl"])
+    run_import(cfg, [TWO_TWEETS])
     con = open_warehouse(cfg)
     try:
         prepare(con, [])
@@ -126,9 +126,8 @@ def test_tracker_sql_finds_an_author_by_key_as_the_docs_show(tmp_path):
     from tracker.cli import cli
 
     cfg = make_config(tmp_path)
-    run_import(cfg, [FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl"])
-    user = json.loads((FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl").read_text(
-        encoding="utf-8").splitlines()[0])["includes"]["users"][0]
+    run_import(cfg, [TWO_TWEETS])
+    user = jsonl(TWO_TWEETS)[0]["includes"]["users"][0]
     name = user["username"].lower()
     # docs/querying.md: filter on the key, then compare the text
     query_text = (f"select author_id, handle from norm.authors where handle_key = "

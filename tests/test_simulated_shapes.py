@@ -19,7 +19,8 @@ from tracker.config import parse_config
 from tracker.pages import RunLog
 from tracker.sources.simulated import SimulatedSource
 
-SHARED = Path(__file__).parent / "fixtures" / "shared"
+from .conftest import FIXTURES, jsonl
+
 FOLDERS = {"x": "x_v2", "mastodon": "mastodon", "bluesky": "bluesky"}
 
 # (platform, path) -> keys real pages have that the simulated ones leave out, and why
@@ -59,15 +60,11 @@ def objects(value, path: str, found: dict[str, list[set[str]]]) -> None:
 
 def real_pages(platform: str) -> dict[str, list[set[str]]]:
     found: dict[str, list[set[str]]] = {}
-    for path in sorted((SHARED / FOLDERS[platform]).iterdir()):
+    for path in sorted((FIXTURES / FOLDERS[platform]).iterdir()):
         if path.suffix == ".json":
             objects(json.loads(path.read_text(encoding="utf-8")), "", found)
-        elif path.suffix == ".jsonl":
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    value = json.loads(line)
-                except ValueError:
-                    continue   # a recorded stream's broken line (the fixture README says so)
+        elif path.suffix == ".jsonl":   # (a recorded stream's broken line is left out)
+            for value in jsonl(path):
                 # a line holding one Mastodon status is an item of a timeline page
                 objects([value] if platform == "mastodon" and isinstance(value, dict) else value,
                         "", found)
