@@ -113,7 +113,7 @@ COLUMNS = "campaign, platform, post_id, posts"
 
 @pytest.mark.parametrize("extra, line, message", [
     ("-- @merge posts avg\n", 4,
-     "@merge: expected 'column sum|max|min|bit_or|union, ...'"),
+     "@merge: expected 'column sum|count|max|min|bit_or|union, ...'"),
     ("-- @merge posts sum, likes max\n", 4,
      f"@merge: unknown column 'likes' (the model's columns: {COLUMNS})"),
     ("-- @merge posts sum, post_id max\n", 4,
@@ -224,6 +224,28 @@ def test_changes_of_a_model_that_is_not_incremental_is_an_error(tmp_path):
         check(discover() + discover_in(tmp_path), norm_tables())
     assert str(exc.value) == (f"{path}:3: @changes: core.posts is not incremental (it is "
                               "rebuilt in full each time, and so would this model be)")
+
+
+def test_a_merge_over_a_merged_model_needs_a_count_column(tmp_path):
+    """Over a merged model, a key's upstream rows come and go (an author who takes up a
+    second tag leaves one combination for another): without a count of them the engine
+    cannot tell a key that still has rows from one that has none."""
+    (tmp_path / "core").mkdir()
+    path = tmp_path / "core" / "m.sql"
+    text = ("-- A model.\n-- @incremental campaign, platform\n"
+            "-- @changes core.campaign_authors(campaign, platform)\n"
+            "-- @merge authors {op}, posts sum\n--\n-- campaign: c\n-- platform: p\n"
+            "-- authors: a\n-- posts: n\n"
+            "select campaign, platform, count(*) as authors, sum(posts) as posts\n"
+            "from core.campaign_authors group by all\n")
+    path.write_text(text.format(op="sum"), encoding="utf-8")
+    with pytest.raises(TrackerError) as exc:
+        check(discover() + discover_in(tmp_path), norm_tables())
+    assert str(exc.value) == (f"{path}:4: @merge: over the merged model core.campaign_authors, "
+                              "one column must be 'count' (counting its rows in the key: a "
+                              "key whose count falls to 0 is dropped)")
+    path.write_text(text.format(op="count"), encoding="utf-8")
+    check(discover() + discover_in(tmp_path), norm_tables())
 
 
 def test_lookup_through_a_view_needs_its_row_column(tmp_path):

@@ -185,7 +185,7 @@ def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
 
 @pytest.mark.parametrize("line, message", [
     ("-- @merge posts avg",
-     "m.sql:4: @merge: expected 'column sum|max|min|bit_or|union, ...'"),
+     "m.sql:4: @merge: expected 'column sum|count|max|min|bit_or|union, ...'"),
     ("-- @lookup norm.post_hashtags(post_id)", "m.sql:4: @lookup: expected"),
     ("-- @lookup core.posts(platform, post_id)", "m.sql:4: @lookup: expected"),
 ])

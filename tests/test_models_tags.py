@@ -137,3 +137,46 @@ def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path, bac
     assert {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS} \
         == before
     con.close()
+
+
+def test_a_combination_keeps_its_other_authors_when_one_leaves_it(tmp_path, backend):
+    """Authors 1 and 5 post #Alpha; then author 1 posts #Beta and nobody else joins
+    {alpha}: author 1 moves to {alpha, beta}, and {alpha} keeps author 5. (The merge once
+    dropped {alpha}, so #Alpha's contributors fell from 2 to 1.)"""
+    import datetime as dt
+
+    from tracker.config import parse_config
+    from tracker.models import build
+    from tracker.store import ledger
+    from tracker.store.load import store_batch
+    from tracker.store.normalise import prepare
+
+    from .test_models_marts import tweet, x_page, x_user
+
+    cfg = parse_config({"campaigns": [{"name": "c", "hashtags": ["Alpha", "Beta"]}]},
+                       tmp_path / "tracker.toml")
+    con = connect_at(tmp_path, "t", backend)
+    prepare(con, cfg.campaigns)
+
+    def load(tweets, users, hour):
+        run = ledger.start_run(con, "test", "c", "x")
+        store_batch(con, [x_page(tweets, users, dt.datetime(2024, 1, 1, hour, tzinfo=dt.UTC))],
+                    run_id=run, source="x", campaign="c")
+        return {s.model.table: s.mode for s in build(con, cfg.campaigns)}
+
+    load([tweet("1", "2024-01-01T00:10:00.000Z", "1", ["Alpha"]),
+          tweet("2", "2024-01-01T00:20:00.000Z", "5", ["Alpha"])],
+         [x_user("1", 10), x_user("5", 20)], 1)
+    modes = load([tweet("3", "2024-01-01T02:10:00.000Z", "1", ["Beta"])], [x_user("1", 10)], 2)
+    assert modes["core.campaign_tag_masks"] == "merge"
+    masks = con.execute("select tags, contributors from core.campaign_tag_masks "
+                        "order by tags").fetchall()
+    assert masks == [(1, 1), (3, 1)]   # {alpha}: author 5; {alpha, beta}: author 1
+    overlap = con.execute("select contributors_a, contributors_b, contributors_both "
+                          "from marts.tag_overlap").fetchall()
+    assert overlap == [(2, 1, 1)]   # alpha: 1, 5; beta: 1
+    before = {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS}
+    build(con, cfg.campaigns, full=True)
+    assert {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS} \
+        == before
+    con.close()

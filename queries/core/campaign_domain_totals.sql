@@ -5,7 +5,7 @@
 -- core.campaign_domain_leaders keeps the leading domains of marts.top_domains.
 -- @incremental campaign, domain
 -- @changes core.campaign_domain_authors(campaign, domain)
--- @merge posts sum, authors sum, potential_reach sum, potential_impressions sum, followers_known_posts sum
+-- @merge posts sum, authors count, potential_reach sum, potential_impressions sum, followers_known_posts sum
 --
 -- campaign: campaign name from the config
 -- domain: the registered domain (e.g. bbc.co.uk)

@@ -5,7 +5,7 @@
 -- core.campaign_link_leaders keeps the leading links of marts.top_links.
 -- @incremental campaign, url_norm
 -- @changes core.campaign_link_authors(campaign, url_norm)
--- @merge posts sum, authors sum, potential_reach sum, potential_impressions sum, followers_known_posts sum, domain max
+-- @merge posts sum, authors count, potential_reach sum, potential_impressions sum, followers_known_posts sum, domain max
 --
 -- campaign: campaign name from the config
 -- url_norm: the normalised link (core.campaign_links)

@@ -5,7 +5,7 @@
 -- core.campaign_media_leaders keeps the leading items of marts.top_media.
 -- @incremental campaign, url
 -- @changes core.campaign_media_authors(campaign, url)
--- @merge posts sum, authors sum, potential_reach sum, potential_impressions sum, followers_known_posts sum, media_type min, platform min, preview_url min, alt_text min
+-- @merge posts sum, authors count, potential_reach sum, potential_impressions sum, followers_known_posts sum, media_type min, platform min, preview_url min, alt_text min
 --
 -- campaign: campaign name from the config
 -- url: the item's file

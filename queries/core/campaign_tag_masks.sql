@@ -3,7 +3,7 @@
 -- whose tags changed leaves the old combination and joins the new one) for marts.tag_overlap.
 -- @incremental campaign, tags
 -- @changes core.campaign_author_tags(campaign)
--- @merge contributors sum
+-- @merge contributors count
 -- Driven by campaign: when an author's row was computed again rather than merged (an older
 -- post changed), the campaign's combinations are counted again from every author.
 --

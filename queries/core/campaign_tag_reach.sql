@@ -4,7 +4,7 @@
 -- replaced row taken away), so that marts.tag_variants reads one row per written form.
 -- @incremental campaign, tag, tag_text
 -- @changes core.campaign_author_tags(campaign)
--- @merge contributors sum, potential_reach sum
+-- @merge contributors count, potential_reach sum
 -- Driven by campaign: when an author's row was computed again rather than merged (an older
 -- post changed), the campaign's written forms are counted again from every author.
 --

@@ -66,13 +66,16 @@ keys as (
     select author_key(platform, handle) from ranked where metric = 'mentions'
 ),
 accounts as (
-    -- the leaders' accounts, in one pass over norm.authors comparing numbers: the joins
-    -- below compare the texts (authors by id; mentioned accounts by handle on X and
-    -- Mastodon, or by DID on Bluesky, lowercased), so two texts sharing a key do not mix
+    -- the leaders' accounts: their rows found in norm.authors comparing numbers (the key
+    -- columns only), then only those rows' texts read, by rowid (the build hands the few
+    -- rowids to the scan, tracker/build/run.py); the joins below compare the texts (authors
+    -- by id; mentioned accounts by handle on X and Mastodon, or by DID on Bluesky,
+    -- lowercased), so two texts sharing a key do not mix
     select platform, author_id, handle, lower(handle) as lower_handle,
            lower(author_id) as lower_id
     from norm.authors
-    where author_key in (select k from keys) or handle_key in (select k from keys)
+    where rowid in (select rowid from norm.authors
+                    where author_key in (select k from keys) or handle_key in (select k from keys))
 ),
 mentioned as (
     select r.campaign, r.metric, r.rank, min(a.author_id) as author_id

@@ -37,10 +37,12 @@ ranked as (
     limit 1000000
 ),
 handles as (
-    -- found by the authors' numeric keys (tracker/store/keys.py: comparing numbers, not every
-    -- author's text id); the join below compares the ids themselves
+    -- the rows found by the authors' numeric keys (tracker/store/keys.py), reading only the
+    -- key column; then only those rows' texts are read, by rowid (the build hands the few
+    -- rowids to the scan, tracker/build/run.py); the join below compares the ids themselves
     select platform, author_id, handle from norm.authors
-    where author_key in (select author_key(platform, author_id) from ranked)
+    where rowid in (select rowid from norm.authors
+                    where author_key in (select author_key(platform, author_id) from ranked))
 )
 select r.campaign, r.rank, r.platform, r.post_id, r.url, a.handle, r.text, r.created_at,
        r.kind, r.likes, r.reposts, r.replies, r.quotes, r.engagement, r.impressions

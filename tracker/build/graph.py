@@ -56,6 +56,14 @@ def check(models: list[Model], sources: Mapping[str, Sequence[str]],
             if ch.table in by_table and not by_table[ch.table].incremental_key:
                 raise TrackerError(f"{where}: @changes: {ch.table} is not incremental (it is "
                                    "rebuilt in full each time, and so would this model be)")
+        up = by_table.get(m.changes[0].table) if m.changes else None
+        if m.merge and up is not None and up.merge and not m.merge_count:
+            # over a merged model, a key's rows come and go (an author who takes up a second
+            # tag leaves one combination for another): only a count of them says when none
+            # is left
+            raise TrackerError(f"{m.where('merge')}: @merge: over the merged model {up.table}, "
+                               "one column must be 'count' (counting its rows in the key: a "
+                               "key whose count falls to 0 is dropped)")
         for lk in m.lookups:
             where = at(m.path, lk.line)
             cols = columns(where, "@lookup", lk.table)

@@ -218,10 +218,11 @@ def _lookup(ctx: Context, m: Model, lk: Lookup, marks: Marks, posts_t: str) -> s
 def _publish(ctx: Context, m: Model, changed_t: str, fresh_t: str, rows_t: str) -> None:
     """Hand the changed and fresh keys to downstream models, in the model's own columns."""
     driving = m.changes[0]
-    rename = ", ".join(f"{c} as {k}" for k, c in zip(_driving_key(m), driving.columns,
-                                                      strict=True))
-    for t in (changed_t, fresh_t):
-        ctx.run(f"create or replace temp table {t} as select {rename} from {t}")
+    if _driving_key(m) != driving.columns:
+        rename = ", ".join(f"{c} as {k}" for k, c in zip(_driving_key(m), driving.columns,
+                                                          strict=True))
+        for t in (changed_t, fresh_t):
+            ctx.run(f"create or replace temp table {t} as select {rename} from {t}")
     ctx.deltas[m.table] = Delta(_driving_key(m), changed_t, fresh_t, rows_t)
 
 
@@ -230,7 +231,8 @@ def _publish(ctx: Context, m: Model, changed_t: str, fresh_t: str, rows_t: str) 
 # how each @merge op combines a column's values (the others: the aggregate of that name)
 # union: texts of sorted distinct values separated by U+001F (cheaper to scan than lists)
 _MERGE_OPS = {"union": "array_to_string(list_sort(list_distinct(flatten(list("
-                       "string_split({0}, chr(31)))))), chr(31))"}
+                       "string_split({0}, chr(31)))))), chr(31))",
+              "count": "sum({0})"}
 
 
 def _can_merge(ctx: Context, m: Model) -> bool:
@@ -253,24 +255,25 @@ def merge(ctx: Context, m: Model) -> str:
 
     When the upstream was merged, its changed rows are new versions of rows it had: the SQL
     also runs over the replaced versions, and a key's sums become existing + new - replaced
-    (its max, min, bit_or and union columns take the new versions, which only grew); a key left
-    without rows (every sum's rows replaced elsewhere) is dropped."""
+    (its max, min, bit_or and union columns take the new versions, which only grew); a key
+    whose `count` column (the upstream's rows in it) falls to 0 is dropped. Its other rows
+    may have left (an author who takes up a second tag leaves one tag combination for
+    another) while others stay."""
     up = ctx.deltas[m.changes[0].table]
     replaced = up.replaced if up.merged else None
     delta_t = temp_name("delta", m)
-    ctx.run(f"create or replace temp table {delta_t} as select *, 1 as merge_rows from (\n"
+    ctx.run(f"create or replace temp table {delta_t} as select * from (\n"
             + sqltree.substitute(m.sql, {m.changes[0].table: up.rows}) + "\n)")
     keys = _columns(m.incremental_key)
     if replaced is not None:
         # the replaced versions' results, counted against the existing rows
         minus_t = temp_name("minus", m)
-        ctx.run(f"create or replace temp table {minus_t} as select *, -1 as merge_rows "
+        ctx.run(f"create or replace temp table {minus_t} as select * "
                 f"from (\n" + sqltree.substitute(m.sql, {m.changes[0].table: replaced})
                 + "\n)")
-        negated = ", ".join(f"-{c} as {c}" if op == "sum" else f"null as {c}"
+        negated = ", ".join(f"-{c} as {c}" if op in ("sum", "count") else f"null as {c}"
                             for c, op in m.merge)
-        ctx.run(f"insert into {delta_t} by name select {keys}, {negated}, merge_rows "
-                f"from {minus_t}")
+        ctx.run(f"insert into {delta_t} by name select {keys}, {negated} from {minus_t}")
     # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly
     old_t = temp_name("old", m)
     ctx.run(f"create or replace temp table {old_t} as select rowid as old_row, * "
@@ -281,10 +284,12 @@ def merge(ctx: Context, m: Model) -> str:
     merged = ", ".join(f"{_MERGE_OPS.get(op, op + '({})').format(c)} as {c}"
                        for c, op in m.merge)
     rows_t = temp_name("rows", m)
+    # over a merged upstream, a key whose count of the upstream's rows fell to 0 is dropped
+    # (graph.check: such a model has a count column)
     ctx.run(f"create or replace temp table {rows_t} as select {keys}, {merged} from "
-            f"(select * exclude (old_row), 1 as merge_rows from {old_t} union all by name "
+            f"(select * exclude (old_row) from {old_t} union all by name "
             f"select * from {delta_t}) group by {keys}"
-            + (" having sum(merge_rows) > 0" if replaced is not None else ""))
+            + (f" having sum({m.merge_count}) > 0" if replaced is not None else ""))
     ctx.run(f"insert into {m.table} by name select * from {rows_t}")
     key = _columns(_driving_key(m))
     changed_t, fresh_t = temp_name("changed", m), temp_name("fresh", m)

@@ -10,7 +10,8 @@ The header is the `--` lines before the SQL (docs/models.md, "Adding a model"):
     -- @lookup norm.table(platform, post_id)    read only the changed posts' rows of a table
     -- @lookup core.view(platform, post_id) rows norm.table(column)
     -- @merge column sum, column max, column min, column bit_or, column union   add new rows to
-    --                                      the existing sums (union: sorted distinct texts)
+    --                                      the existing sums (union: sorted distinct texts;
+    --                                      count: a sum counting the upstream's rows)
     -- @reapply                             choose again among the previous rows and the new
     --
     -- column: what it means
@@ -38,7 +39,7 @@ POST_KEY = ("platform", "post_id")
 _COLUMN = re.compile(r"^(\w+): (.*)$")
 _TABLE_COLUMNS = re.compile(r"^(\w+\.\w+)\s*\(([^)]*)\)$")
 _LOOKUP = re.compile(r"^(\w+\.\w+)\s*\(([^)]*)\)(?:\s+rows\s+(\w+\.\w+)\s*\((\w+)\))?$")
-_OPS = ("sum", "max", "min", "bit_or", "union")
+_OPS = ("sum", "count", "max", "min", "bit_or", "union")
 _DIRECTIVE = re.compile(r"^@(\w+)")
 DIRECTIVES = ("materialized", "incremental", "changes", "lookup", "merge", "reapply")
 
@@ -87,6 +88,11 @@ class Model:
     def depends_on(self) -> set[str]:
         """The models (tables of the layers) this model's SQL reads."""
         return {t for t in self.reads if t.split(".")[0] in LAYERS} - {self.table}
+
+    @property
+    def merge_count(self) -> str | None:
+        """The @merge column counting the upstream's rows in the key (op `count`), if any."""
+        return next((c for c, op in self.merge if op == "count"), None)
 
     def where(self, directive: str) -> str:
         return at(self.path, self.lines.get(directive, 0))
@@ -208,7 +214,7 @@ def _merge(path: Path, head: _Header) -> tuple[tuple[str, str], ...]:
     pairs = [part.split() for part in head.values["merge"].split(",")]
     if not all(len(p) == 2 and p[1] in _OPS for p in pairs):
         raise TrackerError(f"{at(path, head.lines['merge'])}: @merge: "
-                           "expected 'column sum|max|min|bit_or|union, ...'")
+                           "expected 'column sum|count|max|min|bit_or|union, ...'")
     return tuple((c, op) for c, op in pairs)
 
 
@@ -261,6 +267,9 @@ def _check_merge(m: Model) -> None:
     if len(m.changes) != 1:
         raise TrackerError(f"{m.where('merge')}: @merge: expected one @changes table (the "
                            "model whose new rows are added)")
+    if len([c for c, op in m.merge if op == "count"]) > 1:
+        raise TrackerError(f"{m.where('merge')}: @merge: at most one 'count' column (the "
+                           "number of the upstream's rows in the key)")
 
 
 def _known_columns(m: Model, directive: str, names) -> None:

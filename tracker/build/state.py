@@ -65,6 +65,11 @@ class BuildState:
                     "varchar, source varchar, high_water bigint)")
         self._config = repr(tuple(con.execute(f"select * from {t} order by all").fetchall()
                                   for t in self.config_tables))
+        # every model's remembered marks, read once: {(model, fingerprint): {source: mark}}
+        self._saved: dict[tuple[str, str], dict[str, int]] = {}
+        for table, fp, source, mark in con.execute(
+                f"select model, fingerprint, source, high_water from {STATE_TABLE}").fetchall():
+            self._saved.setdefault((table, fp), {})[source] = mark
 
     def fingerprint(self, model: Model) -> str:
         """Changes when the model's SQL or the config tables change."""
@@ -76,9 +81,7 @@ class BuildState:
         fingerprint changed, or a norm table it reads changes from shrank."""
         if not has_table(self.con, model.table):
             return None
-        state = dict(self.con.execute(
-            f"select source, high_water from {STATE_TABLE} where model = ? and fingerprint = ?",
-            [model.table, self.fingerprint(model)]).fetchall())
+        state = self._saved.get((model.table, self.fingerprint(model)), {})
         if "" not in state:
             return None
         last, now = {}, {}
@@ -102,9 +105,13 @@ class BuildState:
 
     def advance(self, model: Model, marks: Marks) -> None:
         """After an incremental update: the marks it read up to."""
-        for table, now in marks.now.items():
-            self.con.execute(f"update {STATE_TABLE} set high_water = ? where model = ? and "
-                             "source = ?", [now, model.table, table])
+        if not marks.now:
+            return
+        cases = " ".join("when ? then ?" for _ in marks.now)
+        self.con.execute(f"update {STATE_TABLE} set high_water = case source {cases} end "
+                         f"where model = ? and source in ({', '.join('?' * len(marks.now))})",
+                         [v for item in marks.now.items() for v in item]
+                         + [model.table, *marks.now])
 
     def _high_water(self, table: str) -> int:
         # once per build and norm table: the build does not write norm.* (a lake answers

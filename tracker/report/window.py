@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ..build.model import Model
+from ..build.run import ROWID_LOOKUP_ROWS
 from ..config import Campaign
 from ..errors import TrackerError
 from .data import Window
@@ -149,6 +150,8 @@ class Scope:
         if not self.window.is_set:
             return model
         if not self._made:
+            # the window's models look up rows by rowid as the build does (build/run.py)
+            self.con.execute(f"set dynamic_or_filter_threshold = {ROWID_LOOKUP_ROWS}")
             # a view, not a table: each model reads only its columns of the window's posts
             # (a view takes no parameters: the values are written as SQL literals)
             cond, params = self.window.local("created_at", self.campaign.timezone)
