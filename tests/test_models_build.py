@@ -139,7 +139,7 @@ MERGED = {"core.campaign_authors": "merge", "marts.hashtag_cooccurrence": "merge
           # merged from a merged model: its rows' new versions counted, the old ones taken away
           "core.campaign_tag_reach": "merge", "core.campaign_tag_masks": "merge",
           "core.campaign_link_totals": "merge", "core.campaign_domain_totals": "merge",
-          "core.campaign_media_totals": "merge",
+          "core.campaign_media_totals": "merge", "core.campaign_author_days": "merge",
           # the leading links, domains and media items among the previous ones and the changed
           "core.campaign_link_leaders": "reapply", "core.campaign_domain_leaders": "reapply",
           "core.campaign_media_leaders": "reapply"}
@@ -180,6 +180,45 @@ def test_second_incremental_build_with_posts_in_built_hours_equals_full(built):
                        "and hour = ?", [hour]).fetchone()[0] == before + 3
     assert con.execute("select sum(posts) from marts.volume_daily where campaign = 'aleppo' "
                        "and day = ?", [day]).fetchone()[0] == day_before + 3
+    assert_full_build_equals(con, cfg.campaigns)
+
+
+def test_an_author_whose_earlier_post_arrives_late_moves_to_that_day(built):
+    """An author first seen on a later day posts, late, on the campaign's first day: they
+    become that day's new author (core.campaign_author_days merges their new row and takes
+    the replaced one away), and the headline figures still count them once."""
+    cfg, con = built
+    collect(con, cfg)
+    build(con, cfg.campaigns)
+    first_day, = con.execute("select min(local_day) from core.campaign_posts "
+                             "where campaign = 'aleppo'").fetchone()
+    author, their_day = con.execute(
+        "select author_id, first_day from core.campaign_authors where campaign = 'aleppo' "
+        "and platform = 'x' and first_day > ? order by first_day desc, author_id limit 1",
+        [first_day]).fetchone()
+    at, = con.execute("select min(created_at) from core.campaign_posts where campaign = "
+                      "'aleppo' and local_day = ?", [first_day]).fetchone()
+
+    def daily(day):
+        return con.execute("select new_authors, authors from marts.contributors_daily where "
+                           "campaign = 'aleppo' and day = ?", [day]).fetchone()
+
+    def summary():
+        return con.execute("select contributors, posts from marts.campaign_summary "
+                           "where campaign = 'aleppo'").fetchone()
+
+    (new_first, _), (new_theirs, _), (contributors, posts) = \
+        daily(first_day), daily(their_day), summary()
+    stamp = (at + dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    run = ledger.start_run(con, "test", "aleppo", "late")
+    store_batch(con, [x_page([tweet("9000000000000000011", stamp, author, ["AleppoIsBurning"])],
+                             [x_user(author, 10)], dt.datetime(2030, 1, 1, tzinfo=dt.UTC))],
+                run_id=run, source="late", campaign="aleppo")
+    modes = {s.model.table: s.mode for s in build(con, cfg.campaigns)}
+    assert modes["core.campaign_author_days"] == "merge"
+    assert daily(first_day)[0] == new_first + 1
+    assert daily(their_day)[0] == new_theirs - 1
+    assert summary() == (contributors, posts + 1)
     assert_full_build_equals(con, cfg.campaigns)
 
 

@@ -37,8 +37,10 @@ buckets as (
     select * from core.campaign_hourly
 ),
 authors as (
-    select campaign, platform, count(*) as contributors, sum(followers)::bigint as potential_reach
-    from core.campaign_authors
+    -- potential reach: null when no contributor's follower count is known
+    select campaign, platform, sum(authors)::bigint as contributors,
+           if(sum(followers_known) > 0, sum(followers), null)::bigint as potential_reach
+    from core.campaign_author_days
     group by all
 ),
 reach as (

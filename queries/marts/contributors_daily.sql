@@ -15,8 +15,8 @@ days as (
     group by all
 ),
 first_days as (
-    select campaign, first_day as day, count(*) as new_authors
-    from core.campaign_authors
+    select campaign, first_day as day, sum(authors)::bigint as new_authors
+    from core.campaign_author_days
     group by all
 ),
 daily as (
