@@ -87,7 +87,7 @@ def recompute(ctx: Context, m: Model, marks: Marks) -> str | None:
             + sqltree.substitute(m.sql, replacements))
     ctx.run(f"insert into {m.table} by name select * from {rows_t}")
     ctx.state.advance(m, marks)
-    _publish(ctx, m, changed_t, fresh_t, rows_t)
+    _publish(ctx, m, changed_t, fresh_t, rows_t, appended=not n_touched)
     return "incremental"
 
 
@@ -106,6 +106,9 @@ def _driving_rows(ctx: Context, m: Model, marks: Marks) -> tuple[str, str]:
     elif up is not None and set(driving.columns) == set(up.key):
         # keyed like its upstream model: the upstream's rows for its changed keys are exactly
         # the rows it inserted in this build, and its fresh keys are fresh here too
+        if driving.columns == up.key == _driving_key(m):
+            # read as they are (only a model's own copies are renamed, by _publish)
+            return up.rows, up.fresh
         ctx.run(f"create or replace temp table {fresh_t} as select {key} from {up.fresh}")
         ctx.run(f"create or replace temp table {drive_t} as select * from {up.rows}")
     else:
@@ -215,15 +218,18 @@ def _lookup(ctx: Context, m: Model, lk: Lookup, marks: Marks, posts_t: str) -> s
     return name
 
 
-def _publish(ctx: Context, m: Model, changed_t: str, fresh_t: str, rows_t: str) -> None:
-    """Hand the changed and fresh keys to downstream models, in the model's own columns."""
+def _publish(ctx: Context, m: Model, changed_t: str, fresh_t: str, rows_t: str, *,
+             appended: bool) -> None:
+    """Hand the changed and fresh keys to downstream models, in the model's own columns;
+    `appended`: every changed key was fresh (no touched key)."""
     driving = m.changes[0]
     if _driving_key(m) != driving.columns:
         rename = ", ".join(f"{c} as {k}" for k, c in zip(_driving_key(m), driving.columns,
                                                           strict=True))
         for t in (changed_t, fresh_t):
             ctx.run(f"create or replace temp table {t} as select {rename} from {t}")
-    ctx.deltas[m.table] = Delta(_driving_key(m), changed_t, fresh_t, rows_t)
+    ctx.deltas[m.table] = Delta(_driving_key(m), changed_t, fresh_t, rows_t,
+                                appended=appended)
 
 
 # -- merge: add the new rows' sums to the existing rows (@merge) --
@@ -242,11 +248,7 @@ def _can_merge(ctx: Context, m: Model) -> bool:
     up = ctx.deltas.get(m.changes[0].table)
     if not m.merge or up is None:
         return False
-    if up.merged and up.replaced is not None:
-        return True
-    cols = _columns(up.key)
-    return not ctx.count(f"(select {cols} from {up.changed} anti join {up.fresh} "
-                         f"using ({cols}))")
+    return (up.merged and up.replaced is not None) or up.appended
 
 
 def merge(ctx: Context, m: Model) -> str:

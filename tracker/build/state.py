@@ -47,6 +47,7 @@ class Delta:
     rows: str  # the model's rows for the changed keys, as they are after this build
     merged: bool = False  # @merge: the changed rows only grew (new posts' sums added)
     replaced: str | None = None  # @merge: the rows of the changed keys before this build
+    appended: bool = False  # every changed key is fresh: the model only appended rows
 
 
 def temp_name(purpose: str, model: Model) -> str:
