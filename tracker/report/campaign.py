@@ -160,8 +160,8 @@ def page_specs(d: CampaignData) -> dict[str, dict[str, Any]]:
     timeline = [objs.pop(n) for n in TIME_CHARTS if n in objs]
     specs = {}
     if timeline:
-        specs["chart-timeline"] = charts.timeline(timeline).to_dict()
-    specs.update({f"chart-{n}": o.to_dict() for n, o in objs.items()})
+        specs["chart-timeline"] = charts.spec(charts.timeline(timeline))
+    specs.update({f"chart-{n}": charts.spec(o) for n, o in objs.items()})
     return specs
 
 
@@ -277,7 +277,7 @@ def write_report(con: duckdb.DuckDBPyConnection, config: Config, campaign: Campa
         files.append(f"{name}.csv")
     synthetic = d.synthetic or config.synthetic
     if images:
-        standalone = {n: o.to_dict() for n, o in chart_objects(d).items()}
+        standalone = {n: charts.spec(o) for n, o in chart_objects(d).items()}
         if synthetic:  # an image shared on its own still says what it shows
             standalone = {n: label_synthetic(s) for n, s in standalone.items()}
         write_images(target, standalone, png=png)

@@ -80,9 +80,9 @@ def write_comparison(con: duckdb.DuckDBPyConnection, config: Config, out_dir: Pa
     write_csv(out_dir / "campaigns_volume.csv", vol, ["t", "campaign", "posts"])
     specs = {}
     if sov:
-        specs["chart-share_of_voice"] = charts.share_of_voice(sov).to_dict()
+        specs["chart-share_of_voice"] = charts.spec(charts.share_of_voice(sov))
     if vol:
-        specs["chart-campaigns_volume"] = charts.campaigns_volume(vol).to_dict()
+        specs["chart-campaigns_volume"] = charts.spec(charts.campaigns_volume(vol))
     empty = "no posts in any campaign yet"
     body = (chart_slot("share_of_voice", "Share of voice", None if sov else empty)
             + chart_slot("campaigns_volume", "Posts per day", None if vol else empty)
