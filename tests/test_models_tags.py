@@ -90,11 +90,10 @@ TAG_MODELS = ("core.campaign_tag_forms", "core.campaign_author_tags",
               "core.campaign_tag_reach", "core.campaign_tag_masks")
 
 
-def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path, backend):
-    """An author of #Alpha who later posts #Beta leaves the combination {alpha} for {alpha,
-    beta} (the merge counts the author's new row and takes the replaced one away); a higher
-    follower count raises the variant's reach; a new written form appears. The incremental
-    build equals a full one."""
+def _alpha_beta(tmp_path, backend):
+    """A warehouse for campaign c (#Alpha, #Beta); `load(tweets, users, hour)`: store one X
+    page retrieved at that hour of 2024-01-01 and build (the models' modes);
+    `assert_full_equals()`: a full build leaves the tag models as they are."""
     import datetime as dt
 
     from tracker.config import parse_config
@@ -103,7 +102,7 @@ def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path, bac
     from tracker.store.load import store_batch
     from tracker.store.normalise import prepare
 
-    from .test_models_marts import tweet, x_page, x_user
+    from .test_models_marts import x_page
 
     cfg = parse_config({"campaigns": [{"name": "c", "hashtags": ["Alpha", "Beta"]}]},
                        tmp_path / "tracker.toml")
@@ -116,6 +115,23 @@ def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path, bac
                     run_id=run, source="x", campaign="c")
         return {s.model.table: s.mode for s in build(con, cfg.campaigns)}
 
+    def assert_full_equals():
+        before = {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS}
+        build(con, cfg.campaigns, full=True)
+        assert {m: sorted(con.execute(f"select * from {m}").fetchall())
+                for m in TAG_MODELS} == before
+
+    return con, load, assert_full_equals
+
+
+def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path, backend):
+    """An author of #Alpha who later posts #Beta leaves the combination {alpha} for {alpha,
+    beta} (the merge counts the author's new row and takes the replaced one away); a higher
+    follower count raises the variant's reach; a new written form appears. The incremental
+    build equals a full one."""
+    from .test_models_marts import tweet, x_user
+
+    con, load, assert_full_equals = _alpha_beta(tmp_path, backend)
     load([tweet("1", "2024-01-01T00:10:00.000Z", "1", ["Alpha"]),
           tweet("2", "2024-01-01T00:20:00.000Z", "2", ["Alpha", "Beta"]),
           tweet("3", "2024-01-01T00:30:00.000Z", "3", ["Beta"])],
@@ -132,10 +148,7 @@ def test_incremental_merge_follows_authors_who_take_up_another_tag(tmp_path, bac
                            "from marts.tag_variants order by tag_text").fetchall()
     # reach: each contributor once, with the largest count among their posts with the tags
     assert variants == [("ALPHA", 1, 1, 40), ("Alpha", 2, 2, 30), ("Beta", 4, 3, 330)]
-    before = {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS}
-    build(con, cfg.campaigns, full=True)
-    assert {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS} \
-        == before
+    assert_full_equals()
     con.close()
 
 
@@ -143,27 +156,9 @@ def test_a_combination_keeps_its_other_authors_when_one_leaves_it(tmp_path, back
     """Authors 1 and 5 post #Alpha; then author 1 posts #Beta and nobody else joins
     {alpha}: author 1 moves to {alpha, beta}, and {alpha} keeps author 5. (The merge once
     dropped {alpha}, so #Alpha's contributors fell from 2 to 1.)"""
-    import datetime as dt
+    from .test_models_marts import tweet, x_user
 
-    from tracker.config import parse_config
-    from tracker.models import build
-    from tracker.store import ledger
-    from tracker.store.load import store_batch
-    from tracker.store.normalise import prepare
-
-    from .test_models_marts import tweet, x_page, x_user
-
-    cfg = parse_config({"campaigns": [{"name": "c", "hashtags": ["Alpha", "Beta"]}]},
-                       tmp_path / "tracker.toml")
-    con = connect_at(tmp_path, "t", backend)
-    prepare(con, cfg.campaigns)
-
-    def load(tweets, users, hour):
-        run = ledger.start_run(con, "test", "c", "x")
-        store_batch(con, [x_page(tweets, users, dt.datetime(2024, 1, 1, hour, tzinfo=dt.UTC))],
-                    run_id=run, source="x", campaign="c")
-        return {s.model.table: s.mode for s in build(con, cfg.campaigns)}
-
+    con, load, assert_full_equals = _alpha_beta(tmp_path, backend)
     load([tweet("1", "2024-01-01T00:10:00.000Z", "1", ["Alpha"]),
           tweet("2", "2024-01-01T00:20:00.000Z", "5", ["Alpha"])],
          [x_user("1", 10), x_user("5", 20)], 1)
@@ -175,8 +170,5 @@ def test_a_combination_keeps_its_other_authors_when_one_leaves_it(tmp_path, back
     overlap = con.execute("select contributors_a, contributors_b, contributors_both "
                           "from marts.tag_overlap").fetchall()
     assert overlap == [(2, 1, 1)]   # alpha: 1, 5; beta: 1
-    before = {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS}
-    build(con, cfg.campaigns, full=True)
-    assert {m: sorted(con.execute(f"select * from {m}").fetchall()) for m in TAG_MODELS} \
-        == before
+    assert_full_equals()
     con.close()
