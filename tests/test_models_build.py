@@ -192,10 +192,20 @@ def test_an_author_whose_earlier_post_arrives_late_moves_to_that_day(built):
     build(con, cfg.campaigns)
     first_day, = con.execute("select min(local_day) from core.campaign_posts "
                              "where campaign = 'aleppo'").fetchone()
+    # an author from a later day that keeps other new authors after they leave it
     author, their_day = con.execute(
         "select author_id, first_day from core.campaign_authors where campaign = 'aleppo' "
-        "and platform = 'x' and first_day > ? order by first_day desc, author_id limit 1",
+        "and platform = 'x' and first_day > ? and first_day in (select first_day from "
+        "core.campaign_authors where campaign = 'aleppo' and platform = 'x' group by all "
+        "having count(*) >= 2) order by first_day desc, author_id limit 1",
         [first_day]).fetchone()
+
+    def authors_on(day):
+        return con.execute("select authors from core.campaign_author_days where campaign = "
+                           "'aleppo' and platform = 'x' and first_day = ?", [day]).fetchone()
+
+    x_first, x_theirs = authors_on(first_day), authors_on(their_day)
+    assert x_theirs[0] >= 2
     at, = con.execute("select min(created_at) from core.campaign_posts where campaign = "
                       "'aleppo' and local_day = ?", [first_day]).fetchone()
 
@@ -218,6 +228,9 @@ def test_an_author_whose_earlier_post_arrives_late_moves_to_that_day(built):
     assert modes["core.campaign_author_days"] == "merge"
     assert daily(first_day)[0] == new_first + 1
     assert daily(their_day)[0] == new_theirs - 1
+    # the day they left keeps its other authors' row
+    assert authors_on(their_day) == (x_theirs[0] - 1,)
+    assert authors_on(first_day) == ((x_first[0] if x_first else 0) + 1,)
     assert summary() == (contributors, posts + 1)
     assert_full_build_equals(con, cfg.campaigns)
 

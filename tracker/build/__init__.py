@@ -58,17 +58,19 @@ other posts are looked up by key, with a scan. The same rule lets a changed
 
 Merges. `@merge posts sum, followers max, first_day min`: when the upstream model only added
 new rows in this build (every changed key fresh), the model's SQL runs over the upstream's
-`rows` alone and each result row is combined with the model's existing row of the same key
-(the old row deleted, the combined one inserted: DuckDB scans and checkpoints updated rows
-slowly). When the upstream was merged itself, its Delta carries the rows it replaced
-(`Delta.replaced`): the SQL runs over the new versions and over the replaced ones, sums become
-existing + new - replaced, max/min/bit_or/union take the new versions, and a key left without rows
-is dropped (distinct authors counted per written form or tag combination without reading
-every author). Otherwise the changed keys are recomputed. `@reapply` is for a model whose SQL
+`rows` alone and each result row is combined with the model's existing row of the same key (the
+old row deleted, the combined one inserted: DuckDB scans and checkpoints updated rows slowly).
+When the upstream was merged itself, its Delta carries the rows it replaced (`Delta.replaced`):
+the SQL runs over the new versions and over the replaced ones, sums become existing + new -
+replaced, max/min/bit_or/union take the new versions, and a key whose `count` column (the
+upstream's rows in it; such a model must have one, `graph.check`) falls to 0 is dropped, while
+one that keeps other rows stays (distinct authors counted per written form or tag combination
+without reading every author; an author who takes up a second tag moves from one combination to
+another). Otherwise the changed keys are recomputed. `@reapply` is for a model whose SQL
 chooses some of its driving table's rows (the leaders by a metric): when the upstream was
 merged, so that changed rows only grew, the SQL runs again over the model's own rows and the
-upstream's changed rows; otherwise the model is built in full. A reapplied model hands no
-delta downstream (its dependents build in full).
+upstream's changed rows; otherwise the model is built in full. A reapplied model hands no delta
+downstream (its dependents build in full).
 
 Full builds. A model is built in full when its table is missing, its SQL or the config tables
 (core.campaigns, core.campaign_tags) changed since the last build (a fingerprint), a norm

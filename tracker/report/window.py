@@ -150,7 +150,8 @@ class Scope:
         if not self.window.is_set:
             return model
         if not self._made:
-            # the window's models look up rows by rowid as the build does (build/run.py)
+            # the window's models look up rows by rowid as the build does (build/run.py); the
+            # report's connection keeps the setting (it changes speed, never results)
             self.con.execute(f"set dynamic_or_filter_threshold = {ROWID_LOOKUP_ROWS}")
             # a view, not a table: each model reads only its columns of the window's posts
             # (a view takes no parameters: the values are written as SQL literals)
