@@ -402,3 +402,65 @@ def test_build_and_models_commands(tmp_path, backend):
     assert con.execute("select campaign, timezone from core.campaigns").fetchall() == [
         ("red", "Europe/Paris")]
     con.close()
+
+
+def test_posts_without_a_known_author_count_for_no_account(tmp_path, backend):
+    """Export rows whose account cells are empty have no known author: they count as posts
+    but as no account (contributors not known while no post's account is known, then a
+    lower bound), and incremental builds merge the keys that hold that unknown author
+    instead of adding a row each time, so they equal a full build."""
+    from .import_helpers import make_config, run_import
+    from .test_import_csv import write_csv
+    header = ["Post Id", "Post Created", "Message", "Facebook Id", "Followers at Posting",
+              "URL", "Link"]
+
+    def row(n, at, text, account="", followers="", link=""):
+        return [n, at, text, account, followers, f"https://www.facebook.com/p/{n}", link]
+
+    first = [row("1", "2016-04-29T10:00:00Z", "#MakeFacebookRed one", link="https://a.example/x"),
+             row("2", "2016-04-29T11:00:00Z", "#MakeFacebookRed two", account=" ")]
+    # in the hours, day and link already built, and one post with a known account
+    second = [row("3", "2016-04-29T10:30:00Z", "#MakeFacebookRed 3", link="https://a.example/x"),
+              row("4", "2016-04-29T11:10:00Z", "#makefacebookred 4", "777", "50")]
+    cfg = make_config(tmp_path, backend=backend)
+
+    def load_and_build(rows, name):
+        write_csv(tmp_path / name, header, rows)
+        run_import(cfg, [tmp_path / name], fmt="facebook_csv")
+        con = open_warehouse(cfg)
+        try:
+            modes = {s.model.table: s.mode for s in build(con, cfg.campaigns)}
+            figures = con.execute("select posts, contributors, potential_reach "
+                                  "from marts.campaign_summary where campaign = 'red'"
+                                  ).fetchone()
+            daily = con.execute("select contributors from marts.reach_daily "
+                                "where campaign = 'red'").fetchall()
+            return modes, figures, daily
+        finally:
+            con.close()
+
+    def plain(rows):
+        tagged = [r for r in rows if "#makefacebookred" in r[2].lower()]
+        accounts = {r[3].strip(): int(r[4]) for r in tagged if r[3].strip()}
+        return len(tagged), accounts
+
+    _, figures, daily = load_and_build(first, "a.csv")
+    posts, accounts = plain(first)
+    assert (posts, accounts) == (2, {})
+    assert figures == (posts, None, None)
+    assert daily == [(None,)]
+    modes, figures, daily = load_and_build(second, "b.csv")
+    assert modes["core.campaign_authors"] == "merge"
+    posts, accounts = plain(first + second)
+    assert figures == (posts, len(accounts), sum(accounts.values())) == (4, 1, 50)
+    assert daily == [(len(accounts),)]
+    con = open_warehouse(cfg)
+    try:
+        assert con.execute("select count(*) from norm.posts where author_id is null"
+                           ).fetchone() == (3,)
+        # the link's two posts by no known author: one key, merged
+        assert con.execute("select posts from core.campaign_link_authors where campaign = "
+                           "'red' and author_id is null").fetchall() == [(2,)]
+        assert_full_build_equals(con, cfg.campaigns)
+    finally:
+        con.close()

@@ -2,7 +2,7 @@
 -- those tags the author used (as bits, core.campaign_tag_bits), in which written forms, and
 -- the author's largest follower count among those posts, kept incrementally (@merge: new
 -- posts add their tags, forms and counts) for the tag variants and the tag overlap. An author
--- is (platform, author_id).
+-- is (platform, author_id): posts whose author is not known are left out.
 -- @incremental campaign, platform, author_id
 -- @changes core.campaign_hashtags(campaign, platform, author_id)
 -- @merge tags bit_or, forms union, followers max
@@ -20,7 +20,7 @@ with
 tags as (
     select campaign, platform, author_id, tag, tag_text, followers_at_post
     from core.campaign_hashtags
-    where is_campaign_tag
+    where is_campaign_tag and author_id is not null
 ),
 bits as (
     select campaign, tag, bit from core.campaign_tag_bits

@@ -1,7 +1,8 @@
 -- One row per (campaign, author): the author's campaign posts summed up, kept incrementally
 -- (new posts are added to their authors' rows, @merge; authors of other changed posts are
 -- recomputed) so the marts that need distinct authors read authors, not posts. An author is
--- (platform, author_id). Sums and maxima are over the posts whose value is known (null when
+-- (platform, author_id); a post whose author is not known (a CSV export without account
+-- columns) belongs to no author and is left out. Sums and maxima are over the posts whose value is known (null when
 -- known for none).
 -- @incremental campaign, platform, author_id
 -- @changes core.campaign_posts(campaign, platform, author_id)
@@ -19,6 +20,7 @@ with
 posts as (
     select campaign, platform, author_id, followers_at_post, engagement, local_day
     from core.campaign_posts
+    where author_id is not null
 )
 select campaign, platform, author_id, count(*) as posts,
        sum(followers_at_post)::bigint as potential_impressions,

@@ -8,7 +8,7 @@
 -- platform: the platform; null on the row of all platforms together
 -- all_platforms: true on the row of all platforms together
 -- posts: campaign posts (marts.campaign_summary)
--- contributors: distinct accounts with a post
+-- contributors: distinct accounts with a post (null when no post's account is known)
 -- followers_known_posts: posts whose author's follower count is known
 -- followers_known_share: followers_known_posts / posts
 -- potential_reach: sum of followers over distinct contributors (null when none known)
@@ -82,7 +82,7 @@ peak as (
 )
 select
     t.campaign, t.platform, t.all_platforms, t.posts,
-    coalesce(r.contributors, 0) as contributors,
+    r.contributors,
     t.followers_known_posts,
     t.followers_known_posts / nullif(t.posts, 0) as followers_known_share,
     r.potential_reach,

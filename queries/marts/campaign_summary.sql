@@ -16,7 +16,9 @@
 --   matched repost of such a post; and every post an import with --campaign delivered as a
 --   result. Context posts without the campaign's tags do not count.
 -- contributors: Distinct accounts (a platform and its account id) with at least one post that
---   counts.
+--   counts. A post whose account is not in the data (a CSV export without account columns)
+--   adds no account: the figure is then a lower bound, and null when no post's account is
+--   known.
 -- followers_known_posts: posts whose author's follower count is known (from the author's
 --   observation nearest at or before the post, else the earliest one after it)
 -- followers_known_share: followers_known_posts / posts (0 to 1; null without posts)
@@ -67,7 +69,8 @@ figures as (
 select
     c.campaign, c.title, c.timezone,
     coalesce(f.posts, 0) as posts,
-    coalesce(f.contributors, 0) as contributors,
+    -- no posts: no contributors; posts but no known account: not known
+    if(f.campaign is null, 0, f.contributors) as contributors,
     coalesce(f.followers_known_posts, 0) as followers_known_posts,
     f.followers_known_share, f.potential_reach, f.potential_impressions,
     coalesce(f.impressions_known_posts, 0) as impressions_known_posts,

@@ -3,8 +3,10 @@
 --
 -- campaign: campaign name from the config
 -- day: calendar date in the campaign's time zone (DATE)
--- authors: distinct authors who posted in the campaign that day
--- new_authors: authors whose first campaign post was that day (first-time adopters)
+-- authors: distinct authors who posted in the campaign that day (null when no post's author
+--   that day is known: marts.reach_daily)
+-- new_authors: authors whose first campaign post was that day (first-time adopters; null
+--   when authors is)
 -- returning_authors: authors who had posted in the campaign on an earlier day
 -- cumulative_authors: distinct authors from the first day up to and including this one
 with
@@ -20,7 +22,8 @@ first_days as (
     group by all
 ),
 daily as (
-    select d.campaign, d.day, d.authors, coalesce(f.new_authors, 0) as new_authors
+    select d.campaign, d.day, d.authors,
+           if(d.authors is null, null, coalesce(f.new_authors, 0)) as new_authors
     from days d
     left join first_days f using (campaign, day)
 )

@@ -7,7 +7,8 @@
 -- day: calendar date in the campaign's time zone (DATE)
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- posts: number of campaign posts that day
--- contributors: distinct authors who posted that day
+-- contributors: distinct authors who posted that day (posts whose author is not known add
+--   none; null when no post's author is known)
 -- followers_known_posts: posts whose author's followers at posting are known
 -- potential_impressions: sum over those posts of the author's followers at posting; null
 --   ("not known") when known for none
@@ -35,7 +36,7 @@ per_author as (
     from posts
     group by all
 )
-select campaign, day, platform, sum(posts)::bigint as posts, count(*) as contributors,
+select campaign, day, platform, sum(posts)::bigint as posts, nullif(count(author_id), 0) as contributors,
        sum(followers_known_posts)::bigint as followers_known_posts,
        sum(potential_impressions)::bigint as potential_impressions,
        sum(followers)::bigint as potential_reach,

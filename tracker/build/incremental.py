@@ -53,6 +53,42 @@ def _columns(names) -> str:
     return ", ".join(names)
 
 
+# -- matching rows by key: a key column may hold null (a post without a known language or
+# author), and a key with a null is one key like any other (as `group by` treats it), so rows
+# match when their keys are not distinct. `is not distinct from` alone would cost the scan of
+# the large side the key filter DuckDB hands it for `=` (a 10M-row table read whole instead of
+# one hour's row groups): keys without a null are matched with `=`, keys with one apart, over
+# an input that is empty (and so not scanned) in the usual case of no null.
+
+def _on(left: str, left_cols, right: str, right_cols, op: str = "=") -> str:
+    return " and ".join(f"{left}.{a} {op} {right}.{b}"
+                        for a, b in zip(left_cols, right_cols, strict=True))
+
+
+def _some_null(cols) -> str:
+    return " or ".join(f"{c} is null" for c in cols)
+
+
+def semi(rows: str, keys: str, cols, key_cols=None, select: str = "r.*") -> str:
+    """SQL: `select` of the rows of `rows` (a table, or a query in parentheses) whose `cols`
+    match a key of `keys` (in its `key_cols`, default the same names)."""
+    key_cols = key_cols or cols
+    return (f"select {select} from {rows} r semi join {keys} k on "
+            f"{_on('r', cols, 'k', key_cols)}\nunion all\n"
+            f"select {select} from {rows} r semi join (select * from {keys} where "
+            f"{_some_null(key_cols)}) k on {_on('r', cols, 'k', key_cols, 'is not distinct from')}")
+
+
+def anti(rows: str, keys: str, cols, key_cols=None) -> str:
+    """SQL: the rows of `rows` whose `cols` match no key of `keys`."""
+    key_cols = key_cols or cols
+    return (f"select r.* from (select * from {rows} where not ({_some_null(cols)})) r "
+            f"anti join {keys} k on {_on('r', cols, 'k', key_cols)}\nunion all\n"
+            f"select r.* from (select * from {rows} where {_some_null(cols)}) r anti join "
+            f"(select * from {keys} where {_some_null(key_cols)}) k on "
+            f"{_on('r', cols, 'k', key_cols, 'is not distinct from')}")
+
+
 def _driving_key(m: Model) -> tuple[str, ...]:
     """The model's columns that hold the driving table's @changes columns."""
     return m.incremental_key[:len(m.changes[0].columns)]
@@ -62,14 +98,13 @@ def _driving_key(m: Model) -> tuple[str, ...]:
 
 def recompute(ctx: Context, m: Model, marks: Marks) -> str | None:
     driving = m.changes[0]
-    key = _columns(driving.columns)
     drive_t, fresh_t = _driving_rows(ctx, m, marks)
     changed_t = _changed_keys(ctx, m, marks, drive_t, fresh_t)
     if changed_t is None:
         return None  # an upstream model was rebuilt in full: so must this one be
     touched_t = temp_name("touched", m)
     ctx.run(f"create or replace temp table {touched_t} as "
-            f"select * from {changed_t} anti join {fresh_t} using ({key})")
+            + anti(changed_t, fresh_t, driving.columns))
     restricted = drive_t
     n_touched = ctx.count(touched_t)
     if n_touched and _mostly(ctx, m, driving, n_touched):
@@ -157,16 +192,17 @@ def _widened(m: Model, ch: Change, marks: Marks, rows: str, drive_t: str) -> str
     """`rows` (keys in `ch.columns`, fewer than the driving table's) widened to the driving
     table's keys: through its new rows, and by key for the rest."""
     driving = m.changes[0]
-    key, cols = _columns(driving.columns), _columns(ch.columns)
+    cols = _columns(ch.columns)
     rest = rows
     if ch.columns == POST_KEY:
         # a post first stored since the last build has only new driving rows (the loader
         # rule: they are written with the post or later, and so are the rows derived from
         # them): only older posts need the scan
-        rest = (f"({rows}) anti join (select {cols} from {POSTS} "
-                f"where {marks.new_rows(POSTS)}) using ({cols})")
-    return (f"select {key} from {drive_t} semi join ({rows}) using ({cols})\nunion\n"
-            f"select {key} from {driving.table} semi join ({rest}) using ({cols})")
+        rest = anti(f"({rows})", f"(select {cols} from {POSTS} where "
+                    f"{marks.new_rows(POSTS)})", ch.columns)
+    chosen = ", ".join(f"r.{c}" for c in driving.columns)
+    return (f"select distinct * from (\n{semi(drive_t, f'({rows})', ch.columns, select=chosen)}"
+            f"\nunion all\n{semi(driving.table, f'({rest})', ch.columns, select=chosen)})")
 
 
 def _with_touched(ctx: Context, m: Model, drive_t: str, touched_t: str) -> str:
@@ -175,13 +211,15 @@ def _with_touched(ctx: Context, m: Model, drive_t: str, touched_t: str) -> str:
     only the columns it needs are read (keys whose rows drive_t holds already are not read
     again)."""
     driving = m.changes[0]
-    key = _columns(driving.columns)
-    match = " and ".join(f"t.{k} = n.{c}" for k, c in zip(_driving_key(m), driving.columns,
-                                                          strict=True))
-    ctx.run(f"delete from {m.table} t using {touched_t} n where {match}")
-    return (f"(select * from {drive_t} union all by name select * from "
-            f"{driving.table} semi join ({touched_t} anti join {drive_t} "
-            f"using ({key})) using ({key}))")
+    mine = _driving_key(m)
+    ctx.run(f"delete from {m.table} t using {touched_t} n where "
+            + _on("t", mine, "n", driving.columns))
+    ctx.run(f"delete from {m.table} t using (select * from {touched_t} where "
+            f"{_some_null(driving.columns)}) n where "
+            + _on("t", mine, "n", driving.columns, "is not distinct from"))
+    unread = f"({anti(touched_t, drive_t, driving.columns)})"
+    return (f"(select * from {drive_t} union all by name "
+            f"{semi(driving.table, unread, driving.columns)})")
 
 
 def _mostly(ctx: Context, m: Model, driving: Change, n: int) -> bool:
@@ -278,9 +316,9 @@ def merge(ctx: Context, m: Model) -> str:
         ctx.run(f"insert into {delta_t} by name select {keys}, {negated} from {minus_t}")
     # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly
     old_t = temp_name("old", m)
-    ctx.run(f"create or replace temp table {old_t} as select rowid as old_row, * "
-            f"from {m.table} semi join (select distinct {keys} from {delta_t}) "
-            f"using ({keys})")
+    ctx.run(f"create or replace temp table {old_t} as "
+            + semi(m.table, f"(select distinct {keys} from {delta_t})", m.incremental_key,
+                   select="r.rowid as old_row, r.*"))
     # by row number: a join on one integer instead of the key's strings
     ctx.run(f"delete from {m.table} where rowid in (select old_row from {old_t})")
     merged = ", ".join(f"{_MERGE_OPS.get(op, op + '({})').format(c)} as {c}"
@@ -316,8 +354,7 @@ def reapply(ctx: Context, m: Model) -> str | None:
     up = ctx.deltas.get(driving.table)
     if up is None or not up.merged:
         return None
-    keys = _columns(m.incremental_key)
-    inputs = (f"(select * from {m.table} anti join {up.rows} using ({keys}) "
+    inputs = (f"({anti(m.table, up.rows, m.incremental_key)} "
               f"union all by name select * from {up.rows})")
     new_t = temp_name("reapplied", m)
     ctx.run(f"create or replace temp table {new_t} as\n"
