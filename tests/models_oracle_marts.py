@@ -23,7 +23,7 @@ class MartsMixin:
             for p in self.members(c):
                 hour = p.created_at.replace(minute=0, second=0, microsecond=0)
                 groups[(c.name, hour, p.platform, p.kind)].append(p.author_id)
-        return {(*k, len(v), len(set(v))) for k, v in groups.items()}
+        return {(*k, len(v), _accounts(v)) for k, v in groups.items()}
 
     def volume_daily(self) -> set[tuple]:
         groups = defaultdict(list)
@@ -31,19 +31,24 @@ class MartsMixin:
             for p in self.members(c):
                 day = self.local(c, p.created_at).date()
                 groups[(c.name, day, p.platform, p.kind)].append(p.author_id)
-        return {(*k, len(v), len(set(v))) for k, v in groups.items()}
+        return {(*k, len(v), _accounts(v)) for k, v in groups.items()}
 
     def contributors_daily(self) -> set[tuple]:
         out = set()
         for c in self.campaigns:
-            by_day = defaultdict(set)
+            by_day: dict = defaultdict(set)
             for p in self.members(c):
-                by_day[self.local(c, p.created_at).date()].add((p.platform, p.author_id))
+                known = by_day[self.local(c, p.created_at).date()]
+                if p.author_id is not None:  # a post by no known account adds none
+                    known.add((p.platform, p.author_id))
             seen: set = set()
             for day in sorted(by_day):
                 authors = by_day[day]
                 new = authors - seen
                 seen |= authors
+                if not authors:
+                    out.add((c.name, day, None, None, None, len(seen) or None))
+                    continue
                 out.add((c.name, day, len(authors), len(new), len(authors) - len(new),
                          len(seen)))
         return out
@@ -57,7 +62,7 @@ class MartsMixin:
         for key, posts in groups.items():
             reach = _reach(self, posts)
             imps = _known(self.metrics(p)["impressions"] for p in posts)
-            out.add((*key, len(posts), len({p.author_id for p in posts}), reach["known"],
+            out.add((*key, len(posts), _accounts(p.author_id for p in posts), reach["known"],
                      reach["pi"], reach["pr"], len(imps), sum(imps) if imps else None,
                      reach["frequency"]))
         return out
@@ -81,7 +86,7 @@ class MartsMixin:
                             for p in posts)
             peak = min(hours, key=lambda h: (-hours[h], h))
             engageable = sum(1 for p in posts if p.kind != "repost")
-            out.add((c.name, len(posts), len({(p.platform, p.author_id) for p in posts}),
+            out.add((c.name, len(posts), _accounts((p.platform, p.author_id) for p in posts),
                      reach["known"], r9(reach["known"] / len(posts)), reach["pr"],
                      reach["pi"], len(imps), r9(len(imps) / len(posts)),
                      sum(imps) if imps else None, reach["frequency"], engageable, observed,
@@ -329,3 +334,10 @@ def _utc(v):
     if isinstance(v, dt.datetime) and v.tzinfo is not None:
         return v.astimezone(dt.UTC)
     return v
+
+
+def _accounts(authors) -> int | None:
+    """Distinct known accounts among `authors` (None: an unknown author, no account); None
+    when none is known: the marts' contributors and authors."""
+    return len({a for a in authors if a is not None and (not isinstance(a, tuple)
+                                                          or a[1] is not None)}) or None

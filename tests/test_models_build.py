@@ -435,7 +435,9 @@ def test_posts_without_a_known_author_count_for_no_account(tmp_path, backend):
                                   ).fetchone()
             daily = con.execute("select contributors from marts.reach_daily "
                                 "where campaign = 'red'").fetchall()
-            return modes, figures, daily
+            forms = con.execute("select tag_text, posts, contributors from marts.tag_variants "
+                                "where campaign = 'red' order by tag_text").fetchall()
+            return modes, figures, daily + forms
         finally:
             con.close()
 
@@ -448,12 +450,13 @@ def test_posts_without_a_known_author_count_for_no_account(tmp_path, backend):
     posts, accounts = plain(first)
     assert (posts, accounts) == (2, {})
     assert figures == (posts, None, None)
-    assert daily == [(None,)]
+    # the day, and the written form: posts counted, accounts not known
+    assert daily == [(None,), ("MakeFacebookRed", 2, None)]
     modes, figures, daily = load_and_build(second, "b.csv")
     assert modes["core.campaign_authors"] == "merge"
     posts, accounts = plain(first + second)
     assert figures == (posts, len(accounts), sum(accounts.values())) == (4, 1, 50)
-    assert daily == [(len(accounts),)]
+    assert daily == [(len(accounts),), ("MakeFacebookRed", 3, None), ("makefacebookred", 1, 1)]
     con = open_warehouse(cfg)
     try:
         assert con.execute("select count(*) from norm.posts where author_id is null"

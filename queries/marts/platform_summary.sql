@@ -9,7 +9,8 @@
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- posts: campaign posts on the platform
 -- post_share: posts / all campaign posts (0 to 1)
--- contributors: distinct accounts with a post on the platform
+-- contributors: distinct accounts with a post on the platform (null when no post's account
+--   is known)
 -- followers_known_posts: posts whose author's follower count is known
 -- followers_known_share: followers_known_posts / posts (0 to 1)
 -- potential_reach: sum of followers over the platform's contributors (null when none known)

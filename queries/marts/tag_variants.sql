@@ -10,7 +10,7 @@
 -- posts: campaign posts carrying the tag in this written form
 -- tag_share: posts / campaign posts carrying the tag in any written form (0 to 1)
 -- contributors: distinct accounts (platform and account id) with a post carrying the tag in
---   this written form
+--   this written form (null when no such post's account is known)
 -- followers_known_posts: those posts whose author's followers at posting are known
 -- potential_reach: sum of followers over the contributors whose count is known, each once
 --   with the largest count among their posts carrying the campaign's tags (null when known
@@ -56,6 +56,7 @@ select v.campaign, v.tag, v.tag_text, v.posts,
        a.contributors, v.followers_known_posts, a.potential_reach, v.potential_impressions,
        l.languages, l.top_languages, v.platforms, v.first_post, v.last_post
 from variants v
-join authors a using (campaign, tag, tag_text)
+-- a form used only in posts whose author is not known has no contributors row: not known
+left join authors a using (campaign, tag, tag_text)
 join langs l using (campaign, tag, tag_text)
 order by v.campaign, v.tag, v.posts desc, v.tag_text

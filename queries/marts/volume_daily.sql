@@ -8,14 +8,14 @@
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- kind: original, repost, reply or quote
 -- posts: number of campaign posts made that day
--- authors: distinct authors who posted that day
+-- authors: distinct authors who posted that day (null when no post's author is known)
 with
 posts as (
     select p.campaign, p.platform, p.kind, p.author_id,
            p.local_day as day
     from core.campaign_posts p
 )
-select campaign, day, platform, kind, count(*) as posts, count(distinct author_id) as authors
+select campaign, day, platform, kind, count(*) as posts, nullif(count(distinct author_id), 0) as authors
 from posts
 group by all
 order by campaign, day, platform, kind

@@ -219,7 +219,7 @@ def _with_touched(ctx: Context, m: Model, drive_t: str, touched_t: str) -> str:
             + _on("t", mine, "n", driving.columns, "is not distinct from"))
     unread = f"({anti(touched_t, drive_t, driving.columns)})"
     return (f"(select * from {drive_t} union all by name "
-            f"{semi(driving.table, unread, driving.columns)})")
+            f"select * from ({semi(driving.table, unread, driving.columns)}))")
 
 
 def _mostly(ctx: Context, m: Model, driving: Change, n: int) -> bool:
