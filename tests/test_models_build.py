@@ -77,7 +77,7 @@ def test_every_built_column_is_documented_and_every_documented_column_exists(bui
             "select column_name from information_schema.columns "
             "where table_schema = ? and table_name = ? order by ordinal_position",
             [m.layer, m.name]).fetchall()]
-        assert cols == list(m.columns), m.table
+        assert cols == list(m.table_columns), m.table
         assert m.description, m.table
 
 

@@ -149,7 +149,7 @@ def describe(con: duckdb.DuckDBPyConnection | None, models: list[Model] | None =
     """
     models = ordered(models if models is not None else discover())
     entries = [(t, d, cols) for t, (d, cols) in CONFIG_TABLES.items()]
-    entries += [(m.table, m.description, m.columns) for m in models]
+    entries += [(m.table, m.description, m.table_columns) for m in models]
     types: dict[tuple[str, str], str] = {}
     if con is not None:
         for schema, table, column, dtype in con.execute(

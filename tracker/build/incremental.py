@@ -13,7 +13,7 @@ import duckdb
 
 from ..store.db import scalar
 from . import sql as sqltree
-from .model import POST_KEY, Change, Lookup, Model
+from .model import MERGE_KEY, POST_KEY, Change, Lookup, Model, merge_key_sql
 from .state import POSTS, BuildState, Delta, Marks, temp_name
 
 # below this many driving rows, recomputing changed keys is cheap whatever their number
@@ -120,7 +120,7 @@ def recompute(ctx: Context, m: Model, marks: Marks) -> str | None:
     rows_t = temp_name("rows", m)
     ctx.run(f"create or replace temp table {rows_t} as\n"
             + sqltree.substitute(m.sql, replacements))
-    ctx.run(f"insert into {m.table} by name select * from {rows_t}")
+    ctx.run(f"insert into {m.table} by name " + with_merge_key(m, rows_t))
     ctx.state.advance(m, marks)
     _publish(ctx, m, changed_t, fresh_t, rows_t, appended=not n_touched)
     return "incremental"
@@ -314,12 +314,19 @@ def merge(ctx: Context, m: Model) -> str:
         negated = ", ".join(f"-{c} as {c}" if op in ("sum", "count") else f"null as {c}"
                             for c, op in m.merge)
         ctx.run(f"insert into {delta_t} by name select {keys}, {negated} from {minus_t}")
-    # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly
-    old_t = temp_name("old", m)
-    ctx.run(f"create or replace temp table {old_t} as "
-            + semi(m.table, f"(select distinct {keys} from {delta_t})", m.incremental_key,
-                   select="r.rowid as old_row, r.*"))
-    # by row number: a join on one integer instead of the key's strings
+    # the existing rows of the changed keys, found by their digest (MERGE_KEY): a join on one
+    # fixed-width column, which reads neither the key's texts nor any row's but those found
+    # (and matches a key holding null like any other)
+    keys_t, old_t = temp_name("keys", m), temp_name("old", m)
+    ctx.run(f"create or replace temp table {keys_t} as select *, "
+            f"{merge_key_sql(m.incremental_key)} as {MERGE_KEY} "
+            f"from (select distinct {keys} from {delta_t})")
+    values = ", ".join(f"r.{c}" for c, _ in m.merge)
+    ctx.run(f"create or replace temp table {old_t} as select r.rowid as old_row, "
+            f"{', '.join(f'k.{c}' for c in m.incremental_key)}, {values} "
+            f"from {m.table} r join {keys_t} k on r.{MERGE_KEY} = k.{MERGE_KEY}")
+    # delete and insert rather than update: DuckDB scans and checkpoints updated rows slowly;
+    # by row number: a join on one integer
     ctx.run(f"delete from {m.table} where rowid in (select old_row from {old_t})")
     merged = ", ".join(f"{_MERGE_OPS.get(op, op + '({})').format(c)} as {c}"
                        for c, op in m.merge)
@@ -330,7 +337,7 @@ def merge(ctx: Context, m: Model) -> str:
             f"(select * exclude (old_row) from {old_t} union all by name "
             f"select * from {delta_t}) group by {keys}"
             + (f" having sum({m.merge_count}) > 0" if replaced is not None else ""))
-    ctx.run(f"insert into {m.table} by name select * from {rows_t}")
+    ctx.run(f"insert into {m.table} by name " + with_merge_key(m, rows_t))
     key = _columns(_driving_key(m))
     changed_t, fresh_t = temp_name("changed", m), temp_name("fresh", m)
     ctx.run(f"create or replace temp table {changed_t} as select distinct {key} "
@@ -342,6 +349,14 @@ def merge(ctx: Context, m: Model) -> str:
     ctx.deltas[m.table] = Delta(_driving_key(m), changed_t, fresh_t, rows_t, merged=True,
                                 replaced=replaced_t)
     return "merge"
+
+
+def with_merge_key(m: Model, rows: str) -> str:
+    """SQL: the rows of `rows` (the model's columns) as the model's table holds them: with
+    their MERGE_KEY when the model has @merge."""
+    if not m.merge:
+        return f"select * from {rows}"
+    return f"select *, {merge_key_sql(m.incremental_key)} as {MERGE_KEY} from {rows}"
 
 
 # -- reapply: choose again among the model's rows and the upstream's changed rows --

@@ -63,6 +63,19 @@ class Lookup:
     line: int = field(default=0, compare=False)
 
 
+# The column a @merge model's table has besides its own: a digest of the key, by which a merge
+# finds the rows of the keys it changes (tracker.build.incremental.merge)
+MERGE_KEY = "merge_key"
+MERGE_KEY_DOC = ("the build engine's digest of the key columns (md5 of their JSON text, as a "
+                 "UUID): a merge finds a key's row by it")
+
+
+def merge_key_sql(keys) -> str:
+    """SQL for the digest of `keys` (the MERGE_KEY column): null-safe, and the same for equal
+    keys on any DuckDB version (md5 of the key's values as JSON text)."""
+    return f"md5(to_json([{', '.join(f'{k}::varchar' for k in keys)}]))::uuid"
+
+
 @dataclass(frozen=True)
 class Model:
     layer: str
@@ -88,6 +101,11 @@ class Model:
     def depends_on(self) -> set[str]:
         """The models (tables of the layers) this model's SQL reads."""
         return {t for t in self.reads if t.split(".")[0] in LAYERS} - {self.table}
+
+    @property
+    def table_columns(self) -> dict[str, str]:
+        """The columns of the model's table and their docs: its own, then MERGE_KEY."""
+        return self.columns | ({MERGE_KEY: MERGE_KEY_DOC} if self.merge else {})
 
     @property
     def merge_count(self) -> str | None:

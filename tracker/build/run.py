@@ -10,7 +10,7 @@ import duckdb
 
 from ..errors import TrackerError
 from .graph import ordered
-from .incremental import Context, update
+from .incremental import Context, update, with_merge_key
 from .model import LAYERS, RETIRED_LAYERS, Model
 from .state import BuildState
 
@@ -81,7 +81,7 @@ def _materialise(ctx: Context, m: Model, full: bool) -> str:
         return "view"
     if m.incremental_key and not full and (mode := update(ctx, m)):
         return mode
-    ctx.run(f"create or replace table {m.table} as\n{sql}")
+    ctx.run(f"create or replace table {m.table} as\n" + with_merge_key(m, f"(\n{sql}\n)"))
     if m.incremental_key:
         ctx.state.record_full(m)
     return "full"

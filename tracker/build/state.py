@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ..store.db import BUILD_STATE, has_table, scalar
-from .model import POST_KEY, Model
+from .model import MERGE_KEY, POST_KEY, Model
 
 STATE_TABLE = BUILD_STATE
 # The posts table of the loader rule (tracker/store/normalise.py): every row keyed by a post
@@ -73,8 +73,11 @@ class BuildState:
             self._saved.setdefault((table, fp), {})[source] = mark
 
     def fingerprint(self, model: Model) -> str:
-        """Changes when the model's SQL or the config tables change."""
+        """Changes when the model's SQL or the config tables change (and, for a @merge model,
+        once when its table gained MERGE_KEY: built before, it is built in full)."""
         text = f"({model.sql.strip().rstrip(';')!r}, {self._config[1:]}"
+        if model.merge:
+            text += f" +{MERGE_KEY}"
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def marks(self, model: Model) -> Marks | None:
