@@ -72,6 +72,11 @@ merged, so that changed rows only grew, the SQL runs again over the model's own 
 upstream's changed rows; otherwise the model is built in full. A reapplied model hands no delta
 downstream (its dependents build in full).
 
+Keys. A merged model's table holds `merge_key`, a digest of its key (model.MERGE_KEY): the
+model's existing rows of the changed keys are found by that one column, not by comparing
+every row's key texts. Keys that hold a null match as one key (`is not distinct from`, over
+the small side's rows with a null only): incremental.semi and anti.
+
 Full builds. A model is built in full when its table is missing, its SQL or the config tables
 (core.campaigns, core.campaign_tags) changed since the last build (a fingerprint), a norm
 table it reads changes from shrank, or an upstream incremental model was built in full. What
