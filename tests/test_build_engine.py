@@ -130,6 +130,8 @@ COLUMNS = "campaign, platform, post_id, posts"
     ("-- @changes norm.post_hashtags(platform, post_id)\n-- @reapply\n", 5,
      "@reapply: expected one @changes table with the @incremental columns"),
     ("-- @reapply now\n", 4, "@reapply takes nothing after it"),
+    ("-- @merge posts sum\n-- @reapply\n", 5, "@merge and @reapply do not go together (a "
+     "merge adds to the rows a key has; @reapply chooses rows again)"),
     ("-- @materialized view\n", 2,
      "@incremental: a view is not stored; remove @materialized view"),
     ("-- @incremental campaign\n", 4, "@incremental given twice"),
@@ -164,6 +166,21 @@ def test_directives_that_only_work_together(tmp_path, header, message):
     with pytest.raises(TrackerError) as exc:
         parse_model("core", path)
     assert str(exc.value) == f"{path}:{message}"
+
+
+def test_a_column_named_like_the_merge_digest_is_refused(tmp_path):
+    """A merged model's table holds `merge_key` besides its columns: a model reading it with
+    `select *` would carry another model's digest, so the name is refused where it is
+    documented."""
+    path = tmp_path / "m.sql"
+    path.write_text(HEADER.format(extra="").replace("-- posts: n\n", "-- posts: n\n"
+                                                    "-- merge_key: k\n"), encoding="utf-8")
+    with pytest.raises(TrackerError) as exc:
+        parse_model("core", path)
+    assert str(exc.value) == (
+        f"{path}:9: column 'merge_key' is the build engine's digest of a @merge model's key "
+        "(a `select *` from such a model carries it): select columns by name, or name yours "
+        "otherwise")
 
 
 def test_merge_must_cover_every_column_but_the_key(tmp_path):

@@ -71,8 +71,10 @@ MERGE_KEY_DOC = ("the build engine's digest of the key columns (md5 of their JSO
 
 
 def merge_key_sql(keys) -> str:
-    """SQL for the digest of `keys` (the MERGE_KEY column): null-safe, and the same for equal
-    keys on any DuckDB version (md5 of the key's values as JSON text)."""
+    """SQL for the digest of `keys` (the MERGE_KEY column): md5 of the key's values as JSON
+    text, so null-safe ([null] is not ["null"]). Equal for equal keys as long as each key
+    type's text is: checked on DuckDB 1.4 and 1.5 for the key types the models use (text,
+    DATE, integers); TIMESTAMPTZ text depends on the TimeZone, which `build` sets to UTC."""
     return f"md5(to_json([{', '.join(f'{k}::varchar' for k in keys)}]))::uuid"
 
 
@@ -176,6 +178,11 @@ def _read_header(path: Path, text: str) -> _Header:
             in_columns = True
         elif in_columns and (m := _COLUMN.match(stripped)) and not body.startswith("   "):
             last = m.group(1)
+            if last == MERGE_KEY:
+                raise TrackerError(f"{at(path, number)}: column '{MERGE_KEY}' is the build "
+                                   "engine's digest of a @merge model's key (a `select *` "
+                                   "from such a model carries it): select columns by name, "
+                                   "or name yours otherwise")
             head.columns[last] = m.group(2).strip()
         elif in_columns and last:
             head.columns[last] += " " + stripped
@@ -274,6 +281,9 @@ def _check(m: Model) -> None:
 
 
 def _check_merge(m: Model) -> None:
+    if m.reapply:
+        raise TrackerError(f"{m.where('reapply')}: @merge and @reapply do not go together (a "
+                           "merge adds to the rows a key has; @reapply chooses rows again)")
     merged = [c for c, _ in m.merge]
     _known_columns(m, "merge", merged)
     if both := [c for c in merged if c in m.incremental_key]:
