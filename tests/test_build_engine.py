@@ -303,3 +303,64 @@ def test_rows_found_through_their_post_must_be_written_with_it_or_later(tmp_path
 def test_the_project_models_pass_the_checks():
     check(discover(), norm_tables(), POST_KEYED)
     assert {"norm.posts", "norm.post_versions"} <= set(norm_tables())
+
+
+def test_a_rebuilt_table_or_view_follows_its_sql_on_both_backends(tmp_path, backend):
+    """Builds refill a lake's full-build tables instead of replacing them, and make a view only
+    when its SQL changed (store/db.py `refill`): a model whose SQL changes still gets it, with
+    the same columns (refilled) or other ones (made anew)."""
+    from tracker.build.run import build as run_models
+
+    from .conftest import connect_at
+    folder = tmp_path / "models"
+    folder.mkdir()
+    table, view = folder / "kept.sql", folder / "shown.sql"
+
+    def models(kept: str, shown: str):
+        table.write_text(f"-- A table.\n--\n-- x: a value\nselect {kept} as x\n",
+                         encoding="utf-8")
+        view.write_text("-- A view.\n-- @materialized view\n--\n-- x: a value\n"
+                        f"select {shown} as x from core.kept\n", encoding="utf-8")
+        return [parse_model("core", table), parse_model("core", view)]
+
+    con = connect_at(tmp_path, "w", backend)
+    try:
+        def rows(*sqls: str):
+            steps = run_models(con, models(*sqls))
+            return ([s.mode for s in steps],
+                    con.execute("from core.kept").fetchall(),
+                    con.execute("from core.shown").fetchall())
+
+        assert rows("1", "x") == (["full", "view"], [(1,)], [(1,)])
+        assert rows("1", "x") == (["full", "view"], [(1,)], [(1,)])
+        assert rows("2", "x + 10") == (["full", "view"], [(2,)], [(12,)])
+        assert rows("'a'", "x || '!'") == (["full", "view"], [("a",)], [("a!",)])
+        assert con.execute("select data_type from information_schema.columns where "
+                           "table_name = 'kept'").fetchall() == [("VARCHAR",)]
+    finally:
+        con.close()
+
+
+def test_refill_and_reset_keep_a_table_only_with_the_same_columns(tmp_path, backend):
+    from tracker.store.db import refill, reset_table
+
+    from .conftest import connect_at
+    con = connect_at(tmp_path, "w", backend)
+    try:
+        con.execute("create table main.t (x integer not null, y varchar)")
+        con.execute("insert into main.t values (1, 'a')")
+        assert not refill(con, "main.t", "select 2 as x, 'b' as y")   # x may be null here
+        assert not refill(con, "main.t", "select 2::integer as x")     # a column short
+        assert not refill(con, "main.missing", "select 1 as x")
+        assert con.execute("from main.t").fetchall() == [(1, "a")]
+        reset_table(con, "main.t", "x integer not null, y varchar")
+        assert con.execute("from main.t").fetchall() == []
+        con.execute("insert into main.t values (3, 'c')")
+        reset_table(con, "main.t", "x integer not null, y varchar, z date")
+        assert con.execute("from main.t").fetchall() == []
+        assert [r[0] for r in con.execute("describe main.t").fetchall()] == ["x", "y", "z"]
+        con.execute("create table main.u as select 1 as x")
+        assert refill(con, "main.u", "select 5 as x union all select 6")
+        assert sorted(con.execute("from main.u").fetchall()) == [(5,), (6,)]
+    finally:
+        con.close()

@@ -331,3 +331,46 @@ def test_daemon_maintenance_settings(tmp_path):
         load_config(write_config(tmp_path, '[daemon]\nkeep_snapshots = "10m"\n'))
     assert str(err.value) == ("tracker.toml: daemon.keep_snapshots: expected a duration such "
                               "as '30s' or '5m' (at least 3600s), got '10m'")
+
+
+def test_builds_keep_the_lake_catalog_from_growing_and_give_the_full_build_figures(tmp_path):
+    """Each build used to replace its full-build tables, views and config tables, and DuckLake
+    kept every replaced table, its columns and a schema version in the catalog until the
+    snapshots expired (30 days): a daemon's build slowed with each one. Builds now empty and
+    refill the tables they keep, so collecting and building again adds no table, view or
+    schema version, and the figures are those of a full build."""
+    cfg_path = write_config(tmp_path, CONFIG.replace(
+        '[warehouse]\npath = "warehouse/tracker.duckdb"', LAKE_LINES).replace(
+        "posts = 400", "posts = 400\nper_run = 100"))
+    cfg = load_config(cfg_path)
+    assert cfg.lake is not None
+    meta = "__ducklake_metadata_lake"
+
+    def catalog():
+        con = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
+        try:
+            return {t: con.execute(f"select count(*) from {meta}.{t}").fetchone()[0]
+                    for t in ("ducklake_table", "ducklake_view", "ducklake_schema_versions")}
+        finally:
+            con.close()
+
+    def marts():
+        con = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
+        try:
+            return {t: contents(con, t) for t in tables(con, ("core", "marts"))
+                    if t != "core.build_state"}
+        finally:
+            con.close()
+
+    tracker(cfg_path, "collect", "--campaign", "aleppo")
+    tracker(cfg_path, "build")
+    tracker(cfg_path, "collect", "--campaign", "aleppo")
+    tracker(cfg_path, "build")
+    first = catalog()
+    for _ in range(2):
+        tracker(cfg_path, "collect", "--campaign", "aleppo")
+        tracker(cfg_path, "build")
+    assert catalog() == first
+    built = marts()
+    tracker(cfg_path, "build", "--full")
+    assert marts() == built

@@ -27,6 +27,7 @@ from .platforms import DOC as PLATFORMS_DOC
 from .platforms import TABLE as PLATFORMS_TABLE
 from .platforms import write_platforms
 from .resources import QUERIES_DIR
+from .store.db import reset_table
 from .store.normalise import POST_KEYED, prepare, relink_campaigns
 
 __all__ = ["LAYERS", "Model", "Step", "build", "describe", "discover", "ordered",
@@ -75,10 +76,12 @@ def write_campaigns(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign
     con.execute("create schema if not exists core")
     # one row per campaign and per (campaign, tag), from the validated config: no primary
     # keys, which a lake cannot have (store/lake.py)
-    con.execute("create or replace table core.campaigns (campaign varchar not null, "
-                "title varchar, timezone varchar not null, start_date date, end_date date)")
-    con.execute("create or replace table core.campaign_tags (campaign varchar not null, "
-                "tag varchar not null, tag_text varchar)")
+    # emptied rather than replaced (on a lake a replaced table is a new one in the catalog at
+    # every build: store/db.py, refill)
+    reset_table(con, "core.campaigns", "campaign varchar not null, title varchar, timezone "
+                "varchar not null, start_date date, end_date date")
+    reset_table(con, "core.campaign_tags", "campaign varchar not null, tag varchar not null, "
+                "tag_text varchar")
     if campaigns:
         con.executemany("insert into core.campaigns values (?, ?, ?, ?, ?)",
                         [(c.name, c.title, c.timezone, c.start, c.end) for c in campaigns])

@@ -95,12 +95,13 @@ DOC = ("One row per platform the tracker knows (written from tracker/platforms.p
 
 def write_platforms(con: duckdb.DuckDBPyConnection) -> None:
     """Write the registry into core.platforms (inside the build's transaction)."""
+    from .store.db import reset_table
+
     con.execute("create schema if not exists core")
     # one row per platform of the registry; no primary key, which a lake cannot have
-    con.execute(f"create or replace table {TABLE} (platform varchar not null, "
-                "label varchar not null, post_identity varchar, author_identity varchar, "
-                "kinds varchar, engagement varchar, impressions_since timestamptz, "
-                "counts varchar not null)")
+    reset_table(con, TABLE, "platform varchar not null, label varchar not null, "
+                "post_identity varchar, author_identity varchar, kinds varchar, "
+                "engagement varchar, impressions_since timestamptz, counts varchar not null")
     con.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(p.name, p.label, p.post_identity, p.author_identity, ", ".join(p.kinds),
                       p.engagement, p.impressions_since, p.counts)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import duckdb
 
 from ..errors import TrackerError
+from ..store.db import refill
+from ..store.lake import is_lake
 from .graph import ordered
 from .incremental import Context, update, with_merge_key
 from .model import LAYERS, RETIRED_LAYERS, Model
@@ -36,6 +38,7 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], *, full: bool = F
     of `config_tables`."""
     models = ordered(models)
     steps = []
+    lake = is_lake(con)
     con.execute("set TimeZone = 'UTC'")
     # the row estimates of an incremental build's small inputs can fall under DuckDB's
     # threshold for planning an ASOF join as a nested loop (it was 0.5 s of 10k posts' build)
@@ -57,7 +60,7 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], *, full: bool = F
         for m in models:
             t0 = time.perf_counter()
             try:
-                mode = _materialise(ctx, m, full)
+                mode = _materialise(ctx, m, full, lake)
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
                 raise TrackerError(f"{m.path}: model failed: {first}") from None
@@ -74,14 +77,21 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], *, full: bool = F
     return steps
 
 
-def _materialise(ctx: Context, m: Model, full: bool) -> str:
+def _materialise(ctx: Context, m: Model, full: bool, lake: bool) -> str:
     sql = m.sql.strip().rstrip(";")
     if m.materialized == "view":
-        ctx.run(f"create or replace view {m.table} as\n{sql}")
+        # a view whose SQL is the last build's stays: on a lake every `create` is a new
+        # schema version in the catalog, which every later transaction reads (see refill)
+        if full or not ctx.state.view_is_current(m):
+            ctx.run(f"create or replace view {m.table} as\n{sql}")
+            ctx.state.record_view(m)
         return "view"
     if m.incremental_key and not full and (mode := update(ctx, m)):
         return mode
-    ctx.run(f"create or replace table {m.table} as\n" + with_merge_key(m, f"(\n{sql}\n)"))
+    select = with_merge_key(m, f"(\n{sql}\n)")
+    if not (lake and refill(ctx.con, m.table, select)):
+        ctx.run(f"create or replace table {m.table} as\n" + select)
     if m.incremental_key:
         ctx.state.record_full(m)
     return "full"
+

@@ -107,6 +107,17 @@ class BuildState:
                              [model.table, fp, table, self._high_water(table)])
         self.con.execute(f"insert into {STATE_TABLE} values (?, ?, '', -1)", [model.table, fp])
 
+    def view_is_current(self, model: Model) -> bool:
+        """Whether the view exists as the last build made it (same SQL and config)."""
+        return ((model.table, self.fingerprint(model)) in self._saved
+                and has_table(self.con, model.table))
+
+    def record_view(self, model: Model) -> None:
+        """After a view was made: its fingerprint."""
+        self.con.execute(f"delete from {STATE_TABLE} where model = ?", [model.table])
+        self.con.execute(f"insert into {STATE_TABLE} values (?, ?, '', -1)",
+                         [model.table, self.fingerprint(model)])
+
     def advance(self, model: Model, marks: Marks) -> None:
         """After an incremental update: the marks it read up to."""
         if not marks.now:
