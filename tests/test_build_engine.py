@@ -337,6 +337,16 @@ def test_a_rebuilt_table_or_view_follows_its_sql_on_both_backends(tmp_path, back
         assert rows("'a'", "x || '!'") == (["full", "view"], [("a",)], [("a!",)])
         assert con.execute("select data_type from information_schema.columns where "
                            "table_name = 'kept'").fetchall() == [("VARCHAR",)]
+        # the view model made a table, then a view again, with the same SQL
+        shown = view.read_text(encoding="utf-8")
+        view.write_text(shown.replace("-- @materialized view\n", ""), encoding="utf-8")
+        steps = run_models(con, [parse_model("core", table), parse_model("core", view)])
+        assert [s.mode for s in steps] == ["full", "full"]
+        con.execute("delete from core.kept")
+        assert con.execute("from core.shown").fetchall() == [("a!",)]   # a table now
+        view.write_text(shown, encoding="utf-8")
+        assert rows("'b'", "x || '!'") == (["full", "view"], [("b",)], [("b!",)])
+        assert rows("'b'", "x || '!'") == (["full", "view"], [("b",)], [("b!",)])
     finally:
         con.close()
 

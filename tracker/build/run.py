@@ -83,11 +83,16 @@ def _materialise(ctx: Context, m: Model, full: bool, lake: bool) -> str:
         # a view whose SQL is the last build's stays: on a lake every `create` is a new
         # schema version in the catalog, which every later transaction reads (see refill)
         if full or not ctx.state.view_is_current(m):
+            if _is_table(ctx.con, m.table):   # a table model made a view
+                ctx.run(f"drop table {m.table}")
             ctx.run(f"create or replace view {m.table} as\n{sql}")
             ctx.state.record_view(m)
         return "view"
     if m.incremental_key and not full and (mode := update(ctx, m)):
         return mode
+    if ctx.state.was_view(m):   # a view model made a table (DuckDB replaces neither by other)
+        ctx.run(f"drop view if exists {m.table}")
+        ctx.state.forget(m)
     select = with_merge_key(m, f"(\n{sql}\n)")
     if not (lake and refill(ctx.con, m.table, select)):
         ctx.run(f"create or replace table {m.table} as\n" + select)
@@ -95,3 +100,11 @@ def _materialise(ctx: Context, m: Model, full: bool, lake: bool) -> str:
         ctx.state.record_full(m)
     return "full"
 
+
+def _is_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `table` (schema.name) is a table of the current database (a catalog read:
+    only when a view is to be made)."""
+    schema, name = table.split(".")
+    return con.execute("select 1 from information_schema.tables where table_catalog = "
+                       "current_database() and table_schema = ? and table_name = ? and "
+                       "table_type = 'BASE TABLE'", [schema, name]).fetchone() is not None

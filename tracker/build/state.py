@@ -108,15 +108,25 @@ class BuildState:
         self.con.execute(f"insert into {STATE_TABLE} values (?, ?, '', -1)", [model.table, fp])
 
     def view_is_current(self, model: Model) -> bool:
-        """Whether the view exists as the last build made it (same SQL and config)."""
-        return ((model.table, self.fingerprint(model)) in self._saved
+        """Whether the view exists as the last build made it (same SQL and config, and made
+        as a view: a table of the same SQL is recorded without the prefix)."""
+        return ((model.table, "view:" + self.fingerprint(model)) in self._saved
                 and has_table(self.con, model.table))
+
+    def was_view(self, model: Model) -> bool:
+        """Whether the last build made the model as a view."""
+        return any(t == model.table and fp.startswith("view:") for t, fp in self._saved)
+
+    def forget(self, model: Model) -> None:
+        """Drop what the state remembers of the model."""
+        self.con.execute(f"delete from {STATE_TABLE} where model = ?", [model.table])
+        self._saved = {k: v for k, v in self._saved.items() if k[0] != model.table}
 
     def record_view(self, model: Model) -> None:
         """After a view was made: its fingerprint."""
         self.con.execute(f"delete from {STATE_TABLE} where model = ?", [model.table])
         self.con.execute(f"insert into {STATE_TABLE} values (?, ?, '', -1)",
-                         [model.table, self.fingerprint(model)])
+                         [model.table, "view:" + self.fingerprint(model)])
 
     def advance(self, model: Model, marks: Marks) -> None:
         """After an incremental update: the marks it read up to."""
