@@ -21,22 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-CONFIG = """[warehouse]
-backend = "ducklake"
-path = "wh/writer.duckdb"
-catalog = "sqlite:wh/lake.sqlite"
-data_path = "wh/lake"
-[daemon]
-batch_pages = 1
-[[campaigns]]
-name = "bench"
-hashtags = ["AleppoIsBurning"]
-[[campaigns.sources]]
-type = "simulated"
-platform = "x"
-posts = {posts}
-per_run = 200
-"""
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from lake_readers import WAREHOUSE  # noqa: E402  (its lake on a SQLite catalog)
+from spool_backlog import CONFIG as CAMPAIGN  # noqa: E402  (one simulated X source)
+
+CONFIG = WAREHOUSE["ducklake"] + "[daemon]\nbatch_pages = 1\n" + CAMPAIGN + "per_run = 200\n"
 
 
 def main() -> None:
