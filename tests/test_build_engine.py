@@ -347,6 +347,13 @@ def test_a_rebuilt_table_or_view_follows_its_sql_on_both_backends(tmp_path, back
         view.write_text(shown, encoding="utf-8")
         assert rows("'b'", "x || '!'") == (["full", "view"], [("b",)], [("b!",)])
         assert rows("'b'", "x || '!'") == (["full", "view"], [("b",)], [("b!",)])
+        # and to a table again when the build remembers nothing (a warehouse built before)
+        con.execute("delete from core.build_state")
+        view.write_text(shown.replace("-- @materialized view\n", ""), encoding="utf-8")
+        steps = run_models(con, [parse_model("core", table), parse_model("core", view)])
+        assert [s.mode for s in steps] == ["full", "full"]
+        assert con.execute("select table_type from information_schema.tables where "
+                           "table_name = 'shown'").fetchall() == [("BASE TABLE",)]
     finally:
         con.close()
 

@@ -80,31 +80,43 @@ def build(con: duckdb.DuckDBPyConnection, models: list[Model], *, full: bool = F
 def _materialise(ctx: Context, m: Model, full: bool, lake: bool) -> str:
     sql = m.sql.strip().rstrip(";")
     if m.materialized == "view":
-        # a view whose SQL is the last build's stays: on a lake every `create` is a new
-        # schema version in the catalog, which every later transaction reads (see refill)
-        if full or not ctx.state.view_is_current(m):
-            if _is_table(ctx.con, m.table):   # a table model made a view
+        # on a lake a view whose SQL is the last build's stays: every `create` there is a new
+        # schema version in the catalog, which later transactions read (store/db.py, refill)
+        if full or not lake or not ctx.state.view_is_current(m):
+            if _kind(ctx.con, m.table) == "BASE TABLE":   # a table model made a view
                 ctx.run(f"drop table {m.table}")
             ctx.run(f"create or replace view {m.table} as\n{sql}")
-            ctx.state.record_view(m)
+            if lake:
+                ctx.state.record_view(m)
         return "view"
     if m.incremental_key and not full and (mode := update(ctx, m)):
         return mode
-    if ctx.state.was_view(m):   # a view model made a table (DuckDB replaces neither by other)
-        ctx.run(f"drop view if exists {m.table}")
+    if ctx.state.was_view(m):
         ctx.state.forget(m)
     select = with_merge_key(m, f"(\n{sql}\n)")
-    if not (lake and refill(ctx.con, m.table, select)):
-        ctx.run(f"create or replace table {m.table} as\n" + select)
+    try:
+        _write_table(ctx, m, select, lake)
+    except duckdb.Error:
+        # a view model made a table: DuckDB replaces neither kind by the other
+        if _kind(ctx.con, m.table) != "VIEW":
+            raise
+        ctx.run(f"drop view {m.table}")
+        _write_table(ctx, m, select, lake)
     if m.incremental_key:
         ctx.state.record_full(m)
     return "full"
 
 
-def _is_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether `table` (schema.name) is a table of the current database (a catalog read:
-    only when a view is to be made)."""
+def _write_table(ctx: Context, m: Model, select: str, lake: bool) -> None:
+    if not (lake and refill(ctx.con, m.table, select)):
+        ctx.run(f"create or replace table {m.table} as\n" + select)
+
+
+def _kind(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """'BASE TABLE', 'VIEW' or None: what `table` (schema.name) is in the current database (a
+    catalog read, so only when a view is made or a table could not be)."""
     schema, name = table.split(".")
-    return con.execute("select 1 from information_schema.tables where table_catalog = "
-                       "current_database() and table_schema = ? and table_name = ? and "
-                       "table_type = 'BASE TABLE'", [schema, name]).fetchone() is not None
+    row = con.execute("select table_type from information_schema.tables where table_catalog = "
+                      "current_database() and table_schema = ? and table_name = ?",
+                      [schema, name]).fetchone()
+    return row[0] if row else None

@@ -110,11 +110,15 @@ class BuildState:
     def view_is_current(self, model: Model) -> bool:
         """Whether the view exists as the last build made it (same SQL and config, and made
         as a view: a table of the same SQL is recorded without the prefix)."""
-        return ((model.table, "view:" + self.fingerprint(model)) in self._saved
-                and has_table(self.con, model.table))
+        if (model.table, "view:" + self.fingerprint(model)) not in self._saved:
+            return False
+        try:
+            return has_table(self.con, model.table)
+        except duckdb.Error:   # e.g. a table it reads changed a column's type
+            return False
 
     def was_view(self, model: Model) -> bool:
-        """Whether the last build made the model as a view."""
+        """Whether the last build recorded the model as a view (on a lake)."""
         return any(t == model.table and fp.startswith("view:") for t, fp in self._saved)
 
     def forget(self, model: Model) -> None:

@@ -93,8 +93,8 @@ BUILD_STATE = "core.build_state"
 def require_full_build(con: duckdb.DuckDBPyConnection) -> None:
     """Make the next `tracker build` a full one: after a change to norm.* that high-water
     marks cannot follow (rows deleted, a post moved in time)."""
-    if has_table(con, BUILD_STATE):
-        con.execute(f"delete from {BUILD_STATE}")
+    if has_table(con, BUILD_STATE):   # a view's row says only that its SQL is unchanged
+        con.execute(f"delete from {BUILD_STATE} where fingerprint not like 'view:%'")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

@@ -180,8 +180,8 @@ def maintain(con: duckdb.DuckDBPyConnection, keep_seconds: int = KEEP_SNAPSHOTS)
     expired = con.execute(
         f"call ducklake_expire_snapshots('{NAME}', older_than => now() - to_seconds(?))",
         [keep_seconds]).fetchall()
-    # files of dropped tables (a full build replaces its models) are scheduled for deletion
-    # at once: delete only those scheduled `keep_seconds` ago, so that an old snapshot a
+    # files of dropped tables (a model whose columns changed is made anew) are scheduled for
+    # deletion at once: delete only those scheduled `keep_seconds` ago, so that an old snapshot a
     # report may read again still finds its files
     deleted = con.execute(
         f"call ducklake_cleanup_old_files('{NAME}', older_than => now() - to_seconds(?))",
