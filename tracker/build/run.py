@@ -83,9 +83,15 @@ def _materialise(ctx: Context, m: Model, full: bool, lake: bool) -> str:
         # on a lake a view whose SQL is the last build's stays: every `create` there is a new
         # schema version in the catalog, which later transactions read (store/db.py, refill)
         if full or not lake or not ctx.state.view_is_current(m):
-            if _kind(ctx.con, m.table) == "BASE TABLE":   # a table model made a view
+            view = f"create or replace view {m.table} as\n{sql}"
+            try:
+                ctx.run(view)
+            except duckdb.Error:
+                # a table model made a view: DuckDB replaces neither kind by the other
+                if _kind(ctx.con, m.table) != "BASE TABLE":
+                    raise
                 ctx.run(f"drop table {m.table}")
-            ctx.run(f"create or replace view {m.table} as\n{sql}")
+                ctx.run(view)
             if lake:
                 ctx.state.record_view(m)
         return "view"
@@ -114,7 +120,7 @@ def _write_table(ctx: Context, m: Model, select: str, lake: bool) -> None:
 
 def _kind(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     """'BASE TABLE', 'VIEW' or None: what `table` (schema.name) is in the current database (a
-    catalog read, so only when a view is made or a table could not be)."""
+    catalog read, so only when a view or a table could not be made)."""
     schema, name = table.split(".")
     row = con.execute("select table_type from information_schema.tables where table_catalog = "
                       "current_database() and table_schema = ? and table_name = ?",
