@@ -208,7 +208,9 @@ def _reach(oracle: Oracle, posts: list[Post]) -> dict:
             known.append(f)
             a = (p.platform, p.author_id)
             best[a] = max(best.get(a, f), f)
-    return {"posts": len(posts), "authors": len({(p.platform, p.author_id) for p in posts}),
+    # an author is known by an id; posts by no known author add no author
+    authors = {(p.platform, p.author_id) for p in posts if p.author_id}
+    return {"posts": len(posts), "authors": len(authors) or None,
             "potential_reach": sum(best.values()) if best else None,
             "potential_impressions": sum(known) if known else None,
             "followers_known_posts": len(known)}

@@ -421,7 +421,8 @@ def test_posts_without_a_known_author_count_for_no_account(tmp_path, backend):
              row("2", "2016-04-29T11:00:00Z", "#MakeFacebookRed two", account=" ")]
     # in the hours, day and link already built, and one post with a known account
     second = [row("3", "2016-04-29T10:30:00Z", "#MakeFacebookRed 3", link="https://a.example/x"),
-              row("4", "2016-04-29T11:10:00Z", "#makefacebookred 4", "777", "50")]
+              row("4", "2016-04-29T11:10:00Z", "#makefacebookred 4", "777", "50",
+                 link="https://a.example/x")]
     cfg = make_config(tmp_path, backend=backend)
 
     def load_and_build(rows, name):
@@ -437,7 +438,12 @@ def test_posts_without_a_known_author_count_for_no_account(tmp_path, backend):
                                 "where campaign = 'red'").fetchall()
             forms = con.execute("select tag_text, posts, contributors from marts.tag_variants "
                                 "where campaign = 'red' order by tag_text").fetchall()
-            return modes, figures, daily + forms
+            # the link and its domain: authors are the known ones, not known while none is
+            links = con.execute(
+                "select posts, authors, potential_reach from marts.top_links where campaign = "
+                "'red' and metric = 'posts' union all select posts, authors, potential_reach "
+                "from marts.top_domains where campaign = 'red' and metric = 'posts'").fetchall()
+            return modes, figures, daily + forms + links
         finally:
             con.close()
 
@@ -451,12 +457,15 @@ def test_posts_without_a_known_author_count_for_no_account(tmp_path, backend):
     assert (posts, accounts) == (2, {})
     assert figures == (posts, None, None)
     # the day, and the written form: posts counted, accounts not known
-    assert daily == [(None,), ("MakeFacebookRed", 2, None)]
+    assert daily == [(None,), ("MakeFacebookRed", 2, None), (1, None, None), (1, None, None)]
     modes, figures, daily = load_and_build(second, "b.csv")
     assert modes["core.campaign_authors"] == "merge"
     posts, accounts = plain(first + second)
     assert figures == (posts, len(accounts), sum(accounts.values())) == (4, 1, 50)
-    assert daily == [(len(accounts),), ("MakeFacebookRed", 3, None), ("makefacebookred", 1, 1)]
+    link_posts = [r for r in first + second if r[6]]
+    assert daily == [(len(accounts),), ("MakeFacebookRed", 3, None), ("makefacebookred", 1, 1),
+                     *[(len(link_posts), len(accounts), sum(accounts.values()))] * 2]
+    assert daily[-1] == (3, 1, 50)
     con = open_warehouse(cfg)
     try:
         assert con.execute("select count(*) from norm.posts where author_id is null"

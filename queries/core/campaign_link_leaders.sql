@@ -13,7 +13,7 @@
 -- url_norm: the normalised link (core.campaign_links)
 -- domain: its registered domain (null for a link that is not http or https)
 -- posts: campaign posts carrying the link
--- authors: distinct authors of those posts
+-- authors: distinct known authors of those posts (null when no post's author is known)
 -- potential_reach: the sum over the distinct authors of those posts of each one's largest
 --   followers at posting among them (null when no author's followers are known)
 -- potential_impressions: sum of followers at posting over those posts (null when unknown)

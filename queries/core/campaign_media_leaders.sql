@@ -16,7 +16,7 @@
 -- preview_url: a still image of it (the smallest given)
 -- alt_text: a description its authors gave (the smallest given; untrusted text)
 -- posts: campaign posts carrying it
--- authors: distinct authors of those posts
+-- authors: distinct known authors of those posts (null when no post's author is known)
 -- potential_reach: the sum over the distinct authors of those posts of each one's largest
 --   followers at posting among them (null when no author's followers are known)
 -- potential_impressions: sum of followers at posting over those posts (null when unknown)
