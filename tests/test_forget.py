@@ -360,3 +360,64 @@ def test_collected_pages_skip_forgotten_posts(twarc):
     (payload, by), = query(twarc, "select payload, redacted_by from raw.pages "
                                   "where load_id = ?", [run_id])
     assert (json.loads(payload), by) == (without(page, {target}), run_id)
+
+
+def _lake_cells_holding(cfg, needles: set[str]) -> list[str]:
+    """Where in the lake's files (data and payload segments, read as Parquet) and in its SQLite
+    catalog's inlined rows any of `needles` is still held, in any snapshot."""
+    import sqlite3
+
+    import duckdb
+    found = []
+    files = [*cfg.lake.data_path.rglob("*.parquet"), *cfg.lake.raw_dir.rglob("*.parquet")]
+    assert files
+    for path in files:
+        for row in duckdb.sql(f"select * from read_parquet('{path}')").fetchall():
+            found += [path.name for cell in row for n in needles if n in str(cell)]
+    db = sqlite3.connect(cfg.lake.catalog_file)
+    try:
+        for (table,) in db.execute("select name from sqlite_master where type = 'table' "
+                                   "and name like 'ducklake_inlined_data%'").fetchall():
+            for row in db.execute(f"select * from {table}").fetchall():
+                found += [table for cell in row for n in needles if n in str(cell)]
+    finally:
+        db.close()
+    return sorted(set(found))
+
+
+def test_forget_on_a_lake_leaves_it_in_no_earlier_snapshot_or_file(tmp_path):
+    """A lake keeps deleted rows for time travel (in data files and inlined in the catalog):
+    there forget also builds the models without the post and purges the lake's history, so
+    no snapshot, file or catalog row holds it, and --as-of cannot reach back before it."""
+    from .conftest import open_warehouse
+    cfg = make_config(tmp_path, CAMPAIGN, backend="ducklake")
+    run_import(cfg, TWARC_FILES, campaign="tw")
+    con = open_warehouse(cfg)
+    build(con, cfg.campaigns)
+    con.close()
+    target = "1589671906718134272"
+    gone = {target} | {t["id"] for p in twarc_pages() for t in tweets_of(p)
+                       if {"type": "retweeted", "id": target} in t.get("referenced_tweets", [])}
+    texts = {t["text"] for p in twarc_pages() for t in tweets_of(p) if t["id"] in gone}
+    (before,) = query(cfg, "select max(snapshot_id) from lake.snapshots()")[0]
+    assert _lake_cells_holding(cfg, texts), "the lake held its text before"
+
+    res = invoke(cfg, "forget", "--post", target)
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith(f"Forgot x post {target}: 1 post and ")
+    assert lines[2].startswith("Lake: the models were built without them, every earlier "
+                               "snapshot was expired and ")
+    assert lines[3:] == ["Next: tracker report, so that the reports no longer show them."]
+    assert _lake_cells_holding(cfg, texts) == []
+    assert query(cfg, "select count(*) from lake.snapshots()") == [(1,)]
+    for table in NORM_TABLES:
+        assert query(cfg, f"select count(*) from {table} where post_id in "
+                          f"({', '.join('?' * len(gone))})", sorted(gone)) == [(0,)], table
+    # the models were built: they no longer show it
+    assert query(cfg, "select count(*) from core.campaign_posts where post_id in "
+                      f"({', '.join('?' * len(gone))})", sorted(gone)) == [(0,)]
+    res = invoke(cfg, "report", "--campaign", "tw", "--no-images", "--as-of", str(before),
+                 "--out", str(tmp_path / "old"))
+    assert res.exit_code == 1
+    assert res.output.startswith("Error: ") and res.output.count("\n") == 1, res.output

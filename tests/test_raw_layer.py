@@ -135,13 +135,13 @@ def test_non_utf8_line_quarantined_with_its_bytes(tmp_path):
     assert query(cfg, "select line, raw_bytes from ledger.quarantine") == [(2, bad)]
 
 
-def test_rebuild_gives_the_same_norm_tables(tmp_path):
-    cfg = make_config(tmp_path)
+def test_rebuild_gives_the_same_norm_tables(tmp_path, backend):
+    cfg = make_config(tmp_path, backend=backend)
     run_import(cfg, every_format(tmp_path)[:8])
     run_import(cfg, every_format(tmp_path)[8:], campaign="aleppo")
     before = norm_snapshot(cfg)
     assert before["norm.posts"] and before["norm.post_versions"]
-    con = connect(cfg.warehouse)
+    con = connect(cfg.warehouse, lake=cfg.lake)
     con.execute("delete from norm.post_hashtags")     # a norm table gone wrong
     con.close()
     out = invoke(cfg, "rebuild")

@@ -145,7 +145,7 @@ def forget_cmd(ctx: click.Context, post: str | None, author: str | None,
       tracker forget --author @someone --platform x
     """
     from .cli import echo_err, get_config
-    from .forget import forget
+    from .forget import forget, settle_lake
     from .store.db import connect
 
     if (post is None) == (author is None):
@@ -154,10 +154,18 @@ def forget_cmd(ctx: click.Context, post: str | None, author: str | None,
     con = connect(cfg.warehouse, lake=cfg.lake, wait=30, on_wait=echo_err)
     try:
         result = forget(con, post=post, author=author, platform=platform)
+        click.echo(result.line())
+        if result.already:
+            return
+        click.echo(f"Recorded in the ledger (ids only): run {result.run_id}.")
+        deleted = settle_lake(con, cfg.campaigns)
     finally:
         con.close()
-    click.echo(result.line())
-    if not result.already:
-        click.echo(f"Recorded in the ledger (ids only): run {result.run_id}.")
+    if deleted is None:
         click.echo("Next: tracker build, then tracker report, so that the models and reports "
                    "no longer show them.")
+        return
+    click.echo(f"Lake: the models were built without them, every earlier snapshot was expired "
+               f"and {deleted} file(s) that held them deleted (tracker report --as-of cannot "
+               "reach back before now).")
+    click.echo("Next: tracker report, so that the reports no longer show them.")

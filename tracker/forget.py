@@ -16,13 +16,16 @@ no later import or collection stores them again (warehouse/normalise/_forgotten.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
 
+from .config import Campaign
 from .errors import TrackerError
 from .store import ledger, segments
 from .store.db import require_full_build, scalar
+from .store.lake import checkpoint_file, is_lake, purge_history
 from .store.redact import Targets, redact_pages
 from .timeutil import utcnow
 
@@ -171,10 +174,11 @@ def forget(con: duckdb.DuckDBPyConnection, *, post: str | None = None,
         con.execute("rollback")
         raise
     segments.remove_orphans(con)   # the segments that held the pages as they were
-    # Deleted rows are reclaimed at a checkpoint, which renumbers the rows after them; the
-    # incremental build keeps row numbers as high-water marks, so renumber now, before the
-    # (full) next build takes new marks.
-    con.execute("force checkpoint")
+    # Deleted rows are reclaimed at a checkpoint of a DuckDB file, which renumbers the rows
+    # after them; the incremental build keeps row numbers as high-water marks, so renumber
+    # now, before the (full) next build takes new marks. A lake's row ids stay put, and its
+    # CHECKPOINT is DuckLake's whole maintenance (store.lake.checkpoint_file): not there.
+    checkpoint_file(con, force=True)
     return result
 
 
@@ -191,3 +195,16 @@ def _record(con: duckdb.DuckDBPyConnection, result: Forgotten) -> None:
 def _invalidate_models(con: duckdb.DuckDBPyConnection) -> None:
     """The next `tracker build` is a full one (rows were deleted)."""
     require_full_build(con)
+
+
+def settle_lake(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> int | None:
+    """On a lake, after `forget`: build the models (in full: they lose the rows) and purge the
+    lake's history (store.lake.purge_history), since its earlier snapshots, readable with
+    `--as-of` and DuckDB's `AT (VERSION => ...)`, still hold what was removed. Returns the
+    files deleted; None on a DuckDB file, where a checkpoint reclaims the deleted rows and the
+    next `tracker build` drops them from the models."""
+    if not is_lake(con):
+        return None
+    from .models import build
+    build(con, campaigns)
+    return purge_history(con)

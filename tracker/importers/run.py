@@ -25,7 +25,7 @@ from ..errors import ImportFormatError
 from ..pages import page_id
 from ..store import ledger
 from ..store.db import scalar
-from ..store.lake import is_lake
+from ..store.lake import checkpoint_file
 from ..store.load import _BATCH_IN, BatchResult, store_batch_table
 from ..store.normalise import SLICE_BYTES, prepare
 from .containers import Container
@@ -268,15 +268,11 @@ class Importer:
         self._finish(summary, "; ".join([summary.line(), *summary.notes]), start)
         # Write everything to the database file now, within the import's memory limit (a
         # checkpoint left to `close` would run with the default limit and use much more).
-        # Not on a lake: its commits wrote their files, and there CHECKPOINT runs DuckLake's
-        # whole maintenance (flush, expire, merge, rewrite, cleanup and orphan deletion),
-        # which `tracker maintain` does on its own terms (store/lake.py); it also crashed the
-        # process once in CI (a segmentation fault inside it, 2026-12-07).
-        if not is_lake(self.con):
-            try:
-                self.con.execute("checkpoint")
-            except duckdb.OutOfMemoryException:
-                pass   # `close` checkpoints with the default limit
+        # Not on a lake (store.lake.checkpoint_file).
+        try:
+            checkpoint_file(self.con)
+        except duckdb.OutOfMemoryException:
+            pass   # `close` checkpoints with the default limit
         _restore(self.con, saved)
         return summary
 

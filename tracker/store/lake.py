@@ -189,6 +189,23 @@ def maintain(con: duckdb.DuckDBPyConnection, keep_seconds: int = KEEP_SNAPSHOTS)
     return Maintained(len(merged), len(expired), len(deleted))
 
 
+def purge_history(con: duckdb.DuckDBPyConnection) -> int:
+    """Leave no earlier state of the lake anywhere (after `tracker forget`): every snapshot
+    but the current one expired, and every file that held rows since deleted. DuckLake keeps
+    deleted rows in their data files (a delete file marks them) and, for small inserts, in
+    the catalog (inlined data) for time travel, so in that order: the inlined rows are
+    written to files, every file holding a deleted row is rewritten without it, the earlier
+    snapshots are expired, and the files they alone referenced are deleted at once (a reader
+    still reading an earlier snapshot then fails and reads again). Returns the files
+    deleted. `tracker report --as-of` cannot reach back before it."""
+    con.execute(f"call ducklake_flush_inlined_data('{NAME}')")
+    con.execute(f"call ducklake_rewrite_data_files('{NAME}', delete_threshold => 0)")
+    con.execute(f"call ducklake_expire_snapshots('{NAME}', older_than => now())")
+    deleted = con.execute(f"call ducklake_cleanup_old_files('{NAME}', cleanup_all => true)"
+                          ).fetchall()
+    return len(deleted)
+
+
 def current_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
     """The lake snapshot the connection reads (None on a DuckDB file): a report records it, and
     `tracker report --as-of` reads it again."""
@@ -202,6 +219,20 @@ def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
     row = con.execute("select type = 'ducklake' from duckdb_databases() "
                       "where database_name = current_database()").fetchone()
     return bool(row and row[0])
+
+
+def checkpoint_file(con: duckdb.DuckDBPyConnection, *, force: bool = False) -> bool:
+    """CHECKPOINT a DuckDB file (`force`: even while other transactions run); on a lake do
+    nothing and return False. There CHECKPOINT is not a file checkpoint but DuckLake's whole
+    maintenance (flush inlined data, expire snapshots, merge and rewrite files, clean up and
+    delete orphaned files), which `tracker maintain` runs on its own terms (`maintain`);
+    it also crashed a process once in CI (a segmentation fault inside it, 2026-12-07). A
+    lake's commits have written their files, and its row ids do not move when rows are
+    deleted, so there is nothing a checkpoint must do."""
+    if is_lake(con):
+        return False
+    con.execute("force checkpoint" if force else "checkpoint")
+    return True
 
 
 def _literal(text: str) -> str:

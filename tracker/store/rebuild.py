@@ -19,6 +19,7 @@ import duckdb
 from ..config import Campaign
 from . import segments
 from .db import require_full_build, scalar
+from .lake import checkpoint_file
 from .normalise import SLICE_BYTES, normalise_batch, prepare
 
 # the sources whose pages were stored with their campaign assigned to every post
@@ -97,7 +98,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
         raise
     finally:
         con.execute(f"set memory_limit = '{saved}'")
-    con.execute("force checkpoint")
+    checkpoint_file(con, force=True)   # a DuckDB file only (store.lake)
     result.seconds = time.perf_counter() - start
     return result
 
