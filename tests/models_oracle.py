@@ -189,14 +189,18 @@ class Oracle(MartsMixin):
     def _bluesky_posts(self, body: dict, at: dt.datetime, synthetic: bool) -> None:
         """searchPosts/getPosts/getQuotes {posts}, feeds {feed: [{post, reason, reply}]},
         getPostThread {thread}, or one post view. Results are matched; reply parents/roots,
-        thread parents and replies and quoted record views are context."""
+        thread parents and replies, quoted record views and posts a feed item reposted (its
+        reason a reasonRepost: the repost is matched) are context."""
         self._page_keys = []
         views: list[tuple[dict, dict, bool]] = []     # (view, record, matched)
         if isinstance(body.get("posts"), list):
             views += [(p, p.get("record"), True) for p in body["posts"]]
         elif isinstance(body.get("feed"), list):
             for item in body["feed"]:
-                views.append((item["post"], item["post"].get("record"), True))
+                # an item reposted by the feed's account is someone else's post: context
+                reposted = (item.get("reason") or {}).get("$type") == \
+                    "app.bsky.feed.defs#reasonRepost"
+                views.append((item["post"], item["post"].get("record"), not reposted))
                 for ref in ("parent", "root"):
                     ctx = (item.get("reply") or {}).get(ref) or {}
                     if "record" in ctx:    # not a notFoundPost / blockedPost

@@ -93,7 +93,8 @@ def expected_posts(views: list[tuple[dict, bool]], reposts: list[dict]) -> dict[
 def feed_expectation(feed: dict) -> dict[str, tuple]:
     views = []
     for item in feed["feed"]:
-        views.append((item["post"], True))
+        # a post the feed's account reposted is someone else's: context (the repost matches)
+        views.append((item["post"], (item.get("reason") or {}).get("$type") != REPOST))
         for ref in ("parent", "root"):
             view = (item.get("reply") or {}).get(ref) or {}
             if "record" in view:
@@ -356,3 +357,26 @@ def test_very_long_lines_are_recognised_the_same(tmp_path, monkeypatch):
                 "select post_id, kind, matched from norm.posts order by 1",
                 "select author_id, followers from norm.author_observations order by 1"):
         assert query(big, sql) == query(small, sql)
+
+
+@pytest.mark.parametrize("name", ["bskyr_getAuthorFeed.json", "bskyr_getTimeline.json"])
+def test_a_feed_imported_for_a_campaign_counts_its_posts_not_the_reposted_ones(tmp_path, name):
+    """A feed item the account reposted delivers someone else's post: the campaign counts the
+    repost (by the reposting account), not the reposted post or its author."""
+    items = body(name)["feed"]
+    reposts = {(i["reason"]["by"]["did"], i["post"]["uri"]) for i in items
+               if (i.get("reason") or {}).get("$type") == REPOST}
+    own = {i["post"]["uri"]: i["post"]["author"]["did"] for i in items
+           if (i.get("reason") or {}).get("$type") != REPOST}
+    assert reposts and own
+    cfg = make_config(tmp_path, EXTRA)
+    run_import(cfg, [copy_fixture(tmp_path, name)], campaign="feed")
+    con = connect(cfg.warehouse)
+    try:
+        build(con, cfg.campaigns)
+        figures = con.execute("select posts, contributors from marts.campaign_summary "
+                              "where campaign = 'feed'").fetchone()
+    finally:
+        con.close()
+    assert figures == (len(own) + len(reposts),
+                       len(set(own.values()) | {by for by, _ in reposts}))

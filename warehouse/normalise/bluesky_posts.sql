@@ -2,7 +2,8 @@
 --   {posts: [...]}  searchPosts, getPosts, getQuotes: each post is a result (matched);
 --   {feed: [{post, reason?, reply?}]}  getAuthorFeed, getTimeline, getFeed, getListFeed: each
 --       item's post is a result; the reply.parent / reply.root views explain it (context); an
---       item whose reason is a reasonRepost is also a repost by reason.by (matched);
+--       item whose reason is a reasonRepost is a repost by reason.by (matched), and its post,
+--       someone else's, is context;
 --   {thread: {post, parent?, replies?}}  getPostThread: the anchor is the result, its parents
 --       and (nested) replies context;
 --   or one post view per record (matched).
@@ -42,7 +43,11 @@ views as (
     where json_type(payload) = 'OBJECT' and json_type(payload, '$.record') = 'OBJECT'
       and (payload->>'uri') is not null
     union all
-    select page_id, retrieved_at, synthetic, item->'post', true from items
+    -- a reposted post is delivered because the feed's account reposted it: context, as X's
+    -- retweeted tweet in includes.tweets (the repost itself is matched, below)
+    select page_id, retrieved_at, synthetic, item->'post',
+           (item->>'$.reason.$type') is distinct from 'app.bsky.feed.defs#reasonRepost'
+    from items
     union all
     select page_id, retrieved_at, synthetic, item->'$.reply.parent', false from items
     where json_type(item, '$.reply.parent.record') = 'OBJECT'
