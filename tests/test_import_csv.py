@@ -10,6 +10,8 @@ import pytest
 
 from tracker.errors import ImportFormatError
 from tracker.importers.csvrows import parse_time
+from tracker.models import build
+from tracker.store.db import connect
 
 from .import_helpers import make_config, query, run_import
 
@@ -139,3 +141,36 @@ def test_unknown_mapping_name_is_an_error(tmp_path):
 ])
 def test_parse_time(text, want):
     assert parse_time(text) == want
+
+
+def test_engagement_with_no_count_given_is_not_known_not_zero(tmp_path):
+    """A CrowdTangle row whose interaction cells are all empty, and a row that gives views
+    only, say nothing of engagement: not known (null), never 0, and not counted as known."""
+    empty = {c: "" for c in ("Total Interactions", "Likes", "Comments", "Shares", "Love", "Wow",
+                             "Haha", "Sad", "Angry", "Care", "Post Views")}
+    rows = [ct_row(1, "2016-04-29 10:00:00 EDT", "#MakeFacebookRed one"),
+            ct_row(2, "2016-04-29 11:00:00 EDT", "#MakeFacebookRed two", **empty),
+            ct_row(3, "2016-04-29 12:00:00 EDT", "#MakeFacebookRed three",
+                   **{**empty, "Post Views": "900"})]
+    path = tmp_path / "crowdtangle.csv"
+    write_csv(path, CT_HEADER, rows)
+    cfg = make_config(tmp_path)
+    run_import(cfg, [path])
+    con = connect(cfg.warehouse)
+    try:
+        build(con, cfg.campaigns)
+        got = con.execute("select posts, engagement, engagement_known_posts, likes, "
+                          "engagement_per_post from marts.campaign_summary "
+                          "where campaign = 'red'").fetchone()
+        posts = dict(con.execute("select post_id, engagement from core.campaign_posts "
+                                 "where campaign = 'red'").fetchall())
+    finally:
+        con.close()
+    # in plain Python: the reactions of the kinds given, comments and shares of row 1
+    head = {h: i for i, h in enumerate(CT_HEADER)}
+    reactions = sum(int(rows[0][head[h]]) for h in ("Likes", "Love", "Wow", "Haha", "Sad",
+                                                    "Angry", "Care"))
+    first = reactions + int(rows[0][head["Comments"]]) + int(rows[0][head["Shares"]])
+    assert got == (3, first, 1, reactions, first)
+    assert posts == {rows[0][head["URL"]]: first, rows[1][head["URL"]]: None,
+                     rows[2][head["URL"]]: None}

@@ -18,7 +18,7 @@
 -- actual_impressions: sum of reported impressions (null when reported for none)
 -- frequency: potential_impressions / potential_reach
 -- engageable_posts: posts that can receive engagement (all but reposts)
--- engagement_known_posts: posts with an engagement observation
+-- engagement_known_posts: posts whose engagement is known (any of its counts observed)
 -- engagement_known_share: engagement_known_posts / engageable_posts
 -- likes: sum of likes (null when no post was observed)
 -- reposts: sum of reposts received

@@ -19,7 +19,8 @@
 -- potential_impressions: sum of followers at posting over those posts (null when none)
 -- impressions_known_posts: posts whose platform reported actual impressions for them
 -- actual_impressions: sum of reported impressions (null when none reported)
--- engagement_known_posts: posts with an engagement observation (reposts carry none)
+-- engagement_known_posts: posts whose engagement is known (any of its counts observed;
+--   reposts carry none)
 -- likes: sum of likes (null when no post has an engagement observation)
 -- reposts: sum of reposts
 -- replies: sum of replies

@@ -39,7 +39,8 @@
 -- quotes: quotes observed
 -- impressions: actual impressions where the platform reported them for the post (X
 --   impression_count, for posts made since X counted views: core.posts.reports_impressions)
--- engagement: likes + reposts + replies + quotes (missing counts as 0; null for reposts)
+-- engagement: likes + reposts + replies + quotes (a missing count as 0; null when none of the four
+--   is known, and for reposts)
 -- engagement_observed_at: time of the engagement observation used
 -- synthetic: true for data from the simulated source
 -- norm_row: the post's row in norm.posts (lets a mart fetch a post's text without a scan)
@@ -110,7 +111,8 @@ select
     coalesce(b.followers, f.followers) as followers_at_post,
     e.likes, e.reposts, e.replies, e.quotes,
     case when p.reports_impressions then e.impressions end as impressions,
-    case when e.observed_at is not null
+    -- known when any of its counts is (an observation of views alone says nothing of it)
+    case when coalesce(e.likes, e.reposts, e.replies, e.quotes) is not null
          then coalesce(e.likes, 0) + coalesce(e.reposts, 0) + coalesce(e.replies, 0)
               + coalesce(e.quotes, 0) end as engagement,
     e.observed_at as engagement_observed_at,

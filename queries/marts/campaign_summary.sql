@@ -40,7 +40,8 @@
 --   (impressions_known_share).
 -- frequency: potential_impressions / potential_reach (null when either is not known)
 -- engageable_posts: posts that can receive engagement (all but reposts)
--- engagement_known_posts: posts with an engagement observation (never reposts)
+-- engagement_known_posts: posts whose engagement is known (any of its counts observed; never
+--   reposts)
 -- engagement_known_share: engagement_known_posts / engageable_posts (0 to 1; null when no
 --   post can receive engagement)
 -- likes: sum of likes over posts (latest observation); null when no post was observed

@@ -20,7 +20,7 @@
 -- actual_impressions: sum of the impressions the platform reported (null when none)
 -- frequency: potential_impressions / potential_reach (null when either is not known)
 -- engageable_posts: posts that can receive engagement (all but reposts)
--- engagement_known_posts: posts with an engagement observation
+-- engagement_known_posts: posts whose engagement is known (any of its counts observed)
 -- engagement_known_share: engagement_known_posts / engageable_posts (null when none)
 -- likes: sum of likes (null when no post was observed)
 -- reposts: sum of reposts received (null when no post was observed)

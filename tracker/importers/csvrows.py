@@ -119,8 +119,10 @@ class Mapping:
             if f in out:
                 out[f] = _number(out[f])  # type: ignore[arg-type]
         if self.reaction_columns:
-            vals = [_number(row.get(c)) for c in self.reaction_columns]
-            out["reactions"] = sum(v for v in vals if v is not None)
+            vals = [v for v in (_number(row.get(c)) for c in self.reaction_columns)
+                    if v is not None]
+            # reactions of the kinds given; not known (not 0) when every cell is empty
+            out["reactions"] = sum(vals) if vals else None
         out["hashtags"] = tags_in_text(str(out.get("text") or ""))
         return out, None
 
