@@ -118,7 +118,9 @@ class MartsMixin:
                 rows = sorted((-v, pl, a) for (pl, a), v in vals.items() if v is not None)
                 for rank, (v, pl, a) in enumerate(rows[:25], 1):
                     out.add((c.name, metric, rank, pl, a, self.handle(pl, a), -v))
-            mentions = Counter((p.platform, h) for p in posts for h in p.mentions)
+            # a repost's mentions are the reposted text's (and X's "RT @author"): not counted
+            mentions = Counter((p.platform, h) for p in posts if p.kind != "repost"
+                               for h in p.mentions)
             rows = sorted((-n, pl, h) for (pl, h), n in mentions.items())
             for rank, (v, pl, h) in enumerate(rows[:25], 1):
                 ids = sorted(a for (pl2, a), (_, hd) in self.handles.items()

@@ -111,11 +111,13 @@ def test_a_warehouse_from_before_the_keys_gets_them_and_the_same_marts(tmp_path,
         con.close()
     n, wrong = wrong_keys(cfg)
     assert n > 20 and wrong == []
-    # handles were shown: the leading authors' (looked up by id), the mentioned accounts'
-    # ids (looked up by handle), the leading posts' authors'
+    # handles were shown: the leading authors' (looked up by id) and the leading posts'
+    # authors'
     leaders = before["top_contributors"]
     assert all(r[5] for r in leaders if r[1] != "mentions" and r[3] != "facebook")
-    assert any(r[4] for r in leaders if r[1] == "mentions")
+    # (the ids of mentioned accounts, looked up by handle, are checked against plain Python
+    # in tests/test_models_marts.py: these archives mention known accounts only in reposts,
+    # which do not count as mentions)
     assert all(r[5] for r in before["top_posts"] if r[2] != "facebook")
     assert after == before
 

@@ -1,5 +1,7 @@
 -- One row per (campaign, post, mentioned account): the @-mentions in campaign posts, kept
--- incrementally for marts.top_contributors.
+-- incrementally for marts.top_contributors. Reposts are left out, as in the network: an X
+-- retweet's entities name the retweeted author ("RT @author") and repeat the mentions of the
+-- retweeted text, which count once, on the original.
 -- @incremental campaign, platform, post_id, mentioned_handle
 -- @changes core.campaign_posts(campaign, platform, post_id)
 -- @changes norm.post_mentions(platform, post_id)
@@ -13,6 +15,7 @@
 with
 posts as (
     select campaign, platform, post_id, created_at from core.campaign_posts
+    where kind <> 'repost'
 )
 select p.campaign, m.platform, m.post_id, m.mentioned_handle, p.created_at
 from posts p

@@ -6,7 +6,7 @@
 -- campaign: campaign name from the config
 -- metric: 'posts' (posts made), 'potential_impressions' (sum of followers at posting),
 --   'engagement' (engagement received on their posts) or 'mentions' (times the account was
---   @-mentioned in campaign posts)
+--   @-mentioned in campaign posts other than reposts)
 -- rank: 1 to 25 within (campaign, metric)
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- author_id: the account's identity (null for a mentioned account never seen as an author)
