@@ -63,12 +63,21 @@ def tag_overlap(o) -> set[tuple]:
     out = set()
     for c in o.campaigns:
         users: dict = defaultdict(set)
+        used: set = set()
         for p in o.members(c):
             for tag, _ in p.tags:
-                users[tag].add((p.platform, p.author_id))
+                used.add(tag)
+                if p.author_id:      # a post by no known author adds no contributor
+                    users[tag].add((p.platform, p.author_id))
+
         for a, b in combinations(sorted(c.norm_tags), 2):
+            # 0 when no post carries the tag; not known when no author of one is
+            na, nb = (len(users[t]) if users[t] or t not in used else None for t in (a, b))
+            if na is None or nb is None:
+                out.add((c.name, a, b, na, nb, None, None, None))
+                continue
             both, either = users[a] & users[b], users[a] | users[b]
-            out.add((c.name, a, b, len(users[a]), len(users[b]), len(both), len(either),
+            out.add((c.name, a, b, na, nb, len(both), len(either),
                      r9(len(both) / len(either)) if either else None))
     return out
 

@@ -174,3 +174,24 @@ def test_engagement_with_no_count_given_is_not_known_not_zero(tmp_path):
     assert got == (3, first, 1, reactions, first)
     assert posts == {rows[0][head["URL"]]: first, rows[1][head["URL"]]: None,
                      rows[2][head["URL"]]: None}
+
+
+def test_tag_overlap_says_not_known_for_a_tag_whose_posts_have_no_known_author(tmp_path):
+    """#حلب_تحترق only on a post with an empty account cell: its contributors are not known
+    (not 0), nor are the pair's shared and either; #AleppoIsBurning's known author counts."""
+    rows = [ct_row(1, "2016-04-29 10:00:00 EDT", "#AleppoIsBurning #حلب_تحترق",
+                   **{"Facebook Id": "", "User Name": "", "Page Name": ""}),
+            ct_row(2, "2016-04-29 11:00:00 EDT", "#AleppoIsBurning")]
+    path = tmp_path / "crowdtangle.csv"
+    write_csv(path, CT_HEADER, rows)
+    cfg = make_config(tmp_path)
+    run_import(cfg, [path])
+    con = connect(cfg.warehouse)
+    try:
+        build(con, cfg.campaigns)
+        got = con.execute("select tag_a, tag_b, contributors_a, contributors_b, "
+                          "contributors_both, contributors_either, jaccard "
+                          "from marts.tag_overlap where campaign = 'aleppo'").fetchall()
+    finally:
+        con.close()
+    assert got == [("aleppoisburning", "حلب_تحترق", 1, None, None, None, None)]
