@@ -257,3 +257,15 @@ def test_two_language_codes_of_one_name_get_a_bar_each():
     assert spec["encoding"]["y"]["field"] == "label"
     assert [v["label"] for v in spec["data"]["values"]] == [
         "Indonesian (in)", "Indonesian (id)", "Arabic"]
+
+
+@pytest.mark.parametrize("tz,shown", [("Europe/Paris", "2016-04-28 12:00"),
+                                      ("Asia/Kolkata", "2016-04-28 15:30"),
+                                      ("Asia/Kathmandu", "2016-04-28 15:45")])
+def test_the_peak_hour_shows_where_it_starts_in_the_campaigns_zone(tz, shown):
+    """The peak is a UTC hour; in a zone half or three quarters of an hour off, it starts at
+    :30 or :45 local time, which the headline must say (it once printed 15:00)."""
+    from tracker.report.sections import figure_values
+    peak = dt.datetime(2016, 4, 28, 10, tzinfo=dt.UTC)
+    assert figure_values({"peak_hour": peak, "peak_hour_posts": 12}, tz)["peak_hour"] == (
+        f"{shown} (12 posts)")

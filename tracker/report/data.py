@@ -185,7 +185,7 @@ def bursts(con, c: Campaign, w: Window, present: set[str]) -> Rows:
                strftime(timezone('{tz}', start_hour), '{ISO}') as start,
                strftime(timezone('{tz}', end_hour) + interval 1 hour,
                         '{ISO}') as "end",
-               strftime(timezone('{tz}', peak_hour), '%Y-%m-%d %H:00') as peak,
+               strftime(timezone('{tz}', peak_hour), '%Y-%m-%d %H:%M') as peak,
                peak_posts, baseline_posts
         from marts.bursts where campaign = ? and {cond} order by start_hour""",
                 [c.name, *params])

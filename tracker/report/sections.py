@@ -70,20 +70,22 @@ def fmt_number(value: Any) -> str:
     return f"{value:,}"
 
 
-def fmt_time(value: Any, tz: str, hour_only: bool = False) -> str:
+def fmt_time(value: Any, tz: str) -> str:
+    """A time in the campaign's zone, to the minute: a UTC hour starts at :30 or :45 in some
+    zones (Asia/Kolkata, Asia/Kathmandu), so even an hour's start shows its minutes."""
     if value is None:
         return "none"
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
             value = value.astimezone(ZoneInfo(tz))
-        return value.strftime("%Y-%m-%d %H:00" if hour_only else "%Y-%m-%d %H:%M")
+        return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 
 def figure_values(s: dict[str, Any], tz: str) -> dict[str, str]:
     out = {k: fmt_number(s.get(k)) for k in FIGURES if k not in (
         "peak_hour", "first_post", "last_post")}
-    peak = fmt_time(s.get("peak_hour"), tz, hour_only=True)
+    peak = fmt_time(s.get("peak_hour"), tz)
     if s.get("peak_hour") is not None:
         peak += f" ({fmt_number(s.get('peak_hour_posts'))} posts)"
     out["peak_hour"] = peak
