@@ -44,16 +44,18 @@
 --   reposts)
 -- engagement_known_share: engagement_known_posts / engageable_posts (0 to 1; null when no
 --   post can receive engagement)
--- likes: sum of likes over posts (latest observation); null when no post was observed
+-- likes: sum of likes over posts (each post's latest observation; Mastodon: the largest seen,
+--   core.platforms.counts); null when no post was observed
 -- reposts: sum of reposts received; null when no post was observed
 -- replies: sum of replies received; null when no post was observed
 -- quotes: sum of quotes received; null when no post was observed
 -- engagement: Likes + reposts + replies + quotes received (Facebook: reactions, shares and
---   comments), from each post's latest observation. Reposts carry none of their own: the
---   original's count it. Not known (null) when no post was observed; otherwise the sum over
---   the observed posts (engagement_known_share).
--- engagement_per_post: Engagement divided by the posts it is known for (posts with an
---   engagement observation; never reposts). Null when not known.
+--   comments), from each post's latest observation (Mastodon: each count the largest seen,
+--   as instances count only what reached them). Reposts carry none of their own: the
+--   original's count it. Not known (null) when no post's engagement is known; otherwise the
+--   sum over the posts whose engagement is known (engagement_known_share).
+-- engagement_per_post: Engagement divided by the posts it is known for (never reposts).
+--   Null when not known.
 -- first_post: Time of the earliest post that counts.
 -- last_post: Time of the latest post that counts.
 -- peak_hour: The clock hour with the most posts (the earliest of equal hours).
