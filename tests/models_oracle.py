@@ -29,6 +29,15 @@ def ts(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
 
 
+# Per platform, which of (likes, reposts, replies, quotes) every post's payload gives: X v2
+# public_metrics and Bluesky post views all four; Mastodon statuses favourites, reblogs and
+# replies (quotes_count only on servers with quotes); Facebook exports reactions, shares and
+# comments. A post lacking one of them (an X v1.1 status: no reply or quote count) has no known
+# engagement.
+ALWAYS = {"x": (True, True, True, True), "bluesky": (True, True, True, True),
+          "mastodon": (True, True, True, False), "facebook": (True, True, True, False)}
+
+
 @dataclass
 class Post:
     platform: str
@@ -297,10 +306,14 @@ class Oracle(MartsMixin):
                 for column in zip(*obs.values(), strict=True))
         else:
             likes, reposts, replies, quotes, imp = obs[max(obs)]
+        counts = (likes, reposts, replies, quotes)
         return {"likes": likes, "reposts": reposts, "replies": replies, "quotes": quotes,
                 "impressions": (imp if p.platform == "x" and p.created_at >= X_VIEWS_SINCE
                                 else None),
-                "engagement": sum(v or 0 for v in (likes, reposts, replies, quotes))}
+                "engagement": (sum(v or 0 for v in counts) if any(v is not None for v in counts)
+                               and all(v is not None for v, always
+                                       in zip(counts, ALWAYS.get(p.platform, ()), strict=False)
+                                       if always) else None)}
 
     def local(self, c: Campaign, t: dt.datetime) -> dt.datetime:
         return t.astimezone(ZoneInfo(c.timezone))

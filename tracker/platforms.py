@@ -36,6 +36,11 @@ class Platform:
     # or 'largest' (per count, the largest observed: where each reader sees only part of the
     # interactions, as a Mastodon instance does for a remote status)
     counts: str = "latest"
+    # the counts every post of the platform has (its API or export always gives them): a post's
+    # engagement is known only when all of them are (an X v1.1 status from the standard API
+    # gives no reply or quote count: its likes + retweets are not its engagement); empty: any
+    # one count known makes it known (exports of other platforms, whose columns vary)
+    engagement_counts: tuple[str, ...] = ()
 
 
 ALL_KINDS = ("original", "repost", "reply", "quote")
@@ -44,16 +49,20 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform("x", "X", "the tweet id (the first id of an edited tweet's edit history)",
              "the user id", ALL_KINDS,
              "likes, retweets, replies and quotes (public_metrics)",
-             dt.datetime(2022, 12, 15, tzinfo=dt.UTC)),
+             dt.datetime(2022, 12, 15, tzinfo=dt.UTC),
+             engagement_counts=("likes", "reposts", "replies", "quotes")),
     Platform("mastodon", "Mastodon",
              "the status uri (the same on every instance)", "the account's profile url",
              ALL_KINDS, "favourites, reblogs, replies and quotes of the status",
-             counts="largest"),
+             counts="largest",
+             engagement_counts=("likes", "reposts", "replies")),
     Platform("bluesky", "Bluesky", "the at:// uri of the post", "the DID",
-             ALL_KINDS, "likes, reposts, replies and quotes of the post view"),
+             ALL_KINDS, "likes, reposts, replies and quotes of the post view",
+             engagement_counts=("likes", "reposts", "replies", "quotes")),
     Platform("facebook", "Facebook", "the post id, else its url (exports)",
              "the page or account id", ("original",),
-             "reactions (as likes), shares (as reposts) and comments (as replies)"),
+             "reactions (as likes), shares (as reposts) and comments (as replies)",
+             engagement_counts=("likes", "reposts", "replies")),
 )}
 
 DEFAULT = Platform("", "", "the export's post id column", "the export's author column",
@@ -66,7 +75,8 @@ def platform(name: str) -> Platform:
     if known is not None:
         return known
     return Platform(name, name, DEFAULT.post_identity, DEFAULT.author_identity, DEFAULT.kinds,
-                    DEFAULT.engagement, DEFAULT.impressions_since, DEFAULT.counts)
+                    DEFAULT.engagement, DEFAULT.impressions_since, DEFAULT.counts,
+                    DEFAULT.engagement_counts)
 
 
 def label(name: str) -> str:
@@ -90,7 +100,9 @@ DOC = ("One row per platform the tracker knows (written from tracker/platforms.p
         "impressions_since": "posts made since then carry actual impressions (null: the "
                              "platform reports none)",
         "counts": "which reading of a post's counts is its engagement: 'latest' observation, "
-                  "or 'largest' per count (Mastodon: each instance sees only part of them)"})
+                  "or 'largest' per count (Mastodon: each instance sees only part of them)",
+        "engagement_counts": "the counts (comma-separated) that must all be known for a "
+                             "post's engagement to be known (null: any one)"})
 
 
 def write_platforms(con: duckdb.DuckDBPyConnection) -> None:
@@ -101,8 +113,10 @@ def write_platforms(con: duckdb.DuckDBPyConnection) -> None:
     # one row per platform of the registry; no primary key, which a lake cannot have
     reset_table(con, TABLE, "platform varchar not null, label varchar not null, "
                 "post_identity varchar, author_identity varchar, kinds varchar, "
-                "engagement varchar, impressions_since timestamptz, counts varchar not null")
-    con.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?)",
+                "engagement varchar, impressions_since timestamptz, counts varchar not null, "
+                "engagement_counts varchar")
+    con.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(p.name, p.label, p.post_identity, p.author_identity, ", ".join(p.kinds),
-                      p.engagement, p.impressions_since, p.counts)
+                      p.engagement, p.impressions_since, p.counts,
+                      ",".join(p.engagement_counts) or None)
                      for p in PLATFORMS.values()])

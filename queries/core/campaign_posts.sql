@@ -39,8 +39,10 @@
 -- quotes: quotes observed
 -- impressions: actual impressions where the platform reported them for the post (X
 --   impression_count, for posts made since X counted views: core.posts.reports_impressions)
--- engagement: likes + reposts + replies + quotes (a missing count as 0; null when none of the four
---   is known, and for reposts)
+-- engagement: likes + reposts + replies + quotes (a count the platform does not always give,
+--   when missing, as 0); null when a count it always gives is not known
+--   (core.platforms.engagement_counts: an X v1.1 status has no reply or quote count), when
+--   none is, and for reposts
 -- engagement_observed_at: time of the engagement observation used
 -- synthetic: true for data from the simulated source
 -- norm_row: the post's row in norm.posts (lets a mart fetch a post's text without a scan)
@@ -95,7 +97,8 @@ engagement as (
               arg_max(o.replies, o.observed_at)) as replies,
            if(any_value(r.counts) = 'largest', max(o.quotes), arg_max(o.quotes, o.observed_at))
                as quotes,
-           arg_max(o.impressions, o.observed_at) as impressions
+           arg_max(o.impressions, o.observed_at) as impressions,
+           coalesce(any_value(r.engagement_counts), '') as required
     from norm.engagement_observations o
     left join core.platforms r on r.platform = o.platform
     where (o.platform, o.post_id) in (select platform, post_id from posts where kind <> 'repost')
@@ -111,8 +114,13 @@ select
     coalesce(b.followers, f.followers) as followers_at_post,
     e.likes, e.reposts, e.replies, e.quotes,
     case when p.reports_impressions then e.impressions end as impressions,
-    -- known when any of its counts is (an observation of views alone says nothing of it)
+    -- known when every count the platform always gives is (core.platforms.engagement_counts;
+    -- elsewhere any one: an observation of views alone says nothing of it)
     case when coalesce(e.likes, e.reposts, e.replies, e.quotes) is not null
+              and (e.likes is not null or not contains(e.required, 'likes'))
+              and (e.reposts is not null or not contains(e.required, 'reposts'))
+              and (e.replies is not null or not contains(e.required, 'replies'))
+              and (e.quotes is not null or not contains(e.required, 'quotes'))
          then coalesce(e.likes, 0) + coalesce(e.reposts, 0) + coalesce(e.replies, 0)
               + coalesce(e.quotes, 0) end as engagement,
     e.observed_at as engagement_observed_at,
