@@ -14,6 +14,12 @@ def r9(x: float) -> float:
     return round(x, 9)
 
 
+
+def _authors_known(posts: list) -> tuple:
+    """(posts whose author is known, their share of the posts)."""
+    known = sum(1 for p in posts if p.author_id)
+    return known, r9(known / len(posts))
+
 class MartsMixin:
     """Each method computes one mart as its SQL header defines it, as a set of tuples."""
 
@@ -74,7 +80,7 @@ class MartsMixin:
             if not posts:
                 out.add((c.name, 0, 0, 0, None, None, None, 0, None, None, None, 0, 0, None,
                          None, None, None, None, None, None, None, None, None, None, False,
-                         ""))
+                         "", 0, None))
                 continue
             reach = _reach(self, posts)
             m = [self.metrics(p) for p in posts]
@@ -95,7 +101,7 @@ class MartsMixin:
                      r9(tot["engagement"] / observed) if observed else None,
                      min(p.created_at for p in posts), max(p.created_at for p in posts),
                      peak, hours[peak], any(p.synthetic for p in posts),
-                     ", ".join(sorted({p.platform for p in posts}))))
+                     ", ".join(sorted({p.platform for p in posts})), *_authors_known(posts)))
         return out
 
     def top_contributors(self) -> set[tuple]:
@@ -284,7 +290,8 @@ MART_COLUMNS = {
                          "frequency, engageable_posts, engagement_known_posts, "
                          "engagement_known_share, likes, reposts, replies, quotes, engagement, "
                          "engagement_per_post, first_post, last_post, peak_hour, "
-                         "peak_hour_posts, synthetic, platforms"),
+                         "peak_hour_posts, synthetic, platforms, author_known_posts, "
+                         "author_known_share"),
     "top_contributors": "campaign, metric, rank, platform, author_id, handle, value",
     "top_posts": ("campaign, rank, platform, post_id, handle, created_at, kind, likes, "
                   "reposts, replies, quotes, engagement"),

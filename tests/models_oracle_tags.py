@@ -21,7 +21,7 @@ TAG_COLUMNS = {
         "impressions_known_share, actual_impressions, frequency, engageable_posts, "
         "engagement_known_posts, engagement_known_share, likes, reposts, replies, quotes, "
         "engagement, engagement_per_post, first_post, last_post, peak_hour, peak_hour_posts, "
-        "synthetic"),
+        "synthetic, author_known_posts, author_known_share"),
 }
 
 
@@ -114,7 +114,9 @@ def figures(o, posts: list) -> tuple:
             tot["likes"], tot["reposts"], tot["replies"], tot["quotes"], tot["engagement"],
             r9(tot["engagement"] / observed) if observed else None,
             min(p.created_at for p in posts), max(p.created_at for p in posts), peak,
-            hours[peak], any(p.synthetic for p in posts))
+            hours[peak], any(p.synthetic for p in posts),
+            sum(1 for p in posts if p.author_id),
+            r9(sum(1 for p in posts if p.author_id) / len(posts)))
 
 
 ORACLES = {"tag_variants": tag_variants, "tag_overlap": tag_overlap,

@@ -470,6 +470,13 @@ def test_posts_without_a_known_author_count_for_no_account(tmp_path, backend):
     try:
         assert con.execute("select count(*) from norm.posts where author_id is null"
                            ).fetchone() == (3,)
+        # the share of posts whose author is known, which the report shows beside
+        # contributors ("known for 25% of posts")
+        tagged = [r for r in first + second if "#makefacebookred" in r[2].lower()]
+        known = [r for r in tagged if r[3].strip()]
+        assert con.execute("select author_known_posts, author_known_share from "
+                           "marts.campaign_summary where campaign = 'red'").fetchone() == (
+            len(known), len(known) / len(tagged)) == (1, 0.25)
         # the link's two posts by no known author: one key, merged
         assert con.execute("select posts from core.campaign_link_authors where campaign = "
                            "'red' and author_id is null").fetchall() == [(2,)]

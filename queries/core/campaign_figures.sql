@@ -9,6 +9,8 @@
 -- all_platforms: true on the row of all platforms together
 -- posts: campaign posts (marts.campaign_summary)
 -- contributors: distinct accounts with a post (null when no post's account is known)
+-- author_known_posts: posts whose author is known
+-- author_known_share: author_known_posts / posts
 -- followers_known_posts: posts whose author's follower count is known
 -- followers_known_share: followers_known_posts / posts
 -- potential_reach: sum of followers over distinct contributors (null when none known)
@@ -53,6 +55,7 @@ reach as (
 totals as (
     select campaign, platform, grouping(platform) = 1 as all_platforms,
            sum(posts)::bigint as posts,
+           sum(author_known_posts)::bigint as author_known_posts,
            sum(followers_known_posts)::bigint as followers_known_posts,
            sum(potential_impressions)::bigint as potential_impressions,
            sum(impressions_known_posts)::bigint as impressions_known_posts,
@@ -83,6 +86,8 @@ peak as (
 select
     t.campaign, t.platform, t.all_platforms, t.posts,
     r.contributors,
+    t.author_known_posts,
+    t.author_known_posts / nullif(t.posts, 0) as author_known_share,
     t.followers_known_posts,
     t.followers_known_posts / nullif(t.posts, 0) as followers_known_share,
     r.potential_reach,

@@ -14,6 +14,7 @@
 -- lang: language code ('und' when undetermined or missing)
 -- platform: the platform (core.platforms; x, mastodon, bluesky, facebook, ...)
 -- posts: campaign posts
+-- author_known_posts: posts whose author is known (a CSV row may have no account)
 -- engageable_posts: posts that can receive engagement (all but reposts)
 -- followers_known_posts: posts whose author's followers at posting are known
 -- potential_impressions: sum of followers at posting over those posts (null when none)
@@ -34,6 +35,7 @@ posts as (
     select * from core.campaign_posts
 )
 select campaign, hour, local_weekday, local_hour, lang, platform, count(*) as posts,
+       count(author_id) as author_known_posts,
        count(*) filter (where kind <> 'repost') as engageable_posts,
        count(followers_at_post) as followers_known_posts,
        sum(followers_at_post)::bigint as potential_impressions,

@@ -62,6 +62,9 @@
 -- peak_hour_posts: posts in the peak hour
 -- synthetic: true if any post comes from the simulated source
 -- platforms: the platforms with posts, sorted and comma-separated (e.g. 'mastodon, x')
+-- author_known_posts: posts whose author is known (a CSV export's row may name no account)
+-- author_known_share: author_known_posts / posts (0 to 1; null without posts): below 1,
+--   contributors and potential reach count the known authors only (a lower bound)
 with
 campaigns as (
     select campaign, title, timezone from core.campaigns
@@ -84,7 +87,8 @@ select
     f.likes, f.reposts, f.replies, f.quotes, f.engagement, f.engagement_per_post,
     f.first_post, f.last_post, f.peak_hour, f.peak_hour_posts,
     coalesce(f.synthetic, false) as synthetic,
-    coalesce(f.platforms, '') as platforms
+    coalesce(f.platforms, '') as platforms,
+    coalesce(f.author_known_posts, 0) as author_known_posts, f.author_known_share
 from campaigns c
 left join figures f using (campaign)
 order by c.campaign

@@ -33,6 +33,9 @@
 -- peak_hour: the UTC hour with the most posts on the platform (the earliest of equal hours)
 -- peak_hour_posts: posts in that hour on the platform
 -- synthetic: true if any of the platform's posts comes from the simulated source
+-- author_known_posts: the platform's posts whose author is known
+-- author_known_share: author_known_posts / posts (below 1: contributors count the known
+--   authors only)
 with
 figures as (
     select * from core.campaign_figures where not all_platforms
@@ -44,6 +47,7 @@ select
     potential_impressions, impressions_known_posts, impressions_known_share,
     actual_impressions, frequency, engageable_posts, engagement_known_posts,
     engagement_known_share, likes, reposts, replies, quotes, engagement,
-    engagement_per_post, first_post, last_post, peak_hour, peak_hour_posts, synthetic
+    engagement_per_post, first_post, last_post, peak_hour, peak_hour_posts, synthetic,
+    author_known_posts, author_known_share
 from figures
 order by campaign, first_post, platform

@@ -19,7 +19,8 @@ LABELS = {"posts": "Posts", "contributors": "Contributors", "potential_reach": "
           "engagement_per_post": "Engagement per post", "peak_hour": "Peak hour",
           "first_post": "First post", "last_post": "Last post", "coverage": "Coverage"}
 # figure -> (the summary column saying for what share of posts it is known, of what posts)
-KNOWN_SHARE = {"potential_reach": ("followers_known_share", "posts"),
+KNOWN_SHARE = {"contributors": ("author_known_share", "posts"),
+               "potential_reach": ("followers_known_share", "posts"),
                "potential_impressions": ("followers_known_share", "posts"),
                "actual_impressions": ("impressions_known_share", "posts"),
                "engagement": ("engagement_known_share", "posts that can receive it"),
