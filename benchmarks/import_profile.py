@@ -91,6 +91,8 @@ def main() -> None:
     print(summary.line())
     print(f"total {total:.2f} s, read {int(io['rchar']) / 2**20:,.0f} MB, written "
           f"{int(io['wchar']) / 2**20:,.0f} MB, warehouse {size:,.0f} MB, peak RSS {rss:.0f} MB")
+    print(f"DuckDB statements {sum(timed.seconds.values()):.2f} s in all (the rest: Python on "
+          "the storing thread, and waiting for the reader thread)")
     print("commits:", " ".join(f"{s:.2f}" for s in timed.commits))
     for key, seconds in sorted(timed.seconds.items(), key=lambda kv: -kv[1])[:args.top]:
         print(f"{seconds:7.2f} s {timed.calls[key]:5d}x {timed.written[key] / 2**20:6.0f} MB "

@@ -148,8 +148,13 @@ def drop_known(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def write_segment(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """The payloads of temp `table` (new pages only) to a new segment, durably; its name."""
-    return segments.write(con, f"select page_id, payload from {table} order by rowid")
+    """The payloads of temp `table` (new pages only) to a new segment, in rowid order,
+    durably; its name. DuckDB keeps a table's insertion order in what it writes unless
+    preserve_insertion_order is off (the default is on), so sorting by rowid, which costs
+    a copy of the batch's payloads, is needed only then."""
+    order = "" if scalar(con, "select current_setting('preserve_insertion_order')") \
+        else " order by rowid"
+    return segments.write(con, f"select page_id, payload from {table}{order}")
 
 
 def store_pages(con: duckdb.DuckDBPyConnection, table: str, inline: bool = False,
