@@ -24,7 +24,7 @@ from ..store import ledger, segments
 from ..store.db import scalar
 from ..store.lake import is_lake
 from ..store.load import _BATCH_IN, BatchResult, drop_known, store_batch_table, write_segment
-from ..store.normalise import MERGE_SQL, SLICE_BYTES, parse_batch, prepare, release
+from ..store.normalise import MERGE_SQL, parse_batch, prepare, release
 from .batch import Batch, release_memory
 from .containers import Container
 from .formats import Bad, Record
@@ -41,6 +41,11 @@ BATCH_BYTES = 24 * 1024 * 1024
 MEMORY_FLOOR = 256 * 1024 * 1024
 MEMORY_PER_RECORD_BYTE = 20
 MEMORY_RETRIES = 6
+# A batch's pages are parsed in slices of about this many bytes (store.normalise.SLICE_BYTES
+# says why). Larger than there: an import parses before its transaction, so a slice's
+# tables are freed when the next replaces them, and each slice costs about 25 ms of
+# statements whatever its size (4 MB: 41 slices for the 150 MB archive, 16 MB: 12).
+SLICE_BYTES = 16 * 1024 * 1024
 # At the end of a container member, a batch holding this many input bytes is stored even if
 # not full: a killed import resumes after the last stored member (reading.MemberDone).
 MEMBER_FLUSH_BYTES = 16 * 1024 * 1024
