@@ -9,8 +9,6 @@ from ..pages import page_id
 from .formats import Record
 from .reading import MemberDone
 
-BATCH_RECORDS = 20_000
-
 
 def release_memory() -> None:
     """Give freed heap memory back to the OS (glibc only): without it, the large blocks freed
@@ -92,5 +90,5 @@ class Batch:
         for name in ("page_ids", "formats", "platforms", "requests", "retrieved", "payloads"):
             getattr(self, name).clear()
 
-    def full(self, bytes_limit: int) -> bool:
-        return self.bytes >= bytes_limit or self.records >= BATCH_RECORDS
+    def full(self, bytes_limit: int, records_limit: int) -> bool:
+        return self.bytes >= bytes_limit or self.records >= records_limit

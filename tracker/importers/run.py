@@ -41,6 +41,7 @@ BATCH_BYTES = 24 * 1024 * 1024
 MEMORY_FLOOR = 256 * 1024 * 1024
 MEMORY_PER_RECORD_BYTE = 20
 MEMORY_RETRIES = 6
+BATCH_RECORDS = 20_000
 # A batch's pages are parsed in slices of about this many bytes (store.normalise.SLICE_BYTES
 # says why). Larger than there: an import parses before its transaction, so a slice's
 # tables are freed when the next replaces them, and each slice costs about 25 ms of
@@ -266,7 +267,7 @@ class Importer:
                 elif isinstance(item, Record):
                     summary.api_errors += len(item.api_errors)
                     batch.add(item, where, default_retrieved)
-                if batch.full(BATCH_BYTES) or isinstance(item, MemberDone):
+                if batch.full(BATCH_BYTES, BATCH_RECORDS) or isinstance(item, MemberDone):
                     summary.bytes_read = done + opened.bytes_read
                     batch.read_upto = summary.bytes_read
                     put(batch)
