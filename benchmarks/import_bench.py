@@ -112,7 +112,8 @@ def main() -> None:
     tracker = [sys.executable, "-c", "from tracker.cli import main; main()", "import",
                str(archive)]
     runs: dict[str, tuple[str, list[str], dict[str, str] | None]] = {
-        "a": ("tracker import", tracker, None),
+        # this tree's Python and its own SQL (not the editable install's: benchmarks/baseline.py)
+        "a": ("tracker import", tracker, baseline_env(BENCH_DIR.parent)),
         "b": ("twarc2 csv (twarc-csv)", [str(args.twarc_venv / "bin" / "twarc2"),
                                          "--bearer-token", "unused", "csv",
                                          str(archive), str(work / "out.csv")], None),

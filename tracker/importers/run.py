@@ -8,7 +8,6 @@ re-run adds nothing twice (raw pages are keyed by content, posts by platform and
 
 from __future__ import annotations
 
-import ctypes
 import datetime as dt
 import logging
 import queue
@@ -16,18 +15,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import duckdb
 
 from ..config import Config
 from ..errors import ImportFormatError
-from ..pages import page_id
-from ..store import ledger
+from ..store import ledger, segments
 from ..store.db import scalar
 from ..store.lake import checkpoint_file
-from ..store.load import _BATCH_IN, BatchResult, store_batch_table
-from ..store.normalise import SLICE_BYTES, prepare
+from ..store.load import _BATCH_IN, BatchResult, drop_known, store_batch_table, write_segment
+from ..store.normalise import MERGE_SQL, parse_batch, prepare, release
+from .batch import Batch, release_memory
 from .containers import Container
 from .formats import Bad, Record
 from .inputs import Input, display_name, expand
@@ -44,6 +42,11 @@ MEMORY_FLOOR = 256 * 1024 * 1024
 MEMORY_PER_RECORD_BYTE = 20
 MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
+# A batch's pages are parsed in slices of about this many bytes (store.normalise.SLICE_BYTES
+# says why). Larger than there: an import parses before its transaction, so a slice's
+# tables are freed when the next replaces them, and each slice costs about 25 ms of
+# statements whatever its size (4 MB: 41 slices for the 150 MB archive, 16 MB: 12).
+SLICE_BYTES = 16 * 1024 * 1024
 # At the end of a container member, a batch holding this many input bytes is stored even if
 # not full: a killed import resumes after the last stored member (reading.MemberDone).
 MEMBER_FLUSH_BYTES = 16 * 1024 * 1024
@@ -108,93 +111,15 @@ class StrictStop(ImportFormatError):
 Progress = Callable[[ImportSummary, int | None], None]
 
 
-def _release_memory() -> None:
-    """Give freed heap memory back to the OS (glibc only): without it, the large blocks freed
-    after each batch stay in the process and RSS creeps up over a long import."""
-    global _malloc_trim
-    if _malloc_trim is None:
-        try:
-            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _malloc_trim = False
-    if _malloc_trim:
-        _malloc_trim(0)
-
-
-_malloc_trim: Any = None
-
-
 def _restore(con: duckdb.DuckDBPyConnection, saved: dict[str, str]) -> None:
     for key, value in saved.items():
         con.execute(f"set {key} = '{value}'")
 
 
-class _Batch:
-    def __init__(self) -> None:
-        self.page_ids: list[str] = []
-        self.formats: list[str] = []
-        self.platforms: list[str] = []
-        self.requests: list[str] = []
-        self.retrieved: list[str] = []
-        self.payloads: list[str] = []
-        self.quarantine: list[tuple[str, int | None, str, str | bytes | None]] = []
-        self.bytes = 0
-        self.records = 0
-        self.members: list[MemberDone] = []   # container members that end in this batch
-        self.read_from = 0   # input bytes read when the batch was started
-        self.read_upto = 0   # input bytes read when the batch was full (for progress)
-        self.last = False    # the final batch: with it, all the input is stored
-
-    def add(self, rec: Record, origin: str, default_retrieved: str) -> None:
-        self.records += 1
-        for err in rec.api_errors:
-            self.quarantine.append((origin, rec.line, err, None))
-        if rec.payload is None or rec.format is None:
-            return
-        payload = rec.payload
-        self.page_ids.append(page_id(rec.format, payload))
-        self.formats.append(rec.format)
-        self.platforms.append(rec.platform or "")
-        self.requests.append(f"{origin}:{rec.line}")
-        self.retrieved.append(rec.retrieved_at or default_retrieved)
-        self.payloads.append(payload)
-        self.bytes += len(payload)
-
-    def split(self) -> list[_Batch]:
-        """One batch per record (the first also carries the records without payload)."""
-        parts = []
-        for i in range(len(self.payloads)):
-            part = _Batch()
-            for name in ("page_ids", "formats", "platforms", "requests", "retrieved",
-                         "payloads"):
-                getattr(part, name).append(getattr(self, name)[i])
-            part.records = 1
-            part.read_upto = self.read_upto
-            part.last = self.last and i == len(self.payloads) - 1
-            parts.append(part)
-        parts[0].records += self.records - len(self.payloads)
-        parts[-1].members = self.members
-        parts[0].quarantine = self.quarantine
-        return parts
-
-    def slices(self, limit: int) -> list[tuple[int, int]]:
-        """Index ranges of the records, each with at most `limit` payload bytes (or one)."""
-        out, lo, size = [], 0, 0
-        for i, payload in enumerate(self.payloads):
-            if i > lo and size + len(payload) > limit:
-                out.append((lo, i))
-                lo, size = i, 0
-            size += len(payload)
-        if lo < len(self.payloads):
-            out.append((lo, len(self.payloads)))
-        return out
-
-    def drop_payloads(self) -> None:
-        for name in ("page_ids", "formats", "platforms", "requests", "retrieved", "payloads"):
-            getattr(self, name).clear()
-
-    def full(self) -> bool:
-        return self.bytes >= BATCH_BYTES or self.records >= BATCH_RECORDS
+def _unlink_segment(con: duckdb.DuckDBPyConnection, segment: str | None) -> None:
+    """Remove a segment this import wrote that no committed page refers to."""
+    if segment is not None:
+        segments.path_of(con, segment).unlink(missing_ok=True)
 
 
 class Importer:
@@ -236,7 +161,7 @@ class Importer:
         for key, value in IMPORT_SETTINGS.items():
             self.con.execute(f"set {key} = '{value}'")
         self._memory = 0
-        batches: queue.Queue[_Batch | BaseException | None] = queue.Queue(maxsize=1)
+        batches: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=1)
         stop = threading.Event()
         reader = threading.Thread(target=self._read, args=(inputs, summary, batches, stop),
                                   name="import-reader", daemon=True)
@@ -277,11 +202,11 @@ class Importer:
         return summary
 
     def _read(self, inputs: list[Input], summary: ImportSummary,
-              batches: queue.Queue[_Batch | BaseException | None],
+              batches: queue.Queue[Batch | BaseException | None],
               stop: threading.Event) -> None:
         """The reader thread: files -> full batches on the queue, then None (or the error)."""
 
-        def put(item: _Batch | BaseException | None) -> None:
+        def put(item: Batch | BaseException | None) -> None:
             while not stop.is_set():
                 try:
                     batches.put(item, timeout=0.2)
@@ -290,7 +215,7 @@ class Importer:
                     continue
             raise _Stopped
 
-        batch = _Batch()
+        batch = Batch()
         try:
             for inp in inputs:
                 summary.files += 1
@@ -308,8 +233,8 @@ class Importer:
             except _Stopped:
                 return
 
-    def _file(self, inp: Input, summary: ImportSummary, batch: _Batch,
-              put: Callable[[_Batch], None]) -> _Batch:
+    def _file(self, inp: Input, summary: ImportSummary, batch: Batch,
+              put: Callable[[Batch], None]) -> Batch:
         origin = display_name(inp)
         mtime = inp.mtime
         default_retrieved = (dt.datetime.fromtimestamp(mtime, dt.UTC) if mtime
@@ -338,11 +263,11 @@ class Importer:
                 elif isinstance(item, Record):
                     summary.api_errors += len(item.api_errors)
                     batch.add(item, where, default_retrieved)
-                if batch.full() or isinstance(item, MemberDone):
+                if batch.full(BATCH_BYTES, BATCH_RECORDS) or isinstance(item, MemberDone):
                     summary.bytes_read = done + opened.bytes_read
                     batch.read_upto = summary.bytes_read
                     put(batch)
-                    batch = _Batch()
+                    batch = Batch()
                     batch.read_from = summary.bytes_read
         except StrictStop:
             raise
@@ -362,7 +287,7 @@ class Importer:
             summary.notes.append(f"{origin}: empty, nothing to import")
         return batch
 
-    def _flush(self, batch: _Batch, summary: ImportSummary, start: float,
+    def _flush(self, batch: Batch, summary: ImportSummary, start: float,
                total: int | None) -> None:
         if not batch.records:
             if batch.members:   # members without records to store: only their ledger rows
@@ -399,7 +324,7 @@ class Importer:
         else:
             raise ImportFormatError(f"a batch could not be stored within "
                                     f"{self._memory // 2**20} MB of memory")
-        _release_memory()
+        release_memory()
         summary.pages_new += result.pages_new
         summary.pages_seen += seen
         summary.quarantined_before += again
@@ -408,7 +333,7 @@ class Importer:
         summary.forgotten += result.forgotten
         self._progress(batch, summary, start, total)
 
-    def _progress(self, batch: _Batch, summary: ImportSummary, start: float,
+    def _progress(self, batch: Batch, summary: ImportSummary, start: float,
                   total: int | None) -> None:
         done = batch.read_upto
         if total and not batch.last:   # input is read ahead in blocks: full only at the end
@@ -418,40 +343,62 @@ class Importer:
         if self.on_progress:
             self.on_progress(summary, total)
 
-    def _store(self, batch: _Batch, summary: ImportSummary) -> tuple[BatchResult, int, int]:
+    def _store(self, batch: Batch, summary: ImportSummary) -> tuple[BatchResult, int, int]:
         """The batch in one transaction: (what was stored, records already imported, bad
-        records already in the quarantine)."""
+        records already in the quarantine).
+
+        The pages are loaded into temp table batch_in and parsed into the temp tables n_*
+        before the transaction (they are temporary, and this process is the warehouse's
+        only writer): tables replaced inside a transaction keep their rows until its commit,
+        and the parse replaces its tables at every slice. Only the merge into norm.*, the
+        payloads' segment, the quarantine and the ledger are in the transaction."""
         con = self.con
+        con.execute(_BATCH_IN)
+        slices = batch.slices(SLICE_BYTES)
+        for lo, hi in slices:
+            # One string per column, split in a subquery: binding Python lists converts
+            # each element while holding the GIL, which the reader thread contends for.
+            # In slices: DuckDB holds a statement's whole input (up to 2,048 rows) at once.
+            con.execute(
+                """insert into batch_in
+                select unnest(c.ids), unnest(c.formats), unnest(c.platforms), 'import', $4,
+                       unnest(c.requests), unnest(c.retrieved)::timestamptz, $7, $8, $9,
+                       false, unnest(c.payloads)
+                from (select string_split($1, chr(10)) as ids,
+                             string_split($2, chr(10)) as formats,
+                             string_split($3, chr(10)) as platforms,
+                             string_split($5, chr(10)) as requests,
+                             string_split($6, chr(10)) as retrieved,
+                             string_split($10, chr(10)) as payloads) c""",
+                ["\n".join(batch.page_ids[lo:hi]), "\n".join(batch.formats[lo:hi]),
+                 "\n".join(batch.platforms[lo:hi]), self.campaign,
+                 "\n".join(batch.requests[lo:hi]), "\n".join(batch.retrieved[lo:hi]),
+                 CLIENT, summary.run_id,
+                 f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
+                 "\n".join(batch.payloads[lo:hi])])
+        # the slices as rowids of batch_in (its rows are numbered in insertion order)
+        first = scalar(con, "select min(rowid) from batch_in") or 0
+        rowids = [(first + lo, first + hi) for lo, hi in slices]
+        # --allow-forgotten first takes redacted pages out of raw.page_index (in the
+        # transaction), which makes them new: then everything is done in the transaction
+        parsed = not self.allow_forgotten
+        segment = None
+        if parsed and drop_known(con, "batch_in"):
+            # the payloads' segment first, while DuckDB holds little else (a crash before
+            # the commit leaves an unreferenced file, as one inside the transaction would)
+            segment = write_segment(con, "batch_in")
+            parsed_ok = False
+            try:
+                parse_batch(con, "batch_in", rowids)
+                parsed_ok = True
+            finally:
+                if not parsed_ok:
+                    _unlink_segment(con, segment)
         con.execute("begin transaction")
         try:
-            con.execute(_BATCH_IN)
-            slices = batch.slices(SLICE_BYTES)
-            for lo, hi in slices:
-                # One string per column, split in a subquery: binding Python lists converts
-                # each element while holding the GIL, which the reader thread contends for.
-                # In slices: DuckDB holds a statement's whole input (up to 2,048 rows) at once.
-                con.execute(
-                    """insert into batch_in
-                    select unnest(c.ids), unnest(c.formats), unnest(c.platforms), 'import', $4,
-                           unnest(c.requests), unnest(c.retrieved)::timestamptz, $7, $8, $9,
-                           false, unnest(c.payloads)
-                    from (select string_split($1, chr(10)) as ids,
-                                 string_split($2, chr(10)) as formats,
-                                 string_split($3, chr(10)) as platforms,
-                                 string_split($5, chr(10)) as requests,
-                                 string_split($6, chr(10)) as retrieved,
-                                 string_split($10, chr(10)) as payloads) c""",
-                    ["\n".join(batch.page_ids[lo:hi]), "\n".join(batch.formats[lo:hi]),
-                     "\n".join(batch.platforms[lo:hi]), self.campaign,
-                     "\n".join(batch.requests[lo:hi]), "\n".join(batch.retrieved[lo:hi]),
-                     CLIENT, summary.run_id,
-                     f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
-                     "\n".join(batch.payloads[lo:hi])])
-            # the slices as rowids of batch_in (its rows are numbered in insertion order)
-            first = scalar(con, "select min(rowid) from batch_in") or 0
             result = store_batch_table(con, "batch_in", assign_campaign=self.campaign,
-                                       slices=[(first + lo, first + hi) for lo, hi in slices],
-                                       allow_forgotten=self.allow_forgotten)
+                                       slices=rowids, allow_forgotten=self.allow_forgotten,
+                                       parsed=parsed, segment=segment)
             again = len(batch.quarantine) - ledger.quarantine_new(con, summary.run_id,
                                                                   batch.quarantine)
             seen = len(set(batch.page_ids)) - result.pages_new
@@ -463,7 +410,11 @@ class Importer:
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
+            _unlink_segment(con, segment)
             raise
+        if segment is not None and result.segment != segment:   # redacted: not used
+            _unlink_segment(con, segment)
+        release(con, MERGE_SQL)   # the merge's temp tables, before the next batch is read in
         return result, seen, again
 
     def _finish(self, summary: ImportSummary, message: str | None, start: float) -> None:

@@ -12,7 +12,7 @@ import duckdb
 from ..pages import RawPage
 from . import ledger, segments
 from .db import scalar
-from .normalise import normalise_batch
+from .normalise import merge_batch, parse_batch
 from .redact import Targets, redact_batch
 
 _BATCH_IN = """
@@ -29,6 +29,7 @@ class BatchResult:
     posts_new: int = 0
     duplicates: int = 0
     forgotten: int = 0     # posts left out: removed on request (ledger.forgotten)
+    segment: str | None = None   # the segment (or 'inline') the new pages' payloads went to
 
 
 def store_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id: str,
@@ -82,7 +83,8 @@ def add_batch(con: duckdb.DuckDBPyConnection, pages: list[RawPage], *, run_id: s
 def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
                       assign_campaign: str | None = None,
                       slices: Sequence[tuple[int, int]] | None = None,
-                      allow_forgotten: bool = False, inline: bool = False) -> BatchResult:
+                      allow_forgotten: bool = False, inline: bool = False,
+                      parsed: bool = False, segment: str | None = None) -> BatchResult:
     """Insert the rows of temp `table` (columns of raw.pages) that are new, and normalise them.
 
     For bulk loaders (archive import) that fill the table themselves. The rows of `table`
@@ -93,6 +95,12 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     Posts removed on request (ledger.forgotten) are not stored again, and a new page holding
     one is stored redacted (store.redact). With `allow_forgotten` they are: a redacted page
     delivered again is stored again as received, and its forgotten posts are marked restored.
+
+    `parsed`: the caller ran `drop_known` and then, if any page was new, `parse_batch` on
+    `table` already (an import does, before its transaction); not with `allow_forgotten`.
+    `segment`: a segment the caller wrote already with the payloads of `table`'s rows in
+    rowid order (`write_segment`); used unless the batch is redacted (then a new one is
+    written, and the caller removes the unused one).
     """
     if allow_forgotten:
         # the redacted copies are replaced by the pages as received (their old segment rows
@@ -104,16 +112,13 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
             con.execute(f"delete from raw.page_index where redacted_by is not null "
                         f"and page_id in (select page_id from {table})")
             segments.rewrite(con, old)
-    # deleting marks rows, it copies nothing (a batch's payloads are tens of megabytes)
-    con.execute(f"""
-        delete from {table} b
-        where exists (select 1 from raw.page_index r where r.page_id = b.page_id)
-           or b.rowid not in (select min(rowid) from {table} group by page_id)""")
-    pages_new = scalar(con, f"select count(*) from {table}")
+    pages_new = (scalar(con, f"select count(*) from {table}") if parsed
+                 else drop_known(con, table))
     if not pages_new:
         return BatchResult()
-    posts_new, _ = normalise_batch(con, table, assign_campaign, slices,
-                                   allow_forgotten=allow_forgotten)
+    if not parsed:
+        parse_batch(con, table, slices)
+    posts_new, _ = merge_batch(con, assign_campaign, allow_forgotten=allow_forgotten)
     # every copy of a post in the new pages (n_posts: see normalise.py) that is not a new
     # post, so a post repeated within one batch is a duplicate as it is across batches and
     # the count does not depend on how pages were batched
@@ -125,19 +130,41 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
     elif hits := con.execute("select platform, post_id, author_id "
                              "from n_forgotten_hits").fetchall():
         redacted = any(redact_batch(con, Targets.of(hits), run_id, table))
-    store_pages(con, table, inline=inline, redacted=redacted)
+    name = store_pages(con, table, inline=inline, redacted=redacted,
+                       segment=None if redacted else segment)
     forgotten = scalar(con, "select count(*) from n_forgotten_hits where what = 'post'")
-    return BatchResult(pages_new, posts_new, copies - posts_new, forgotten)
+    return BatchResult(pages_new, posts_new, copies - posts_new, forgotten, name)
+
+
+def drop_known(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Delete from temp `table` the pages already stored and the repeats within it; returns
+    how many pages are left (the new ones)."""
+    # deleting marks rows, it copies nothing (a batch's payloads are tens of megabytes)
+    con.execute(f"""
+        delete from {table} b
+        where exists (select 1 from raw.page_index r where r.page_id = b.page_id)
+           or b.rowid not in (select min(rowid) from {table} group by page_id)""")
+    return scalar(con, f"select count(*) from {table}")
+
+
+def write_segment(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The payloads of temp `table` (new pages only) to a new segment, in rowid order,
+    durably; its name. DuckDB keeps a table's insertion order in what it writes unless
+    preserve_insertion_order is off (the default is on), so sorting by rowid, which costs
+    a copy of the batch's payloads, is needed only then."""
+    order = "" if scalar(con, "select current_setting('preserve_insertion_order')") \
+        else " order by rowid"
+    return segments.write(con, f"select page_id, payload from {table}{order}")
 
 
 def store_pages(con: duckdb.DuckDBPyConnection, table: str, inline: bool = False,
-                redacted: bool = False) -> None:
+                redacted: bool = False, segment: str | None = None) -> str:
     """Write the payloads of temp `table` (columns of raw.pages, new pages only) to a new
     segment, durably (`inline`: to raw.page_inline, see store.segments), and add the pages
     to raw.page_index (`redacted`: with the redactions listed in temp table n_redacted by
-    store.redact.redact_batch). In the caller's transaction."""
-    name = segments.INLINE if inline else segments.write(
-        con, f"select page_id, payload from {table} order by rowid")
+    store.redact.redact_batch; `segment`: the payloads are in this segment already, see
+    `write_segment`). In the caller's transaction. Returns the segment's name."""
+    name = segments.INLINE if inline else segment or write_segment(con, table)
     marks = ("r.redacted_by, r.redacted_at, r.redaction" if redacted
              else "null, null::timestamptz, null")
     join = "left join n_redacted r using (page_id)" if redacted else ""
@@ -149,6 +176,7 @@ def store_pages(con: duckdb.DuckDBPyConnection, table: str, inline: bool = False
         order by b.rowid""", [name])
     if inline:
         segments.store_inline(con, f"select page_id, payload from {table} order by rowid")
+    return name
 
 
 def _mark_restored(con: duckdb.DuckDBPyConnection, run_id: str) -> None:

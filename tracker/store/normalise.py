@@ -24,6 +24,7 @@ writers of norm.*.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import duckdb
@@ -96,12 +97,21 @@ def formats() -> list[str]:
 
 
 def _sql(name: str) -> str:
+    return _load(name)
+
+
+def _load(name: str) -> str:
     if name not in _sql_cache:
         path = NORMALISE_DIR / f"{name}.sql"
         if not path.exists():
             raise WarehouseError(f"no normalisation for raw format '{name}' ({path} missing)")
         _sql_cache[name] = path.read_text(encoding="utf-8")
     return _sql_cache[name]
+
+
+def _scratch_tables(name: str) -> list[str]:
+    """The temp tables the SQL file `name` creates for its own use."""
+    return re.findall(r"create or replace temp table (\w+)", _load(name))
 
 
 def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> None:
@@ -142,10 +152,19 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
     (_forgotten.sql, listed in temp table n_forgotten_hits) unless `allow_forgotten`.
     Returns (posts_new, duplicates). Call inside the caller's transaction.
     """
+    parse_batch(con, batch_table, slices)
+    return merge_batch(con, assign_campaign, allow_forgotten=allow_forgotten)
+
+
+def parse_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
+                slices: Sequence[tuple[int, int]] | None = None) -> None:
+    """The first half of `normalise_batch`: the pages of `batch_table` parsed into the temp
+    tables n_* by their formats' SQL. It reads only `batch_table` and writes only temp
+    tables, so it can run before the transaction that merges them (`merge_batch`): an
+    import does, because a temp table replaced inside a transaction keeps its rows until
+    the commit, and the per-slice tables of a whole batch then crowd the memory limit."""
     con.execute(_TEMP_TABLES)
-    con.execute("delete from assign_campaign")
-    if assign_campaign:
-        con.execute("insert into assign_campaign values (?)", [assign_campaign])
+    formats_seen: set[str] = set()
     bounds = [(int(lo), int(hi)) for lo, hi in slices or []]
     for i, (lo, hi) in enumerate(bounds or [(0, 0)]):
         # the first and last slice are open-ended, so every row is in one
@@ -159,6 +178,30 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
                 "create or replace temp view batch as select page_id, platform, retrieved_at, "
                 f"synthetic, payload from {batch_table} where format = '{literal}' and {rows}")
             con.execute(_sql(fmt))
+            formats_seen.add(fmt)
+    release(con, formats_seen)
+
+
+def release(con: duckdb.DuckDBPyConnection, names: Iterable[str]) -> None:
+    """Drop the scratch temp tables that the SQL files `names` (formats, or _merge ...)
+    create. Frees their memory only outside a transaction (inside one, a dropped table is
+    kept until the commit); the next batch creates them again."""
+    for name in names:
+        for table in _scratch_tables(name):
+            con.execute(f"drop table if exists temp.{table}")
+
+
+# the SQL run by `merge_batch`, whose temp tables `release` can drop after the commit
+MERGE_SQL = ("_forgotten", "_merge", "_links", "_edits")
+
+
+def merge_batch(con: duckdb.DuckDBPyConnection, assign_campaign: str | None = None,
+                allow_forgotten: bool = False) -> tuple[int, int]:
+    """The second half of `normalise_batch`: the parsed temp tables n_* into norm.*.
+    Returns (posts_new, duplicates). Call inside the caller's transaction."""
+    con.execute("delete from assign_campaign")
+    if assign_campaign:
+        con.execute("insert into assign_campaign values (?)", [assign_campaign])
     if not allow_forgotten and scalar(
             con, "select count(*) from ledger.forgotten where restored_by is null"):
         con.execute(_sql("_forgotten"))
