@@ -55,6 +55,17 @@ def query(cfg, sql: str, params=None) -> list[tuple]:
         con.close()
 
 
+def build_and_query(cfg, sql: str, params=None) -> list[tuple]:
+    """Build the models (as `tracker build`), then run `sql`."""
+    from tracker.models import build
+    con = connect(cfg.warehouse, lake=cfg.lake)
+    try:
+        build(con, cfg.campaigns)
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
 def v11_search_body() -> dict:
     """The v1.1 search response recorded in the tweepy cassette."""
     cassette = json.loads((FIXTURES / "x_v1" / "tweepy_cassette_v11_search_tweets.json")

@@ -10,10 +10,8 @@ import pytest
 
 from tracker.errors import ImportFormatError
 from tracker.importers.csvrows import parse_time
-from tracker.models import build
-from tracker.store.db import connect
 
-from .import_helpers import make_config, query, run_import
+from .import_helpers import build_and_query, make_config, query, run_import
 
 CT_HEADER = ["Page Name", "User Name", "Facebook Id", "Page Category", "Likes at Posting",
              "Followers at Posting", "Post Created", "Post Created Date", "Post Created Time",
@@ -156,16 +154,11 @@ def test_engagement_with_no_count_given_is_not_known_not_zero(tmp_path):
     write_csv(path, CT_HEADER, rows)
     cfg = make_config(tmp_path)
     run_import(cfg, [path])
-    con = connect(cfg.warehouse)
-    try:
-        build(con, cfg.campaigns)
-        got = con.execute("select posts, engagement, engagement_known_posts, likes, "
-                          "engagement_per_post from marts.campaign_summary "
-                          "where campaign = 'red'").fetchone()
-        posts = dict(con.execute("select post_id, engagement from core.campaign_posts "
-                                 "where campaign = 'red'").fetchall())
-    finally:
-        con.close()
+    (got,) = build_and_query(cfg, "select posts, engagement, engagement_known_posts, likes, "
+                                  "engagement_per_post from marts.campaign_summary "
+                                  "where campaign = 'red'")
+    posts = dict(query(cfg, "select post_id, engagement from core.campaign_posts "
+                            "where campaign = 'red'"))
     # in plain Python: the reactions of the kinds given, comments and shares of row 1
     head = {h: i for i, h in enumerate(CT_HEADER)}
     reactions = sum(int(rows[0][head[h]]) for h in ("Likes", "Love", "Wow", "Haha", "Sad",
@@ -186,12 +179,7 @@ def test_tag_overlap_says_not_known_for_a_tag_whose_posts_have_no_known_author(t
     write_csv(path, CT_HEADER, rows)
     cfg = make_config(tmp_path)
     run_import(cfg, [path])
-    con = connect(cfg.warehouse)
-    try:
-        build(con, cfg.campaigns)
-        got = con.execute("select tag_a, tag_b, contributors_a, contributors_b, "
-                          "contributors_both, contributors_either, jaccard "
-                          "from marts.tag_overlap where campaign = 'aleppo'").fetchall()
-    finally:
-        con.close()
+    got = build_and_query(cfg, "select tag_a, tag_b, contributors_a, contributors_b, "
+                               "contributors_both, contributors_either, jaccard "
+                               "from marts.tag_overlap where campaign = 'aleppo'")
     assert got == [("aleppoisburning", "حلب_تحترق", 1, None, None, None, None)]

@@ -9,7 +9,14 @@ import pytest
 from tracker.hashtags import normalise_tag
 
 from .conftest import FIXTURES
-from .import_helpers import make_config, mastodon_timeline, query, run_import, v11_search_body
+from .import_helpers import (
+    build_and_query,
+    make_config,
+    mastodon_timeline,
+    query,
+    run_import,
+    v11_search_body,
+)
 from .test_warehouse import expected_from_payloads, x_post_key
 
 TWARC_FILES = sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl"))
@@ -265,22 +272,15 @@ def test_x_v1_statuses_without_reply_and_quote_counts_have_no_known_engagement(t
     """Standard v1.1 statuses give favorite and retweet counts but no reply or quote count:
     their likes and reposts are shown, their engagement (likes + reposts + replies + quotes)
     is not known, rather than likes + reposts passed off as all of it."""
-    from tracker.models import build
-    from tracker.store.db import connect
     statuses = v11_search_body()["statuses"]
     assert not any("reply_count" in s or "quote_count" in s for s in statuses)
     path = tmp_path / "v1.jsonl"
     path.write_text("".join(json.dumps(s) + "\n" for s in statuses))
     cfg = make_config(tmp_path)
     run_import(cfg, [path], campaign="aleppo")
-    con = connect(cfg.warehouse)
-    try:
-        build(con, cfg.campaigns)
-        got = con.execute("select posts, likes, reposts, replies, quotes, engagement, "
-                          "engagement_known_posts from marts.campaign_summary "
-                          "where campaign = 'aleppo'").fetchone()
-    finally:
-        con.close()
+    (got,) = build_and_query(cfg, "select posts, likes, reposts, replies, quotes, engagement, "
+                                  "engagement_known_posts from marts.campaign_summary "
+                                  "where campaign = 'aleppo'")
     own = [s for s in statuses if "retweeted_status" not in s]   # retweets carry no counts
     assert got == (len(statuses), sum(s["favorite_count"] for s in own),
                    sum(s["retweet_count"] for s in own), None, None, None, 0)
