@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tracker.config import load_config
-from tracker.store.db import connect
+from tracker.store.db import THREADS_ENV, connect
 from tracker.store.normalise import prepare
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,21 @@ def _no_daemon_left_running():
     daemons = sys.modules.get(f"{__package__}.test_daemon")
     if daemons is not None:
         daemons.kill_left_running()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Lake tests run DuckDB with one worker thread (TRACKER_THREADS, store/db.py), before
+    any fixture of theirs opens a connection: the suite runs two test processes on two cores,
+    and a lake's small statements take about half the time on one thread (docs/lake.md,
+    "Threads"). Tests of the DuckDB file keep DuckDB's default (a thread per core), so the
+    figures are still checked under multi-threaded plans."""
+    lake = "ducklake" in item.nodeid or "postgres" in item.nodeid or \
+        Path(str(item.fspath)).name.startswith("test_lake")
+    if lake:
+        os.environ[THREADS_ENV] = "1"
+    else:
+        os.environ.pop(THREADS_ENV, None)
 
 
 def write_config(tmp_path: Path, body: str) -> Path:

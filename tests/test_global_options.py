@@ -166,3 +166,31 @@ def test_every_config_option_is_in_the_starter_config_or_the_docs():
 
     missing = [o for o in options if not shown(o.split(".")[-1])]
     assert not missing, f"options in no doc: {missing}"
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "ducklake"])
+def test_tracker_threads_sets_duckdbs_worker_threads_for_readers_and_writers(
+        tmp_path, monkeypatch, backend):
+    cfg = load_config(write_config(tmp_path, sim_toml(x_posts=20, backend=backend)))
+    from tracker.store.db import connect
+    monkeypatch.setenv("TRACKER_THREADS", "1")
+    con = connect(cfg.warehouse, lake=cfg.lake)
+    assert con.execute("select current_setting('threads')").fetchone()[0] == 1
+    con.close()
+    reader = connect(cfg.warehouse, lake=cfg.lake, read_only=True)
+    assert reader.execute("select current_setting('threads')").fetchone()[0] == 1
+    reader.close()
+    monkeypatch.delenv("TRACKER_THREADS")
+    con = connect(cfg.warehouse, lake=cfg.lake)
+    assert con.execute("select current_setting('threads')").fetchone()[0] == os.cpu_count()
+    con.close()
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1", "1.5"])
+def test_a_bad_tracker_threads_is_one_error_line(tmp_path, monkeypatch, value):
+    cfg = write_config(tmp_path, sim_toml(x_posts=20))
+    monkeypatch.setenv("TRACKER_THREADS", value)
+    result = invoke("--config", str(cfg), "collect")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: TRACKER_THREADS={value!r}: expected a whole number of "
+                             "threads, 1 or more\n")
