@@ -10,7 +10,9 @@ shortest; batches of one page) and builds the models every 10 s, while
 
 `--backends` also takes `ducklake-entrywise` (and `duckdb-entrywise`): the same daemon with
 the loader storing each spooled entry in its own transaction, as before backlogs were loaded a
-run at a time (`GROUP_ENTRIES = 1` in tracker/daemon/loader.py), for a side-by-side run.
+run at a time (`GROUP_ENTRIES = 1` in tracker/daemon/loader.py), for a side-by-side run, and
+`ducklake-threads1` (and `duckdb-threads1`): the daemon and the readers with TRACKER_THREADS=1
+(DuckDB on one worker thread, store/db.py).
 
 Prints per backend: reader queries, failures, latency (open + query, median / p95 / max), the
 delay from a collection run's end to its posts being visible to the readers (median / p95 /
@@ -133,6 +135,8 @@ def run_backend(variant: str, seconds: float, per_run: int = PER_RUN,
                 interval: int = 1) -> dict:
     backend, _, how = variant.partition("-")
     env = {**os.environ, "TRACKER_MIN_INTERVAL": "1"}
+    if how == "threads1":
+        env["TRACKER_THREADS"] = "1"
     posts = int(per_run * seconds / interval)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "tracker.toml"

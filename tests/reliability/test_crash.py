@@ -15,7 +15,7 @@ pytestmark = pytest.mark.reliability
 # Kills per backend. A lake's writer loads a batch in seconds on a slow machine (each
 # statement reads and writes its SQLite catalog and Parquet files), so it gets fewer kills
 # and more time; half of them are still aimed at the loader's commit.
-KILLS = {"duckdb": 20, "ducklake": 4}
+KILLS = {"duckdb": 12, "ducklake": 4}
 TIMEOUT = {"duckdb": 300, "ducklake": 900}
 
 
