@@ -109,6 +109,64 @@ def test_twarc2_flatten_lines(tmp_path):
     assert authors <= got
 
 
+def _long_post_page() -> dict:
+    """The page of twarc2_two_tweets.jsonl with its tweet made a long post, in the shape X
+    documents: `note_tweet` {text, entities} holds the full text and its entities, `text` and
+    `entities` only the first 280 characters. #AleppoIsBurning, a mention and a link come after
+    character 280: only note_tweet.entities names them."""
+    page = readable_lines(FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl")[0]
+    t = page["data"][0]
+    del t["referenced_tweets"]                   # an original post, no longer a retweet
+    page["includes"]["tweets"] = []
+    full = ("#POIUYTREWQ " + "Hospitals in Aleppo were hit again tonight, and again. " * 6
+            + "#AleppoIsBurning @bibaigna96 https://t.co/Ab12Cd34Ef")
+
+    def span(s: str) -> dict:
+        return {"start": full.index(s), "end": full.index(s) + len(s)}
+
+    url = {**span("https://t.co/Ab12Cd34Ef"), "url": "https://t.co/Ab12Cd34Ef",
+           "expanded_url": "https://example.org/aleppo/report",
+           "display_url": "example.org/aleppo/r\u2026"}
+    t["note_tweet"] = {"text": full, "entities": {
+        "hashtags": [{**span("#POIUYTREWQ"), "tag": "POIUYTREWQ"},
+                     {**span("#AleppoIsBurning"), "tag": "AleppoIsBurning"}],
+        "mentions": [{**span("@bibaigna96"), "username": "bibaigna96"}],
+        "urls": [url]}}
+    t["text"] = full[:279] + "\u2026"
+    t["entities"] = {"hashtags": [{**span("#POIUYTREWQ"), "tag": "POIUYTREWQ"}]}
+    assert full.index("#AleppoIsBurning") > 280 and "AleppoIsBurning" not in t["text"]
+    return page
+
+
+def test_twarc2_long_post_entities_come_from_note_tweet(tmp_path):
+    """A long post's hashtags, mentions and links are those of note_tweet.entities (the whole
+    text), not of the top-level entities (its first 280 characters)."""
+    page = _long_post_page()
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps(page, ensure_ascii=False) + "\n", encoding="utf-8")
+    cfg = make_config(tmp_path)
+    run_import(cfg, [path])
+    t = page["data"][0]
+    ents = t["note_tweet"]["entities"]
+    # plain Python: the entities of the full text, each one read back from the text
+    full = t["note_tweet"]["text"]
+    tags = {(t["id"], normalise_tag(full[h["start"] + 1:h["end"]])) for h in ents["hashtags"]}
+    mentions = {(t["id"], full[m["start"] + 1:m["end"]].lower()) for m in ents["mentions"]}
+    links = {(t["id"], u["url"], u["expanded_url"]) for u in ents["urls"]
+             if full[u["start"]:u["end"]] == u["url"]}
+    assert (t["id"], "aleppoisburning") in tags and len(links) == 1
+    assert query(cfg, "select text from norm.posts") == [(full,)]
+    assert set(query(cfg, "select post_id, tag from norm.post_hashtags")) == tags
+    assert set(query(cfg, "select post_id, mentioned_handle from norm.post_mentions")) == mentions
+    assert set(query(cfg, "select post_id, url, expanded_url from norm.post_urls")) == links
+    got = build_and_query(cfg, "select campaign, post_id from core.campaign_posts "
+                               "order by campaign")
+    assert got == [("aleppo", t["id"]), ("poiu", t["id"])]
+    (row,) = build_and_query(cfg, "select posts from marts.hashtags "
+                                  "where campaign = 'aleppo' and tag = 'aleppoisburning'")
+    assert row == (1,)
+
+
 def test_twarc2_error_objects_are_recorded_not_posts(tmp_path):
     page = readable_lines(FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl")[0]
     with_errors = dict(page, errors=[{"resource_id": "123", "title": "Not Found Error",
