@@ -17,7 +17,7 @@ from html.parser import HTMLParser
 
 from tracker.urls import normalise_url, registered_domain
 
-from .models_oracle import Oracle, Post
+from .models_oracle import Oracle, Post, x_entities
 
 TOP = 25
 X_MEDIA_TYPES = {"photo": "photo", "video": "video", "animated_gif": "gif"}
@@ -82,7 +82,7 @@ class Links:
             if not t.get("id"):
                 continue
             key = ("x", (t.get("edit_history_tweet_ids") or [t["id"]])[0])
-            for u in (t.get("entities") or {}).get("urls", []):
+            for u in x_entities(t).get("urls", []):
                 if not u.get("media_key") and (u.get("expanded_url") or u.get("url")):
                     self.links[key].append((u.get("expanded_url") or u["url"], "entity"))
             keys = (t.get("attachments") or {}).get("media_keys", [])

@@ -136,7 +136,7 @@ class Oracle(MartsMixin):
                 if rtype in refs:
                     kind, parent = k, refs[rtype]
                     break
-            ent = t.get("entities", {})
+            ent = x_entities(t)
             self._post(Post("x", key, ts(t["created_at"]), t.get("author_id"),
                             t.get("lang") or "und", kind, parent,
                             _tags([h["tag"] for h in ent.get("hashtags", [])]),
@@ -356,6 +356,15 @@ def bluesky_text_tags(text: str) -> list[str]:
 
 
 ZERO_WIDTH = set("\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2")
+
+
+def x_entities(tweet: dict) -> dict:
+    """An X v2 tweet's entities: a long post's note_tweet.entities (they cover the full text)
+    when given, else the top-level entities (which cover only the first 280 characters)."""
+    note = tweet.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("entities"), dict):
+        return note["entities"]
+    return tweet.get("entities") or {}
 
 
 def mastodon_handle(acct: str, url: str) -> str:

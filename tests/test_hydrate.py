@@ -75,6 +75,7 @@ def test_hydrate_stores_found_posts_and_records_why_the_others_are_missing(env, 
     call = x.calls[0]
     assert call["expansions"] == "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
     assert "public_metrics" in call["tweet.fields"] and "public_metrics" in call["user.fields"]
+    assert "note_tweet" in call["tweet.fields"].split(",")      # long posts come whole
     assert (run.status, run.requests, run.asked, run.duplicates, run.malformed) == \
         ("ok", 1, 9, 1, 1)
     assert dict(run.answers) == {"found": 6, "not_found": 1, "protected": 1, "suspended": 1}

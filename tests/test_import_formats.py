@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from collections import defaultdict
 
 import pytest
 
@@ -73,22 +75,57 @@ def test_all_twarc2_files_at_once_and_campaign_by_hashtag(tmp_path):
 
 
 def _flatten(page: dict) -> list[dict]:
-    """What `twarc2 flatten` writes: one tweet per line, author and references embedded."""
-    users = {u["id"]: u for u in page.get("includes", {}).get("users", [])}
-    tweets = {t["id"]: t for t in page.get("includes", {}).get("tweets", [])}
-    data = page["data"] if isinstance(page["data"], list) else [page["data"]]
-    out = []
-    for t in data:
-        flat = dict(t, author=users[t["author_id"]], __twarc=page["__twarc"])
-        refs = []
-        for r in t.get("referenced_tweets", []):
-            ref = dict(tweets.get(r["id"], {}), type=r["type"], id=r["id"])
-            if ref.get("author_id") in users:
-                ref["author"] = users[ref["author_id"]]
-            refs.append(ref)
-        if refs:
-            flat["referenced_tweets"] = refs
-        out.append(flat)
+    """What `twarc2 flatten` writes: one tweet per line, every expansion inlined. A port of
+    twarc's own `flatten` (DocNow/twarc src/twarc/expansions.py): `author`,
+    `in_reply_to_user`, `attachments.media` (the media objects of `media_keys`), `geo` merged
+    with its place, mentions merged with the mentioned users, `referenced_tweets` merged with
+    the (expanded) referenced tweets; what includes lack is inlined as `{}`."""
+    response = copy.deepcopy(page)
+    includes = response.get("includes", {})
+
+    def by(kind: str, key: str = "id") -> defaultdict:
+        return defaultdict(dict, {x[key]: x for x in includes.get(kind, [])})
+
+    users = defaultdict(dict, {**by("users"), **by("users", "username")})
+    media, polls, places, tweets = by("media", "media_key"), by("polls"), by("places"), \
+        by("tweets")
+
+    def expand(payload):
+        if isinstance(payload, (str, bool, int, float)):
+            return payload
+        if isinstance(payload, list):
+            return [expand(item) for item in payload]
+        if isinstance(payload, dict):
+            for key, value in payload.items():
+                payload[key] = expand(value)
+        if "author_id" in payload:
+            payload["author"] = users[payload["author_id"]]
+        if "in_reply_to_user_id" in payload:
+            payload["in_reply_to_user"] = users[payload["in_reply_to_user_id"]]
+        if "media_keys" in payload:
+            payload["media"] = [media[k] for k in payload["media_keys"]]
+        if "poll_ids" in payload and len(payload["poll_ids"]) > 0:
+            payload["poll"] = polls[payload["poll_ids"][-1]]
+        if "geo" in payload and "place_id" in payload["geo"]:
+            payload["geo"] = {**payload["geo"], **places[payload["geo"]["place_id"]]}
+        if "mentions" in payload:
+            payload["mentions"] = [{**m, **users[m["username"]]} for m in payload["mentions"]]
+        if "referenced_tweets" in payload:
+            payload["referenced_tweets"] = [{**r, **tweets[r["id"]]}
+                                            for r in payload["referenced_tweets"]]
+        if "pinned_tweet_id" in payload:
+            payload["pinned_tweet"] = tweets[payload["pinned_tweet_id"]]
+        return payload
+
+    for tid, tweet in list(by("tweets").items()):
+        tweets[tid] = expand(tweet)
+    data = response["data"]
+    out = expand(data) if isinstance(data, list) else [expand(data)]
+    for tweet in out:
+        if "__twarc" in response:
+            tweet["__twarc"] = response["__twarc"]
+        if "matching_rules" in response:
+            tweet["matching_rules"] = response["matching_rules"]
     return out
 
 
@@ -104,9 +141,129 @@ def test_twarc2_flatten_lines(tmp_path):
                                              if "text" in r}
     assert s.bad == 0 and s.records == len(lines)
     assert post_ids(cfg) == want
-    authors = {t["author"]["id"] for t in lines}
+    authors = {t["author"]["id"] for t in lines if t["author"]}
     got = {r[0] for r in query(cfg, "select author_id from norm.authors")}
     assert authors <= got
+
+
+X_MEDIA_TYPES = {"photo": "photo", "video": "video", "animated_gif": "gif"}
+
+
+def x_media_and_places(pages: list[dict]) -> tuple[dict, dict]:
+    """Plain Python over v2 pages: {(post, position): (media_type, url)} of every tweet's
+    attachments.media_keys as includes.media describes them (a video's url: its mp4 of the
+    highest bit rate; a key not described: unknown, no url; of two deliveries the one with a
+    url), and {post: (place full_name, country_code)} of every tweet whose geo.place_id is in
+    includes.places."""
+    media: dict = {}
+    described_places = {pl["id"]: pl for p in pages
+                        for pl in p.get("includes", {}).get("places", [])}
+    places = {}
+    for page in pages:
+        includes = page.get("includes", {})
+        described = {m["media_key"]: m for m in includes.get("media", [])}
+        data = page["data"] if isinstance(page["data"], list) else [page["data"]]
+        for t in data + includes.get("tweets", []):
+            for pos, k in enumerate(t.get("attachments", {}).get("media_keys", []), 1):
+                m = described.get(k, {})
+                mp4 = sorted((v.get("bit_rate", 0), v["url"]) for v in m.get("variants", [])
+                             if v.get("content_type") == "video/mp4")
+                url = m.get("url") or (mp4[-1][1] if mp4 else None)
+                if media.get((x_post_key(t), pos), (None, None))[1] is None:
+                    media[(x_post_key(t), pos)] = (X_MEDIA_TYPES.get(m.get("type"), "unknown"),
+                                                   url)
+            pl = described_places.get(t.get("geo", {}).get("place_id"))
+            if pl:
+                places[x_post_key(t)] = (pl.get("full_name"), pl.get("country_code"))
+    return media, places
+
+
+def test_twarc2_flatten_lines_keep_media_and_places(tmp_path):
+    """twarc2 flatten inlines the media (attachments.media) and the place (merged into geo)
+    that the page had in includes: the flattened lines give the media types and urls and the
+    places the pages give."""
+    pages = [p for f in TWARC_FILES for p in readable_lines(f)]
+    media, places = x_media_and_places(pages)
+    types = sorted(v[0] for v in media.values())
+    assert types.count("photo") == 2 and types.count("video") == 1 and len(places) == 8
+    lines = [t for p in pages for t in _flatten(p)]
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "flat").mkdir()
+    path = tmp_path / "flat" / "flat.jsonl"
+    path.write_text("".join(json.dumps(t) + "\n" for t in lines), encoding="utf-8")
+    from_pages, from_lines = make_config(tmp_path / "raw"), make_config(tmp_path / "flat")
+    run_import(from_pages, TWARC_FILES)
+    assert run_import(from_lines, [path]).bad == 0
+    media_sql = "select post_id, position, media_type, url from norm.post_media"
+    places_sql = ("select post_id, place, country_code from norm.posts "
+                  "where place is not null or country_code is not null")
+    want_media = {(post, pos, t, url) for (post, pos), (t, url) in media.items()}
+    want_places = {(post, *pl) for post, pl in places.items()}
+    assert set(query(from_pages, media_sql)) == want_media
+    assert set(query(from_lines, media_sql)) == want_media
+    assert set(query(from_pages, places_sql)) == want_places
+    assert set(query(from_lines, places_sql)) == want_places
+    full = ("select post_id, position, media_id, media_type, url, preview_url, alt_text "
+            "from norm.post_media order by all")
+    assert query(from_lines, full) == query(from_pages, full)
+
+
+def _long_post_page() -> dict:
+    """The page of twarc2_two_tweets.jsonl with its tweet made a long post, in the shape X
+    documents: `note_tweet` {text, entities} holds the full text and its entities, `text` and
+    `entities` only the first 280 characters. #AleppoIsBurning, a mention and a link come after
+    character 280: only note_tweet.entities names them."""
+    page = readable_lines(FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl")[0]
+    t = page["data"][0]
+    del t["referenced_tweets"]                   # an original post, no longer a retweet
+    page["includes"]["tweets"] = []
+    full = ("#POIUYTREWQ " + "Hospitals in Aleppo were hit again tonight, and again. " * 6
+            + "#AleppoIsBurning @bibaigna96 https://t.co/Ab12Cd34Ef")
+
+    def span(s: str) -> dict:
+        return {"start": full.index(s), "end": full.index(s) + len(s)}
+
+    url = {**span("https://t.co/Ab12Cd34Ef"), "url": "https://t.co/Ab12Cd34Ef",
+           "expanded_url": "https://example.org/aleppo/report",
+           "display_url": "example.org/aleppo/r\u2026"}
+    t["note_tweet"] = {"text": full, "entities": {
+        "hashtags": [{**span("#POIUYTREWQ"), "tag": "POIUYTREWQ"},
+                     {**span("#AleppoIsBurning"), "tag": "AleppoIsBurning"}],
+        "mentions": [{**span("@bibaigna96"), "username": "bibaigna96"}],
+        "urls": [url]}}
+    t["text"] = full[:279] + "\u2026"
+    t["entities"] = {"hashtags": [{**span("#POIUYTREWQ"), "tag": "POIUYTREWQ"}]}
+    assert full.index("#AleppoIsBurning") > 280 and "AleppoIsBurning" not in t["text"]
+    return page
+
+
+def test_twarc2_long_post_entities_come_from_note_tweet(tmp_path):
+    """A long post's hashtags, mentions and links are those of note_tweet.entities (the whole
+    text), not of the top-level entities (its first 280 characters)."""
+    page = _long_post_page()
+    path = tmp_path / "long.jsonl"
+    path.write_text(json.dumps(page, ensure_ascii=False) + "\n", encoding="utf-8")
+    cfg = make_config(tmp_path)
+    run_import(cfg, [path])
+    t = page["data"][0]
+    ents = t["note_tweet"]["entities"]
+    # plain Python: the entities of the full text, each one read back from the text
+    full = t["note_tweet"]["text"]
+    tags = {(t["id"], normalise_tag(full[h["start"] + 1:h["end"]])) for h in ents["hashtags"]}
+    mentions = {(t["id"], full[m["start"] + 1:m["end"]].lower()) for m in ents["mentions"]}
+    links = {(t["id"], u["url"], u["expanded_url"]) for u in ents["urls"]
+             if full[u["start"]:u["end"]] == u["url"]}
+    assert (t["id"], "aleppoisburning") in tags and len(links) == 1
+    assert query(cfg, "select text from norm.posts") == [(full,)]
+    assert set(query(cfg, "select post_id, tag from norm.post_hashtags")) == tags
+    assert set(query(cfg, "select post_id, mentioned_handle from norm.post_mentions")) == mentions
+    assert set(query(cfg, "select post_id, url, expanded_url from norm.post_urls")) == links
+    got = build_and_query(cfg, "select campaign, post_id from core.campaign_posts "
+                               "order by campaign")
+    assert got == [("aleppo", t["id"]), ("poiu", t["id"])]
+    (row,) = build_and_query(cfg, "select posts from marts.hashtags "
+                                  "where campaign = 'aleppo' and tag = 'aleppoisburning'")
+    assert row == (1,)
 
 
 def test_twarc2_error_objects_are_recorded_not_posts(tmp_path):

@@ -108,6 +108,7 @@ def test_backfill_two_pages_then_steady_state(setup):
     assert first["max_results"] == "100" and "start_time" in first and "since_id" not in first
     assert first["expansions"] == "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
     assert "public_metrics" in first["user.fields"] and "entities" in first["tweet.fields"]
+    assert "note_tweet" in first["tweet.fields"].split(",")     # long posts come whole
     assert x.calls[1]["next_token"] == PAGE1_NEXT
     assert x.calls[1]["start_time"] == first["start_time"]
     # raw pages byte for byte, with provenance

@@ -17,6 +17,7 @@ from tracker.store.load import store_batch
 from tracker.store.normalise import prepare
 
 from .conftest import FIXTURES, counts, jsonl
+from .models_oracle import x_entities
 
 TWARC_FILES = sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl"))
 
@@ -41,7 +42,7 @@ def expected_from_payloads(payloads: list[dict]) -> dict:
         tweets = tweets + page.get("includes", {}).get("tweets", [])
         for t in tweets:
             posts.add(x_post_key(t))
-            for h in t.get("entities", {}).get("hashtags", []):
+            for h in x_entities(t).get("hashtags", []):
                 tags.add((x_post_key(t), normalise_tag(h["tag"])))
         for u in page.get("includes", {}).get("users", []):
             authors.add(u["id"])

@@ -129,18 +129,42 @@ def _timestamp(value: Any) -> str | None:
 
 
 def unflatten(tweet: dict[str, Any]) -> dict[str, Any]:
-    """A `twarc2 flatten` line (tweet with author embedded) -> the v2 page it came from."""
-    users: dict[str, Any] = {}
-    tweets = []
-    if isinstance(tweet.get("author"), dict):
-        users[tweet["author"].get("id")] = tweet["author"]
-    for ref in tweet.get("referenced_tweets") or []:
-        if isinstance(ref, dict) and "text" in ref:
-            if isinstance(ref.get("author"), dict):
-                users[ref["author"].get("id")] = ref["author"]
-            tweets.append(ref)
-    page: dict[str, Any] = {"data": [tweet], "includes": {"users": list(users.values()),
-                                                          "tweets": tweets}}
+    """A `twarc2 flatten` line -> the v2 page it came from.
+
+    twarc's flatten (twarc/expansions.py) writes each tweet of `data` with its expansions
+    inlined: `author`, `referenced_tweets` merged with the referenced tweets (themselves
+    expanded), `attachments.media` (the media objects of `attachments.media_keys`) and `geo`
+    merged with its place. They become `includes.users`, `includes.tweets`, `includes.media`
+    and `includes.places` again; a missing expansion is inlined as `{}` and gives nothing."""
+    users: dict[Any, Any] = {}
+    tweets: dict[Any, dict[str, Any]] = {}
+    media: dict[Any, Any] = {}
+    places: dict[Any, Any] = {}
+
+    def collect(t: dict[str, Any]) -> None:
+        if isinstance(t.get("author"), dict) and t["author"].get("id"):
+            users.setdefault(t["author"]["id"], t["author"])
+        attachments = t.get("attachments")
+        for m in (attachments.get("media") or []) if isinstance(attachments, dict) else []:
+            if isinstance(m, dict) and m.get("media_key"):
+                media.setdefault(m["media_key"], m)
+        geo = t.get("geo")
+        if isinstance(geo, dict) and geo.get("place_id"):
+            place = {k: v for k, v in geo.items() if k not in ("place_id", "coordinates")}
+            if place:
+                places.setdefault(geo["place_id"], {"id": geo["place_id"], **place})
+        for ref in t.get("referenced_tweets") or []:
+            if isinstance(ref, dict) and "text" in ref and ref.get("id") not in tweets:
+                tweets[ref.get("id")] = ref
+                collect(ref)
+
+    collect(tweet)
+    includes: dict[str, Any] = {"users": list(users.values()), "tweets": list(tweets.values())}
+    if media:
+        includes["media"] = list(media.values())
+    if places:
+        includes["places"] = list(places.values())
+    page: dict[str, Any] = {"data": [tweet], "includes": includes}
     if "__twarc" in tweet:
         page["__twarc"] = tweet["__twarc"]
     return page

@@ -38,8 +38,10 @@ from .retry import (
 )
 
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+# note_tweet: a long post's full text and its entities (text and entities hold only the first
+# 280 characters); tweepy's field lists predate it, the API takes it by this name
 TWEET_FIELDS = ["created_at", "lang", "public_metrics", "entities", "conversation_id",
-                "referenced_tweets", "in_reply_to_user_id"]
+                "referenced_tweets", "in_reply_to_user_id", "note_tweet"]
 USER_FIELDS = ["public_metrics", "created_at", "verified"]
 MAX_RESULTS = 100
 MIN_RESULTS = 10                       # the endpoint refuses max_results below 10

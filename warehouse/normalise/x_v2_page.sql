@@ -4,14 +4,20 @@
 -- Tweets in `data` are the results (matched); tweets in includes.tweets only explain them
 -- (retweeted, quoted, replied to: context). An edited tweet is one post, keyed by the first
 -- id of its edit_history_tweet_ids; each version keeps its own tweet id as version_id.
+-- A long post (note_tweet) has its full text and that text's entities in note_tweet; its
+-- top-level text and entities are only the first 280 characters. Its hashtags, mentions and
+-- links are read from note_tweet.entities when given, else from entities (x_tweets.ent).
+create or replace temp macro x_entities_type() as '{"hashtags": [{"tag": "VARCHAR"}],
+    "mentions": [{"username": "VARCHAR"}],
+    "urls": [{"url": "VARCHAR", "expanded_url": "VARCHAR", "media_key": "VARCHAR"}]}';
 create or replace temp macro x_tweet_type() as '{"id": "VARCHAR", "text": "VARCHAR",
-    "note_tweet": {"text": "VARCHAR"}, "author_id": "VARCHAR",
+    "note_tweet": {"text": "VARCHAR", "entities": ' || x_entities_type() || '},
+    "author_id": "VARCHAR",
     "created_at": "TIMESTAMPTZ", "lang": "VARCHAR", "conversation_id": "VARCHAR",
     "geo": {"place_id": "VARCHAR"},
     "referenced_tweets": [{"type": "VARCHAR", "id": "VARCHAR"}],
     "edit_history_tweet_ids": ["VARCHAR"],
-    "entities": {"hashtags": [{"tag": "VARCHAR"}], "mentions": [{"username": "VARCHAR"}],
-                 "urls": [{"url": "VARCHAR", "expanded_url": "VARCHAR", "media_key": "VARCHAR"}]},
+    "entities": ' || x_entities_type() || ',
     "attachments": {"media_keys": ["VARCHAR"]},
     "public_metrics": {"like_count": "BIGINT", "retweet_count": "BIGINT",
                        "reply_count": "BIGINT", "quote_count": "BIGINT",
@@ -60,6 +66,7 @@ places as (
 )
 select tweets.page_id, tweets.retrieved_at, tweets.synthetic, tweets.t, tweets.matched,
        coalesce(tweets.t.edit_history_tweet_ids[1], tweets.t.id) as post_id,
+       coalesce(tweets.t.note_tweet.entities, tweets.t.entities) as ent,
        places.full_name, places.country_code
 from tweets
 left join places on places.place_id = tweets.t.geo.place_id
@@ -87,10 +94,10 @@ select
 from (select *, list_transform(t.referenced_tweets, lambda r: r.type) as refs from x_tweets);
 
 insert into n_hashtags
-select 'x', post_id, unnest(list_transform(t.entities.hashtags, lambda h: h.tag)) from x_tweets;
+select 'x', post_id, unnest(list_transform(ent.hashtags, lambda h: h.tag)) from x_tweets;
 
 insert into n_mentions
-select 'x', post_id, lower(unnest(list_transform(t.entities.mentions, lambda m: m.username)))
+select 'x', post_id, lower(unnest(list_transform(ent.mentions, lambda m: m.username)))
 from x_tweets;
 
 insert into n_engagement
@@ -112,12 +119,11 @@ select 'x', u.id, retrieved_at, u.public_metrics.followers_count,
        u.public_metrics.following_count, u.public_metrics.tweet_count
 from x_users where u.id is not null and u.public_metrics is not null;
 
--- Links: entities.urls, except those standing for an attached media item (they carry a
--- media_key; the item is in n_media).
+-- Links: entities.urls (a long post's note_tweet.entities.urls), except those standing for
+-- an attached media item (they carry a media_key; the item is in n_media).
 insert into n_urls
 select 'x', post_id, position, u.url, coalesce(u.expanded_url, u.url), 'entity'
-from (select post_id, unnest(t.entities.urls) as u,
-             generate_subscripts(t.entities.urls, 1) as position
+from (select post_id, unnest(ent.urls) as u, generate_subscripts(ent.urls, 1) as position
       from x_tweets)
 where u.media_key is null and coalesce(u.url, u.expanded_url) is not null;
 
