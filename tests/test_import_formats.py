@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 
 from tracker.hashtags import normalise_tag
 
-from .conftest import BACKENDS, FIXTURES
+from .conftest import BACKENDS, FIXTURES, MORE_BACKENDS
 from .import_helpers import (
     build_and_query,
     make_config,
@@ -355,3 +356,42 @@ def test_engagement_and_followers_do_not_depend_on_where_batches_are_cut(tmp_pat
         assert top == []
         results.append((norm_engagement, norm_followers, summary))
     assert results[0] == results[1]
+
+
+def _ms(created_at: str) -> int:
+    return int(dt.datetime.strptime(created_at, "%a %b %d %H:%M:%S %z %Y").timestamp() * 1000)
+
+
+@pytest.mark.parametrize("backend", MORE_BACKENDS)
+def test_streamed_statuses_are_observed_when_the_stream_delivered_them(tmp_path, backend):
+    """A streamed v1.1 status carries `timestamp_ms`, its delivery time: its counts and those
+    of the statuses it embeds are observed then, not at the file's time. Here the original's
+    capture sits in a file copied later than the retweet's: by file times the 0 likes of its
+    creation were the newest; by the stream's times the retweet's 47 likes are."""
+    import os
+
+    original, retweet = _capture_with_the_original_at_creation()
+    original["timestamp_ms"] = str(_ms(original["created_at"]))
+    retweet["timestamp_ms"] = str(_ms(retweet["created_at"]))
+    first, later = tmp_path / "original.jsonl", tmp_path / "retweet.jsonl"
+    first.write_text(json.dumps(original) + "\n")
+    later.write_text(json.dumps(retweet) + "\n")
+    os.utime(later, (1_600_000_000, 1_600_000_000))
+    os.utime(first, (1_700_000_000, 1_700_000_000))   # the original's file copied last
+    # plain Python: each status and what it embeds observed at the line's timestamp_ms
+    observed = [(s["id_str"], int(line["timestamp_ms"]), (s["favorite_count"], s["retweet_count"]))
+                for line in (original, retweet)
+                for s in (line, line.get("retweeted_status")) if s]
+    newest = _newest(observed)
+    at = max(ms for pid, ms, _ in observed if pid == original["id_str"])
+    assert newest[original["id_str"]] == (47, 7)
+    cfg = make_config(tmp_path, backend=backend)
+    run_import(cfg, [first, later], campaign="aleppo")
+    got = query(cfg, "select post_id, arg_max(likes, observed_at), arg_max(reposts, observed_at), "
+                     "epoch_ms(max(observed_at)) from norm.engagement_observations "
+                     "group by post_id order by post_id")
+    assert {r[0]: (r[1], r[2]) for r in got} == newest
+    assert dict((r[0], r[3]) for r in got)[original["id_str"]] == at
+    (summary,) = build_and_query(cfg, "select likes, reposts from marts.campaign_summary "
+                                      "where campaign = 'aleppo'")
+    assert summary == newest[original["id_str"]]
