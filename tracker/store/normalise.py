@@ -134,6 +134,7 @@ def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> No
     if rows:
         con.executemany("insert into campaign_tags values (?, ?)", rows)
     con.execute("create or replace temp table assign_campaign (campaign varchar)")
+    con.execute("create or replace temp table assign_skip (page_id varchar)")
 
 
 def register_url_functions(con: duckdb.DuckDBPyConnection) -> None:
@@ -159,7 +160,8 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
     Returns (posts_new, duplicates). Call inside the caller's transaction.
     """
     parse_batch(con, batch_table, slices)
-    return merge_batch(con, assign_campaign, allow_forgotten=allow_forgotten)
+    return merge_batch(con, assign_campaign, allow_forgotten=allow_forgotten,
+                       pages=batch_table)
 
 
 def parse_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
@@ -202,12 +204,19 @@ MERGE_SQL = ("_forgotten", "_merge", "_links", "_edits")
 
 
 def merge_batch(con: duckdb.DuckDBPyConnection, assign_campaign: str | None = None,
-                allow_forgotten: bool = False) -> tuple[int, int]:
+                allow_forgotten: bool = False, pages: str | None = None) -> tuple[int, int]:
     """The second half of `normalise_batch`: the parsed temp tables n_* into norm.*.
+    `assign_campaign` takes the matched posts of the batch's pages, except those of the
+    pages of table `pages` (the batch) stored without a campaign: an import with
+    `--campaign` stores so a status its campaign filter kept only for the status it quotes.
     Returns (posts_new, duplicates). Call inside the caller's transaction."""
     con.execute("delete from assign_campaign")
+    con.execute("delete from assign_skip")
     if assign_campaign:
         con.execute("insert into assign_campaign values (?)", [assign_campaign])
+        if pages:
+            con.execute(f"insert into assign_skip select page_id from {pages} "
+                        "where campaign is null")
     if not allow_forgotten and scalar(
             con, "select count(*) from ledger.forgotten where restored_by is null"):
         con.execute(_sql("_forgotten"))

@@ -261,9 +261,11 @@ select n.* from (
     select ct.campaign, t.platform, t.post_id
     from n_tags t join campaign_tags ct on ct.tag = t.tag
     union
-    -- `--campaign`: the posts the archive delivered as results, never their context
-    select a.campaign, p.platform, p.post_id from n_post_rows p, assign_campaign a
-    where p.matched) n
+    -- `--campaign`: the posts the archive delivered as results, never their context, nor
+    -- those of a page stored without the campaign (assign_skip: a status the campaign filter
+    -- kept only for the status it quotes, which joins campaigns by its own tags)
+    select a.campaign, p.platform, p.post_id from n_posts p, assign_campaign a
+    where p.matched and p.first_page_id not in (select page_id from assign_skip)) n
 anti join norm.campaign_posts c
        on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id;
 
