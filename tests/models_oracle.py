@@ -122,6 +122,15 @@ class Oracle(MartsMixin):
         seen = self.followers[key].get(at)
         self.followers[key][at] = followers if seen is None else max(seen, followers)
 
+    def _engage(self, key: tuple[str, str], at: dt.datetime, counts: tuple) -> None:
+        """Two observations at one instant (in one page or in pages loaded apart): the larger
+        counts, compared in order (likes, reposts, replies, quotes, impressions; unknown
+        lowest), as the warehouse keeps whatever the batches."""
+        seen = self.engagement[key].get(at)
+        rank = [-1 if c is None else c for c in counts]
+        if seen is None or rank > [-1 if c is None else c for c in seen]:
+            self.engagement[key][at] = counts
+
     def _x_v2_page(self, page: dict, at: dt.datetime, synthetic: bool) -> None:
         self._page_keys = []
         data = page.get("data")
@@ -147,12 +156,9 @@ class Oracle(MartsMixin):
                             edited_at=ts(t["created_at"]) if key != t["id"] else None))
             if "public_metrics" in t:
                 m = t["public_metrics"]
-                seen = self.engagement[("x", key)].get(at)
-                if seen and (seen[0] or 0) >= (m.get("like_count") or 0):
-                    continue   # two versions in one page: the larger count, as stored
-                self.engagement[("x", key)][at] = (
+                self._engage(("x", key), at, (
                     m.get("like_count"), m.get("retweet_count"), m.get("reply_count"),
-                    m.get("quote_count"), m.get("impression_count"))
+                    m.get("quote_count"), m.get("impression_count")))
         for u in page.get("includes", {}).get("users", []):
             self._handle(("x", u["id"]), at, u.get("username"))
             if "public_metrics" in u:
@@ -191,9 +197,9 @@ class Oracle(MartsMixin):
                             matched=i < len(statuses)))
             self._handle(("mastodon", acc["url"]), at, mastodon_handle(acc["acct"], acc["url"]))
             self._follow(("mastodon", acc["url"]), at, acc["followers_count"])
-            self.engagement[("mastodon", s["uri"])][at] = (
+            self._engage(("mastodon", s["uri"]), at, (
                 s.get("favourites_count"), s.get("reblogs_count"), s.get("replies_count"),
-                s.get("quotes_count"), None)
+                s.get("quotes_count"), None))
 
     def _bluesky_posts(self, body: dict, at: dt.datetime, synthetic: bool) -> None:
         """searchPosts/getPosts/getQuotes {posts}, feeds {feed: [{post, reason, reply}]},
@@ -266,7 +272,7 @@ class Oracle(MartsMixin):
         self._handle(("bluesky", p["author"]["did"]), at, p["author"].get("handle"))
         counts = tuple(p.get(k) for k in ("likeCount", "repostCount", "replyCount", "quoteCount"))
         if any(c is not None for c in counts):
-            self.engagement[("bluesky", p["uri"])][at] = (*counts, None)
+            self._engage(("bluesky", p["uri"]), at, (*counts, None))
 
     def _bluesky_profiles(self, body: dict, at: dt.datetime, synthetic: bool) -> None:
         self._page_keys = []

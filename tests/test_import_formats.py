@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from collections import defaultdict
 
@@ -10,7 +11,7 @@ import pytest
 
 from tracker.hashtags import normalise_tag
 
-from .conftest import FIXTURES
+from .conftest import BACKENDS, FIXTURES, MORE_BACKENDS
 from .import_helpers import (
     build_and_query,
     make_config,
@@ -441,3 +442,113 @@ def test_x_v1_statuses_without_reply_and_quote_counts_have_no_known_engagement(t
     own = [s for s in statuses if "retweeted_status" not in s]   # retweets carry no counts
     assert got == (len(statuses), sum(s["favorite_count"] for s in own),
                    sum(s["retweet_count"] for s in own), None, None, None, 0)
+
+
+def _capture_with_the_original_at_creation() -> list[dict]:
+    """A filter-stream capture (twarc1, Stream Grab) in the real v1.1 shape, from the
+    cassette: line 1 is the original as the stream delivered it at its creation (no likes or
+    retweets yet; its author one follower short of the later snapshot), line 2 the real
+    retweet whose `retweeted_status` carries the original's later counts. Both lines come
+    from one file, so the importer stamps both observations with one time."""
+    retweet = v11_search_body()["statuses"][0]
+    original = json.loads(json.dumps(retweet["retweeted_status"]))
+    original.update(favorite_count=0, retweet_count=0)
+    original["user"]["followers_count"] -= 1
+    return [original, retweet]
+
+
+def _newest(observations: list[tuple]) -> dict:
+    """Plain Python: per key, the newest observation; at one instant the largest counts."""
+    out: dict = {}
+    for key, at, counts in observations:
+        if key not in out or (at, counts) > out[key]:
+            out[key] = (at, counts)
+    return {k: v[1] for k, v in out.items()}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_engagement_and_followers_do_not_depend_on_where_batches_are_cut(tmp_path, monkeypatch,
+                                                                       backend):
+    """The original captured with 0 likes and its retweet carrying 47 likes are observed at
+    the same instant (the file's time). One batch kept the larger counts; one record per
+    batch kept the row stored first (0 likes). Either way the result is now the same."""
+    from tracker.importers import run as import_run
+
+    lines = _capture_with_the_original_at_creation()
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(json.dumps(s) + "\n" for s in lines))
+    at = path.stat().st_mtime
+    statuses = [s for s in lines for s in (s, s.get("retweeted_status")) if s]
+    engagement = _newest([(s["id_str"], at, (s["favorite_count"], s["retweet_count"]))
+                          for s in statuses])
+    followers = _newest([(s["user"]["id_str"], s["created_at"], (s["user"]["followers_count"],))
+                         for s in statuses])
+    original = lines[0]["id_str"]
+    assert engagement[original] == (47, 7)
+    posts = {s["id_str"] for s in statuses}
+    own = [p for p in posts if p != lines[1]["id_str"]]   # the retweet carries no counts
+    results = []
+    for batch_records in (import_run.BATCH_RECORDS, 1):
+        monkeypatch.setattr(import_run, "BATCH_RECORDS", batch_records)
+        (tmp_path / str(batch_records)).mkdir()
+        cfg = make_config(tmp_path / str(batch_records), backend=backend)
+        run_import(cfg, [path], campaign="aleppo")
+        norm_engagement = dict(
+            (r[0], tuple(r[1:])) for r in query(
+                cfg, "select post_id, arg_max(likes, observed_at), arg_max(reposts, observed_at) "
+                     "from norm.engagement_observations group by post_id"))
+        norm_followers = dict(
+            (r[0], (r[1],)) for r in query(
+                cfg, "select author_id, arg_max(followers, observed_at) "
+                     "from norm.author_observations group by author_id"))
+        assert norm_engagement == engagement
+        assert norm_followers == followers
+        summary = build_and_query(cfg, "select posts, likes, reposts from marts.campaign_summary "
+                                       "where campaign = 'aleppo'")
+        assert summary == [(len(posts), sum(engagement[p][0] for p in own),
+                            sum(engagement[p][1] for p in own))]
+        # v1.1 search statuses give no reply or quote count: engagement unknown, not ranked
+        top = query(cfg, "select post_id, likes, reposts from marts.top_posts "
+                         "where campaign = 'aleppo'")
+        assert top == []
+        results.append((norm_engagement, norm_followers, summary))
+    assert results[0] == results[1]
+
+
+def _ms(created_at: str) -> int:
+    return int(dt.datetime.strptime(created_at, "%a %b %d %H:%M:%S %z %Y").timestamp() * 1000)
+
+
+@pytest.mark.parametrize("backend", MORE_BACKENDS)
+def test_streamed_statuses_are_observed_when_the_stream_delivered_them(tmp_path, backend):
+    """A streamed v1.1 status carries `timestamp_ms`, its delivery time: its counts and those
+    of the statuses it embeds are observed then, not at the file's time. Here the original's
+    capture sits in a file copied later than the retweet's: by file times the 0 likes of its
+    creation were the newest; by the stream's times the retweet's 47 likes are."""
+    import os
+
+    original, retweet = _capture_with_the_original_at_creation()
+    original["timestamp_ms"] = str(_ms(original["created_at"]))
+    retweet["timestamp_ms"] = str(_ms(retweet["created_at"]))
+    first, later = tmp_path / "original.jsonl", tmp_path / "retweet.jsonl"
+    first.write_text(json.dumps(original) + "\n")
+    later.write_text(json.dumps(retweet) + "\n")
+    os.utime(later, (1_600_000_000, 1_600_000_000))
+    os.utime(first, (1_700_000_000, 1_700_000_000))   # the original's file copied last
+    # plain Python: each status and what it embeds observed at the line's timestamp_ms
+    observed = [(s["id_str"], int(line["timestamp_ms"]), (s["favorite_count"], s["retweet_count"]))
+                for line in (original, retweet)
+                for s in (line, line.get("retweeted_status")) if s]
+    newest = _newest(observed)
+    at = max(ms for pid, ms, _ in observed if pid == original["id_str"])
+    assert newest[original["id_str"]] == (47, 7)
+    cfg = make_config(tmp_path, backend=backend)
+    run_import(cfg, [first, later], campaign="aleppo")
+    got = query(cfg, "select post_id, arg_max(likes, observed_at), arg_max(reposts, observed_at), "
+                     "epoch_ms(max(observed_at)) from norm.engagement_observations "
+                     "group by post_id order by post_id")
+    assert {r[0]: (r[1], r[2]) for r in got} == newest
+    assert dict((r[0], r[3]) for r in got)[original["id_str"]] == at
+    (summary,) = build_and_query(cfg, "select likes, reposts from marts.campaign_summary "
+                                      "where campaign = 'aleppo'")
+    assert summary == newest[original["id_str"]]

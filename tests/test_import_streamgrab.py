@@ -4,15 +4,20 @@ filter, on the real v1.1 statuses of the tweepy cassette packed in the test."""
 from __future__ import annotations
 
 import bz2
+import copy
 import io
 import json
 import lzma
 import zipfile
+from collections import Counter
 
 import pytest
 
+from tracker.hashtags import normalise_tag
 from tracker.importers.prefilter import Prefilter
 from tracker.importers.streamgrab import Scanned, scan_stream
+from tracker.store.db import connect
+from tracker.store.rebuild import rebuild
 
 from .grab_helpers import (
     CAMPAIGN_TAGS,
@@ -23,7 +28,7 @@ from .grab_helpers import (
     statuses,
     write_tar,
 )
-from .import_helpers import make_config, query, run_import
+from .import_helpers import build_and_query, make_config, query, run_import, v11_search_body
 
 
 def _all_ids() -> set[str]:
@@ -245,3 +250,74 @@ def test_a_line_longer_than_the_limit_ends_the_member_in_bounded_memory(monkeypa
     scan = scan_stream(io.BytesIO(first + b"x" * (3 * 2**20)), pf, "grab.tar", "m.json")
     assert scan.error == "line 2 is longer than 0 MB: the rest of the member is not read"
     assert [text for _, text in scan.hits] == [first.strip()]
+
+
+def _quote_of_a_tagged_status() -> dict:
+    """Cassette status 1149781555226828800 (no campaign tag) quoting cassette status
+    1149788838430224391 given #حلب_تحترق (aleppo), in the v1.1 quote shape."""
+    base = {s["id_str"]: s for s in v11_search_body()["statuses"]}
+    quote = copy.deepcopy(base["1149781555226828800"])
+    quoted = copy.deepcopy(base["1149788838430224391"])
+    tag = "حلب_تحترق"
+    quoted["entities"] = dict(quoted["entities"], hashtags=[
+        *quoted["entities"]["hashtags"], {"text": tag, "indices": [0, len(tag) + 1]}])
+    quoted["text"] = f"#{tag} {quoted['text']}"
+    quote.update(quoted_status=quoted, quoted_status_id_str=quoted["id_str"],
+                 quoted_status_id=quoted["id"], is_quote_status=True)
+    return quote
+
+
+def _campaigns_of(tags: set[str]) -> set[str]:
+    config = {"aleppo": ["AleppoIsBurning", "حلب_تحترق"], "red": ["MakeFacebookRed"],
+              "poiu": ["poiuytrewq"], "hoot": ["HOOT"]}
+    return {c for c, ts in config.items() if tags & {normalise_tag(t) for t in ts}}
+
+
+def _own_tags(s) -> set[str]:
+    if not isinstance(s, dict):
+        return set()
+    return {normalise_tag(h["text"]) for h in s.get("entities", {}).get("hashtags", [])}
+
+
+@pytest.mark.parametrize("campaign", [None, "aleppo"])
+def test_campaign_option_on_a_filtered_grab_takes_only_statuses_carrying_a_tag(tmp_path,
+                                                                              campaign):
+    """A status kept by the campaign filter only for the tagged status it quotes is stored
+    (so is the quoted campaign post), but `--campaign` does not make it a campaign post."""
+    lines = [*statuses(), _quote_of_a_tagged_status()]
+    grab = tmp_path / "twitter-stream-2019-07-12.jsonl"
+    grab.write_text("".join(json.dumps(s) + "\n" for s in lines))
+    cfg = make_config(tmp_path)
+    summary = run_import(cfg, [grab], campaign=campaign)
+    # plain Python: the lines the filter keeps, every status they hold, and the campaigns
+    kept = [s for s in lines if carries(s)]
+    itself = [s for s in kept
+              if _campaigns_of(_own_tags(s) | _own_tags(s.get("retweeted_status")))]
+    stored = [x for s in kept for x in (s, s.get("retweeted_status"), s.get("quoted_status"),
+                                         (s.get("retweeted_status") or {}).get("quoted_status"))
+              if x]
+    want = {(c, x["id_str"]) for x in stored for c in _campaigns_of(_own_tags(x))}
+    want |= {(c, s["id_str"]) for s in kept if s.get("retweeted_status")
+             for c in _campaigns_of(_own_tags(s["retweeted_status"]))}
+    if campaign:
+        want |= {(campaign, s["id_str"]) for s in itself}
+    assert ("aleppo", "1149788838430224391") in want
+    assert ("aleppo", "1149781555226828800") not in want
+    assert set(query(cfg, "select campaign, post_id from norm.campaign_posts")) == want
+    assert {r[0] for r in query(cfg, "select post_id from norm.posts")} == \
+        {x["id_str"] for x in stored}
+    got = build_and_query(cfg, "select campaign, posts from marts.campaign_summary "
+                               "where posts > 0 order by campaign")
+    assert got == sorted(Counter(c for c, _ in want).items())
+    assert summary.scan.matched == len(kept)
+    quoting = len(kept) - len(itself)
+    assert quoting == 2     # the test's quote and grab_helpers' quote of a tagged status
+    assert (f"statuses ({len(itself):,} carrying a campaign tag, {quoting:,} more quoting a "
+            f"status that carries one)") in summary.line()
+    # `tracker rebuild` normalises the raw pages again: the same links
+    con = connect(cfg.warehouse, lake=cfg.lake)
+    try:
+        rebuild(con, cfg.campaigns)
+    finally:
+        con.close()
+    assert set(query(cfg, "select campaign, post_id from norm.campaign_posts")) == want

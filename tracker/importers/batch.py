@@ -34,6 +34,7 @@ class Batch:
         self.requests: list[str] = []
         self.retrieved: list[str] = []
         self.payloads: list[str] = []
+        self.assign: list[bool] = []     # whether `--campaign` takes the record's results
         self.quarantine: list[tuple[str, int | None, str, str | bytes | None]] = []
         self.bytes = 0
         self.records = 0
@@ -55,6 +56,7 @@ class Batch:
         self.requests.append(f"{origin}:{rec.line}")
         self.retrieved.append(rec.retrieved_at or default_retrieved)
         self.payloads.append(payload)
+        self.assign.append(rec.assign)
         self.bytes += len(payload)
 
     def split(self) -> list[Batch]:
@@ -63,7 +65,7 @@ class Batch:
         for i in range(len(self.payloads)):
             part = Batch()
             for name in ("page_ids", "formats", "platforms", "requests", "retrieved",
-                         "payloads"):
+                         "payloads", "assign"):
                 getattr(part, name).append(getattr(self, name)[i])
             part.records = 1
             part.read_upto = self.read_upto
@@ -87,7 +89,8 @@ class Batch:
         return out
 
     def drop_payloads(self) -> None:
-        for name in ("page_ids", "formats", "platforms", "requests", "retrieved", "payloads"):
+        for name in ("page_ids", "formats", "platforms", "requests", "retrieved", "payloads",
+                     "assign"):
             getattr(self, name).clear()
 
     def full(self, bytes_limit: int, records_limit: int) -> bool:

@@ -45,6 +45,9 @@ class Record:
     payload: str | None
     retrieved_at: str | None = None
     api_errors: list[str] = field(default_factory=list)
+    # False: kept by the campaign filter only for a status it quotes, so `--campaign` does not
+    # take its results (the quoted status joins campaigns by its own tags)
+    assign: bool = True
 
 
 @dataclass

@@ -25,7 +25,7 @@ from .containers import Container, Member
 from .formats import Bad, Record, parse_line, to_records
 from .inputs import Input
 from .prefilter import Prefilter
-from .streamgrab import Scanned, carries, looks_like_grab, scan_members
+from .streamgrab import Scanned, carries, carries_itself, looks_like_grab, scan_members
 
 FILTER_CHOICES = ("auto", "yes", "no")
 IDENTITY_BYTES = 1 << 20
@@ -73,16 +73,19 @@ class Counts:
     statuses: int = 0
     deletes: int = 0
     other: int = 0
-    matched: int = 0
+    matched: int = 0      # statuses kept (stored)
+    quoting: int = 0      # of those, kept only for a status they quote
     skipped_members: int = 0
 
     def line(self) -> str:
         """The run summary's words for the scan ("" when nothing was scanned)."""
         text = ""
         if self.lines:
+            quoting = (f", {self.quoting:,} more quoting a status that carries one"
+                       if self.quoting else "")
             text += (f"; campaign filter: {self.lines:,} lines scanned, {self.statuses:,} "
-                     f"statuses ({self.matched:,} carrying a campaign tag), {self.deletes:,} "
-                     f"delete notices, {self.other:,} other lines")
+                     f"statuses ({self.matched - self.quoting:,} carrying a campaign tag"
+                     f"{quoting}), {self.deletes:,} delete notices, {self.other:,} other lines")
         if self.skipped_members:
             text += (f"; {self.skipped_members:,} archive member(s) imported earlier, "
                      "passed over")
@@ -155,6 +158,7 @@ def _scanned(members: Iterator[Member], reading: Reading, counts: Counts,
             for item in _hit(data, line, reading):
                 n += 1
                 matched += isinstance(item, Record)
+                counts.quoting += isinstance(item, Record) and not item.assign
                 yield scan.name, item
         if scan.error:
             n += 1
@@ -181,4 +185,9 @@ def _hit(data: bytes, line: int, reading: Reading) -> list[Record | Bad]:
         return parse_line(data, line, reading.fmt)   # the reason it cannot be read
     if not carries(obj, reading.tags):
         return []
-    return to_records(obj, data.decode("utf-8"), line, reading.fmt)
+    out = to_records(obj, data.decode("utf-8"), line, reading.fmt)
+    if not carries_itself(obj, reading.tags):
+        for item in out:
+            if isinstance(item, Record):
+                item.assign = False
+    return out

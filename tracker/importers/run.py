@@ -361,17 +361,23 @@ class Importer:
             # In slices: DuckDB holds a statement's whole input (up to 2,048 rows) at once.
             con.execute(
                 """insert into batch_in
-                select unnest(c.ids), unnest(c.formats), unnest(c.platforms), 'import', $4,
+                select unnest(c.ids), unnest(c.formats), unnest(c.platforms), 'import',
+                       nullif(unnest(c.campaigns), ''),
                        unnest(c.requests), unnest(c.retrieved)::timestamptz, $7, $8, $9,
                        false, unnest(c.payloads)
                 from (select string_split($1, chr(10)) as ids,
                              string_split($2, chr(10)) as formats,
                              string_split($3, chr(10)) as platforms,
+                             string_split($4, chr(10)) as campaigns,
                              string_split($5, chr(10)) as requests,
                              string_split($6, chr(10)) as retrieved,
                              string_split($10, chr(10)) as payloads) c""",
                 ["\n".join(batch.page_ids[lo:hi]), "\n".join(batch.formats[lo:hi]),
-                 "\n".join(batch.platforms[lo:hi]), self.campaign,
+                 "\n".join(batch.platforms[lo:hi]),
+                 # the campaign of each page: none for a status kept by the campaign filter
+                 # only for the status it quotes (`--campaign` takes no post of that page)
+                 "\n".join(self.campaign if self.campaign and a else ""
+                           for a in batch.assign[lo:hi]),
                  "\n".join(batch.requests[lo:hi]), "\n".join(batch.retrieved[lo:hi]),
                  CLIENT, summary.run_id,
                  f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",

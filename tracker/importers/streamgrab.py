@@ -250,6 +250,20 @@ def carries(obj: Any, tags: frozenset[str]) -> bool:
     return any(t in tags for s in carried for t in _tags(s))
 
 
+def carries_itself(obj: Any, tags: frozenset[str]) -> bool:
+    """Whether a record `carries` kept carries a tag itself: an X v1.1 status by its own
+    hashtags or, a retweet, by those of the status it retweets (a matched retweet joins the
+    campaigns of what it retweets, docs/models.md), not only by a status it quotes; a search
+    response by any such status. Any other record: yes."""
+    if isinstance(obj, dict) and isinstance(obj.get("statuses"), list):
+        return any(carries_itself(s, tags) for s in obj["statuses"])
+    if isinstance(obj, list):
+        return any(carries_itself(s, tags) for s in obj)
+    if not (isinstance(obj, dict) and "id_str" in obj and "user" in obj):
+        return True
+    return any(t in tags for s in (obj, obj.get("retweeted_status")) for t in _tags(s))
+
+
 def looks_like_grab(box: Container, first_member: str | None) -> bool:
     """A stream-grab-like input: a tar or zip of per-file compressed (or plain) JSON, or an
     input named like the Internet Archive's items."""

@@ -118,7 +118,8 @@ def store_batch_table(con: duckdb.DuckDBPyConnection, table: str,
         return BatchResult()
     if not parsed:
         parse_batch(con, table, slices)
-    posts_new, _ = merge_batch(con, assign_campaign, allow_forgotten=allow_forgotten)
+    posts_new, _ = merge_batch(con, assign_campaign, allow_forgotten=allow_forgotten,
+                               pages=table)
     # every copy of a post in the new pages (n_posts: see normalise.py) that is not a new
     # post, so a post repeated within one batch is a duplicate as it is across batches and
     # the count does not depend on how pages were batched

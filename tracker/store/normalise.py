@@ -11,11 +11,14 @@ writers of norm.*.
 1. Append-only. No norm row is ever deleted, and rows are changed in place only in the
    columns of IN_PLACE_UPDATES: norm.authors (the latest profile seen; no incremental model
    reads it) and norm.posts (matched, and an edit's text, language and version, applied by
-   `_edits.sql`). Every in-place change of a post that a model shows is signalled by an
-   appended row: an edit appends to norm.post_versions (a @changes table of
-   core.campaign_posts). A change a high-water mark cannot follow clears core.build_state,
-   so the next build is full: a post whose created_at moves (an X post first stored from an
-   edit, whose tweet has its own time, then the original arrives) changes hour and day.
+   `_edits.sql`), and the counts of an engagement or follower observation when a later
+   batch observes the same post or author at the same instant with larger counts (the rule
+   within a batch, so batch boundaries do not change the result). Every in-place change of a
+   post that a model shows is signalled by an appended row: an edit appends to
+   norm.post_versions (a @changes table of core.campaign_posts). A change a high-water mark
+   cannot follow clears core.build_state, so the next build is full: a post whose created_at
+   moves (an X post first stored from an edit, whose tweet has its own time, then the
+   original arrives) changes hour and day; an observation's counts updated in place.
 2. Rows keyed by a post come with the post or later. Every row of the POST_KEYED tables is
    written in the transaction that first stores its post in norm.posts, or in a later one.
    So the rows of a post first stored since a build's high-water marks are all above the
@@ -83,6 +86,9 @@ create or replace temp table n_forgotten_hits (
 IN_PLACE_UPDATES = {
     "norm.posts": {"matched", "created_at", "text", "lang", "edited_at", "version_id"},
     "norm.authors": {"handle", "handle_key", "name", "created_at", "verified", "last_seen_at"},
+    # only at an instant already stored, to the larger counts; the next build is then full
+    "norm.engagement_observations": {"likes", "reposts", "replies", "quotes", "impressions"},
+    "norm.author_observations": {"followers", "following", "posts"},
 }
 # rule 2: the tables keyed by (platform, post_id) whose rows come with the post or later
 POST_KEYED = ("norm.post_hashtags", "norm.post_mentions", "norm.engagement_observations",
@@ -128,6 +134,7 @@ def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> No
     if rows:
         con.executemany("insert into campaign_tags values (?, ?)", rows)
     con.execute("create or replace temp table assign_campaign (campaign varchar)")
+    con.execute("create or replace temp table assign_skip (page_id varchar)")
 
 
 def register_url_functions(con: duckdb.DuckDBPyConnection) -> None:
@@ -153,7 +160,8 @@ def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
     Returns (posts_new, duplicates). Call inside the caller's transaction.
     """
     parse_batch(con, batch_table, slices)
-    return merge_batch(con, assign_campaign, allow_forgotten=allow_forgotten)
+    return merge_batch(con, assign_campaign, allow_forgotten=allow_forgotten,
+                       pages=batch_table)
 
 
 def parse_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
@@ -196,12 +204,19 @@ MERGE_SQL = ("_forgotten", "_merge", "_links", "_edits")
 
 
 def merge_batch(con: duckdb.DuckDBPyConnection, assign_campaign: str | None = None,
-                allow_forgotten: bool = False) -> tuple[int, int]:
+                allow_forgotten: bool = False, pages: str | None = None) -> tuple[int, int]:
     """The second half of `normalise_batch`: the parsed temp tables n_* into norm.*.
+    `assign_campaign` takes the matched posts of the batch's pages, except those of the
+    pages of table `pages` (the batch) stored without a campaign: an import with
+    `--campaign` stores so a status its campaign filter kept only for the status it quotes.
     Returns (posts_new, duplicates). Call inside the caller's transaction."""
     con.execute("delete from assign_campaign")
+    con.execute("delete from assign_skip")
     if assign_campaign:
         con.execute("insert into assign_campaign values (?)", [assign_campaign])
+        if pages:
+            con.execute(f"insert into assign_skip select page_id from {pages} "
+                        "where campaign is null")
     if not allow_forgotten and scalar(
             con, "select count(*) from ledger.forgotten where restored_by is null"):
         con.execute(_sql("_forgotten"))
@@ -211,9 +226,12 @@ def merge_batch(con: duckdb.DuckDBPyConnection, assign_campaign: str | None = No
                               "from n_post_changes")
     if changes:
         con.execute(_sql("_edits"))
-    if moves:
+    ties = scalar(con, "select (select count(*) from n_engagement_ties) "
+                       "+ (select count(*) from n_author_obs_ties)")
+    if moves or ties:
         # a stored post moved to another hour: the models' buckets of it are stale
-        # (incremental builds assume a post's time is fixed)
+        # (incremental builds assume a post's time is fixed); or a stored observation's
+        # counts were updated in place, which no high-water mark follows
         require_full_build(con)
     posts_new, duplicates = one(con, "select posts_new, duplicates from n_counts")
     return int(posts_new), int(duplicates)

@@ -138,62 +138,105 @@ select n.*, author_key(n.platform, n.author_id) as author_key,
 from n_author_rows n
 anti join norm.authors a on a.platform = n.platform and a.author_id = n.author_id;
 
--- An observation identical to the author's latest one adds nothing and is skipped; one
--- already stored (same author and instant) is kept as it is.
+-- Observations. Two observations at the same instant (an author in several statuses of one
+-- page; a post captured at its creation and again inside a later status's retweeted_status,
+-- all stamped with the file's time) keep the largest counts, so the choice does not depend
+-- on row order; and the same rule holds when that instant was stored by an earlier batch:
+-- the stored row is updated to the larger counts (rows compared in the order below), so
+-- the result does not depend on where the batches were cut. Such an update is not an
+-- appended row, so it makes the next build a full one (normalise.merge_batch).
+-- An observation identical to the latest one stored adds nothing and is skipped.
+create or replace temp table n_author_obs_rows as
+select distinct on (platform, author_id, observed_at) * from n_author_obs
+order by platform, author_id, observed_at, followers desc nulls last,
+         following desc nulls last, posts desc nulls last;
+
+create or replace temp table n_author_obs_stored as
+select x.* from norm.author_observations x
+semi join (select distinct platform, author_id from n_author_obs_rows) k
+       on x.platform = k.platform and x.author_id = k.author_id;
+
+-- the stored observations at an instant of the batch that the batch's row outranks
+create or replace temp table n_author_obs_ties as
+select o.* from n_author_obs_rows o
+join n_author_obs_stored s
+  on s.platform = o.platform and s.author_id = o.author_id and s.observed_at = o.observed_at
+where [coalesce(o.followers, -1), coalesce(o.following, -1), coalesce(o.posts, -1)]
+    > [coalesce(s.followers, -1), coalesce(s.following, -1), coalesce(s.posts, -1)];
+
+update norm.author_observations x set
+    followers = t.followers, following = t.following, posts = t.posts
+from n_author_obs_ties t
+where x.platform = t.platform and x.author_id = t.author_id and x.observed_at = t.observed_at;
+
+update n_author_obs_stored x set
+    followers = t.followers, following = t.following, posts = t.posts
+from n_author_obs_ties t
+where x.platform = t.platform and x.author_id = t.author_id and x.observed_at = t.observed_at;
+
 insert into norm.author_observations
 with
-obs as (
-    -- two observations at the same instant (an author in several statuses of one page):
-    -- keep the largest count, so the choice does not depend on row order
-    select distinct on (platform, author_id, observed_at) * from n_author_obs
-    order by platform, author_id, observed_at, followers desc nulls last,
-             following desc nulls last, posts desc nulls last
-),
-stored as materialized (
-    select x.* from norm.author_observations x
-    semi join (select distinct platform, author_id from obs) k
-           on x.platform = k.platform and x.author_id = k.author_id
-),
 latest as (
     select platform, author_id, max(observed_at) as at,
            arg_max(followers, observed_at) as followers,
            arg_max(following, observed_at) as following,
            arg_max(posts, observed_at) as posts
-    from stored
+    from n_author_obs_stored
     group by all
 )
-select o.* from obs o
+select o.* from n_author_obs_rows o
 left join latest l on l.platform = o.platform and l.author_id = o.author_id
-anti join stored s
+anti join n_author_obs_stored s
        on s.platform = o.platform and s.author_id = o.author_id and s.observed_at = o.observed_at
 where l.at is null or o.observed_at < l.at
    or o.followers is distinct from l.followers
    or o.following is distinct from l.following
    or o.posts is distinct from l.posts;
 
+create or replace temp table n_engagement_rows as
+select distinct on (platform, post_id, observed_at) * from n_engagement
+order by platform, post_id, observed_at, likes desc nulls last, reposts desc nulls last,
+         replies desc nulls last, quotes desc nulls last, impressions desc nulls last;
+
+create or replace temp table n_engagement_stored as
+select x.* from norm.engagement_observations x
+semi join (select distinct platform, post_id from n_engagement_rows) k
+       on x.platform = k.platform and x.post_id = k.post_id;
+
+create or replace temp table n_engagement_ties as
+select o.* from n_engagement_rows o
+join n_engagement_stored s
+  on s.platform = o.platform and s.post_id = o.post_id and s.observed_at = o.observed_at
+where [coalesce(o.likes, -1), coalesce(o.reposts, -1), coalesce(o.replies, -1),
+       coalesce(o.quotes, -1), coalesce(o.impressions, -1)]
+    > [coalesce(s.likes, -1), coalesce(s.reposts, -1), coalesce(s.replies, -1),
+       coalesce(s.quotes, -1), coalesce(s.impressions, -1)];
+
+update norm.engagement_observations x set
+    likes = t.likes, reposts = t.reposts, replies = t.replies, quotes = t.quotes,
+    impressions = t.impressions
+from n_engagement_ties t
+where x.platform = t.platform and x.post_id = t.post_id and x.observed_at = t.observed_at;
+
+update n_engagement_stored x set
+    likes = t.likes, reposts = t.reposts, replies = t.replies, quotes = t.quotes,
+    impressions = t.impressions
+from n_engagement_ties t
+where x.platform = t.platform and x.post_id = t.post_id and x.observed_at = t.observed_at;
+
 insert into norm.engagement_observations
 with
-obs as (
-    select distinct on (platform, post_id, observed_at) * from n_engagement
-    order by platform, post_id, observed_at, likes desc nulls last, reposts desc nulls last,
-             replies desc nulls last, quotes desc nulls last, impressions desc nulls last
-),
-stored as materialized (
-    select x.* from norm.engagement_observations x
-    semi join (select distinct platform, post_id from obs) k
-           on x.platform = k.platform and x.post_id = k.post_id
-),
 latest as (
     select platform, post_id, max(observed_at) as at,
            arg_max(likes, observed_at) as likes, arg_max(reposts, observed_at) as reposts,
            arg_max(replies, observed_at) as replies, arg_max(quotes, observed_at) as quotes,
            arg_max(impressions, observed_at) as impressions
-    from stored
+    from n_engagement_stored
     group by all
 )
-select o.* from obs o
+select o.* from n_engagement_rows o
 left join latest l on l.platform = o.platform and l.post_id = o.post_id
-anti join stored s
+anti join n_engagement_stored s
        on s.platform = o.platform and s.post_id = o.post_id and s.observed_at = o.observed_at
 where l.at is null or o.observed_at < l.at
    or o.likes is distinct from l.likes or o.reposts is distinct from l.reposts
@@ -218,9 +261,11 @@ select n.* from (
     select ct.campaign, t.platform, t.post_id
     from n_tags t join campaign_tags ct on ct.tag = t.tag
     union
-    -- `--campaign`: the posts the archive delivered as results, never their context
-    select a.campaign, p.platform, p.post_id from n_post_rows p, assign_campaign a
-    where p.matched) n
+    -- `--campaign`: the posts the archive delivered as results, never their context, nor
+    -- those of a page stored without the campaign (assign_skip: a status the campaign filter
+    -- kept only for the status it quotes, which joins campaigns by its own tags)
+    select a.campaign, p.platform, p.post_id from n_posts p, assign_campaign a
+    where p.matched and p.first_page_id not in (select page_id from assign_skip)) n
 anti join norm.campaign_posts c
        on c.campaign = n.campaign and c.platform = n.platform and c.post_id = n.post_id;
 

@@ -4,6 +4,9 @@
 -- created_at (the user object is a snapshot taken when the tweet was served).
 -- The statuses of the record are the results (matched); the retweeted and quoted statuses they
 -- carry only explain them (context).
+-- Engagement counts are observed when the status was delivered: a streamed status's
+-- `timestamp_ms` (the streaming API's delivery time), for it and the statuses it embeds;
+-- else the page's retrieved_at (a file's modification time).
 create or replace temp table v1_top as
 select page_id, retrieved_at, synthetic,
        unnest(case
@@ -14,20 +17,26 @@ from batch;
 
 create or replace temp table v1_statuses as
 with
+top as (
+    select *, coalesce(case when ms between 1000000000000 and 9999999999999
+                            then to_timestamp(ms / 1000.0) end, retrieved_at) as observed_at
+    from (select *, try_cast(s->>'timestamp_ms' as bigint) as ms from v1_top)
+),
 nested as (
-    select page_id, retrieved_at, synthetic, s, true as matched from v1_top
+    select page_id, retrieved_at, observed_at, synthetic, s, true as matched from top
     union all
-    select page_id, retrieved_at, synthetic, s->'retweeted_status', false from v1_top
+    select page_id, retrieved_at, observed_at, synthetic, s->'retweeted_status', false from top
     where json_type(s, '$.retweeted_status') = 'OBJECT'
     union all
-    select page_id, retrieved_at, synthetic, s->'quoted_status', false from v1_top
+    select page_id, retrieved_at, observed_at, synthetic, s->'quoted_status', false from top
     where json_type(s, '$.quoted_status') = 'OBJECT'
     union all
-    select page_id, retrieved_at, synthetic, s->'$.retweeted_status.quoted_status', false
-    from v1_top
+    select page_id, retrieved_at, observed_at, synthetic, s->'$.retweeted_status.quoted_status',
+           false
+    from top
     where json_type(s, '$.retweeted_status.quoted_status') = 'OBJECT'
 )
-select page_id, retrieved_at, synthetic, s, matched,
+select page_id, retrieved_at, observed_at, synthetic, s, matched,
        coalesce(s->>'id_str', s->>'id') as id,
        coalesce(try_strptime(s->>'created_at', '%a %b %d %H:%M:%S %z %Y'),
                 try_cast(s->>'created_at' as timestamptz)) as created,
@@ -71,7 +80,7 @@ select 'x', id, lower(unnest(json_extract_string(ents, '$.user_mentions[*].scree
 from v1_statuses;
 
 insert into n_engagement
-select 'x', id, retrieved_at,
+select 'x', id, observed_at,
        (s->>'favorite_count')::bigint, (s->>'retweet_count')::bigint,
        (s->>'reply_count')::bigint, (s->>'quote_count')::bigint, null
 from v1_statuses
