@@ -177,6 +177,20 @@ def test_profiles_are_follower_observations_at_the_file_time(tmp_path):
         (p["did"], p["handle"]) for p in profiles}
 
 
+
+def test_a_negative_profile_count_is_stored_as_not_known(tmp_path):
+    """A negative count on any platform (glitch-soc's -1 on Mastodon) is no count: null."""
+    doc = body("bskyr_getProfiles.json")
+    for prof in doc["profiles"]:
+        prof["followersCount"] = -1
+    cfg = make_config(tmp_path)
+    run_import(cfg, [copy_fixture(tmp_path, "profiles.json", doc)])
+    got = query(cfg, "select author_id, followers, following, posts "
+                     "from norm.author_observations order by 1")
+    assert got == sorted((prof["did"], None, prof["followsCount"], prof["postsCount"])
+                         for prof in doc["profiles"])
+
+
 def test_imported_profiles_give_imported_posts_their_followers(tmp_path):
     feed = body("bskyr_getAuthorFeed.json")
     (profile,) = body("bskyr_getProfiles.json")["profiles"]
