@@ -13,10 +13,12 @@ import shutil
 
 import pytest
 
+from tracker.importers import Importer
 from tracker.models import build
 from tracker.pages import RawPage
 from tracker.store.db import connect
 from tracker.store.normalise import prepare
+from tracker.store.rebuild import rebuild
 
 from .conftest import fixture_path
 from .import_helpers import make_config, query, run_import
@@ -160,6 +162,33 @@ def test_bluesky_text_hashtag_rule(tmp_path, text, tags):
     run_import(cfg, [copy_fixture(tmp_path, "post.json", {"posts": [view]})])
     stored = {r[0] for r in query(cfg, "select tag_text from norm.post_hashtags")}
     assert stored == set(tags)
+
+
+
+def test_a_time_without_zone_is_utc_whatever_the_session_zone(tmp_path):
+    """A createdAt without offset is UTC, also when the importing connection (or the
+    machine, TZ=Asia/Kolkata) has another zone; the connection keeps its own zone after."""
+    view = copy.deepcopy(body("bskyr_getPosts.json")["posts"][0])
+    view["record"]["createdAt"] = "2024-01-01T00:00:00"
+    cfg = make_config(tmp_path)
+    path = copy_fixture(tmp_path, "post.json", {"posts": [view]})
+    con = connect(cfg.warehouse)
+    try:
+        con.execute("set TimeZone = 'Asia/Kolkata'")
+        Importer(con, cfg).run([str(path)])
+        assert con.execute("select current_setting('TimeZone')").fetchone() == ("Asia/Kolkata",)
+        want = [(view["uri"], dt.datetime(2024, 1, 1, tzinfo=UTC))]
+        assert query_on(con, "select post_id, created_at from norm.posts") == want
+        rebuild(con, cfg.campaigns)   # normalises the stored page again
+        assert con.execute("select current_setting('TimeZone')").fetchone() == ("Asia/Kolkata",)
+        assert query_on(con, "select post_id, created_at from norm.posts") == want
+    finally:
+        con.close()
+
+
+def query_on(con, sql: str) -> list[tuple]:
+    return [tuple(v.astimezone(UTC) if isinstance(v, dt.datetime) else v for v in row)
+            for row in con.execute(sql).fetchall()]
 
 
 # --- getProfiles ---------------------------------------------------------------------------

@@ -284,3 +284,29 @@ def test_x_v1_statuses_without_reply_and_quote_counts_have_no_known_engagement(t
     own = [s for s in statuses if "retweeted_status" not in s]   # retweets carry no counts
     assert got == (len(statuses), sum(s["favorite_count"] for s in own),
                    sum(s["retweet_count"] for s in own), None, None, None, 0)
+
+
+def test_a_retrieved_at_without_zone_is_utc_whatever_the_session_zone(tmp_path):
+    """twarc2's __twarc.retrieved_at written without an offset is UTC, also when the
+    importing connection (or the machine) is in another zone."""
+    import datetime as dt
+
+    from tracker.importers import Importer
+    from tracker.store.db import connect
+
+    page = json.loads((FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl")
+                      .read_text(encoding="utf-8").splitlines()[0])
+    page["__twarc"]["retrieved_at"] = "2024-01-01T00:00:00"
+    path = tmp_path / "page.jsonl"
+    path.write_text(json.dumps(page) + "\n", encoding="utf-8")
+    cfg = make_config(tmp_path)
+    con = connect(cfg.warehouse)
+    try:
+        con.execute("set TimeZone = 'Asia/Kolkata'")
+        Importer(con, cfg).run([str(path)])
+        got = {r[0] for r in con.execute(
+            "select retrieved_at from raw.pages union all "
+            "select observed_at from norm.engagement_observations").fetchall()}
+    finally:
+        con.close()
+    assert got == {dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}
