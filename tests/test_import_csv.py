@@ -62,11 +62,13 @@ def test_facebook_crowdtangle_export(tmp_path):
     links = set(query(cfg, "select campaign, post_id from norm.campaign_posts"))
     assert links == {("red", "https://www.facebook.com/page1/posts/551"),
                      ("aleppo", "https://www.facebook.com/page2/posts/552")}
-    # followers at posting, observed at the post's time; reactions summed over kinds
+    # followers at posting, observed at the post's time (row 4's cell is blank: its page
+    # likes); reactions summed over kinds
     obs = query(cfg, "select author_id, observed_at::varchar, followers "
                      "from norm.author_observations order by 1")
     assert obs == [("100001", "2016-04-29 14:00:00+00", 120000),
-                   ("100002", "2016-04-29 16:30:00+00", 120000)]
+                   ("100002", "2016-04-29 16:30:00+00", 120000),
+                   ("100004", "2016-04-30 12:00:00+00", 110000)]
     eng = query(cfg, "select likes, replies, reposts from norm.engagement_observations "
                      "where post_id like '%551'")
     assert eng == [(20, 4, 6)]
@@ -233,3 +235,33 @@ hashtags = ["{PERSIAN}"]
     tags = set(query(cfg, "select post_id, tag from norm.post_hashtags"))
     assert tags == {(rows[0][url], HINDI), (rows[1][url], HINDI), (rows[2][url], "café"),
                     (rows[3][url], PERSIAN)}
+
+
+def test_followers_fall_back_to_page_likes_row_by_row(tmp_path):
+    """CrowdTangle leaves "Followers at Posting" blank for some pages and gives "Likes at
+    Posting" only: each row takes the first non-blank of the two; blank in both is not
+    known (no observation, not 0)."""
+    rows = [ct_row(1, "2016-04-29 10:00:00 EDT", "#MakeFacebookRed one"),
+            ct_row(2, "2016-04-29 11:00:00 EDT", "#MakeFacebookRed two", followers="",
+                   **{"Likes at Posting": "90000"}),
+            ct_row(3, "2016-04-29 12:00:00 EDT", "#MakeFacebookRed three", followers="",
+                   **{"Likes at Posting": ""}),
+            ct_row(4, "2016-04-29 13:00:00 EDT", "#MakeFacebookRed four", followers=" ",
+                   **{"Likes at Posting": "5,000"})]
+    path = tmp_path / "crowdtangle.csv"
+    write_csv(path, CT_HEADER, rows)
+    cfg = make_config(tmp_path)
+    run_import(cfg, [path])
+    # in plain Python: per row, the first non-blank of the documented columns, in order
+    head = {h: i for i, h in enumerate(CT_HEADER)}
+    want = {}
+    for r in rows:
+        cells = [r[head[c]].strip() for c in ("Followers at Posting", "Likes at Posting")]
+        cell = next((c for c in cells if c), None)
+        if cell is not None:
+            want[r[head["Facebook Id"]]] = int(cell.replace(",", ""))
+    assert want == {"100001": 120000, "100002": 90000, "100004": 5000}
+    assert dict(query(cfg, "select author_id, followers from norm.author_observations")) == want
+    got = build_and_query(cfg, "select posts, followers_known_posts, potential_reach "
+                               "from marts.campaign_summary where campaign = 'red'")
+    assert got == [(len(rows), len(want), sum(want.values()))]
