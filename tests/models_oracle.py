@@ -117,10 +117,14 @@ class Oracle(MartsMixin):
         if handle and (key not in self.handles or self.handles[key][0] <= at):
             self.handles[key] = (at, handle)
 
-    def _follow(self, key: tuple[str, str], at: dt.datetime, followers: int) -> None:
-        """Two observations at one instant: the larger count (as the warehouse keeps)."""
+    def _follow(self, key: tuple[str, str], at: dt.datetime, followers: int | None) -> None:
+        """Two observations at one instant: the larger count (as the warehouse keeps). A
+        negative count (glitch-soc's -1 for a hidden one) is not known."""
+        if followers is not None and followers < 0:
+            followers = None
         seen = self.followers[key].get(at)
-        self.followers[key][at] = followers if seen is None else max(seen, followers)
+        self.followers[key][at] = (followers if seen is None else seen if followers is None
+                                   else max(seen, followers))
 
     def _engage(self, key: tuple[str, str], at: dt.datetime, counts: tuple) -> None:
         """Two observations at one instant (in one page or in pages loaded apart): the larger
@@ -297,7 +301,8 @@ class Oracle(MartsMixin):
     def followers_at(self, p: Post) -> int | None:
         obs = sorted(self.followers.get((p.platform, p.author_id), {}).items())
         before = [f for at, f in obs if at <= p.created_at]
-        return before[-1] if before else (obs[0][1] if obs else None)
+        # none before the post: the earliest known count
+        return before[-1] if before else next((f for _, f in obs if f is not None), None)
 
     def metrics(self, p: Post) -> dict:
         """Latest engagement observation; on Mastodon each count's largest observation (a

@@ -13,10 +13,12 @@ import shutil
 
 import pytest
 
+from tracker.importers import Importer
 from tracker.models import build
 from tracker.pages import RawPage
 from tracker.store.db import connect
 from tracker.store.normalise import prepare
+from tracker.store.rebuild import rebuild
 
 from .conftest import fixture_path
 from .import_helpers import make_config, query, run_import
@@ -162,6 +164,33 @@ def test_bluesky_text_hashtag_rule(tmp_path, text, tags):
     assert stored == set(tags)
 
 
+
+def test_a_time_without_zone_is_utc_whatever_the_session_zone(tmp_path):
+    """A createdAt without offset is UTC, also when the importing connection (or the
+    machine, TZ=Asia/Kolkata) has another zone; the connection keeps its own zone after."""
+    view = copy.deepcopy(body("bskyr_getPosts.json")["posts"][0])
+    view["record"]["createdAt"] = "2024-01-01T00:00:00"
+    cfg = make_config(tmp_path)
+    path = copy_fixture(tmp_path, "post.json", {"posts": [view]})
+    con = connect(cfg.warehouse)
+    try:
+        con.execute("set TimeZone = 'Asia/Kolkata'")
+        Importer(con, cfg).run([str(path)])
+        assert con.execute("select current_setting('TimeZone')").fetchone() == ("Asia/Kolkata",)
+        want = [(view["uri"], dt.datetime(2024, 1, 1, tzinfo=UTC))]
+        assert query_on(con, "select post_id, created_at from norm.posts") == want
+        rebuild(con, cfg.campaigns)   # normalises the stored page again
+        assert con.execute("select current_setting('TimeZone')").fetchone() == ("Asia/Kolkata",)
+        assert query_on(con, "select post_id, created_at from norm.posts") == want
+    finally:
+        con.close()
+
+
+def query_on(con, sql: str) -> list[tuple]:
+    return [tuple(v.astimezone(UTC) if isinstance(v, dt.datetime) else v for v in row)
+            for row in con.execute(sql).fetchall()]
+
+
 # --- getProfiles ---------------------------------------------------------------------------
 def test_profiles_are_follower_observations_at_the_file_time(tmp_path):
     profiles = body("bskyr_getProfiles.json")["profiles"]
@@ -175,6 +204,20 @@ def test_profiles_are_follower_observations_at_the_file_time(tmp_path):
                           p["postsCount"]) for p in profiles)
     assert set(query(cfg, "select author_id, handle from norm.authors")) == {
         (p["did"], p["handle"]) for p in profiles}
+
+
+
+def test_a_negative_profile_count_is_stored_as_not_known(tmp_path):
+    """A negative count on any platform (glitch-soc's -1 on Mastodon) is no count: null."""
+    doc = body("bskyr_getProfiles.json")
+    for prof in doc["profiles"]:
+        prof["followersCount"] = -1
+    cfg = make_config(tmp_path)
+    run_import(cfg, [copy_fixture(tmp_path, "profiles.json", doc)])
+    got = query(cfg, "select author_id, followers, following, posts "
+                     "from norm.author_observations order by 1")
+    assert got == sorted((prof["did"], None, prof["followsCount"], prof["postsCount"])
+                         for prof in doc["profiles"])
 
 
 def test_imported_profiles_give_imported_posts_their_followers(tmp_path):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import unicodedata
 
 import pytest
 
 from tracker.errors import ImportFormatError
+from tracker.hashtags import normalise_tag, tags_in_text
 from tracker.importers.csvrows import parse_time
 
 from .import_helpers import build_and_query, make_config, query, run_import
@@ -60,11 +62,13 @@ def test_facebook_crowdtangle_export(tmp_path):
     links = set(query(cfg, "select campaign, post_id from norm.campaign_posts"))
     assert links == {("red", "https://www.facebook.com/page1/posts/551"),
                      ("aleppo", "https://www.facebook.com/page2/posts/552")}
-    # followers at posting, observed at the post's time; reactions summed over kinds
+    # followers at posting, observed at the post's time (row 4's cell is blank: its page
+    # likes); reactions summed over kinds
     obs = query(cfg, "select author_id, observed_at::varchar, followers "
                      "from norm.author_observations order by 1")
     assert obs == [("100001", "2016-04-29 14:00:00+00", 120000),
-                   ("100002", "2016-04-29 16:30:00+00", 120000)]
+                   ("100002", "2016-04-29 16:30:00+00", 120000),
+                   ("100004", "2016-04-30 12:00:00+00", 110000)]
     eng = query(cfg, "select likes, replies, reposts from norm.engagement_observations "
                      "where post_id like '%551'")
     assert eng == [(20, 4, 6)]
@@ -183,3 +187,81 @@ def test_tag_overlap_says_not_known_for_a_tag_whose_posts_have_no_known_author(t
                                "contributors_both, contributors_either, jaccard "
                                "from marts.tag_overlap where campaign = 'aleppo'")
     assert got == [("aleppoisburning", "حلب_تحترق", 1, None, None, None, None)]
+
+
+# Tags whose words hold marks (Devanagari vowel signs, an accent written as a combining
+# character: NFD) or a zero-width non-joiner (Persian plural suffix).
+HINDI = "किसान_आंदोलन"
+CAFE_NFD = unicodedata.normalize("NFD", "Café")
+PERSIAN = "کرمانشاه\u200cها"
+
+
+def test_tags_in_text_keep_marks_and_joiners():
+    assert tags_in_text(f"किसान #{HINDI} जारी") == [HINDI]
+    assert tags_in_text(f"au #{CAFE_NFD}!") == [CAFE_NFD]
+    assert tags_in_text(f"#{PERSIAN} و") == [PERSIAN]
+    # the NFD and NFC spellings are one tag
+    assert normalise_tag(CAFE_NFD) == normalise_tag("Café") == "café"
+    # the rule's other parts stay: not after a tag character or '&', not digits only
+    assert tags_in_text("x#y &#39; #2024 #1st #_ a\u0301#b") == ["1st"]
+    assert tags_in_text(f"#{PERSIAN}\u200c.") == [PERSIAN]
+
+
+def test_csv_tags_with_marks_and_joiners_put_every_post_in_the_campaign(tmp_path):
+    extra = f"""
+[[campaigns]]
+name = "farmers"
+hashtags = ["{HINDI}"]
+[[campaigns]]
+name = "cafe"
+hashtags = ["Café"]
+[[campaigns]]
+name = "kermanshah"
+hashtags = ["{PERSIAN}"]
+"""
+    rows = [ct_row(1, "2021-01-26 10:00:00 UTC", f"दिल्ली #{HINDI}"),
+            ct_row(2, "2021-01-26 11:00:00 UTC", f"#{HINDI}\nकिसान"),
+            ct_row(3, "2021-01-26 12:00:00 UTC", f"Un #{CAFE_NFD} noir"),
+            ct_row(4, "2021-01-26 13:00:00 UTC", f"#{PERSIAN} امروز")]
+    path = tmp_path / "crowdtangle.csv"
+    write_csv(path, CT_HEADER, rows)
+    cfg = make_config(tmp_path, extra)
+    assert run_import(cfg, [path]).posts_new == 4
+    url = CT_HEADER.index("URL")
+    want = {("farmers", rows[0][url]), ("farmers", rows[1][url]), ("cafe", rows[2][url]),
+            ("kermanshah", rows[3][url])}
+    assert set(query(cfg, "select campaign, post_id from norm.campaign_posts")) == want
+    # the stored tag is the whole word, NFC and case folded
+    tags = set(query(cfg, "select post_id, tag from norm.post_hashtags"))
+    assert tags == {(rows[0][url], HINDI), (rows[1][url], HINDI), (rows[2][url], "café"),
+                    (rows[3][url], PERSIAN)}
+
+
+def test_followers_fall_back_to_page_likes_row_by_row(tmp_path):
+    """CrowdTangle leaves "Followers at Posting" blank for some pages and gives "Likes at
+    Posting" only: each row takes the first non-blank of the two; blank in both is not
+    known (no observation, not 0)."""
+    rows = [ct_row(1, "2016-04-29 10:00:00 EDT", "#MakeFacebookRed one"),
+            ct_row(2, "2016-04-29 11:00:00 EDT", "#MakeFacebookRed two", followers="",
+                   **{"Likes at Posting": "90000"}),
+            ct_row(3, "2016-04-29 12:00:00 EDT", "#MakeFacebookRed three", followers="",
+                   **{"Likes at Posting": ""}),
+            ct_row(4, "2016-04-29 13:00:00 EDT", "#MakeFacebookRed four", followers=" ",
+                   **{"Likes at Posting": "5,000"})]
+    path = tmp_path / "crowdtangle.csv"
+    write_csv(path, CT_HEADER, rows)
+    cfg = make_config(tmp_path)
+    run_import(cfg, [path])
+    # in plain Python: per row, the first non-blank of the documented columns, in order
+    head = {h: i for i, h in enumerate(CT_HEADER)}
+    want = {}
+    for r in rows:
+        cells = [r[head[c]].strip() for c in ("Followers at Posting", "Likes at Posting")]
+        cell = next((c for c in cells if c), None)
+        if cell is not None:
+            want[r[head["Facebook Id"]]] = int(cell.replace(",", ""))
+    assert want == {"100001": 120000, "100002": 90000, "100004": 5000}
+    assert dict(query(cfg, "select author_id, followers from norm.author_observations")) == want
+    got = build_and_query(cfg, "select posts, followers_known_posts, potential_reach "
+                               "from marts.campaign_summary where campaign = 'red'")
+    assert got == [(len(rows), len(want), sum(want.values()))]

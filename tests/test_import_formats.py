@@ -552,3 +552,27 @@ def test_streamed_statuses_are_observed_when_the_stream_delivered_them(tmp_path,
     (summary,) = build_and_query(cfg, "select likes, reposts from marts.campaign_summary "
                                       "where campaign = 'aleppo'")
     assert summary == newest[original["id_str"]]
+
+
+def test_a_retrieved_at_without_zone_is_utc_whatever_the_session_zone(tmp_path):
+    """twarc2's __twarc.retrieved_at written without an offset is UTC, also when the
+    importing connection (or the machine) is in another zone."""
+    from tracker.importers import Importer
+    from tracker.store.db import connect
+
+    page = json.loads((FIXTURES / "x_v2" / "twarc2_two_tweets.jsonl")
+                      .read_text(encoding="utf-8").splitlines()[0])
+    page["__twarc"]["retrieved_at"] = "2024-01-01T00:00:00"
+    path = tmp_path / "page.jsonl"
+    path.write_text(json.dumps(page) + "\n", encoding="utf-8")
+    cfg = make_config(tmp_path)
+    con = connect(cfg.warehouse)
+    try:
+        con.execute("set TimeZone = 'Asia/Kolkata'")
+        Importer(con, cfg).run([str(path)])
+        got = {r[0] for r in con.execute(
+            "select retrieved_at from raw.pages union all "
+            "select observed_at from norm.engagement_observations").fetchall()}
+    finally:
+        con.close()
+    assert got == {dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}

@@ -12,7 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 from .conftest import FIXTURES, jsonl
-from .import_helpers import make_config, query, run_import
+from .import_helpers import build_and_query, make_config, query, run_import
 
 STATUSES = FIXTURES / "mastodon" / "mpy_statuses_quote_reblog_poll_edit.jsonl"
 TAG_PAGES = FIXTURES / "mastodon" / "mpy_tag_timeline_pages.jsonl"
@@ -247,3 +247,35 @@ def test_empty_last_page_is_read_not_bad(tmp_path):
                     want.add(x["uri"])
     assert set(posts(cfg)) == want
     assert query(cfg, "select status from ledger.runs") == [("ok",)]
+
+
+def test_a_hidden_follower_count_of_minus_one_is_not_known(tmp_path):
+    """glitch-soc servers (infosec.exchange) send followers_count -1 for an account that
+    hides it: that account's posts have no known followers and add nothing to the reach."""
+    statuses = json.loads((FIXTURES / "mastodon" / "mpy_public_timeline.json")
+                          .read_text(encoding="utf-8"))
+    hidden = "http://localhost:3000/@mastodonpy_test_2"
+    for s in statuses:
+        if s["account"]["url"] == hidden:
+            s["account"]["followers_count"] = -1
+    path = tmp_path / "public.json"
+    path.write_text(json.dumps(statuses), encoding="utf-8")
+    cfg = make_config(tmp_path, '[[campaigns]]\nname = "timeline"\n'
+                                'hashtags = ["unused_tag_timeline"]\n')
+    run_import(cfg, [path], campaign="timeline")
+    # in plain Python: every status is the campaign's; a negative count is not known
+    followers = {s["uri"]: s["account"]["followers_count"] for s in statuses}
+    known = {u: f for u, f in followers.items() if f >= 0}
+    reach: dict[str, int] = {}
+    for s in statuses:
+        if s["account"]["followers_count"] >= 0:
+            a = s["account"]["url"]
+            reach[a] = max(reach.get(a, 0), s["account"]["followers_count"])
+    assert len(known) < len(statuses)
+    got = build_and_query(cfg, "select posts, followers_known_posts, potential_reach, "
+                               "potential_impressions from marts.campaign_summary "
+                               "where campaign = 'timeline'")
+    assert got == [(len(statuses), len(known), sum(reach.values()), sum(known.values()))]
+    obs = dict(query(cfg, "select author_id, followers from norm.author_observations "
+                          "where platform = 'mastodon'"))
+    assert obs[hidden] is None

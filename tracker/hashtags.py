@@ -10,8 +10,7 @@ import re
 import unicodedata
 
 _HASH = re.compile(r"^[#\uFF03]+")
-# Letters, marks, digits, connector punctuation (underscore) in any script.
-_TAG_IN_TEXT = re.compile(r"(?:^|(?<=[^\w&]))[#\uFF03](\w+)", re.UNICODE)
+_HASH_IN_TEXT = re.compile(r"[#\uFF03]")
 
 
 # Characters a hashtag is made of, in any script: letters, marks (vowel signs, diacritics),
@@ -36,6 +35,30 @@ def normalise_tag(tag: str) -> str:
     return unicodedata.normalize("NFKC", folded.casefold())
 
 
+def _in_text_tag(ch: str) -> bool:
+    """A character a hashtag in text is made of: a letter, digit or other number, '_', a mark
+    (vowel sign, combining accent) or a zero-width (non-)joiner. (Python's `\\w` has no marks
+    nor joiners: it cut #किसान_आंदोलन after its first letter.)"""
+    return ch.isalnum() or ch == "_" or ch in _JOINERS or unicodedata.category(ch)[0] == "M"
+
+
 def tags_in_text(text: str) -> list[str]:
-    """Hashtags as written in free text (used for sources without tag entities, e.g. CSV)."""
-    return _TAG_IN_TEXT.findall(text or "")
+    """Hashtags as written in free text (used for sources without tag entities, e.g. CSV).
+
+    Close to twitter-text's rule: '#' or '＃' not right after a tag character or '&', then the
+    run of tag characters (`_in_text_tag`), which must hold a letter or mark (so #2024 is no
+    tag, #1st is). Joiners at either end of the run are not part of the tag.
+    """
+    text = text or ""
+    found = []
+    for m in _HASH_IN_TEXT.finditer(text):
+        start = m.start()
+        if start and (text[start - 1] == "&" or _in_text_tag(text[start - 1])):
+            continue
+        end = start + 1
+        while end < len(text) and _in_text_tag(text[end]):
+            end += 1
+        body = text[start + 1:end].strip("\u200c\u200d")
+        if any(ch.isalpha() or unicodedata.category(ch)[0] == "M" for ch in body):
+            found.append(body)
+    return found

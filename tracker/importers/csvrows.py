@@ -41,6 +41,10 @@ FACEBOOK_PRESET: dict[str, tuple[str, ...]] = {
 # CrowdTangle exports reactions one column per kind; their sum is the reaction count.
 REACTION_COLUMNS = ("Likes", "Love", "Wow", "Haha", "Sad", "Angry", "Care")
 FIELDS = tuple(FACEBOOK_PRESET)
+# Fields read per row from the first non-blank of their columns (in the order above), not
+# from the first column present: CrowdTangle leaves "Followers at Posting" blank for pages
+# it gives only "Likes at Posting" for.
+PER_ROW = ("followers",)
 REQUIRED = ("post_id", "created_at")
 NUMBERS = ("followers", "reactions", "comments", "shares", "views")
 # Time zone abbreviations found in exports (CrowdTangle writes e.g. "2016-04-29 10:00:00 EDT").
@@ -94,6 +98,8 @@ class Mapping:
         self.platform = platform
         self.columns = {f: next((c for c in cols if c in header), None)
                         for f, cols in candidates.items()}
+        self.per_row = {f: present for f in PER_ROW
+                        if len(present := [c for c in candidates.get(f, ()) if c in header]) > 1}
         self.reaction_columns = ([c for c in REACTION_COLUMNS if c in header]
                                  if sum_reactions and not self.columns.get("reactions") else [])
         missing = [f for f in REQUIRED if not self.columns.get(f)]
@@ -106,7 +112,10 @@ class Mapping:
         """The warehouse fields of a row, or (None, reason) if the row cannot be used."""
         out: dict[str, object] = {"platform": self.platform}
         for f, col in self.columns.items():
-            if col:
+            if f in self.per_row:
+                out[f] = next((row[c] for c in self.per_row[f] if (row.get(c) or "").strip()),
+                              None)
+            elif col:
                 out[f] = row.get(col)
         if not out.get("post_id"):
             return None, f"no post id (column '{self.columns['post_id']}' is empty)"

@@ -121,14 +121,16 @@ def _retrieved(obj: dict[str, Any]) -> str | None:
 
 
 def _timestamp(value: Any) -> str | None:
-    """An ISO timestamp as given, or None (then the file's time is used) for anything else."""
+    """An ISO timestamp as given (one without a zone is UTC: it says so, so the warehouse
+    does not read it in the session's zone), or None (then the file's time is used) for
+    anything else."""
     if not isinstance(value, str) or "\n" in value:
         return None
     try:
-        dt.datetime.fromisoformat(value)
+        t = dt.datetime.fromisoformat(value)
     except ValueError:
         return None
-    return value
+    return t.replace(tzinfo=dt.UTC).isoformat() if t.tzinfo is None else value
 
 
 def unflatten(tweet: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,8 @@ import datetime as dt
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,25 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str,
            params: Sequence[object] | None = None) -> Any:
     """The first value of `one(con, sql, params)`, e.g. a count."""
     return one(con, sql, params)[0]
+
+
+@contextmanager
+def utc_session(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Run with the session's TimeZone set to UTC, then give the connection its own back.
+
+    DuckDB reads a timestamp without a zone ('2024-01-01T00:00:00', cast to timestamptz) in
+    the session's zone, the machine's by default: under TZ=Asia/Kolkata it would be stored
+    as 2023-12-31 18:30 UTC. Normalisation (store.normalise) runs inside this, so such a
+    time is UTC on every machine."""
+    before = scalar(con, "select current_setting('TimeZone')")
+    if before == "UTC":
+        yield
+        return
+    con.execute("set TimeZone = 'UTC'")
+    try:
+        yield
+    finally:
+        con.execute("set TimeZone = '{}'".format(str(before).replace("'", "''")))
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

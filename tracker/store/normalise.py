@@ -39,7 +39,7 @@ from ..hashtags import normalise_tag
 from ..resources import NORMALISE_DIR
 from ..urls import normalise_url, registered_domain
 from . import keys
-from .db import one, require_full_build, scalar
+from .db import one, require_full_build, scalar, utc_session
 
 # Large batches (archive import) are parsed in slices of about this many bytes of payload:
 # DuckDB handles up to 2,048 rows at once, which for pages of 100 kB each would be the whole
@@ -170,7 +170,14 @@ def parse_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
     tables n_* by their formats' SQL. It reads only `batch_table` and writes only temp
     tables, so it can run before the transaction that merges them (`merge_batch`): an
     import does, because a temp table replaced inside a transaction keeps its rows until
-    the commit, and the per-slice tables of a whole batch then crowd the memory limit."""
+    the commit, and the per-slice tables of a whole batch then crowd the memory limit.
+    Times without a zone in the pages are UTC, whatever the connection's zone."""
+    with utc_session(con):
+        _parse_batch(con, batch_table, slices)
+
+
+def _parse_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
+                 slices: Sequence[tuple[int, int]] | None) -> None:
     con.execute(_TEMP_TABLES)
     formats_seen: set[str] = set()
     bounds = [(int(lo), int(hi)) for lo, hi in slices or []]
@@ -209,7 +216,14 @@ def merge_batch(con: duckdb.DuckDBPyConnection, assign_campaign: str | None = No
     `assign_campaign` takes the matched posts of the batch's pages, except those of the
     pages of table `pages` (the batch) stored without a campaign: an import with
     `--campaign` stores so a status its campaign filter kept only for the status it quotes.
-    Returns (posts_new, duplicates). Call inside the caller's transaction."""
+    Returns (posts_new, duplicates). Call inside the caller's transaction. Runs in UTC, as
+    `parse_batch` does, whatever the connection's zone."""
+    with utc_session(con):
+        return _merge_batch(con, assign_campaign, allow_forgotten, pages)
+
+
+def _merge_batch(con: duckdb.DuckDBPyConnection, assign_campaign: str | None,
+                 allow_forgotten: bool, pages: str | None) -> tuple[int, int]:
     con.execute("delete from assign_campaign")
     con.execute("delete from assign_skip")
     if assign_campaign:

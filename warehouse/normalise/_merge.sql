@@ -138,6 +138,20 @@ select n.*, author_key(n.platform, n.author_id) as author_key,
 from n_author_rows n
 anti join norm.authors a on a.platform = n.platform and a.author_id = n.author_id;
 
+-- A negative count is no count: glitch-soc servers (e.g. infosec.exchange) report
+-- followers_count -1 for an account that hides it. Every platform's counts pass here, so a
+-- negative one of any platform is stored as not known (null), never summed.
+update n_author_obs
+set followers = if(followers < 0, null, followers), following = if(following < 0, null, following),
+    posts = if(posts < 0, null, posts)
+where followers < 0 or following < 0 or posts < 0;
+
+update n_engagement
+set likes = if(likes < 0, null, likes), reposts = if(reposts < 0, null, reposts),
+    replies = if(replies < 0, null, replies), quotes = if(quotes < 0, null, quotes),
+    impressions = if(impressions < 0, null, impressions)
+where likes < 0 or reposts < 0 or replies < 0 or quotes < 0 or impressions < 0;
+
 -- Observations. Two observations at the same instant (an author in several statuses of one
 -- page; a post captured at its creation and again inside a later status's retweeted_status,
 -- all stamped with the file's time) keep the largest counts, so the choice does not depend
