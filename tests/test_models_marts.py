@@ -42,7 +42,8 @@ def load(con, oracle: Oracle, pages: list[RawPage], *, campaign: str | None, sou
     """Store pages as one run through the real loader, and give the same pages to the oracle."""
     kind = kind or ("collect" if campaign else "import")
     run = ledger.start_run(con, kind, campaign, source)
-    store_batch(con, pages, run_id=run, source=source, campaign=campaign,
+    # an import with --campaign stores its pages with that campaign (importers/run.py)
+    store_batch(con, pages, run_id=run, source=source, campaign=campaign or assign,
                 assign_campaign=assign)
     ledger.add_gaps(con, run, campaign, source, list(gaps))
     ledger.finish_run(con, run, status)
