@@ -23,6 +23,8 @@ from tracker.sources import retry
 from tracker.store.db import connect
 
 from .conftest import ROOT, write_config
+from .test_source_x import ASKED
+from .test_source_x import asked as fields_asked
 from .x_lookup import FakeLookup, recorded_pool
 
 CONFIG = """
@@ -73,9 +75,8 @@ def test_hydrate_stores_found_posts_and_records_why_the_others_are_missing(env, 
     asked = [*FOUND[:5], gone, prot, susp, FOUND[5]]
     assert x.asked == [asked]                                  # one request, each id once
     call = x.calls[0]
-    assert call["expansions"] == "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
-    assert "public_metrics" in call["tweet.fields"] and "public_metrics" in call["user.fields"]
-    assert "note_tweet" in call["tweet.fields"].split(",")      # long posts come whole
+    # the search's expansions and fields: media, places, edit history, long posts come whole
+    assert fields_asked(call) == ASKED
     assert (run.status, run.requests, run.asked, run.duplicates, run.malformed) == \
         ("ok", 1, 9, 1, 1)
     assert dict(run.answers) == {"found": 6, "not_found": 1, "protected": 1, "suspended": 1}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -31,6 +33,96 @@ _two = json.loads(fixture_path("x_v2", "twarc2_two_tweets.jsonl").read_text().sp
 _two.pop("__twarc")
 PAGE2 = json.dumps(_two).encode()
 EMPTY = b'{"meta":{"result_count":0}}'
+# What the X search asks for: what warehouse/normalise/x_v2_page.sql reads (media, places,
+# edit history, context posts and their authors, long posts), as query-string parameters.
+ASKED = {
+    "expansions": {"author_id", "referenced_tweets.id", "referenced_tweets.id.author_id",
+                   "attachments.media_keys", "geo.place_id"},
+    "tweet.fields": {"created_at", "lang", "public_metrics", "entities", "conversation_id",
+                     "referenced_tweets", "in_reply_to_user_id", "note_tweet", "attachments",
+                     "geo", "edit_history_tweet_ids"},
+    "user.fields": {"public_metrics", "created_at", "verified"},
+    "media.fields": {"media_key", "type", "url", "preview_image_url", "alt_text", "variants"},
+    "place.fields": {"id", "full_name", "country_code"},
+}
+
+
+def asked(params: dict[str, str]) -> dict[str, set[str]]:
+    """The expansions and fields a request asked for."""
+    return {k: set(v.split(",")) for k, v in params.items() if k in ASKED or
+            k.endswith(".fields")}
+
+
+def recorded_line(name: str, n: int) -> dict[str, Any]:
+    return json.loads(fixture_path("x_v2", name).read_text(encoding="utf-8").splitlines()[n])
+
+
+def as_search_page(line: dict[str, Any], next_token: str | None = None) -> dict[str, Any]:
+    """A recorded twarc2 line as a search page: its data (one object on a streaming line) as
+    the list search returns, its includes unchanged, a meta; twarc's __twarc dropped."""
+    data = line["data"] if isinstance(line["data"], list) else [line["data"]]
+    ids = sorted((t["id"] for t in data), key=int)
+    meta = {"newest_id": ids[-1], "oldest_id": ids[0], "result_count": len(data)}
+    return {"data": data, "includes": line["includes"],
+            "meta": {**meta, **({"next_token": next_token} if next_token else {})}}
+
+
+# The X API v2 data dictionary (developer.x.com .../data-dictionary/object-model: tweet, media,
+# place): a tweet carries id, text and edit_history_tweet_ids by default, the tweet.fields asked
+# and the id field of each expansion asked; includes.media comes only with the expansion
+# attachments.media_keys, each item with media_key and type by default plus the media.fields
+# asked; includes.places only with geo.place_id, with id and full_name plus the place.fields.
+# (Users are left as recorded: not what these tests are about.)
+EXPANSION_FIELD = {"author_id": "author_id", "referenced_tweets.id": "referenced_tweets",
+                   "attachments.media_keys": "attachments", "geo.place_id": "geo"}
+INCLUDED = {"media": ("attachments.media_keys", {"media_key", "type"}, "media.fields"),
+            "places": ("geo.place_id", {"id", "full_name"}, "place.fields")}
+
+
+def as_x_answers(page: dict[str, Any]) -> Callable[[dict[str, str]], bytes]:
+    """The recorded page cut down to what X sends for the request's expansions and fields."""
+    def answer(params: dict[str, str]) -> bytes:
+        want = asked(params)
+        expansions = want.get("expansions", set())
+        tweet_keys = ({"id", "text", "edit_history_tweet_ids"} | want.get("tweet.fields", set())
+                      | {EXPANSION_FIELD[e] for e in expansions if e in EXPANSION_FIELD})
+
+        def tweet(t: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in t.items() if k in tweet_keys}
+        includes = dict(page["includes"])
+        if "tweets" in includes:
+            includes["tweets"] = [tweet(t) for t in includes["tweets"]]
+        for key, (expansion, default, fields) in INCLUDED.items():
+            if key in includes and expansion in expansions:
+                keep = default | want.get(fields, set())
+                includes[key] = [{k: v for k, v in o.items() if k in keep}
+                                 for o in includes[key]]
+            else:
+                includes.pop(key, None)
+        return json.dumps({**page, "data": [tweet(t) for t in page["data"]],
+                           "includes": includes}).encode()
+    return answer
+
+
+def expected_media_and_places(page: dict[str, Any]) -> tuple[set[tuple], set[tuple]]:
+    """From a page, in plain Python: each result post's media rows (post id, position, key,
+    type, url: a photo's url or a video's mp4 variant of the highest bit rate, preview, alt
+    text) and its place (post id, full name, country code)."""
+    media = {m["media_key"]: m for m in page["includes"].get("media", [])}
+    places = {p["id"]: p for p in page["includes"].get("places", [])}
+    kinds = {"photo": "photo", "video": "video", "animated_gif": "gif"}
+    rows, where = set(), set()
+    for t in page["data"]:
+        post = (t.get("edit_history_tweet_ids") or [t["id"]])[0]
+        for position, key in enumerate((t.get("attachments") or {}).get("media_keys", []), 1):
+            m = media.get(key, {})
+            mp4 = [v for v in m.get("variants", []) if v.get("content_type") == "video/mp4"]
+            best = max(mp4, key=lambda v: v.get("bit_rate", 0))["url"] if mp4 else None
+            rows.add((post, position, key, kinds.get(m.get("type"), "unknown"),
+                      m.get("url") or best, m.get("preview_image_url"), m.get("alt_text")))
+        place = places.get((t.get("geo") or {}).get("place_id"), {})
+        where.add((post, place.get("full_name"), place.get("country_code")))
+    return rows, where
 RECORDED_AT = dt.datetime(2022, 10, 8, tzinfo=dt.UTC)  # just after the cassette's tweets
 
 CONFIG = """
@@ -60,8 +152,9 @@ class FakeX:
         self.calls: list[dict[str, str]] = []
         rsps.add_callback(responses.GET, url, callback=self._answer)
 
-    def page(self, token: str | None, body: bytes | Exception, status: int = 200,
-             headers: dict | None = None) -> None:
+    def page(self, token: str | None, body: bytes | Exception | Callable[[dict], bytes],
+             status: int = 200, headers: dict | None = None) -> None:
+        """`body` as is, or `body(params)`: the answer to the request's parameters."""
         self.pages[token] = (status, headers or {}, body)
 
     def _answer(self, request):
@@ -70,6 +163,8 @@ class FakeX:
         status, headers, payload = self.pages[params.get("next_token")]
         if isinstance(payload, Exception):
             raise payload
+        if callable(payload):
+            payload = payload(params)
         return status, {"content-type": "application/json", **headers}, payload
 
 
@@ -106,9 +201,7 @@ def test_backfill_two_pages_then_steady_state(setup):
     first = x.calls[0]
     assert first["query"] == "(#AleppoIsBurning OR #POIUYTREWQ) -is:retweet"
     assert first["max_results"] == "100" and "start_time" in first and "since_id" not in first
-    assert first["expansions"] == "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
-    assert "public_metrics" in first["user.fields"] and "entities" in first["tweet.fields"]
-    assert "note_tweet" in first["tweet.fields"].split(",")     # long posts come whole
+    assert asked(first) == ASKED                                 # see test_search_asks_...
     assert x.calls[1]["next_token"] == PAGE1_NEXT
     assert x.calls[1]["start_time"] == first["start_time"]
     # raw pages byte for byte, with provenance
@@ -127,6 +220,49 @@ def test_backfill_two_pages_then_steady_state(setup):
     s = run(con, cfg)
     assert (s.status, s.requests, s.pages, s.posts_new) == ("ok", 1, 0, 0)
     assert x.calls[2]["since_id"] == PAGE1_NEWEST and "start_time" not in x.calls[2]
+    con.close()
+
+
+@responses.activate
+@pytest.mark.parametrize("endpoint, url", [("recent", RECENT), ("all", ALL)])
+def test_search_asks_for_media_places_and_edit_history(setup, endpoint, url):
+    cfg, con = setup(endpoint=endpoint, start="2022-10-01", now=RECORDED_AT)
+    x = FakeX(responses.mock, url=url)
+    x.page(None, EMPTY)
+    assert run(con, cfg).status == "ok"
+    assert len(x.calls) == 1 and asked(x.calls[0]) == ASKED
+    con.close()
+
+
+@responses.activate
+def test_collected_posts_keep_their_media_and_places(setup):
+    """Two real recorded pages, served as X answers the collector's request: a post with a
+    photo, a place and a quoted post (a filtered-stream line), then a post with a video."""
+    cfg, con = setup()
+    photo_place = as_search_page(recorded_line("twarc2_streaming_output_with_error.jsonl", 0),
+                                 next_token="video")
+    video = as_search_page(recorded_line("twarc2_media_tweet.jsonl", 0))
+    assert photo_place["includes"]["media"] and photo_place["includes"]["places"]
+    x = FakeX(responses.mock)
+    x.page(None, as_x_answers(photo_place))
+    x.page("video", as_x_answers(video))
+    s = run(con, cfg)
+    assert (s.status, s.pages, s.posts_new) == ("ok", 2, 3)      # and the quoted post
+
+    media, places = set(), set()
+    for page in (photo_place, video):
+        rows, where = expected_media_and_places(page)
+        media |= rows
+        places |= where
+    posts = sorted({p for p, _, _ in places})
+    assert len(posts) == 2 and {m[3] for m in media} == {"photo", "video"}
+    assert {p[1:] for p in places} == {("Malawi", "MW"), (None, None)}
+    got = con.execute("select post_id, position, media_id, media_type, url, preview_url, "
+                      "alt_text from norm.post_media where platform = 'x' and post_id in ?",
+                      [posts]).fetchall()
+    assert len(got) == len(media) and set(got) == media
+    assert set(con.execute("select post_id, place, country_code from norm.posts "
+                           "where platform = 'x' and post_id in ?", [posts]).fetchall()) == places
     con.close()
 
 

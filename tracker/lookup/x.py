@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from ..pages import RawPage, RunLog
 from ..sources.retry import CallFailed, Malformed, body_text, call, parse_json
-from ..sources.x import CLIENT, EXPANSIONS, TWEET_FIELDS, USER_FIELDS, classify, client
+from ..sources.x import CLIENT, FIELDS, classify, client
 from ..timeutil import utcnow
 
 BATCH = 100     # ids per GET /2/tweets (the endpoint's maximum)
@@ -87,9 +87,7 @@ class XLookup:
         Raises `CallFailed` (rate limit, refused token, server errors, a malformed body)."""
         if not 0 < len(ids) <= BATCH:
             raise ValueError(f"ask 1 to {BATCH} ids, not {len(ids)}")
-        response = call(functools.partial(self.api.get_tweets, ids, expansions=EXPANSIONS,
-                                          tweet_fields=TWEET_FIELDS, user_fields=USER_FIELDS,
-                                          user_auth=False),
+        response = call(functools.partial(self.api.get_tweets, ids, **FIELDS, user_auth=False),
                         log=log, classify=self._classify, sleep=self.sleep)
         origin = response.url
         text = body_text(response.content, origin)

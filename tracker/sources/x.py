@@ -37,12 +37,32 @@ from .retry import (
     resume_at,
 )
 
-EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
+# Expansions and fields: what warehouse/normalise/x_v2_page.sql reads (twarc2 asks for all of
+# these too, so a collected page carries what an imported twarc2 page does):
+#   author_id, referenced_tweets.id(.author_id): includes.users (authors, also of the posts
+#     referred to: n_authors reads every user) and includes.tweets (context posts);
+#   attachments.media_keys: includes.media (norm.post_media: type, url or a video's mp4
+#     variants, preview_image_url, alt_text); X sends media_key and type by default only;
+#   geo.place_id: includes.places (posts.place = full_name, posts.country_code); X sends id and
+#     full_name by default only.
+EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id",
+              "attachments.media_keys", "geo.place_id"]
 # note_tweet: a long post's full text and its entities (text and entities hold only the first
-# 280 characters); tweepy's field lists predate it, the API takes it by this name
+# 280 characters); tweepy's field lists predate it, the API takes it by this name.
+# edit_history_tweet_ids (a default field; asked for all the same, as twarc2 does) keys an
+# edited post by its first id.
 TWEET_FIELDS = ["created_at", "lang", "public_metrics", "entities", "conversation_id",
-                "referenced_tweets", "in_reply_to_user_id", "note_tweet"]
+                "referenced_tweets", "in_reply_to_user_id", "note_tweet", "attachments", "geo",
+                "edit_history_tweet_ids"]
 USER_FIELDS = ["public_metrics", "created_at", "verified"]
+MEDIA_FIELDS = ["media_key", "type", "url", "preview_image_url", "alt_text", "variants"]
+PLACE_FIELDS = ["id", "full_name", "country_code"]
+# tweepy's keyword arguments (it sends them as expansions, tweet.fields, user.fields,
+# media.fields, place.fields); search and lookup by id ask for the same
+FIELDS: dict[str, list[str]] = {
+    "expansions": EXPANSIONS, "tweet_fields": TWEET_FIELDS, "user_fields": USER_FIELDS,
+    "media_fields": MEDIA_FIELDS, "place_fields": PLACE_FIELDS,
+}
 MAX_RESULTS = 100
 MIN_RESULTS = 10                       # the endpoint refuses max_results below 10
 RECENT_WINDOW = dt.timedelta(days=7)   # what search/recent reaches back
@@ -192,8 +212,7 @@ class XSource:
 
     def _params(self, state: dict[str, Any], size: int) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "query": self.query, "expansions": EXPANSIONS, "tweet_fields": TWEET_FIELDS,
-            "user_fields": USER_FIELDS, "max_results": size,
+            "query": self.query, **FIELDS, "max_results": size,
         }
         if state.get("since_id"):
             params["since_id"] = state["since_id"]
