@@ -423,3 +423,25 @@ def test_a_feed_imported_for_a_campaign_counts_its_posts_not_the_reposted_ones(t
         con.close()
     assert figures == (len(own) + len(reposts),
                        len(set(own.values()) | {by for by, _ in reposts}))
+
+
+def test_an_error_inside_normalisation_is_the_error_the_caller_sees(tmp_path):
+    """utc_session gives the connection its zone back, but never in place of the error: in a
+    transaction the error aborted, DuckDB refuses the SET until the rollback (the importer's
+    retry with more memory catches OutOfMemoryException by its type)."""
+    import duckdb
+
+    from tracker.store.db import connect, utc_session
+    con = connect(tmp_path / "wh.duckdb")
+    try:
+        con.execute("set TimeZone = 'Asia/Kolkata'")
+        con.execute("begin")
+        with pytest.raises(duckdb.CatalogException):
+            with utc_session(con):
+                con.execute("select * from no_such_table")
+        con.execute("rollback")
+        with utc_session(con):
+            assert con.execute("select current_setting('TimeZone')").fetchone()[0] == "UTC"
+        assert con.execute("select current_setting('TimeZone')").fetchone()[0] == "Asia/Kolkata"
+    finally:
+        con.close()

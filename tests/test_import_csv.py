@@ -205,6 +205,8 @@ def test_tags_in_text_keep_marks_and_joiners():
     # the rule's other parts stay: not after a tag character or '&', not digits only
     assert tags_in_text("x#y &#39; #2024 #1st #_ a\u0301#b") == ["1st"]
     assert tags_in_text(f"#{PERSIAN}\u200c.") == [PERSIAN]
+    # the keycap emoji #️⃣ (U+FE0F, U+20E3 after '#') and a lone combining accent are no tags
+    assert tags_in_text("Call us #\ufe0f\u20e3 now, x #\ufe0f\u20e3Trending, #\u0301") == []
 
 
 def test_csv_tags_with_marks_and_joiners_put_every_post_in_the_campaign(tmp_path):

@@ -279,3 +279,32 @@ def test_a_hidden_follower_count_of_minus_one_is_not_known(tmp_path):
     obs = dict(query(cfg, "select author_id, followers from norm.author_observations "
                           "where platform = 'mastodon'"))
     assert obs[hidden] is None
+
+
+def test_a_count_seen_again_after_a_hidden_one_is_stored(tmp_path):
+    """An observation equal to the author's latest one is skipped, and the latest is the latest
+    row, unknown counts included: after 100 then a hidden -1 (stored as not known), 100 again
+    is news (it was compared with the last known 100 and dropped, so later posts looked up
+    the hidden count). One file per capture, three captures an hour apart."""
+    import os
+
+    statuses = json.loads((FIXTURES / "mastodon" / "mpy_public_timeline.json")
+                          .read_text(encoding="utf-8"))
+    hidden = "http://localhost:3000/@mastodonpy_test_2"
+    cfg = make_config(tmp_path, '[[campaigns]]\nname = "timeline"\n'
+                                'hashtags = ["unused_tag_timeline"]\n')
+    t0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    for i, followers in enumerate([100, -1, 100]):
+        for s in statuses:
+            if s["account"]["url"] == hidden:
+                s["account"]["followers_count"] = followers
+            s["capture"] = i            # so the files differ where the counts do not
+        path = tmp_path / f"capture{i}.json"
+        path.write_text(json.dumps(statuses), encoding="utf-8")
+        at = (t0 + dt.timedelta(hours=i)).timestamp()
+        os.utime(path, (at, at))
+        run_import(cfg, [path], campaign="timeline")
+    got = query(cfg, "select observed_at, followers from norm.author_observations "
+                     f"where platform = 'mastodon' and author_id = '{hidden}' order by 1")
+    assert got == [(t0, 100), (t0 + dt.timedelta(hours=1), None),
+                   (t0 + dt.timedelta(hours=2), 100)]

@@ -35,19 +35,27 @@ def normalise_tag(tag: str) -> str:
     return unicodedata.normalize("NFKC", folded.casefold())
 
 
+# Marks that make an emoji of what precedes them, never part of a tag: the variation
+# selectors and the combining keycap (#️⃣ is the keycap emoji "#", not a tag)
+_EMOJI_MARKS = {"\ufe0e", "\ufe0f", "\u20e3"}
+
+
 def _in_text_tag(ch: str) -> bool:
     """A character a hashtag in text is made of: a letter, digit or other number, '_', a mark
-    (vowel sign, combining accent) or a zero-width (non-)joiner. (Python's `\\w` has no marks
-    nor joiners: it cut #किसान_आंदोलन after its first letter.)"""
-    return ch.isalnum() or ch == "_" or ch in _JOINERS or unicodedata.category(ch)[0] == "M"
+    (vowel sign, combining accent) other than the emoji ones, or a zero-width (non-)joiner.
+    (Python's `\\w` has no marks nor joiners: it cut #किसान_आंदोलन after its first letter.)"""
+    if ch.isalnum() or ch == "_" or ch in _JOINERS:
+        return True
+    return unicodedata.category(ch)[0] == "M" and ch not in _EMOJI_MARKS
 
 
 def tags_in_text(text: str) -> list[str]:
     """Hashtags as written in free text (used for sources without tag entities, e.g. CSV).
 
     Close to twitter-text's rule: '#' or '＃' not right after a tag character or '&', then the
-    run of tag characters (`_in_text_tag`), which must hold a letter or mark (so #2024 is no
-    tag, #1st is). Joiners at either end of the run are not part of the tag.
+    run of tag characters (`_in_text_tag`), which must hold a letter (so #2024 is no tag, #1st
+    is; nor is a lone combining accent, nor the keycap emoji #️⃣). Joiners at either end of the
+    run are not part of the tag.
     """
     text = text or ""
     found = []
@@ -59,6 +67,6 @@ def tags_in_text(text: str) -> list[str]:
         while end < len(text) and _in_text_tag(text[end]):
             end += 1
         body = text[start + 1:end].strip("\u200c\u200d")
-        if any(ch.isalpha() or unicodedata.category(ch)[0] == "M" for ch in body):
+        if any(ch.isalpha() for ch in body):
             found.append(body)
     return found

@@ -7,7 +7,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,7 @@ def duckdb_config() -> dict[str, Any]:
                               "autoload_known_extensions": True}
     text = os.environ.get(THREADS_ENV, "").strip()
     if text:
-        if not text.isdigit() or int(text) < 1:
+        if not (text.isascii() and text.isdecimal()) or int(text) < 1:
             raise WarehouseError(f"{THREADS_ENV}={text!r}: expected a whole number of threads, "
                                  "1 or more")
         config["threads"] = int(text)
@@ -74,11 +74,17 @@ def utc_session(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     if before == "UTC":
         yield
         return
+    restore = "set TimeZone = '{}'".format(str(before).replace("'", "''"))
     con.execute("set TimeZone = 'UTC'")
     try:
         yield
-    finally:
-        con.execute("set TimeZone = '{}'".format(str(before).replace("'", "''")))
+    except BaseException:
+        # the error is what the caller must see: a transaction it aborted refuses any SET
+        # until the caller's rollback (the session then stays in UTC)
+        with suppress(duckdb.Error):
+            con.execute(restore)
+        raise
+    con.execute(restore)
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:

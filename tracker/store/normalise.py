@@ -13,12 +13,13 @@ writers of norm.*.
    reads it) and norm.posts (matched, and an edit's text, language and version, applied by
    `_edits.sql`), and the counts of an engagement or follower observation when a later
    batch observes the same post or author at the same instant with larger counts (the rule
-   within a batch, so batch boundaries do not change the result). Every in-place change of a
-   post that a model shows is signalled by an appended row: an edit appends to
-   norm.post_versions (a @changes table of core.campaign_posts). A change a high-water mark
-   cannot follow clears core.build_state, so the next build is full: a post whose created_at
-   moves (an X post first stored from an edit, whose tweet has its own time, then the
-   original arrives) changes hour and day; an observation's counts updated in place.
+   within a batch, so where batches are cut does not change the counts kept for an
+   instant). Every in-place change of a post that a model shows is signalled by an
+   appended row: an edit appends to norm.post_versions (a @changes table of
+   core.campaign_posts). A change a high-water mark cannot follow clears
+   core.build_state, so the next build is full: a post whose created_at moves (an X post
+   first stored from an edit, whose tweet has its own time, then the original arrives)
+   changes hour and day; an observation's counts updated in place.
 2. Rows keyed by a post come with the post or later. Every row of the POST_KEYED tables is
    written in the transaction that first stores its post in norm.posts, or in a later one.
    So the rows of a post first stored since a build's high-water marks are all above the

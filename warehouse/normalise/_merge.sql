@@ -157,8 +157,8 @@ where likes < 0 or reposts < 0 or replies < 0 or quotes < 0 or impressions < 0;
 -- all stamped with the file's time) keep the largest counts, so the choice does not depend
 -- on row order; and the same rule holds when that instant was stored by an earlier batch:
 -- the stored row is updated to the larger counts (rows compared in the order below), so
--- the result does not depend on where the batches were cut. Such an update is not an
--- appended row, so it makes the next build a full one (normalise.merge_batch).
+-- the counts kept for an instant do not depend on where the batches were cut. Such an
+-- update is not an appended row, so it makes the next build a full one (normalise.merge_batch).
 -- An observation identical to the latest one stored adds nothing and is skipped.
 create or replace temp table n_author_obs_rows as
 select distinct on (platform, author_id, observed_at) * from n_author_obs
@@ -191,10 +191,11 @@ where x.platform = t.platform and x.author_id = t.author_id and x.observed_at = 
 insert into norm.author_observations
 with
 latest as (
+    -- the latest row as a whole (arg_max of one column passes over its nulls: after 100
+    -- then a hidden count, 100 again would look like no news)
     select platform, author_id, max(observed_at) as at,
-           arg_max(followers, observed_at) as followers,
-           arg_max(following, observed_at) as following,
-           arg_max(posts, observed_at) as posts
+           arg_max({'followers': followers, 'following': following, 'posts': posts},
+                   observed_at) as v
     from n_author_obs_stored
     group by all
 )
@@ -203,9 +204,9 @@ left join latest l on l.platform = o.platform and l.author_id = o.author_id
 anti join n_author_obs_stored s
        on s.platform = o.platform and s.author_id = o.author_id and s.observed_at = o.observed_at
 where l.at is null or o.observed_at < l.at
-   or o.followers is distinct from l.followers
-   or o.following is distinct from l.following
-   or o.posts is distinct from l.posts;
+   or o.followers is distinct from l.v.followers
+   or o.following is distinct from l.v.following
+   or o.posts is distinct from l.v.posts;
 
 create or replace temp table n_engagement_rows as
 select distinct on (platform, post_id, observed_at) * from n_engagement
@@ -241,10 +242,10 @@ where x.platform = t.platform and x.post_id = t.post_id and x.observed_at = t.ob
 insert into norm.engagement_observations
 with
 latest as (
+    -- the latest row as a whole, unknown counts included (as for authors above)
     select platform, post_id, max(observed_at) as at,
-           arg_max(likes, observed_at) as likes, arg_max(reposts, observed_at) as reposts,
-           arg_max(replies, observed_at) as replies, arg_max(quotes, observed_at) as quotes,
-           arg_max(impressions, observed_at) as impressions
+           arg_max({'likes': likes, 'reposts': reposts, 'replies': replies, 'quotes': quotes,
+                    'impressions': impressions}, observed_at) as v
     from n_engagement_stored
     group by all
 )
@@ -253,9 +254,9 @@ left join latest l on l.platform = o.platform and l.post_id = o.post_id
 anti join n_engagement_stored s
        on s.platform = o.platform and s.post_id = o.post_id and s.observed_at = o.observed_at
 where l.at is null or o.observed_at < l.at
-   or o.likes is distinct from l.likes or o.reposts is distinct from l.reposts
-   or o.replies is distinct from l.replies or o.quotes is distinct from l.quotes
-   or o.impressions is distinct from l.impressions;
+   or o.likes is distinct from l.v.likes or o.reposts is distinct from l.v.reposts
+   or o.replies is distinct from l.v.replies or o.quotes is distinct from l.v.quotes
+   or o.impressions is distinct from l.v.impressions;
 
 insert into norm.post_hashtags
 select n.* from (select distinct on (platform, post_id, tag) platform, post_id, tag, tag_text
