@@ -233,35 +233,30 @@ def _tags(status: Any) -> Iterator[str]:
                 yield normalise_tag(h["text"])
 
 
-def carries(obj: Any, tags: frozenset[str]) -> bool:
+def carries(obj: Any, tags: frozenset[str], *, by_quote: bool = True) -> bool:
     """Whether a parsed line carries one of `tags` (normalised): an X v1.1 status by its own
-    hashtags or those of the status it retweets or quotes (or the retweeted status quotes);
-    a search response by any of its statuses. Any other record is kept (its own importer
-    and the campaign rules decide)."""
+    hashtags or those of the status it retweets or (with `by_quote`) quotes, or the retweeted
+    status quotes; a search response by any of its statuses. Any other record is kept (its
+    own importer and the campaign rules decide)."""
     if isinstance(obj, dict) and isinstance(obj.get("statuses"), list):
-        return any(carries(s, tags) for s in obj["statuses"])
+        return any(carries(s, tags, by_quote=by_quote) for s in obj["statuses"])
     if isinstance(obj, list):
-        return any(carries(s, tags) for s in obj)
+        return any(carries(s, tags, by_quote=by_quote) for s in obj)
     if not (isinstance(obj, dict) and "id_str" in obj and "user" in obj):
         return True
     rt = obj.get("retweeted_status")
-    carried = [obj, rt, obj.get("quoted_status"),
-               rt.get("quoted_status") if isinstance(rt, dict) else None]
+    carried = [obj, rt]
+    if by_quote:
+        carried += [obj.get("quoted_status"),
+                    rt.get("quoted_status") if isinstance(rt, dict) else None]
     return any(t in tags for s in carried for t in _tags(s))
 
 
 def carries_itself(obj: Any, tags: frozenset[str]) -> bool:
-    """Whether a record `carries` kept carries a tag itself: an X v1.1 status by its own
-    hashtags or, a retweet, by those of the status it retweets (a matched retweet joins the
-    campaigns of what it retweets, docs/models.md), not only by a status it quotes; a search
-    response by any such status. Any other record: yes."""
-    if isinstance(obj, dict) and isinstance(obj.get("statuses"), list):
-        return any(carries_itself(s, tags) for s in obj["statuses"])
-    if isinstance(obj, list):
-        return any(carries_itself(s, tags) for s in obj)
-    if not (isinstance(obj, dict) and "id_str" in obj and "user" in obj):
-        return True
-    return any(t in tags for s in (obj, obj.get("retweeted_status")) for t in _tags(s))
+    """Whether a record `carries` kept carries a tag itself: by its own hashtags or, a
+    retweet, by those of the status it retweets (a matched retweet joins the campaigns of
+    what it retweets, docs/models.md), not only by a status it quotes."""
+    return carries(obj, tags, by_quote=False)
 
 
 def looks_like_grab(box: Container, first_member: str | None) -> bool:
