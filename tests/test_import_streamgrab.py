@@ -283,7 +283,8 @@ def _own_tags(s) -> set[str]:
 def test_campaign_option_on_a_filtered_grab_takes_only_statuses_carrying_a_tag(tmp_path,
                                                                               campaign):
     """A status kept by the campaign filter only for the tagged status it quotes is stored
-    (so is the quoted campaign post), but `--campaign` does not make it a campaign post."""
+    (so is the quoted campaign post), but `--campaign` does not make it a campaign post; nor
+    a status carrying only another campaign's tag (the filter keeps every campaign's)."""
     lines = [*statuses(), _quote_of_a_tagged_status()]
     grab = tmp_path / "twitter-stream-2019-07-12.jsonl"
     grab.write_text("".join(json.dumps(s) + "\n" for s in lines))
@@ -299,8 +300,13 @@ def test_campaign_option_on_a_filtered_grab_takes_only_statuses_carrying_a_tag(t
     want = {(c, x["id_str"]) for x in stored for c in _campaigns_of(_own_tags(x))}
     want |= {(c, s["id_str"]) for s in kept if s.get("retweeted_status")
              for c in _campaigns_of(_own_tags(s["retweeted_status"]))}
+    # `--campaign` takes the kept statuses carrying one of its own tags themselves, not those
+    # carrying only another campaign's (they join that one by their tags)
+    mine = [s for s in itself if campaign in _campaigns_of(
+        _own_tags(s) | _own_tags(s.get("retweeted_status")))]
     if campaign:
-        want |= {(campaign, s["id_str"]) for s in itself}
+        want |= {(campaign, s["id_str"]) for s in mine}
+        assert len(mine) < len(itself)      # the grab holds other campaigns' statuses too
     assert ("aleppo", "1149788838430224391") in want
     assert ("aleppo", "1149781555226828800") not in want
     assert set(query(cfg, "select campaign, post_id from norm.campaign_posts")) == want
@@ -312,8 +318,10 @@ def test_campaign_option_on_a_filtered_grab_takes_only_statuses_carrying_a_tag(t
     assert summary.scan.matched == len(kept)
     quoting = len(kept) - len(itself)
     assert quoting == 2     # the test's quote and grab_helpers' quote of a tagged status
-    assert (f"statuses ({len(itself):,} carrying a campaign tag, {quoting:,} more quoting a "
-            f"status that carries one)") in summary.line()
+    others = (f" ({len(itself) - len(mine):,} of them only other campaigns', not given "
+              "--campaign)" if campaign else "")
+    assert (f"statuses ({len(itself):,} carrying a campaign tag{others}, {quoting:,} more "
+            "quoting a status that carries one)") in summary.line()
     # `tracker rebuild` normalises the raw pages again: the same links
     con = connect(cfg.warehouse, lake=cfg.lake)
     try:

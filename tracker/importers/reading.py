@@ -54,6 +54,9 @@ class Reading:
     mapping: str | None = None
     filter: str = "auto"
     tags: frozenset[str] = frozenset()    # campaign tags, normalised
+    # with `--campaign`: that campaign's tags; a kept status carrying none of them itself is
+    # stored without the campaign (it joins other campaigns by its own tags)
+    assign_tags: frozenset[str] | None = None
     done: dict[str, set[str]] = field(default_factory=dict)   # input id -> members done
     inputs: set[str] = field(default_factory=set)   # ids of the containers this import read
     workers: int | None = None
@@ -75,6 +78,7 @@ class Counts:
     other: int = 0
     matched: int = 0      # statuses kept (stored)
     quoting: int = 0      # of those, kept only for a status they quote
+    others: int = 0       # of those carrying a tag, only other campaigns' (`--campaign`)
     skipped_members: int = 0
 
     def line(self) -> str:
@@ -83,9 +87,12 @@ class Counts:
         if self.lines:
             quoting = (f", {self.quoting:,} more quoting a status that carries one"
                        if self.quoting else "")
+            others = (f" ({self.others:,} of them only other campaigns', not given "
+                      "--campaign)" if self.others else "")
             text += (f"; campaign filter: {self.lines:,} lines scanned, {self.statuses:,} "
                      f"statuses ({self.matched - self.quoting:,} carrying a campaign tag"
-                     f"{quoting}), {self.deletes:,} delete notices, {self.other:,} other lines")
+                     f"{others}{quoting}), {self.deletes:,} delete notices, "
+                     f"{self.other:,} other lines")
         if self.skipped_members:
             text += (f"; {self.skipped_members:,} archive member(s) imported earlier, "
                      "passed over")
@@ -155,10 +162,9 @@ def _scanned(members: Iterator[Member], reading: Reading, counts: Counts,
     for scan in scan_members(members, reading.prefilter(), workers=reading.workers):
         n, matched = 0, 0
         for line, data in scan.hits:
-            for item in _hit(data, line, reading):
+            for item in _hit(data, line, reading, counts):
                 n += 1
                 matched += isinstance(item, Record)
-                counts.quoting += isinstance(item, Record) and not item.assign
                 yield scan.name, item
         if scan.error:
             n += 1
@@ -177,8 +183,9 @@ def _done(ident: str, scan: Scanned, n: int, matched: int) -> MemberDone:
                       scan.other, matched)
 
 
-def _hit(data: bytes, line: int, reading: Reading) -> list[Record | Bad]:
-    """A line the prefilter passed: its records if it carries a campaign tag, else none."""
+def _hit(data: bytes, line: int, reading: Reading, counts: Counts) -> list[Record | Bad]:
+    """A line the prefilter passed: its records if it carries a campaign tag, else none.
+    `--campaign` takes only the records that carry one of its tags themselves."""
     try:
         obj: Any = json.loads(data)
     except (ValueError, RecursionError):
@@ -186,8 +193,11 @@ def _hit(data: bytes, line: int, reading: Reading) -> list[Record | Bad]:
     if not carries(obj, reading.tags):
         return []
     out = to_records(obj, data.decode("utf-8"), line, reading.fmt)
-    if not carries_itself(obj, reading.tags):
-        for item in out:
-            if isinstance(item, Record):
-                item.assign = False
+    own = carries_itself(obj, reading.tags)
+    mine = own if reading.assign_tags is None else carries_itself(obj, reading.assign_tags)
+    records = [item for item in out if isinstance(item, Record)]
+    counts.quoting += 0 if own else len(records)
+    counts.others += len(records) if own and not mine else 0
+    for item in records if not mine else []:
+        item.assign = False
     return out

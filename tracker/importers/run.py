@@ -137,6 +137,8 @@ class Importer:
         self.allow_forgotten = allow_forgotten
         self.config = config
         self.campaign = config.campaign(campaign).name if campaign else None
+        if campaign:
+            self.reading.assign_tags = frozenset(config.campaign(campaign).tags)
         self.fmt = fmt
         if mapping is not None and mapping not in config.csv_mappings:
             known = ", ".join(sorted(config.csv_mappings)) or "none"
