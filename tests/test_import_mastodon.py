@@ -308,3 +308,27 @@ def test_a_count_seen_again_after_a_hidden_one_is_stored(tmp_path):
                      f"where platform = 'mastodon' and author_id = '{hidden}' order by 1")
     assert got == [(t0, 100), (t0 + dt.timedelta(hours=1), None),
                    (t0 + dt.timedelta(hours=2), 100)]
+
+
+def test_a_negative_engagement_count_is_not_known(tmp_path):
+    """A negative favourites count (as a server hiding it would send) is not known: that
+    post's likes and engagement are unknown, the others are summed as sent."""
+    statuses = json.loads((FIXTURES / "mastodon" / "mpy_public_timeline.json")
+                          .read_text(encoding="utf-8"))
+    statuses[0]["favourites_count"] = -1
+    path = tmp_path / "public.json"
+    path.write_text(json.dumps(statuses), encoding="utf-8")
+    cfg = make_config(tmp_path, '[[campaigns]]\nname = "timeline"\n'
+                                'hashtags = ["unused_tag_timeline"]\n')
+    run_import(cfg, [path], campaign="timeline")
+    # plain Python: likes of the posts whose count is known; engagement of the posts whose
+    # likes, reposts and replies are all known (Mastodon's counts)
+    known = [s for s in statuses if s["favourites_count"] >= 0]
+    got = build_and_query(cfg, "select posts, likes, engagement_known_posts, engagement "
+                               "from marts.campaign_summary where campaign = 'timeline'")
+    assert got == [(len(statuses), sum(s["favourites_count"] for s in known), len(known),
+                    sum(s["favourites_count"] + s["reblogs_count"] + s["replies_count"]
+                        for s in known))]
+    likes = dict(query(cfg, "select post_id, likes from norm.engagement_observations "
+                            "where platform = 'mastodon'"))
+    assert likes[statuses[0]["uri"]] is None
