@@ -22,12 +22,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-WAREHOUSE = {
-    "file": '[warehouse]\npath = "wh/tracker.duckdb"\n',
-    "lake": ('[warehouse]\nbackend = "ducklake"\npath = "wh/writer.duckdb"\n'
-             'catalog = "sqlite:wh/lake.sqlite"\ndata_path = "wh/lake"\n'),
-}
+from lake_readers import WAREHOUSE  # noqa: E402  (the same two warehouses)
+
+LABEL = {"duckdb": "file", "ducklake": "lake"}
 CONFIG = """
 [[campaigns]]
 name = "bench"
@@ -64,22 +63,19 @@ print(json.dumps({"build": build, "read": sorted(reads)[2]}))
 SETTINGS = {"default": None, "1 thread": "1"}
 
 
-def tracker(cfg: Path, *args: str, threads: str | None = None) -> None:
-    env = {**os.environ}
-    env.pop("TRACKER_THREADS", None)
-    if threads:
-        env["TRACKER_THREADS"] = threads
+def _env(threads: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "TRACKER_THREADS"}
+    return {**env, "TRACKER_THREADS": threads} if threads else env
+
+
+def tracker(cfg: Path, *args: str) -> None:
     subprocess.run([str(Path(sys.executable).parent / "tracker"), "--config", str(cfg), *args],
-                   env=env, check=True, capture_output=True)
+                   env=_env(None), check=True, capture_output=True)
 
 
 def timed(cfg: Path, threads: str | None) -> dict:
-    env = {**os.environ}
-    env.pop("TRACKER_THREADS", None)
-    if threads:
-        env["TRACKER_THREADS"] = threads
-    out = subprocess.run([sys.executable, "-c", TIMED, str(cfg)], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, "-c", TIMED, str(cfg)], env=_env(threads),
+                         check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -89,7 +85,7 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=2000, help="posts stored before timing")
     ap.add_argument("--per-run", type=int, default=200, help="posts collected before a build")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--backends", default="file,lake")
+    ap.add_argument("--backends", default="duckdb,ducklake")
     args = ap.parse_args()
     print(f"cores {os.cpu_count()}, load {os.getloadavg()[0]:.1f}")
     for backend in args.backends.split(","):
@@ -112,7 +108,7 @@ def main() -> None:
             for k, label in (("build", f"incremental build after {args.per_run} posts"),
                              ("read", "reader open + count")):
                 d, one = med["default"][k], med["1 thread"][k]
-                print(f"{backend}: {label}: default {d:.2f} s, 1 thread {one:.2f} s, "
+                print(f"{LABEL[backend]}: {label}: default {d:.2f} s, 1 thread {one:.2f} s, "
                       f"default/1 thread {d / one:.2f}x")
             sys.stdout.flush()
     print(f"load at the end {os.getloadavg()[0]:.1f}")

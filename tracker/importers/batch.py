@@ -27,6 +27,10 @@ _malloc_trim: Any = None
 
 
 class Batch:
+    # the per-record lists, one entry per record, in step
+    COLUMNS = ("page_ids", "formats", "platforms", "requests", "retrieved", "payloads",
+               "assign")
+
     def __init__(self) -> None:
         self.page_ids: list[str] = []
         self.formats: list[str] = []
@@ -64,8 +68,7 @@ class Batch:
         parts = []
         for i in range(len(self.payloads)):
             part = Batch()
-            for name in ("page_ids", "formats", "platforms", "requests", "retrieved",
-                         "payloads", "assign"):
+            for name in self.COLUMNS:
                 getattr(part, name).append(getattr(self, name)[i])
             part.records = 1
             part.read_upto = self.read_upto
@@ -89,8 +92,7 @@ class Batch:
         return out
 
     def drop_payloads(self) -> None:
-        for name in ("page_ids", "formats", "platforms", "requests", "retrieved", "payloads",
-                     "assign"):
+        for name in self.COLUMNS:
             getattr(self, name).clear()
 
     def full(self, bytes_limit: int, records_limit: int) -> bool:

@@ -198,6 +198,7 @@ def _hit(data: bytes, line: int, reading: Reading, counts: Counts) -> list[Recor
     records = [item for item in out if isinstance(item, Record)]
     counts.quoting += 0 if own else len(records)
     counts.others += len(records) if own and not mine else 0
-    for item in records if not mine else []:
-        item.assign = False
+    if not mine:
+        for item in records:
+            item.assign = False
     return out
