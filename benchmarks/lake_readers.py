@@ -12,7 +12,13 @@ shortest; batches of one page) and builds the models every 10 s, while
 the loader storing each spooled entry in its own transaction, as before backlogs were loaded a
 run at a time (`GROUP_ENTRIES = 1` in tracker/daemon/loader.py), for a side-by-side run, and
 `ducklake-threads1` (and `duckdb-threads1`): the daemon and the readers with TRACKER_THREADS=1
-(DuckDB on one worker thread, store/db.py).
+(DuckDB on one worker thread, store/db.py), and `ducklake-nowait`: builds that start at once
+instead of waiting for the collection runs under way (before `await_runs` in
+tracker/daemon/build.py). Variants combine with `+`: `ducklake-threads1+nowait`.
+
+`--polling N` sets the number of polling readers (0: only the holding one), `--polling-hold`
+makes them keep one connection each (a dashboard), `--build-interval 0` runs no builds, and
+`--logs DIR` keeps each daemon's JSON log (loads, builds and their seconds).
 
 Prints per backend: reader queries, failures, latency (open + query, median / p95 / max), the
 delay from a collection run's end to its posts being visible to the readers (median / p95 /
@@ -50,8 +56,7 @@ dir = "out"
 [daemon]
 jitter = "0s"
 batch_pages = 1
-build = {{ interval = "10s" }}
-[[campaigns]]
+{build}[[campaigns]]
 name = "bench"
 hashtags = ["AleppoIsBurning"]
 schedule = {{ interval = "{interval}s" }}
@@ -126,34 +131,44 @@ def stats_s(xs: list[float]) -> str:
             f"max {xs[-1]:.1f} s (n={len(xs)})")
 
 
-# The daemon with one transaction per spooled entry (the loader before grouped loading).
-ENTRYWISE = ("import sys; import tracker.daemon.loader as loader; loader.GROUP_ENTRIES = 1; "
-             "from tracker.cli import main; sys.argv[0] = 'tracker'; main()")
+# Variants of the daemon, run as `python -c PATCH... MAIN`: one transaction per spooled entry
+# (the loader before grouped loading), and builds that do not wait for the collection runs
+# under way (before tracker/daemon/build.py `await_runs`).
+PATCHES = {
+    "entrywise": "import tracker.daemon.loader as loader; loader.GROUP_ENTRIES = 1; ",
+    "nowait": "import tracker.daemon.build as build; build.RUNS_WAIT = build.SETTLE = 0; ",
+}
+MAIN = "import sys; from tracker.cli import main; sys.argv[0] = 'tracker'; main()"
 
 
 def run_backend(variant: str, seconds: float, per_run: int = PER_RUN,
-                interval: int = 1) -> dict:
-    backend, _, how = variant.partition("-")
+                interval: int = 1, logs: Path | None = None, polling: int = 3,
+                build: int = 10, polling_hold: bool = False) -> dict:
+    backend, _, how_ = variant.partition("-")
+    how = set(how_.split("+"))
     env = {**os.environ, "TRACKER_MIN_INTERVAL": "1"}
-    if how == "threads1":
+    if "threads1" in how:
         env["TRACKER_THREADS"] = "1"
     posts = int(per_run * seconds / interval)
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "tracker.toml"
-        cfg.write_text(WAREHOUSE[backend] + CONFIG.format(posts=posts, per_run=per_run,
-                                                         interval=interval),
+        cfg.write_text(WAREHOUSE[backend] + CONFIG.format(
+            posts=posts, per_run=per_run, interval=interval,
+            build=f'build = {{ interval = "{build}s" }}\n' if build else ""),
                        encoding="utf-8")
         tracker = str(Path(sys.executable).parent / "tracker")
         subprocess.run([tracker, "--config", str(cfg), "collect"], env=env, check=True,
                        capture_output=True)   # a first page, so readers find a warehouse
-        run = [sys.executable, "-c", ENTRYWISE] if how == "entrywise" else [tracker]
+        patches = "".join(PATCHES[h] for h in sorted(how & PATCHES.keys()))
+        run = [sys.executable, "-c", patches + MAIN] if patches else [tracker]
+        log = open(logs / f"{variant}.log", "w") if logs else subprocess.DEVNULL  # noqa: SIM115
         daemon = subprocess.Popen([*run, "--config", str(cfg), "--log-format", "json",
-                                   "run"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+                                   "run"], env=env, stdout=subprocess.DEVNULL, stderr=log)
         time.sleep(2)
         readers = [subprocess.Popen([sys.executable, __file__, "--reader", str(cfg),
-                                     str(seconds), "0.1", "0"], stdout=subprocess.PIPE,
-                                    text=True, env=env) for _ in range(3)]
+                                     str(seconds), "0.1", str(int(polling_hold))],
+                                    stdout=subprocess.PIPE, text=True, env=env)
+                   for _ in range(polling)]
         readers.append(subprocess.Popen([sys.executable, __file__, "--reader", str(cfg),
                                          str(seconds), "1.0", "1"], stdout=subprocess.PIPE,
                                         text=True, env=env))
@@ -163,6 +178,8 @@ def run_backend(variant: str, seconds: float, per_run: int = PER_RUN,
         finally:
             daemon.send_signal(signal.SIGTERM)
             daemon.wait(timeout=300)
+            if not isinstance(log, int):
+                log.close()
         os.environ["TRACKER_MIN_INTERVAL"] = "1"
         from tracker.config import load_config
         from tracker.store.db import connect
@@ -170,7 +187,7 @@ def run_backend(variant: str, seconds: float, per_run: int = PER_RUN,
         con = connect(c.warehouse, lake=c.lake, read_only=True)
         stored = con.execute("select count(*) from norm.posts").fetchone()[0]
         con.close()
-    polling, holder = results[:3], results[3]
+    polling, holder = results[:-1], results[-1]
     return {
         "backend": variant, "seconds": seconds, "load": round(load, 1),
         "queries": sum(len(r["latencies"]) for r in results),
@@ -178,7 +195,8 @@ def run_backend(variant: str, seconds: float, per_run: int = PER_RUN,
         "errors": [e for r in results for e in r["errors"]][:3],
         "latency": stats([x for r in polling for x in r["latencies"]]),
         "holder_latency": stats(holder["latencies"]),
-        "delay": stats_s([x for r in polling for x in r["delays"]]),
+        # the polling readers see a run first (with none, the holding reader)
+        "delay": stats_s([x for r in (polling or [holder]) for x in r["delays"]]),
         "posts_released_by_end": posts, "posts_stored_after_stop": stored,
     }
 
@@ -194,12 +212,23 @@ def main() -> None:
     ap.add_argument("--per-run", type=int, default=PER_RUN,
                     help="posts the source releases a run")
     ap.add_argument("--interval", type=int, default=1, help="seconds between runs")
+    ap.add_argument("--logs", type=Path, help="keep each daemon's JSON log here")
+    ap.add_argument("--polling", type=int, default=3,
+                    help="readers opening, querying and closing every 100 ms")
+    ap.add_argument("--build-interval", type=int, default=10,
+                    help="seconds between the daemon's builds (0: no builds)")
+    ap.add_argument("--polling-hold", action="store_true",
+                    help="the polling readers keep one connection each (a dashboard)")
     args = ap.parse_args()
     for backend in args.backends.split(","):
-        r = run_backend(backend, args.seconds, args.per_run, args.interval)
+        r = run_backend(backend, args.seconds, args.per_run, args.interval, args.logs,
+                        args.polling, args.build_interval, args.polling_hold)
         print(f"{backend}: {r['seconds']:.0f} s, {args.per_run} posts a run every "
-              f"{args.interval} s, 3 readers "
-              f"every 100 ms + 1 holding its connection, load {r['load']}")
+              f"{args.interval} s, builds every {args.build_interval or '-'} s, "
+              f"{args.polling} readers every 100 ms"
+              f"{' (each holding its connection)' if args.polling_hold else ''}"
+              f" + 1 holding its connection every 1 s, "
+              f"load {r['load']}")
         print(f"  reader queries {r['queries']}, failures {r['failures']} {r['errors'] or ''}")
         print(f"  latency (open + query): {r['latency']}")
         print(f"  latency of the reader holding its connection: {r['holder_latency']}")

@@ -293,3 +293,76 @@ def test_the_daemon_maintains_a_lake_daily_or_on_its_schedule_and_a_file_never(s
     hourly = dataclasses.replace(lake, daemon=DaemonSettings(
         maintain=Schedule(interval_seconds=3600), keep_snapshots=7 * 86400))
     assert Daemon(hourly)._wanted()[MAINTAIN_JOB] == (Schedule(interval_seconds=3600), ())
+
+
+def _spool_run(cfg, spool: Spool, run_id: str) -> int:
+    """Spool one whole collection run of the config's simulated X source; its post count."""
+    campaign = cfg.campaigns[0]
+    pages = list(SimulatedSource(campaign, campaign.sources[0]).pages(None, RunLog()))
+    head = {"run_id": run_id, "campaign": campaign.name, "source": campaign.sources[0].name,
+            "started_at": "2026-01-01T00:00:00+00:00"}
+    for page in pages:
+        spool.write("batch", {**head, "cursor": page.cursor}, [page])
+    spool.write("run", run_header(head, dt.datetime(2026, 1, 1, 0, 1, tzinfo=dt.UTC), "ok",
+                                  None, RunLog(requests=len(pages))))
+    return sum(len(json.loads(p.payload)["data"]) for p in pages)
+
+
+def _campaign_posts(cfg) -> int | None:
+    con = connect(cfg.warehouse, read_only=True)
+    try:
+        row = con.execute("select posts from marts.campaign_summary").fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
+def test_a_build_due_during_a_collection_run_loads_and_includes_that_run(tmp_path,
+                                                                         sim_config):
+    from tracker.daemon import build
+
+    cfg = sim_config(x_posts=30)
+    spool = Spool(cfg.spool)
+    loader = Loader(lambda: cfg, spool, StateFile(tmp_path / "s.json", 1), threading.Event(),
+                    lambda: set())
+    running = [1]                  # one collection job under way when the build falls due
+
+    def collection() -> None:      # it ends 1.5 s later, after the build's SETTLE
+        loader.stop.wait(build.SETTLE + 0.5)
+        posts[0] = _spool_run(cfg, spool, "r1")
+        running[0] = 0
+
+    posts = [0]
+    worker = threading.Thread(target=collection)
+    worker.start()
+    assert build.build_job(loader, lambda: running[0]) == "ok"
+    worker.join()
+    # the build loaded the run before it built: its posts are in the marts, none in the spool
+    assert spool.entries() == []
+    assert posts[0] == 30 and _campaign_posts(cfg) == 30
+
+
+def test_a_build_waits_for_collection_runs_no_longer_than_runs_wait(tmp_path, sim_config,
+                                                                   monkeypatch):
+    from tracker.daemon import build
+
+    monkeypatch.setattr(build, "SETTLE", 0.0)
+    monkeypatch.setattr(build, "RUNS_WAIT", 0.5)
+    cfg = sim_config(x_posts=30)
+    spool = Spool(cfg.spool)
+    _spool_run(cfg, spool, "r1")
+    loader = Loader(lambda: cfg, spool, StateFile(tmp_path / "s.json", 1), threading.Event(),
+                    lambda: set())
+    t0 = dt.datetime.now()
+    assert build.build_job(loader, lambda: 1) == "ok"     # a run that never ends
+    assert (dt.datetime.now() - t0).total_seconds() < 30
+    assert _campaign_posts(cfg) == 30                       # what was spooled is built
+
+    stop = threading.Event()
+    loader = Loader(lambda: cfg, spool, StateFile(tmp_path / "s.json", 1), stop,
+                    lambda: set())
+    monkeypatch.setattr(build, "RUNS_WAIT", 600.0)
+    threading.Timer(0.3, stop.set).start()
+    t0 = dt.datetime.now()
+    assert build.build_job(loader, lambda: 1) == "skipped"  # a stop ends the wait
+    assert (dt.datetime.now() - t0).total_seconds() < 5

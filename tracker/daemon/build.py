@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -15,6 +16,14 @@ from .loader import Loader
 
 log = logging.getLogger("tracker.daemon")
 
+# A build that falls due while collection runs are under way waits up to RUNS_WAIT seconds for
+# them to end and loads them first: their posts are then in this build instead of the next,
+# and they do not wait in the spool while the build holds the warehouse (seconds on a lake,
+# more under load). Jobs due at the same moment as the build (collect and build schedules of
+# the same interval start together) get SETTLE seconds to begin.
+RUNS_WAIT = 60.0
+SETTLE = 1.0
+
 
 def write_reports(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[Path]:
     """Write every campaign's report (the one place the daemon calls the report code)."""
@@ -23,8 +32,19 @@ def write_reports(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[Path]:
     return write_all(con, cfg, cfg.reports)
 
 
-def build_job(loader: Loader) -> str:
-    """Load the spool, rebuild the models, then (if `reports`) write the reports.
+def await_runs(loader: Loader, collecting: Callable[[], int]) -> None:
+    """Wait (up to RUNS_WAIT, or until the daemon stops) for collection jobs under way."""
+    if loader.stop.wait(SETTLE):
+        return
+    deadline = time.monotonic() + RUNS_WAIT
+    while collecting() and time.monotonic() < deadline:
+        if loader.stop.wait(0.1):
+            return
+
+
+def build_job(loader: Loader, collecting: Callable[[], int] = lambda: 0) -> str:
+    """Wait for the collection runs under way (`await_runs`), load the spool, rebuild the
+    models, then (if `reports`) write the reports.
 
     The warehouse is open for writing only for the build (its one transaction); the reports
     are rendered afterwards from a read-only connection, so readers (`tracker sql`, `tracker
@@ -37,6 +57,9 @@ def build_job(loader: Loader) -> str:
     """
     from ..models import build
 
+    if loader.stop.is_set():
+        return "skipped"
+    await_runs(loader, collecting)
     if loader.stop.is_set():
         return "skipped"
     cfg = loader.get_config()

@@ -120,6 +120,7 @@ class Collector:
         self.active: set[str] = set()          # runs not yet spooled as finished
         self.active_lock = threading.Lock()
         self._jobs = 0                         # jobs past the stop check, not yet done
+        self._collecting = 0                   # collection jobs among them
 
     def enter(self) -> bool:
         """A job (collection or build) starts, unless the daemon is stopping: from here it
@@ -140,6 +141,11 @@ class Collector:
         with self.active_lock:
             return self._jobs
 
+    def collecting(self) -> int:
+        """Collection jobs under way (a build waits for them: build.py `build_job`)."""
+        with self.active_lock:
+            return self._collecting
+
     def active_runs(self) -> set[str]:
         with self.active_lock:
             return set(self.active)
@@ -148,9 +154,13 @@ class Collector:
         """The job: one pass of one source, unless stopping or backing off after failures."""
         if not self.enter():
             return None
+        with self.active_lock:
+            self._collecting += 1
         try:
             return self._run(job_id, campaign_name, source_name)
         finally:
+            with self.active_lock:
+                self._collecting -= 1
             self.leave()
 
     def _run(self, job_id: str, campaign_name: str, source_name: str) -> RunSummary | None:

@@ -271,7 +271,7 @@ class Daemon:
         if not self.collector.enter():     # counts as work in progress for a graceful stop
             return
         try:
-            status = build_job(self.loader)
+            status = build_job(self.loader, self.collector.collecting)
         finally:
             self.collector.leave()
         if js:
