@@ -85,7 +85,7 @@ def used_bytes(con) -> int:
 def add_new_posts(con, first: int, n: int, authors: int, live: bool) -> None:
     """Add n posts spread over the whole campaign like the rest (every day and most hours
     touched: the worst case), or, when `live`, posted in the hour after the last one (what a
-    collector running every few minutes adds)."""
+    collector running every few minutes adds, with an observation of each of their authors)."""
     mark = con.execute("select coalesce(max(rowid), -1) from norm.posts").fetchone()[0]
     add_posts(con, first, first + n, authors)
     if live:
@@ -94,6 +94,15 @@ def add_new_posts(con, first: int, n: int, authors: int, live: bool) -> None:
         con.execute("update norm.posts set created_at = ? + to_microseconds("
                     "(hash(post_id) % 3600000000)::bigint) + interval 1 hour "
                     f"where rowid > {mark}", [last])
+        # a collector observes the new posts' authors as it fetches them: their follower
+        # counts, newer than every earlier observation, for authors seen before as well
+        con.execute(f"""
+            insert into norm.author_observations (platform, author_id, observed_at, followers)
+            select platform, author_id, p.at, l.followers + 1
+            from (select platform, author_id, max(created_at) + interval 1 minute as at
+                  from norm.posts where rowid > {mark} group by all) p
+            join (select platform, author_id, arg_max(followers, observed_at) as followers
+                  from norm.author_observations group by all) l using (platform, author_id)""")
 
 
 def incremental_rounds(con, cfg, args, authors: int):

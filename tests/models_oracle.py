@@ -101,7 +101,7 @@ class Oracle(MartsMixin):
 
     def _post(self, p: Post) -> None:
         """One post per key: matched if any delivery matched it, the earliest creation time,
-        the latest version's text."""
+        the latest version's text and language."""
         key = (p.platform, p.post_id)
         self._page_keys.append((key, p.matched))
         old = self.posts.get(key)
@@ -112,6 +112,7 @@ class Oracle(MartsMixin):
         old.created_at = min(old.created_at, p.created_at)
         if p.edited_at and (old.edited_at is None or p.edited_at > old.edited_at):
             old.text, old.edited_at = p.text, p.edited_at
+            old.lang = p.lang or old.lang     # the latest version's, as its text
 
     def _handle(self, key: tuple[str, str], at: dt.datetime, handle: str | None) -> None:
         if handle and (key not in self.handles or self.handles[key][0] <= at):

@@ -30,7 +30,8 @@
 -- engagement_per_post: engagement / engagement_known_posts
 -- first_post: time of the earliest post
 -- last_post: time of the latest post
--- peak_hour: the UTC hour with the most posts (the earliest of equal hours)
+-- peak_hour: the UTC hour with the most posts (the earliest of equal hours; posts without a
+--   known posting time are in no hour)
 -- peak_hour_posts: posts in the peak hour
 -- synthetic: true if any post comes from the simulated source
 -- platforms: the platforms with posts, sorted and comma-separated
@@ -72,9 +73,11 @@ totals as (
     group by grouping sets ((campaign), (campaign, platform))
 ),
 hours as (
+    -- posts without a known posting time are in no hour
     select campaign, platform, grouping(platform) = 1 as all_platforms, hour,
            sum(posts)::bigint as posts
     from buckets
+    where hour is not null
     group by grouping sets ((campaign, hour), (campaign, platform, hour))
 ),
 peak as (

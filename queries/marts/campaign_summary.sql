@@ -58,7 +58,8 @@
 --   Null when not known.
 -- first_post: Time of the earliest post that counts.
 -- last_post: Time of the latest post that counts.
--- peak_hour: The clock hour with the most posts (the earliest of equal hours).
+-- peak_hour: The UTC clock hour with the most posts (the earliest of equal hours), shown in
+--   the campaign's time zone. Posts without a known posting time are in no hour.
 -- peak_hour_posts: posts in the peak hour
 -- synthetic: true if any post comes from the simulated source
 -- platforms: the platforms with posts, sorted and comma-separated (e.g. 'mastodon, x')

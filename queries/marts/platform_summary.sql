@@ -30,7 +30,8 @@
 -- engagement_per_post: engagement / engagement_known_posts (null when not known)
 -- first_post: time of the campaign's first post on the platform: its first appearance there
 -- last_post: time of the campaign's last post on the platform
--- peak_hour: the UTC hour with the most posts on the platform (the earliest of equal hours)
+-- peak_hour: the UTC hour with the most posts on the platform (the earliest of equal hours;
+--   posts without a known posting time are in no hour)
 -- peak_hour_posts: posts in that hour on the platform
 -- synthetic: true if any of the platform's posts comes from the simulated source
 -- author_known_posts: the platform's posts whose author is known

@@ -1,7 +1,8 @@
 -- One row per (UTC day, configured campaign) for every day on which any campaign has posts:
 -- each campaign's share of all campaign posts that day. Days are UTC calendar days, so
 -- campaigns with different time zones compare over the same 24 hours. A post carrying the
--- tags of two campaigns counts for both.
+-- tags of two campaigns counts for both. A post without a known posting time (an X response
+-- requested without created_at) is in no day.
 --
 -- day: UTC calendar date (DATE)
 -- campaign: campaign name from the config
@@ -12,6 +13,7 @@ daily as (
     -- volume_hourly's hours are UTC hours, so each falls in one UTC day
     select campaign, cast(timezone('UTC', hour) as date) as day, sum(posts)::bigint as posts
     from marts.volume_hourly
+    where hour is not null
     group by all
 ),
 days as (

@@ -165,7 +165,7 @@ def _changed_keys(ctx: Context, m: Model, marks: Marks, drive_t: str,
         rows = _changed_rows(ctx, ch, marks)
         if rows is None:
             return None
-        if ch.columns != driving.columns:
+        if ch.keys != driving.columns:
             rows = _widened(m, ch, marks, rows, drive_t)
         parts.append(rows)
     changed_t = temp_name("changed", m)
@@ -176,6 +176,8 @@ def _changed_keys(ctx: Context, m: Model, marks: Marks, drive_t: str,
 def _changed_rows(ctx: Context, ch: Change, marks: Marks) -> str | None:
     """SQL for the keys (in `ch.columns`) that `ch.table` changed since the last build."""
     cols = _columns(ch.columns)
+    if ch.asof:
+        return f"select {_columns(ch.keys)} from {_asof_changed(ctx, ch, marks)}"
     if ch.table.startswith("norm."):
         return f"select {cols} from {ch.table} where {marks.new_rows(ch.table)}"
     up = ctx.deltas.get(ch.table)
@@ -188,21 +190,59 @@ def _changed_rows(ctx: Context, ch: Change, marks: Marks) -> str | None:
     return f"select distinct {cols} from {up.rows}"
 
 
+def _asof_changed(ctx: Context, ch: Change, marks: Marks) -> str:
+    """A temp table of the posts `(platform, post_id)` whose value an observation appended to
+    `ch.table` since the last build can change (`Change.asof`): the author's posts made at or
+    after it, and all of them when it is earlier than the author's latest earlier row or the
+    author had no earlier row with a known value. Live collection appends only observations
+    newer than the author's posts and rows: the first part then reads only recent posts (a
+    constant bound on created_at, which skips the older row groups), and the second finds no
+    author."""
+    assert ch.asof is not None
+    time, value = ch.asof
+    new = marks.new_rows(ch.table)
+    name = ch.table.replace(".", "_")
+    authors_t, posts_t = f"asof_authors_{name}", f"asof_posts_{name}"
+    ctx.run(f"""create or replace temp table {authors_t} as
+        with n as (select platform, author_id, {time} as t from {ch.table} where {new}),
+        o as (select platform, author_id, max({time}) as latest, count({value}) as known
+              from {ch.table} where not ({new})
+                and (platform, author_id) in (select platform, author_id from n)
+              group by platform, author_id)
+        select n.platform, n.author_id, min(n.t) as since,
+               bool_or(coalesce(o.known, 0) = 0 or n.t < o.latest) as every_post
+        from n left join o using (platform, author_id)
+        group by n.platform, n.author_id""")
+    every, since = ctx.con.execute(f"select count(*) filter (where every_post), min(since) "
+                                   f"from {authors_t}").fetchone() or (0, None)
+    # each part only when it can find a post: a join reads norm.posts even when it cannot
+    parts = [f"select platform, post_id from {POSTS} where false"]
+    if every:
+        parts.append(f"select platform, post_id from {POSTS} semi join (select * from "
+                     f"{authors_t} where every_post) a using (platform, author_id)")
+    if since is not None:
+        parts.append(f"select p.platform, p.post_id from {POSTS} p join {authors_t} a "
+                     f"using (platform, author_id) where p.created_at >= a.since and "
+                     f"p.created_at >= '{since.isoformat()}'::timestamptz")
+    ctx.run(f"create or replace temp table {posts_t} as " + "\nunion\n".join(parts))
+    return posts_t
+
+
 def _widened(m: Model, ch: Change, marks: Marks, rows: str, drive_t: str) -> str:
-    """`rows` (keys in `ch.columns`, fewer than the driving table's) widened to the driving
+    """`rows` (keys in `ch.keys`, fewer than the driving table's) widened to the driving
     table's keys: through its new rows, and by key for the rest."""
     driving = m.changes[0]
-    cols = _columns(ch.columns)
+    cols = _columns(ch.keys)
     rest = rows
-    if ch.columns == POST_KEY:
+    if ch.keys == POST_KEY:
         # a post first stored since the last build has only new driving rows (the loader
         # rule: they are written with the post or later, and so are the rows derived from
         # them): only older posts need the scan
         rest = anti(f"({rows})", f"(select {cols} from {POSTS} where "
-                    f"{marks.new_rows(POSTS)})", ch.columns)
+                    f"{marks.new_rows(POSTS)})", ch.keys)
     chosen = ", ".join(f"r.{c}" for c in driving.columns)
-    return (f"select distinct * from (\n{semi(drive_t, f'({rows})', ch.columns, select=chosen)}"
-            f"\nunion all\n{semi(driving.table, f'({rest})', ch.columns, select=chosen)})")
+    return (f"select distinct * from (\n{semi(drive_t, f'({rows})', ch.keys, select=chosen)}"
+            f"\nunion all\n{semi(driving.table, f'({rest})', ch.keys, select=chosen)})")
 
 
 def _with_touched(ctx: Context, m: Model, drive_t: str, touched_t: str) -> str:

@@ -7,6 +7,8 @@ The header is the `--` lines before the SQL (docs/models.md, "Adding a model"):
     -- @incremental key1, key2              with @changes: the model's key columns
     -- @changes layer.table(key1, ...)      what drives an incremental update (first) ...
     -- @changes norm.table(platform, post_id)   ... and its other inputs
+    -- @changes norm.table(platform, author_id) asof(observed_at, value)   observations read
+    --                                      as of each post's time (see `Change.asof`)
     -- @lookup norm.table(platform, post_id)    read only the changed posts' rows of a table
     -- @lookup core.view(platform, post_id) rows norm.table(column)
     -- @merge column sum, column max, column min, column bit_or, column union   add new rows to
@@ -37,7 +39,8 @@ LAYERS = ("core", "marts")
 RETIRED_LAYERS = ("staging",)
 POST_KEY = ("platform", "post_id")
 _COLUMN = re.compile(r"^(\w+): (.*)$")
-_TABLE_COLUMNS = re.compile(r"^(\w+\.\w+)\s*\(([^)]*)\)$")
+_CHANGES = re.compile(r"^(\w+\.\w+)\s*\(([^)]*)\)(?:\s+asof\s*\(([^)]*)\))?$")
+AUTHOR_KEY = ("platform", "author_id")
 _LOOKUP = re.compile(r"^(\w+\.\w+)\s*\(([^)]*)\)(?:\s+rows\s+(\w+\.\w+)\s*\((\w+)\))?$")
 _OPS = ("sum", "count", "max", "min", "bit_or", "union")
 _DIRECTIVE = re.compile(r"^@(\w+)")
@@ -46,10 +49,27 @@ DIRECTIVES = ("materialized", "incremental", "changes", "lookup", "merge", "reap
 
 @dataclass(frozen=True)
 class Change:
-    """`@changes table(columns)`: the keys `table` changed since the last build."""
+    """`@changes table(columns)`: the keys `table` changed since the last build.
+
+    With `asof(time, value)` (`@changes norm.author_observations(platform, author_id)
+    asof(observed_at, followers)`): `table` holds observations of authors that the model reads
+    as of each post's time (the row nearest at or before the post, else the earliest with a
+    known `value`). Its changed keys are then posts, `(platform, post_id)`: an appended row
+    changes the posts of its author made at or after it, and every post of its author when it
+    is earlier than the author's latest earlier row, or the author had no earlier row with a
+    known value (tracker.build.incremental `_asof_changed`). So an observation that arrives
+    after its posts were built (a profile fetched later, an older archive imported after a
+    newer one) reaches them, and live collection, whose new rows are the newest, changes only
+    its new posts."""
     table: str
     columns: tuple[str, ...]
     line: int = field(default=0, compare=False)
+    asof: tuple[str, str] | None = None
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The columns of the keys this change yields."""
+        return POST_KEY if self.asof else self.columns
 
 
 @dataclass(frozen=True)
@@ -200,10 +220,18 @@ def _directive(path: Path, number: int, text: str, head: _Header) -> None:
                            + ", ".join(f"@{d}" for d in DIRECTIVES) + ")")
     head.lines.setdefault(name, number)
     if name == "changes":
-        m = _TABLE_COLUMNS.match(arg)
+        m = _CHANGES.match(arg)
         if not m or not _names(m.group(2)):
             raise TrackerError(f"{where}: @changes: expected 'layer.table(column, ...)'")
-        head.changes.append(Change(m.group(1), _names(m.group(2)), number))
+        asof = None
+        if m.group(3) is not None:
+            names = _names(m.group(3))
+            if (_names(m.group(2)) != AUTHOR_KEY or len(names) != 2
+                    or not m.group(1).startswith("norm.")):
+                raise TrackerError(f"{where}: @changes: expected 'norm.table(platform, "
+                                   "author_id) asof(time_column, value_column)'")
+            asof = (names[0], names[1])
+        head.changes.append(Change(m.group(1), _names(m.group(2)), number, asof))
         return
     if name == "lookup":
         head.lookups.append(_lookup(where, arg, number))
@@ -257,6 +285,9 @@ def _check(m: Model) -> None:
         raise TrackerError(f"{m.where('incremental')}: @incremental: a view is not stored; "
                            "remove @materialized view")
     _known_columns(m, "incremental", key)
+    if changes and changes[0].asof:
+        raise TrackerError(f"{at(m.path, changes[0].line)}: @changes: the first (driving) "
+                           "table cannot be read asof (list it after the driving table)")
     if changes and len(key) < len(changes[0].columns):
         raise TrackerError(f"{m.where('incremental')}: @incremental: expected at least the "
                            "columns of the first @changes table (they name the same keys, "

@@ -160,6 +160,6 @@ class BuildState:
 def marked_tables(model: Model) -> list[str]:
     """The norm tables whose high-water marks the model keeps."""
     tables = [ch.table for ch in model.changes if ch.table.startswith("norm.")]
-    if model.lookups or any(ch.columns == POST_KEY for ch in model.changes[1:]):
+    if model.lookups or any(ch.keys == POST_KEY for ch in model.changes[1:]):
         tables += [lk.rows_table for lk in model.lookups] + [POSTS]
     return list(dict.fromkeys(tables))

@@ -63,6 +63,7 @@ class CampaignData:
     as_of: dt.datetime | None = None     # when the newest post of the build was loaded
     as_of_text: str = ""
     snapshot: int | None = None   # the lake snapshot read (None on a DuckDB file)
+    untimed: int = 0              # posts without a known posting time (in no time chart)
 
 
 def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData:
@@ -80,6 +81,7 @@ def load(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> CampaignData
         "languages": data.languages(con, c, scope),
         "heatmap": data.heatmap(con, c, scope),
     }
+    d.untimed = data.untimed_posts(con, c, w)
     d.bursts = data.bursts(con, c, w, present)
     d.gaps = data.coverage_gaps(con, c, w, present)
     d.coverage_unknown = data.coverage_unknown(con, c, w, present)
@@ -183,6 +185,12 @@ def body_html(d: CampaignData, files: list[str]) -> str:
                      'period yet: nothing to chart. Collect with `tracker collect`, then '
                      'rebuild with `tracker build`.</p>')
     parts.append("<h2>Over time</h2>")
+    if d.untimed:
+        n = esc(sections.fmt_number(d.untimed))
+        parts.append(f'<p class="meta" data-untimed>{n} post(s) have no known posting time'
+                     ' (the platform\'s response did not include one): '
+                     'they count in the figures above but are in none of the charts over time '
+                     'or by weekday and hour.</p>')
     if d.tables["volume"]:
         parts.append(f'<p class="meta">One bar per {esc(d.bucket)}. Drag across the first '
                      'chart to zoom the others to that range; double-click to reset. Dashed '
@@ -237,6 +245,7 @@ def summary_json(d: CampaignData) -> dict[str, Any]:
         "figures": {k: v for k, v in d.summary.items() if k != "synthetic"},
         "coverage_gaps": d.gaps,
         "coverage_unknown": d.coverage_unknown,
+        "posts_without_time": d.untimed,
         "bucket": d.bucket,
         "definitions": {k: text for k, (_, text) in sections.DEFINITIONS.items()},
         "not_known": sections.UNKNOWN_NOTE,

@@ -129,21 +129,31 @@ def _bucketed(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window, bucket: st
     tz = _tz(c.timezone)
     if bucket == "hour" and daily_table == "marts.volume_daily":
         cond, params = w.local("hour", c.timezone)
-        t = f"timezone('{tz}', hour)"
+        t, when = f"timezone('{tz}', hour)", "hour"
         source = "marts.volume_hourly"
     else:
         cond, params = w.days("day")
         t = "day" if bucket in ("hour", "day") else f"date_trunc('{bucket}', day)"
-        source = daily_table
+        when, source = "day", daily_table
     by_col = f", {by}" if by else ""
+    # posts without a known posting time are in no bucket (`untimed_posts` counts them)
     return rows(con, f"""
         with picked as (
             select cast({t} as timestamp) as t{by_col}, {measures}
-            from {source} where campaign = ? and {cond}
+            from {source} where campaign = ? and {cond} and {when} is not null
             group by all
         )
         select strftime(t, '{ISO}') as t, * exclude (t) from picked
         order by picked.t{by_col}""", [c.name, *params])
+
+
+def untimed_posts(con: duckdb.DuckDBPyConnection, c: Campaign, w: Window) -> int:
+    """The campaign's posts whose posting time is not known (an X response requested without
+    created_at): in the figures, in no time chart. None fall in a --since/--until window."""
+    if w.is_set:
+        return 0
+    return one(con, "select coalesce(sum(posts), 0)::bigint from marts.volume_daily "
+                    "where campaign = ? and day is null", [c.name])[0]
 
 
 def daily_bucket(bucket: str) -> str:
