@@ -127,6 +127,15 @@ COLUMNS = "campaign, platform, post_id, posts"
     ("-- @changes core.campaign_hashtags(campaign, platform, post_id)\n", 4,
      "@changes: the model does not read core.campaign_hashtags"),
     ("-- @changes norm.post_hashtags\n", 4, "@changes: expected 'layer.table(column, ...)'"),
+    ("-- @changes norm.post_hashtags(platform, post_id) asof(observed_at, followers, posts)\n",
+     4, "@changes: expected 'norm.table(platform, author_id) asof(time_column, value_column, "
+     "model_column)'"),
+    ("-- @changes norm.author_observations(platform, author_id) asof(observed_at)\n", 4,
+     "@changes: expected 'norm.table(platform, author_id) asof(time_column, value_column, "
+     "model_column)'"),
+    ("-- @changes norm.author_observations(platform, author_id) "
+     "asof(observed_at, followers, followers_at_post)\n", 4,
+     f"@changes: asof needs the model's column 'author_id' (the model's columns: {COLUMNS})"),
     ("-- @changes norm.post_hashtags(platform, post_id)\n-- @reapply\n", 5,
      "@reapply: expected one @changes table with the @incremental columns"),
     ("-- @reapply now\n", 4, "@reapply takes nothing after it"),
@@ -228,6 +237,25 @@ def test_directives_are_checked_against_the_norm_tables_and_the_models(tmp_path,
         check(models, norm_tables(), POST_KEYED)
     assert str(exc.value).startswith(f"{path}:"), exc.value
     assert str(exc.value).split(": ", 1)[1] == message
+
+
+def test_asof_columns_are_checked_against_the_norm_table(tmp_path):
+    (tmp_path / "core").mkdir()
+    path = tmp_path / "core" / "m.sql"
+    path.write_text("-- A model.\n-- @incremental campaign, platform, post_id\n"
+                    "-- @changes core.campaign_posts(campaign, platform, post_id)\n"
+                    "-- @changes norm.author_observations(platform, author_id) "
+                    "asof(seen_at, followers, followers_at_post)\n--\n"
+                    + "".join(f"-- {c}: x\n" for c in ("campaign", "platform", "post_id",
+                                                       "author_id", "created_at",
+                                                       "followers_at_post"))
+                    + "select campaign, platform, post_id, author_id, created_at, "
+                    "followers_at_post from core.campaign_posts\n", encoding="utf-8")
+    with pytest.raises(TrackerError) as exc:
+        check(discover() + discover_in(tmp_path), norm_tables(), POST_KEYED)
+    assert str(exc.value) == (f"{path}:4: @changes: unknown column 'seen_at' of "
+                              "norm.author_observations (its columns: platform, author_id, "
+                              "observed_at, followers, following, posts)")
 
 
 def test_changes_of_a_model_that_is_not_incremental_is_an_error(tmp_path):

@@ -4,7 +4,7 @@
 -- @changes norm.campaign_posts(campaign, platform, post_id)
 -- @changes norm.engagement_observations(platform, post_id)
 -- @changes norm.post_versions(platform, post_id)
--- @changes norm.author_observations(platform, author_id) asof(observed_at, followers)
+-- @changes norm.author_observations(platform, author_id) asof(observed_at, followers, followers_at_post)
 -- @lookup core.posts(platform, post_id) rows norm.posts(norm_row)
 -- @lookup norm.engagement_observations(platform, post_id)
 -- Membership: which posts count is defined here, once. A post counts for a campaign when it

@@ -50,7 +50,8 @@ def check(models: list[Model], sources: Mapping[str, Sequence[str]],
         for ch in m.changes:
             where = at(m.path, ch.line)
             cols = columns(where, "@changes", ch.table)
-            _has(where, "@changes", ch.table, ch.columns + (ch.asof or ()), cols)
+            _has(where, "@changes", ch.table, ch.columns + (ch.asof[:2] if ch.asof else ()),
+                 cols)
             if ch.columns == POST_KEY and ch.table in sources:
                 _by_post(where, "@changes", ch.table, by_post)
             if ch.table in by_table and not by_table[ch.table].incremental_key:

@@ -162,7 +162,7 @@ def _changed_keys(ctx: Context, m: Model, marks: Marks, drive_t: str,
     key = _columns(driving.columns)
     parts = [f"select {key} from {fresh_t}"]
     for ch in m.changes:
-        rows = _changed_rows(ctx, ch, marks)
+        rows = _changed_rows(ctx, m, ch, marks)
         if rows is None:
             return None
         if ch.keys != driving.columns:
@@ -173,11 +173,11 @@ def _changed_keys(ctx: Context, m: Model, marks: Marks, drive_t: str,
     return changed_t
 
 
-def _changed_rows(ctx: Context, ch: Change, marks: Marks) -> str | None:
+def _changed_rows(ctx: Context, m: Model, ch: Change, marks: Marks) -> str | None:
     """SQL for the keys (in `ch.columns`) that `ch.table` changed since the last build."""
     cols = _columns(ch.columns)
     if ch.asof:
-        return f"select {_columns(ch.keys)} from {_asof_changed(ctx, ch, marks)}"
+        return f"select {_columns(ch.keys)} from {_asof_changed(ctx, m, ch, marks)}"
     if ch.table.startswith("norm."):
         return f"select {cols} from {ch.table} where {marks.new_rows(ch.table)}"
     up = ctx.deltas.get(ch.table)
@@ -190,16 +190,17 @@ def _changed_rows(ctx: Context, ch: Change, marks: Marks) -> str | None:
     return f"select distinct {cols} from {up.rows}"
 
 
-def _asof_changed(ctx: Context, ch: Change, marks: Marks) -> str:
-    """A temp table of the posts `(platform, post_id)` whose value an observation appended to
-    `ch.table` since the last build can change (`Change.asof`): the author's posts made at or
-    after it, and all of them when it is earlier than the author's latest earlier row or the
-    author had no earlier row with a known value. Live collection appends only observations
-    newer than the author's posts and rows: the first part then reads only recent posts (a
-    constant bound on created_at, which skips the older row groups), and the second finds no
-    author."""
+def _asof_changed(ctx: Context, m: Model, ch: Change, marks: Marks) -> str:
+    """A temp table of the posts `(platform, post_id)` of the model whose value an observation
+    appended to `ch.table` since the last build can change (`Change.asof`): the author's posts
+    made at or after it, and all of them when it is earlier than the author's latest earlier
+    row or the author had no earlier row with a known value. They are found among the model's
+    own rows (only those can be stale; new posts come through the driving table). Live
+    collection appends only observations newer than the author's posts and rows: the first
+    part then reads only recent rows (a constant bound on created_at, which skips the older
+    row groups of a table kept in time order), and the second finds no author."""
     assert ch.asof is not None
-    time, value = ch.asof
+    time, value, read = ch.asof
     new = marks.new_rows(ch.table)
     name = ch.table.replace(".", "_")
     authors_t, posts_t = f"asof_authors_{name}", f"asof_posts_{name}"
@@ -210,19 +211,28 @@ def _asof_changed(ctx: Context, ch: Change, marks: Marks) -> str:
                 and (platform, author_id) in (select platform, author_id from n)
               group by platform, author_id)
         select n.platform, n.author_id, min(n.t) as since,
-               bool_or(coalesce(o.known, 0) = 0 or n.t < o.latest) as every_post
+               bool_or(n.t < o.latest) as earlier, coalesce(any_value(o.known), 0) = 0 as unknown
         from n left join o using (platform, author_id)
         group by n.platform, n.author_id""")
-    every, since = ctx.con.execute(f"select count(*) filter (where every_post), min(since) "
-                                   f"from {authors_t}").fetchone() or (0, None)
-    # each part only when it can find a post: a join reads norm.posts even when it cannot
-    parts = [f"select platform, post_id from {POSTS} where false"]
-    if every:
-        parts.append(f"select platform, post_id from {POSTS} semi join (select * from "
-                     f"{authors_t} where every_post) a using (platform, author_id)")
+    earlier, unknown, since = ctx.con.execute(
+        f"select count(*) filter (where earlier), count(*) filter (where unknown), "
+        f"min(since) filter (where not unknown) from {authors_t}").fetchone() or (0, 0, None)
+    # each part only when it can find a post: a join reads the table even when it cannot
+    parts = [f"select platform, post_id from {m.table} where false"]
+    if earlier:
+        parts.append(f"select platform, post_id from {m.table} semi join (select * from "
+                     f"{authors_t} where earlier) a using (platform, author_id)")
+    if unknown:
+        # an author with no known value before: their rows read none (the row groups where
+        # every row has a value are skipped); new authors of live collection are such
+        parts.append(f"select platform, post_id from {m.table} semi join (select * from "
+                     f"{authors_t} where unknown) a using (platform, author_id) "
+                     f"where {read} is null")
     if since is not None:
-        parts.append(f"select p.platform, p.post_id from {POSTS} p join {authors_t} a "
-                     f"using (platform, author_id) where p.created_at >= a.since and "
+        # (an author with no known value before: every row that can change is found above)
+        parts.append(f"select p.platform, p.post_id from {m.table} p join (select * from "
+                     f"{authors_t} where not unknown) a using (platform, author_id) where "
+                     f"p.created_at >= a.since and "
                      f"p.created_at >= '{since.isoformat()}'::timestamptz")
     ctx.run(f"create or replace temp table {posts_t} as " + "\nunion\n".join(parts))
     return posts_t

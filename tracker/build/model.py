@@ -7,8 +7,9 @@ The header is the `--` lines before the SQL (docs/models.md, "Adding a model"):
     -- @incremental key1, key2              with @changes: the model's key columns
     -- @changes layer.table(key1, ...)      what drives an incremental update (first) ...
     -- @changes norm.table(platform, post_id)   ... and its other inputs
-    -- @changes norm.table(platform, author_id) asof(observed_at, value)   observations read
-    --                                      as of each post's time (see `Change.asof`)
+    -- @changes norm.table(platform, author_id) asof(observed_at, value, model_column)
+    --                                      observations read as of each post's time
+    --                                      (see `Change.asof`)
     -- @lookup norm.table(platform, post_id)    read only the changed posts' rows of a table
     -- @lookup core.view(platform, post_id) rows norm.table(column)
     -- @merge column sum, column max, column min, column bit_or, column union   add new rows to
@@ -51,20 +52,22 @@ DIRECTIVES = ("materialized", "incremental", "changes", "lookup", "merge", "reap
 class Change:
     """`@changes table(columns)`: the keys `table` changed since the last build.
 
-    With `asof(time, value)` (`@changes norm.author_observations(platform, author_id)
-    asof(observed_at, followers)`): `table` holds observations of authors that the model reads
-    as of each post's time (the row nearest at or before the post, else the earliest with a
-    known `value`). Its changed keys are then posts, `(platform, post_id)`: an appended row
-    changes the posts of its author made at or after it, and every post of its author when it
-    is earlier than the author's latest earlier row, or the author had no earlier row with a
-    known value (tracker.build.incremental `_asof_changed`). So an observation that arrives
-    after its posts were built (a profile fetched later, an older archive imported after a
-    newer one) reaches them, and live collection, whose new rows are the newest, changes only
-    its new posts."""
+    With `asof(time, value, read)` (`@changes norm.author_observations(platform, author_id)
+    asof(observed_at, followers, followers_at_post)`): `table` holds observations of authors
+    that the model reads as of each post's time (the row nearest at or before the post, else
+    the earliest with a known `value`) into its column `read`. Its changed keys are then
+    posts, `(platform, post_id)`, found among the model's own rows (which need the columns
+    platform, post_id, author_id, created_at and `read`): an appended row changes its author's
+    posts made at or after it; all of them when it is earlier than the author's latest earlier
+    row; and those that read no value when the author had no earlier row with a known value
+    (tracker.build.incremental `_asof_changed`). So an observation that arrives after its
+    posts were built (a profile fetched later, an older archive imported after a newer one)
+    reaches them, and live collection, whose new rows are the newest, changes only its new
+    posts."""
     table: str
     columns: tuple[str, ...]
     line: int = field(default=0, compare=False)
-    asof: tuple[str, str] | None = None
+    asof: tuple[str, str, str] | None = None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -226,11 +229,12 @@ def _directive(path: Path, number: int, text: str, head: _Header) -> None:
         asof = None
         if m.group(3) is not None:
             names = _names(m.group(3))
-            if (_names(m.group(2)) != AUTHOR_KEY or len(names) != 2
+            if (_names(m.group(2)) != AUTHOR_KEY or len(names) != 3
                     or not m.group(1).startswith("norm.")):
                 raise TrackerError(f"{where}: @changes: expected 'norm.table(platform, "
-                                   "author_id) asof(time_column, value_column)'")
-            asof = (names[0], names[1])
+                                   "author_id) asof(time_column, value_column, "
+                                   "model_column)'")
+            asof = (names[0], names[1], names[2])
         head.changes.append(Change(m.group(1), _names(m.group(2)), number, asof))
         return
     if name == "lookup":
@@ -300,6 +304,12 @@ def _check(m: Model) -> None:
         raise TrackerError(f"{m.where('reapply')}: @reapply: expected one @changes table with "
                            "the @incremental columns")
     for ch in changes:
+        for name in (("platform", "post_id", "author_id", "created_at", ch.asof[2])
+                     if ch.asof else ()):   # the posts it changes are among the model's rows
+            if name not in m.columns:
+                raise TrackerError(f"{at(m.path, ch.line)}: @changes: asof needs the model's "
+                                   f"column '{name}' (the model's columns: "
+                                   f"{', '.join(m.columns) or 'none documented'})")
         if ch.table.split(".")[0] in LAYERS and ch.table not in m.reads:
             raise TrackerError(f"{at(m.path, ch.line)}: @changes: the model does not read "
                                f"{ch.table}")
