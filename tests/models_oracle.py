@@ -300,10 +300,11 @@ class Oracle(MartsMixin):
         return (c.start is None or day >= c.start) and (c.end is None or day <= c.end)
 
     def followers_at(self, p: Post) -> int | None:
-        obs = sorted(self.followers.get((p.platform, p.author_id), {}).items())
-        before = [f for at, f in obs if at <= p.created_at]
-        # none before the post: the earliest known count
-        return before[-1] if before else next((f for _, f in obs if f is not None), None)
+        known = [(at, f) for at, f in sorted(
+            self.followers.get((p.platform, p.author_id), {}).items()) if f is not None]
+        before = [f for at, f in known if at <= p.created_at]
+        # the latest known count at or before the post, else the earliest known one
+        return before[-1] if before else known[0][1] if known else None
 
     def metrics(self, p: Post) -> dict:
         """Latest engagement observation; on Mastodon each count's largest observation (a

@@ -325,12 +325,12 @@ def test_a_build_due_during_a_collection_run_loads_and_includes_that_run(tmp_pat
     spool = Spool(cfg.spool)
     loader = Loader(lambda: cfg, spool, StateFile(tmp_path / "s.json", 1), threading.Event(),
                     lambda: set())
-    running = [1]                  # one collection job under way when the build falls due
+    running = [frozenset({1})]     # one collection job under way when the build falls due
 
     def collection() -> None:      # it ends 1.5 s later, after the build's SETTLE
         loader.stop.wait(build.SETTLE + 0.5)
         posts[0] = _spool_run(cfg, spool, "r1")
-        running[0] = 0
+        running[0] = frozenset()
 
     posts = [0]
     worker = threading.Thread(target=collection)
@@ -354,7 +354,7 @@ def test_a_build_waits_for_collection_runs_no_longer_than_runs_wait(tmp_path, si
     loader = Loader(lambda: cfg, spool, StateFile(tmp_path / "s.json", 1), threading.Event(),
                     lambda: set())
     t0 = dt.datetime.now()
-    assert build.build_job(loader, lambda: 1) == "ok"     # a run that never ends
+    assert build.build_job(loader, lambda: frozenset({1})) == "ok"  # a run that never ends
     assert (dt.datetime.now() - t0).total_seconds() < 30
     assert _campaign_posts(cfg) == 30                       # what was spooled is built
 
@@ -364,5 +364,24 @@ def test_a_build_waits_for_collection_runs_no_longer_than_runs_wait(tmp_path, si
     monkeypatch.setattr(build, "RUNS_WAIT", 600.0)
     threading.Timer(0.3, stop.set).start()
     t0 = dt.datetime.now()
-    assert build.build_job(loader, lambda: 1) == "skipped"  # a stop ends the wait
+    assert build.build_job(loader, lambda: frozenset({1})) == "skipped"  # a stop ends it
     assert (dt.datetime.now() - t0).total_seconds() < 5
+
+
+def test_a_build_waits_only_for_the_runs_under_way_when_it_fell_due(monkeypatch):
+    from tracker.daemon import build
+
+    monkeypatch.setattr(build, "SETTLE", 0.0)
+    monkeypatch.setattr(build, "RUNS_WAIT", 600.0)
+
+    class Idle:
+        stop = threading.Event()
+
+    jobs = iter([frozenset({1}), frozenset({1, 2}), frozenset({2, 3})])   # 1 ends; 2, 3 go on
+    t0 = dt.datetime.now()
+    build.await_runs(Idle(), lambda: next(jobs, frozenset({2, 3})))      # type: ignore[arg-type]
+    assert (dt.datetime.now() - t0).total_seconds() < 2
+    # and never longer than half the build's period
+    t0 = dt.datetime.now()
+    build.await_runs(Idle(), lambda: frozenset({7}), period=1.0)          # type: ignore[arg-type]
+    assert 0.4 < (dt.datetime.now() - t0).total_seconds() < 3

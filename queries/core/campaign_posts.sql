@@ -13,8 +13,9 @@
 -- it as a result, never as context) and it was made inside the campaign's window (`start` to
 -- `end`, calendar dates in the campaign's time zone, both included; open when not set).
 -- Context posts (delivered only to explain a result) therefore count only through their own
--- tags, inside the window. Followers at posting: the author's
--- observation nearest at or before the post (ASOF join), else the earliest one after it.
+-- tags, inside the window. Followers at posting: the author's latest known follower count
+-- observed at or before the post (ASOF join), else the earliest known one (a post without a
+-- posting time: the earliest known one). A count the platform hid is not known, and skipped.
 -- Engagement: the post's observed counts, read as its platform's registry entry says
 -- (core.platforms.counts: the latest observation; on Mastodon each count's largest).
 -- Reposts carry no engagement of their own (X reports the original's counts on a retweet; a
@@ -33,7 +34,8 @@
 -- parent_id: the post it reposts, quotes or replies to
 -- lang: language code ('und' when undetermined or missing)
 -- author_id: the author's identity on the platform
--- followers_at_post: the author's followers when posting (see above; null if never observed)
+-- followers_at_post: the author's followers when posting (see above; null if no count of
+--   the author is known)
 -- likes: likes / favourites observed (see Engagement; null for reposts and unobserved posts)
 -- reposts: reposts / retweets / reblogs observed
 -- replies: replies observed
@@ -67,14 +69,17 @@ posts as (
       and (c.end_date is null or cast(timezone(c.timezone, p.created_at) as date) <= c.end_date)
 ),
 observations as (
-    -- only the posts' authors: the ASOF join sorts its right side
+    -- only the posts' authors (the ASOF join sorts its right side), and only known counts
     select o.platform, o.author_id, o.observed_at, o.followers
     from norm.author_observations o
     semi join (select distinct platform, author_id from posts) a using (platform, author_id)
+    where o.followers is not null
 ),
 followers_before as (
+    -- only posts with a posting time: DuckDB's ASOF join does not treat a null time alike in
+    -- every plan (with many rows it matched the latest observation)
     select p.campaign, p.platform, p.post_id, o.followers
-    from posts p
+    from (select * from posts where created_at is not null) p
     asof left join observations o
         on o.platform = p.platform and o.author_id = p.author_id
        and p.created_at >= o.observed_at

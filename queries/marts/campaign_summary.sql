@@ -19,8 +19,8 @@
 --   counts. A post whose account is not in the data (a CSV export without account columns)
 --   adds no account: the figure is then a lower bound, and null when no post's account is
 --   known.
--- followers_known_posts: posts whose author's follower count is known (from the author's
---   observation nearest at or before the post, else the earliest one after it)
+-- followers_known_posts: posts whose author's follower count is known (the author's latest
+--   known count observed at or before the post, else the earliest known one)
 -- followers_known_share: followers_known_posts / posts (0 to 1; null without posts)
 -- potential_reach: Sum of followers over distinct contributors whose follower count is known,
 --   each counted once with the largest count among their posts: an upper bound on the people

@@ -192,26 +192,32 @@ def _changed_rows(ctx: Context, m: Model, ch: Change, marks: Marks) -> str | Non
 
 def _asof_changed(ctx: Context, m: Model, ch: Change, marks: Marks) -> str:
     """A temp table of the posts `(platform, post_id)` of the model whose value an observation
-    appended to `ch.table` since the last build can change (`Change.asof`): the author's posts
-    made at or after it, and all of them when it is earlier than the author's latest earlier
-    row or the author had no earlier row with a known value. They are found among the model's
-    own rows (only those can be stale; new posts come through the driving table). Live
-    collection appends only observations newer than the author's posts and rows: the first
-    part then reads only recent rows (a constant bound on created_at, which skips the older
-    row groups of a table kept in time order), and the second finds no author."""
+    with a known value appended to `ch.table` since the last build can change
+    (`Change.asof`), found among the model's own rows (only those can be stale; new posts come
+    through the driving table):
+    - the author's posts made at or after it (it may now be their latest before them);
+    - all the author's posts when it is earlier than the author's earliest known one (it is
+      now the earliest, which posts without an earlier one read);
+    - the author's posts without a value when the author had no known one before.
+    Live collection appends observations newer than the author's posts and earlier ones: the
+    first part then reads only recent rows (a constant bound on created_at, which skips the
+    older row groups of a table kept in time order), the second finds no author, and the third
+    reads only row groups holding a null."""
     assert ch.asof is not None
     time, value, read = ch.asof
     new = marks.new_rows(ch.table)
-    name = ch.table.replace(".", "_")
-    authors_t, posts_t = f"asof_authors_{name}", f"asof_posts_{name}"
+    name = temp_name(f"asof_{ch.table.replace('.', '_')}", m)
+    authors_t, posts_t = f"{name}_authors", f"{name}_posts"
     ctx.run(f"""create or replace temp table {authors_t} as
-        with n as (select platform, author_id, {time} as t from {ch.table} where {new}),
-        o as (select platform, author_id, max({time}) as latest, count({value}) as known
-              from {ch.table} where not ({new})
+        with n as (select platform, author_id, {time} as t from {ch.table}
+                   where {new} and {value} is not null),
+        o as (select platform, author_id, min({time}) as first_known from {ch.table}
+              where not ({new}) and {value} is not null
                 and (platform, author_id) in (select platform, author_id from n)
               group by platform, author_id)
         select n.platform, n.author_id, min(n.t) as since,
-               bool_or(n.t < o.latest) as earlier, coalesce(any_value(o.known), 0) = 0 as unknown
+               coalesce(bool_or(n.t < o.first_known), false) as earlier,
+               any_value(o.first_known) is null as unknown
         from n left join o using (platform, author_id)
         group by n.platform, n.author_id""")
     earlier, unknown, since = ctx.con.execute(
@@ -223,8 +229,6 @@ def _asof_changed(ctx: Context, m: Model, ch: Change, marks: Marks) -> str:
         parts.append(f"select platform, post_id from {m.table} semi join (select * from "
                      f"{authors_t} where earlier) a using (platform, author_id)")
     if unknown:
-        # an author with no known value before: their rows read none (the row groups where
-        # every row has a value are skipped); new authors of live collection are such
         parts.append(f"select platform, post_id from {m.table} semi join (select * from "
                      f"{authors_t} where unknown) a using (platform, author_id) "
                      f"where {read} is null")

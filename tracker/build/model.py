@@ -54,13 +54,13 @@ class Change:
 
     With `asof(time, value, read)` (`@changes norm.author_observations(platform, author_id)
     asof(observed_at, followers, followers_at_post)`): `table` holds observations of authors
-    that the model reads as of each post's time (the row nearest at or before the post, else
-    the earliest with a known `value`) into its column `read`. Its changed keys are then
+    that the model reads as of each post's time into its column `read` (the latest known
+    `value` at or before the post, else the earliest known one). Its changed keys are then
     posts, `(platform, post_id)`, found among the model's own rows (which need the columns
-    platform, post_id, author_id, created_at and `read`): an appended row changes its author's
-    posts made at or after it; all of them when it is earlier than the author's latest earlier
-    row; and those that read no value when the author had no earlier row with a known value
-    (tracker.build.incremental `_asof_changed`). So an observation that arrives after its
+    platform, post_id, author_id, created_at and `read`): an appended row with a known value
+    changes its author's posts made at or after it; all of them when it is earlier than the
+    author's earliest known one; and those that read no value when the author had no known
+    one (tracker.build.incremental `_asof_changed`). So an observation that arrives after its
     posts were built (a profile fetched later, an older archive imported after a newer one)
     reaches them, and live collection, whose new rows are the newest, changes only its new
     posts."""

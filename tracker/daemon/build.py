@@ -13,14 +13,16 @@ from ..config import Config
 from ..errors import TrackerError
 from ..store.db import connect
 from .loader import Loader
+from .policy import period_seconds
 
 log = logging.getLogger("tracker.daemon")
 
-# A build that falls due while collection runs are under way waits up to RUNS_WAIT seconds for
-# them to end and loads them first: their posts are then in this build instead of the next,
-# and they do not wait in the spool while the build holds the warehouse (seconds on a lake,
-# more under load). Jobs due at the same moment as the build (collect and build schedules of
-# the same interval start together) get SETTLE seconds to begin.
+# A build that falls due while collection runs are under way waits for those runs to end and
+# loads them first: their posts are then in this build instead of the next, and they do not
+# wait in the spool while the build holds the warehouse (seconds on a lake, more under load).
+# Jobs due at the same moment as the build (collect and build schedules of the same interval
+# start together) get SETTLE seconds to begin; runs that start later are not waited for. The
+# wait is at most RUNS_WAIT seconds, and at most half the build's period.
 RUNS_WAIT = 60.0
 SETTLE = 1.0
 
@@ -32,17 +34,21 @@ def write_reports(con: duckdb.DuckDBPyConnection, cfg: Config) -> list[Path]:
     return write_all(con, cfg, cfg.reports)
 
 
-def await_runs(loader: Loader, collecting: Callable[[], int]) -> None:
-    """Wait (up to RUNS_WAIT, or until the daemon stops) for collection jobs under way."""
+def await_runs(loader: Loader, collecting: Callable[[], frozenset[int]],
+               period: float | None = None) -> None:
+    """Wait for the collection jobs under way when the build fell due (`SETTLE` seconds
+    later), up to RUNS_WAIT or half of `period`; a stop ends the wait."""
     if loader.stop.wait(SETTLE):
         return
-    deadline = time.monotonic() + RUNS_WAIT
-    while collecting() and time.monotonic() < deadline:
+    due = collecting()
+    wait = RUNS_WAIT if period is None else min(RUNS_WAIT, period / 2)
+    deadline = time.monotonic() + wait
+    while due & collecting() and time.monotonic() < deadline:
         if loader.stop.wait(0.1):
             return
 
 
-def build_job(loader: Loader, collecting: Callable[[], int] = lambda: 0) -> str:
+def build_job(loader: Loader, collecting: Callable[[], frozenset[int]] = frozenset) -> str:
     """Wait for the collection runs under way (`await_runs`), load the spool, rebuild the
     models, then (if `reports`) write the reports.
 
@@ -59,7 +65,8 @@ def build_job(loader: Loader, collecting: Callable[[], int] = lambda: 0) -> str:
 
     if loader.stop.is_set():
         return "skipped"
-    await_runs(loader, collecting)
+    schedule = loader.get_config().daemon.build
+    await_runs(loader, collecting, period_seconds(schedule) if schedule else None)
     if loader.stop.is_set():
         return "skipped"
     cfg = loader.get_config()

@@ -120,7 +120,8 @@ class Collector:
         self.active: set[str] = set()          # runs not yet spooled as finished
         self.active_lock = threading.Lock()
         self._jobs = 0                         # jobs past the stop check, not yet done
-        self._collecting = 0                   # collection jobs among them
+        self._collecting: set[int] = set()     # collection jobs among them (tokens)
+        self._started = 0
 
     def enter(self) -> bool:
         """A job (collection or build) starts, unless the daemon is stopping: from here it
@@ -141,10 +142,11 @@ class Collector:
         with self.active_lock:
             return self._jobs
 
-    def collecting(self) -> int:
-        """Collection jobs under way (a build waits for them: build.py `build_job`)."""
+    def collecting(self) -> frozenset[int]:
+        """The collection jobs under way, as tokens (a build waits for those under way when
+        it falls due: build.py `await_runs`)."""
         with self.active_lock:
-            return self._collecting
+            return frozenset(self._collecting)
 
     def active_runs(self) -> set[str]:
         with self.active_lock:
@@ -155,12 +157,14 @@ class Collector:
         if not self.enter():
             return None
         with self.active_lock:
-            self._collecting += 1
+            self._started += 1
+            token = self._started
+            self._collecting.add(token)
         try:
             return self._run(job_id, campaign_name, source_name)
         finally:
             with self.active_lock:
-                self._collecting -= 1
+                self._collecting.discard(token)
             self.leave()
 
     def _run(self, job_id: str, campaign_name: str, source_name: str) -> RunSummary | None:

@@ -309,5 +309,5 @@ def daily_volume_all(con, campaigns: list[str]) -> Rows:
     return rows(con, """
         select strftime(timezone('UTC', hour), '%Y-%m-%dT00:00:00Z') as t, campaign,
                sum(posts)::bigint as posts
-        from marts.volume_hourly where list_contains(?, campaign)
+        from marts.volume_hourly where list_contains(?, campaign) and hour is not null
         group by all order by 1, 2""", [campaigns])
