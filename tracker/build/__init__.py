@@ -10,6 +10,7 @@ Modules:
     state        core.build_state (fingerprints, high-water marks), the `Delta` a model
                  hands downstream
     incremental  the update strategies
+    asof         the posts an observation read as of each post's time can change
     run          `build`: every model, in order, in one transaction
 
 Dependencies. A model depends on the `staging.`, `core.` and `marts.` tables its SQL reads,

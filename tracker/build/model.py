@@ -60,7 +60,7 @@ class Change:
     platform, post_id, author_id, created_at and `read`): an appended row with a known value
     changes its author's posts made at or after it; all of them when it is earlier than the
     author's earliest known one; and those that read no value when the author had no known
-    one (tracker.build.incremental `_asof_changed`). So an observation that arrives after its
+    one (tracker.build.asof). So an observation that arrives after its
     posts were built (a profile fetched later, an older archive imported after a newer one)
     reaches them, and live collection, whose new rows are the newest, changes only its new
     posts."""
