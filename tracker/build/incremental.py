@@ -175,10 +175,10 @@ def _changed_keys(ctx: Context, m: Model, marks: Marks, drive_t: str,
 
 
 def _changed_rows(ctx: Context, m: Model, ch: Change, marks: Marks) -> str | None:
-    """SQL for the keys (in `ch.columns`) that `ch.table` changed since the last build."""
-    cols = _columns(ch.columns)
+    """SQL for the keys (in `ch.keys`) that `ch.table` changed since the last build."""
     if ch.asof:
         return f"select {_columns(ch.keys)} from {changed_posts(ctx, m, ch, marks)}"
+    cols = _columns(ch.columns)
     if ch.table.startswith("norm."):
         return f"select {cols} from {ch.table} where {marks.new_rows(ch.table)}"
     up = ctx.deltas.get(ch.table)

@@ -63,11 +63,9 @@ def build_job(loader: Loader, collecting: Callable[[], frozenset[int]] = frozens
     """
     from ..models import build
 
-    if loader.stop.is_set():
-        return "skipped"
     schedule = loader.get_config().daemon.build
     await_runs(loader, collecting, period_seconds(schedule) if schedule else None)
-    if loader.stop.is_set():
+    if loader.stop.is_set():     # (a stop ends the wait at once)
         return "skipped"
     cfg = loader.get_config()
     loader.drain()
