@@ -26,12 +26,12 @@ TABLES = ["norm.posts", "norm.authors", "norm.author_observations", "norm.post_h
 # just after the commit (before the next batch).
 DRIVER = textwrap.dedent("""
     import os, signal, sys
-    from tracker.importers import run
+    from tracker.importers import run, storing
     from tracker.cli import main
     run.BATCH_BYTES = 120_000
     kill_at, where = int(os.environ.get("KILL_AT", "0")), os.environ.get("KILL_WHERE")
     seen = [0]
-    store_table, store = run.store_batch_table, run.Importer._store
+    store_table, store = storing.store_batch_table, run.Importer._store
     def store_batch_table(*a, **k):
         seen[0] += 1
         result = store_table(*a, **k)
@@ -43,7 +43,7 @@ DRIVER = textwrap.dedent("""
         if seen[0] == kill_at and where == "after":
             os.kill(os.getpid(), signal.SIGKILL)
         return result
-    run.store_batch_table, run.Importer._store = store_batch_table, _store
+    storing.store_batch_table, run.Importer._store = store_batch_table, _store
     sys.argv = ["tracker", "import", sys.argv[1]]
     main()
 """)

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tracker.build import run as build_run  # noqa: E402
-from tracker.importers import run  # noqa: E402
+from tracker.importers import run, storing  # noqa: E402
 
 
 def marked(fn, label):
@@ -32,7 +32,7 @@ def marked(fn, label):
 
 if os.environ.get("HARNESS_BATCH_BYTES"):
     run.BATCH_BYTES = int(os.environ["HARNESS_BATCH_BYTES"])
-run.store_batch_table = marked(run.store_batch_table, lambda *a: "batch")
+storing.store_batch_table = marked(storing.store_batch_table, lambda *a: "batch")
 build_run._materialise = marked(build_run._materialise, lambda ctx, m, *a: f"model {m.table}")
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ class Batch:
         self.read_from = 0   # input bytes read when the batch was started
         self.read_upto = 0   # input bytes read when the batch was full (for progress)
         self.last = False    # the final batch: with it, all the input is stored
+        self.batch_id: str | None = None   # raw.pages.batch_id, given when it is prepared
 
     def add(self, rec: Record, origin: str, default_retrieved: str) -> None:
         self.records += 1

@@ -8,6 +8,7 @@ re-run adds nothing twice (raw pages are keyed by content, posts by platform and
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import logging
 import queue
@@ -20,11 +21,12 @@ import duckdb
 
 from ..config import Config
 from ..errors import ImportFormatError
-from ..store import ledger, segments
+from ..store import ledger
 from ..store.db import scalar
 from ..store.lake import checkpoint_file
-from ..store.load import _BATCH_IN, BatchResult, drop_known, store_batch_table, write_segment
-from ..store.normalise import MERGE_SQL, parse_batch, prepare, release
+from ..store.load import BatchResult
+from ..store.normalise import prepare
+from . import storing
 from .batch import Batch, release_memory
 from .containers import Container
 from .formats import Bad, Record
@@ -50,7 +52,6 @@ SLICE_BYTES = 16 * 1024 * 1024
 # At the end of a container member, a batch holding this many input bytes is stored even if
 # not full: a killed import resumes after the last stored member (reading.MemberDone).
 MEMBER_FLUSH_BYTES = 16 * 1024 * 1024
-CLIENT = "tracker-import"
 # Settings for the duration of an import, restored afterwards. DuckDB keeps committed rows
 # in memory until a checkpoint; checkpointing at 32 MB of log (default 16 MB) bounds that
 # without a checkpoint per batch. Its allocator keeps up to 128 MB of freed memory per thread
@@ -116,12 +117,6 @@ def _restore(con: duckdb.DuckDBPyConnection, saved: dict[str, str]) -> None:
         con.execute(f"set {key} = '{value}'")
 
 
-def _unlink_segment(con: duckdb.DuckDBPyConnection, segment: str | None) -> None:
-    """Remove a segment this import wrote that no committed page refers to."""
-    if segment is not None:
-        segments.path_of(con, segment).unlink(missing_ok=True)
-
-
 class Importer:
     """Import archives into an open warehouse connection (a writer)."""
 
@@ -163,28 +158,54 @@ class Importer:
         for key, value in IMPORT_SETTINGS.items():
             self.con.execute(f"set {key} = '{value}'")
         self._memory = 0
+        self._committed = 0   # batches committed so far
+        self._offered = 0     # distinct pages of the batches prepared so far
         batches: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=1)
         stop = threading.Event()
         reader = threading.Thread(target=self._read, args=(inputs, summary, batches, stop),
                                   name="import-reader", daemon=True)
         reader.start()
+        overlap = (storing.Overlap(self.con, self.config.campaigns)
+                   if not self.allow_forgotten and storing.Overlap.usable(self.con) else None)
+        pending: storing.Pending | None = None
         try:
             while (item := batches.get()) is not None:
                 if isinstance(item, BaseException):
+                    if pending is not None:   # the records read before the error are kept
+                        done, pending = pending, None
+                        self._flush(done.batch, summary, start, total, done.con, done.future)
                     raise item
-                self._flush(item, summary, start, total)
+                if overlap is None:
+                    self._flush(item, summary, start, total)
+                    continue
+                # prepare this batch on the other connection while the one before commits
+                ahead = self._ahead(item, summary, overlap) if item.records else None
+                if pending is not None:
+                    done, pending = pending, None
+                    self._flush(done.batch, summary, start, total, done.con, done.future)
+                if ahead is None:
+                    self._flush(item, summary, start, total)
+                else:
+                    pending = ahead
+            if pending is not None:
+                done, pending = pending, None
+                self._flush(done.batch, summary, start, total, done.con, done.future)
         except ImportFormatError as exc:  # --strict: what was read before the record is kept
             summary.status = "failed"
+            storing.abandon(pending)
             self._finish(summary, str(exc), start)
             _restore(self.con, saved)
             raise
         except BaseException:
             summary.status = "interrupted"
+            storing.abandon(pending)
             self._finish(summary, "stopped before the import finished", start)
             _restore(self.con, saved)
             raise
         finally:
             stop.set()
+            if overlap is not None:
+                overlap.close()
         summary.status = "partial" if summary.bad else "ok"
         # every input was read to its end: its members are not passed over by a later import
         # (only an import that did not finish is resumed)
@@ -289,23 +310,46 @@ class Importer:
             summary.notes.append(f"{origin}: empty, nothing to import")
         return batch
 
+    def _ahead(self, batch: Batch, summary: ImportSummary,
+               overlap: storing.Overlap) -> storing.Pending | None:
+        """Start preparing `batch` on the overlap's next connection, in its thread; None if
+        DuckDB cannot have the memory it needs now (then `_flush` finds how much)."""
+        try:
+            self._set_memory(max(self._memory_for(batch), self._memory))
+        except duckdb.OutOfMemoryException:
+            return None
+        con = overlap.next_connection()
+        return storing.Pending(batch, con, overlap.pool.submit(self._prepare, con, batch, summary))
+
+    def _memory_for(self, batch: Batch) -> int:
+        largest = max(map(len, batch.payloads), default=0)
+        return max(MEMORY_FLOOR, MEMORY_PER_RECORD_BYTE * largest, self._memory)
+
+    def _set_memory(self, memory: int) -> None:
+        if memory != self._memory:   # a record far larger than a slice gets more room
+            self.con.execute(f"set memory_limit = '{memory // 2**20}MB'")
+            self._memory = memory
+
     def _flush(self, batch: Batch, summary: ImportSummary, start: float,
-               total: int | None) -> None:
+               total: int | None, con: duckdb.DuckDBPyConnection | None = None,
+               ahead: concurrent.futures.Future[storing.Prepared] | None = None) -> None:
+        """Store `batch` on `con` (default: the import's connection); `ahead`: its
+        preparation under way there (the overlap), used if it succeeded."""
+        con = con or self.con
         if not batch.records:
             if batch.members:   # members without records to store: only their ledger rows
-                self.con.execute("begin transaction")
-                ledger.add_members_done(self.con, summary.run_id, batch.members)
-                self.con.execute("commit")
+                con.execute("begin transaction")
+                ledger.add_members_done(con, summary.run_id, batch.members)
+                con.execute("commit")
             self._progress(batch, summary, start, total)
             return
-        largest = max(map(len, batch.payloads), default=0)
-        memory = max(MEMORY_FLOOR, MEMORY_PER_RECORD_BYTE * largest, self._memory)
+        memory = self._memory_for(batch)
         for _ in range(MEMORY_RETRIES):
             try:
-                if memory != self._memory:   # a record far larger than a slice gets more room
-                    self.con.execute(f"set memory_limit = '{memory // 2**20}MB'")
-                    self._memory = memory
-                result, seen, again = self._store(batch, summary)
+                self._set_memory(memory)
+                prepared = storing.take(ahead)
+                ahead = None
+                result, seen, again = self._store(batch, summary, con, prepared)
                 break
             except duckdb.OutOfMemoryException:
                 # The warehouse's key indexes grow with it and must fit too: give DuckDB
@@ -316,7 +360,7 @@ class Importer:
             except duckdb.Error as exc:
                 if len(batch.payloads) > 1:     # find the record(s) the SQL cannot normalise
                     for part in batch.split():
-                        self._flush(part, summary, start, total)
+                        self._flush(part, summary, start, total, con)
                     return
                 why = "could not be normalised: " + str(exc).splitlines()[0][:300]
                 origin, _, line = batch.requests[0].rpartition(":")
@@ -345,85 +389,26 @@ class Importer:
         if self.on_progress:
             self.on_progress(summary, total)
 
-    def _store(self, batch: Batch, summary: ImportSummary) -> tuple[BatchResult, int, int]:
-        """The batch in one transaction: (what was stored, records already imported, bad
-        records already in the quarantine).
+    def _store(self, batch: Batch, summary: ImportSummary, con: duckdb.DuckDBPyConnection,
+               prepared: storing.Prepared | None) -> tuple[BatchResult, int, int]:
+        """The batch in one transaction on `con` (storing.commit), prepared there first
+        unless `prepared` (by the overlap) already."""
+        if prepared is None:
+            prepared = self._prepare(con, batch, summary)
+        result = storing.commit(prepared, batch, run_id=summary.run_id,
+                                campaign=self.campaign, allow_forgotten=self.allow_forgotten,
+                                committed=self._committed)
+        self._committed += 1
+        return result
 
-        The pages are loaded into temp table batch_in and parsed into the temp tables n_*
-        before the transaction (they are temporary, and this process is the warehouse's
-        only writer): tables replaced inside a transaction keep their rows until its commit,
-        and the parse replaces its tables at every slice. Only the merge into norm.*, the
-        payloads' segment, the quarantine and the ledger are in the transaction."""
-        con = self.con
-        con.execute(_BATCH_IN)
-        slices = batch.slices(SLICE_BYTES)
-        for lo, hi in slices:
-            # One string per column, split in a subquery: binding Python lists converts
-            # each element while holding the GIL, which the reader thread contends for.
-            # In slices: DuckDB holds a statement's whole input (up to 2,048 rows) at once.
-            con.execute(
-                """insert into batch_in
-                select unnest(c.ids), unnest(c.formats), unnest(c.platforms), 'import',
-                       nullif(unnest(c.campaigns), ''),
-                       unnest(c.requests), unnest(c.retrieved)::timestamptz, $7, $8, $9,
-                       false, unnest(c.payloads)
-                from (select string_split($1, chr(10)) as ids,
-                             string_split($2, chr(10)) as formats,
-                             string_split($3, chr(10)) as platforms,
-                             string_split($4, chr(10)) as campaigns,
-                             string_split($5, chr(10)) as requests,
-                             string_split($6, chr(10)) as retrieved,
-                             string_split($10, chr(10)) as payloads) c""",
-                ["\n".join(batch.page_ids[lo:hi]), "\n".join(batch.formats[lo:hi]),
-                 "\n".join(batch.platforms[lo:hi]),
-                 # the campaign of each page: none for a status kept by the campaign filter
-                 # only for the status it quotes (`--campaign` takes no post of that page)
-                 "\n".join(self.campaign if self.campaign and a else ""
-                           for a in batch.assign[lo:hi]),
-                 "\n".join(batch.requests[lo:hi]), "\n".join(batch.retrieved[lo:hi]),
-                 CLIENT, summary.run_id,
-                 f"{summary.run_id}-{summary.pages_new + summary.pages_seen}",
-                 "\n".join(batch.payloads[lo:hi])])
-        # the slices as rowids of batch_in (its rows are numbered in insertion order)
-        first = scalar(con, "select min(rowid) from batch_in") or 0
-        rowids = [(first + lo, first + hi) for lo, hi in slices]
-        # --allow-forgotten first takes redacted pages out of raw.page_index (in the
-        # transaction), which makes them new: then everything is done in the transaction
-        parsed = not self.allow_forgotten
-        segment = None
-        if parsed and drop_known(con, "batch_in"):
-            # the payloads' segment first, while DuckDB holds little else (a crash before
-            # the commit leaves an unreferenced file, as one inside the transaction would)
-            segment = write_segment(con, "batch_in")
-            parsed_ok = False
-            try:
-                parse_batch(con, "batch_in", rowids)
-                parsed_ok = True
-            finally:
-                if not parsed_ok:
-                    _unlink_segment(con, segment)
-        con.execute("begin transaction")
-        try:
-            result = store_batch_table(con, "batch_in", assign_campaign=self.campaign,
-                                       slices=rowids, allow_forgotten=self.allow_forgotten,
-                                       parsed=parsed, segment=segment)
-            again = len(batch.quarantine) - ledger.quarantine_new(con, summary.run_id,
-                                                                  batch.quarantine)
-            seen = len(set(batch.page_ids)) - result.pages_new
-            ledger.add_counts(con, summary.run_id, records=batch.records,
-                              pages=result.pages_new, posts_new=result.posts_new,
-                              duplicates=result.duplicates,
-                              errors=len(batch.quarantine))
-            ledger.add_members_done(con, summary.run_id, batch.members)
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            _unlink_segment(con, segment)
-            raise
-        if segment is not None and result.segment != segment:   # redacted: not used
-            _unlink_segment(con, segment)
-        release(con, MERGE_SQL)   # the merge's temp tables, before the next batch is read in
-        return result, seen, again
+    def _prepare(self, con: duckdb.DuckDBPyConnection, batch: Batch,
+                 summary: ImportSummary) -> storing.Prepared:
+        if batch.batch_id is None:   # numbered by the distinct pages offered before it
+            batch.batch_id = f"{summary.run_id}-{self._offered}"
+            self._offered += len(set(batch.page_ids))
+        return storing.prepare(con, batch, run_id=summary.run_id, batch_id=batch.batch_id,
+                               campaign=self.campaign, allow_forgotten=self.allow_forgotten,
+                               slice_bytes=SLICE_BYTES, committed=self._committed)
 
     def _finish(self, summary: ImportSummary, message: str | None, start: float) -> None:
         summary.seconds = time.perf_counter() - start

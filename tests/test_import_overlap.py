@@ -1,0 +1,101 @@
+"""The import prepares batch N+1 on a second connection while batch N commits
+(tracker/importers/storing.py). It stores exactly what one batch after another stores, also
+when a batch repeats a page the batch before it stored while it was being prepared."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tracker.importers import run, storing
+from tracker.store import segments
+
+from .conftest import FIXTURES
+from .import_helpers import make_config, query, run_import
+
+TABLES = ["norm.posts", "norm.authors", "norm.author_observations", "norm.post_hashtags",
+          "norm.post_mentions", "norm.post_urls", "norm.post_media", "norm.campaign_posts",
+          "norm.engagement_observations"]
+
+
+def _pages() -> list[str]:
+    """Every complete twarc2 page of the real recorded files (the truncated line left out)."""
+    lines = []
+    for path in sorted((FIXTURES / "x_v2").glob("twarc2_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and line.rstrip().endswith("}"):
+                lines.append(line)
+    return lines
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """Each page twice in a row: with one record a batch, batch N+1 repeats batch N's page."""
+    pages = _pages()
+    assert len(pages) >= 8
+    path = tmp_path / "repeats.jsonl"
+    path.write_text("".join(f"{p}\n{p}\n" for p in pages), encoding="utf-8")
+    return path
+
+
+def _import(cfg, archive, monkeypatch, *, overlap: bool, slow_commit: float = 0.0):
+    """Import `archive` one record a batch; returns (summary, the `parsed` flag of every
+    store_batch_table call, whether a batch was prepared in the overlap's thread)."""
+    monkeypatch.setattr(run, "BATCH_BYTES", 1)
+    monkeypatch.setattr(storing.Overlap, "usable", staticmethod(lambda con: overlap))
+    flags: list[bool] = []
+    threads: set[str] = set()
+    store, prepare = storing.store_batch_table, storing.prepare
+
+    def store_batch_table(*a, **k):
+        flags.append(k["parsed"])
+        time.sleep(slow_commit)   # the next batch is prepared meanwhile
+        return store(*a, **k)
+
+    def spy_prepare(*a, **k):
+        import threading
+        threads.add(threading.current_thread().name)
+        return prepare(*a, **k)
+
+    monkeypatch.setattr(storing, "store_batch_table", store_batch_table)
+    monkeypatch.setattr(storing, "prepare", spy_prepare)
+    summary = run_import(cfg, [archive])
+    monkeypatch.undo()
+    return summary, flags, any(t.startswith("import-prep") for t in threads)
+
+
+def _contents(cfg) -> dict:
+    out = {t: query(cfg, f"select * exclude (first_page_id, first_seen_at) from {t} order by all"
+                    if t == "norm.posts" else f"select * from {t} order by all") for t in TABLES}
+    out["raw.pages"] = query(cfg, "select page_id, format, request, retrieved_at, "
+                                  "md5(payload::varchar) from raw.pages order by all")
+    return out
+
+
+def _orphans(cfg) -> set[str]:
+    """Segment files in the warehouse's folder that no raw.page_index row refers to."""
+    used = {r[0] for r in query(cfg, "select distinct segment from raw.page_index")}
+    folder = cfg.warehouse.parent / (cfg.warehouse.name + ".raw")
+    assert folder.is_dir(), folder
+    return {f.name for f in folder.iterdir()} - used - {segments.EMPTY}
+
+
+def test_overlap_stores_what_one_batch_after_another_stores(tmp_path, archive, monkeypatch):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one, two = make_config(tmp_path / "one"), make_config(tmp_path / "two")
+    s1, flags1, threaded1 = _import(one, archive, monkeypatch, overlap=False)
+    # each commit waits, so the next batch, the same page, is prepared before it is stored
+    s2, flags2, threaded2 = _import(two, archive, monkeypatch, overlap=True, slow_commit=0.2)
+    assert not threaded1 and threaded2
+    pages = len(_pages())
+    assert (s2.pages_new, s2.pages_seen, s2.posts_new, s2.duplicates) == \
+        (s1.pages_new, s1.pages_seen, s1.posts_new, s1.duplicates)
+    assert s2.pages_new + s2.pages_seen == 2 * pages and s2.pages_seen >= pages
+    # the repeats prepared before their page was stored were stored anew in their
+    # transaction, which then found nothing new
+    assert flags2.count(False) >= pages - 1 and all(flags1)
+    assert _contents(two) == _contents(one)
+    assert query(two, "select count(*) - count(distinct page_id) from raw.page_index") == [(0,)]
+    assert _orphans(two) == set() and _orphans(one) == set()

@@ -1,0 +1,202 @@
+"""Storing one batch of archive records: prepared outside its transaction, then committed.
+
+Preparing (`prepare`) loads the batch's records into the temp table batch_in, drops the
+pages already stored, writes the new pages' payloads to their segment and parses them into
+the temp tables n_*. It touches only temporary tables and one new file, so it needs no
+transaction. Committing (`commit`) is one transaction: the merge into norm.*, the pages'
+provenance, the quarantine and the run's counters.
+
+On a DuckDB file the import overlaps the two (`Overlap`): batch N+1 is prepared on a second
+connection to the same database, in a thread, while batch N commits on the first (DuckDB
+releases the GIL while it works). Temp tables belong to their connection, so each batch is
+prepared and committed on the same one, and the connections take turns. A batch prepared
+while the one before it was committing may hold pages that one stored: its commit looks
+again and, if so, drops its prepared work and does everything in its transaction (the way a
+collection run stores), so nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+
+from ..config import Campaign
+from ..store import ledger, segments
+from ..store.db import scalar
+from ..store.lake import is_lake
+from ..store.load import _BATCH_IN, BatchResult, drop_known, store_batch_table, write_segment
+from ..store.normalise import MERGE_SQL, parse_batch, release
+from ..store.normalise import prepare as prepare_connection
+from .batch import Batch
+
+CLIENT = "tracker-import"
+
+
+@dataclass
+class Prepared:
+    """A batch loaded and, where it had new pages, parsed, on connection `con`."""
+    con: duckdb.DuckDBPyConnection
+    rowids: list[tuple[int, int]]   # the parse's slices, as rowid ranges of batch_in
+    parsed: bool                    # n_* hold the parse of batch_in's pages (the new ones)
+    segment: str | None             # the new pages' payloads, written already
+    committed: int                  # batches committed when it was prepared
+
+    def discard(self) -> None:
+        """Remove the segment if no commit used it (a batch that failed or was redone)."""
+        if self.segment is not None:
+            segments.path_of(self.con, self.segment).unlink(missing_ok=True)
+            self.segment = None
+
+
+def prepare(con: duckdb.DuckDBPyConnection, batch: Batch, *, run_id: str, batch_id: str,
+            campaign: str | None, allow_forgotten: bool, slice_bytes: int,
+            committed: int) -> Prepared:
+    """Load `batch` into temp table batch_in on `con`; unless `allow_forgotten`, drop the
+    pages already stored and, if any page is new, write their segment and parse them."""
+    con.execute(_BATCH_IN)
+    slices = batch.slices(slice_bytes)
+    for lo, hi in slices:
+        # One string per column, split in a subquery: binding Python lists converts
+        # each element while holding the GIL, which the reader thread contends for.
+        # In slices: DuckDB holds a statement's whole input (up to 2,048 rows) at once.
+        con.execute(
+            """insert into batch_in
+            select unnest(c.ids), unnest(c.formats), unnest(c.platforms), 'import',
+                   nullif(unnest(c.campaigns), ''),
+                   unnest(c.requests), unnest(c.retrieved)::timestamptz, $7, $8, $9,
+                   false, unnest(c.payloads)
+            from (select string_split($1, chr(10)) as ids,
+                         string_split($2, chr(10)) as formats,
+                         string_split($3, chr(10)) as platforms,
+                         string_split($4, chr(10)) as campaigns,
+                         string_split($5, chr(10)) as requests,
+                         string_split($6, chr(10)) as retrieved,
+                         string_split($10, chr(10)) as payloads) c""",
+            ["\n".join(batch.page_ids[lo:hi]), "\n".join(batch.formats[lo:hi]),
+             "\n".join(batch.platforms[lo:hi]),
+             # the campaign of each page: none for a status kept by the campaign filter
+             # only for the status it quotes (`--campaign` takes no post of that page)
+             "\n".join(campaign if campaign and a else "" for a in batch.assign[lo:hi]),
+             "\n".join(batch.requests[lo:hi]), "\n".join(batch.retrieved[lo:hi]),
+             CLIENT, run_id, batch_id, "\n".join(batch.payloads[lo:hi])])
+    # the slices as rowids of batch_in (its rows are numbered in insertion order)
+    first = scalar(con, "select min(rowid) from batch_in") or 0
+    rowids = [(first + lo, first + hi) for lo, hi in slices]
+    # --allow-forgotten first takes redacted pages out of raw.page_index (in the
+    # transaction), which makes them new: then everything is done in the transaction
+    prepared = Prepared(con, rowids, parsed=not allow_forgotten, segment=None,
+                        committed=committed)
+    if prepared.parsed and drop_known(con, "batch_in"):
+        # the payloads' segment first, while DuckDB holds little else (a crash before the
+        # commit leaves an unreferenced file, which the next opening of the warehouse removes)
+        prepared.segment = write_segment(con, "batch_in")
+        try:
+            parse_batch(con, "batch_in", rowids)
+        except BaseException:
+            prepared.discard()
+            raise
+    return prepared
+
+
+def commit(prepared: Prepared, batch: Batch, *, run_id: str, campaign: str | None,
+           allow_forgotten: bool, committed: int) -> tuple[BatchResult, int, int]:
+    """The prepared batch in one transaction on its connection: (what was stored, records
+    already imported, bad records already in the quarantine). `committed`: batches
+    committed by now; if one committed since the batch was prepared, pages it stored are
+    looked for again."""
+    con = prepared.con
+    if prepared.parsed and prepared.segment is not None and committed != prepared.committed \
+            and scalar(con, "select count(*) from batch_in b where exists (select 1 from "
+                            "raw.page_index r where r.page_id = b.page_id)"):
+        # a page stored since: the parse and segment hold it, so store the batch anew
+        prepared.discard()
+        prepared.parsed = False
+    con.execute("begin transaction")
+    try:
+        result = store_batch_table(con, "batch_in", assign_campaign=campaign,
+                                   slices=prepared.rowids, allow_forgotten=allow_forgotten,
+                                   parsed=prepared.parsed, segment=prepared.segment)
+        again = len(batch.quarantine) - ledger.quarantine_new(con, run_id, batch.quarantine)
+        seen = len(set(batch.page_ids)) - result.pages_new
+        ledger.add_counts(con, run_id, records=batch.records, pages=result.pages_new,
+                          posts_new=result.posts_new, duplicates=result.duplicates,
+                          errors=len(batch.quarantine))
+        ledger.add_members_done(con, run_id, batch.members)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        prepared.discard()
+        raise
+    if result.segment != prepared.segment:   # redacted, or no new page: not used
+        prepared.discard()
+    release(con, MERGE_SQL)   # the merge's temp tables, before the next batch is read in
+    return result, seen, again
+
+
+@dataclass
+class Pending:
+    """A batch being prepared on `con` by the overlap's thread."""
+    batch: Batch
+    con: duckdb.DuckDBPyConnection
+    future: concurrent.futures.Future[Prepared]
+
+
+def take(ahead: concurrent.futures.Future[Prepared] | None
+          ) -> Prepared | None:
+    """The overlap's preparation of a batch, or None if there was none or it failed (it
+    removed what it wrote; the batch is then prepared again where its errors are handled)."""
+    if ahead is None:
+        return None
+    try:
+        return ahead.result()
+    except duckdb.Error:
+        return None
+
+
+def abandon(pending: Pending | None) -> None:
+    """The import stops: end a preparation under way and remove its segment."""
+    if pending is None:
+        return
+    pending.con.interrupt()
+    try:
+        prepared = pending.future.result()
+    except BaseException:   # interrupted, or failed: it removed what it wrote
+        return
+    prepared.discard()
+
+
+class Overlap:
+    """A second connection and a thread that prepares the next batch on it while the
+    current one commits (see the module's text). Only on a DuckDB file: a lake's session
+    state (the attached catalog, its transactions) is per connection, and an in-memory
+    warehouse's segment folder is too."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> None:
+        self.connections = [con, con.cursor()]
+        spare = self.connections[1]
+        # what every warehouse connection has (store.db._opened), and the import's set-up
+        from ..store import keys
+        keys.define(spare)
+        segments.prepare(spare, writer=False)
+        prepare_connection(spare, campaigns)
+        self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-prep")
+        self.turn = 0
+
+    @staticmethod
+    def usable(con: duckdb.DuckDBPyConnection) -> bool:
+        return bool(segments.database_path(con)) and \
+            segments.database_path(con) != ":memory:" and not is_lake(con)
+
+    def next_connection(self) -> duckdb.DuckDBPyConnection:
+        con = self.connections[self.turn % 2]
+        self.turn += 1
+        return con
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        spare = self.connections[1]
+        release(spare, MERGE_SQL)
+        spare.close()
