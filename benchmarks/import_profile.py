@@ -37,6 +37,7 @@ class Timed:
         self.calls: collections.Counter[str] = collections.Counter()
         self.commits: list[float] = []
         self.written: dict[str, int] = collections.defaultdict(int)
+        self.prefix = ""
 
     def execute(self, sql: str, *args: Any) -> Any:
         if not args and sql.count(";\n") > 1:   # a SQL file: time each statement
@@ -46,7 +47,7 @@ class Timed:
                     result = self.execute(statement)
             return result
         key = " ".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
-        key = " ".join(key.split())[:70]
+        key = self.prefix + " ".join(key.split())[:70]
         wrote = _written()
         start = time.perf_counter()
         result = self._con.execute(sql, *args)
@@ -54,9 +55,17 @@ class Timed:
         self.seconds[key] += took
         self.written[key] += _written() - wrote
         self.calls[key] += 1
-        if key == "commit":
+        if key.endswith("] commit") or key == "commit":
             self.commits.append(took)
         return result
+
+    def cursor(self) -> Timed:
+        """A second connection (the import's overlap), timed into the same sums under
+        "[prep] " (its statements run beside the main connection's)."""
+        other = Timed(self._con.cursor())
+        other.seconds, other.calls, other.written = self.seconds, self.calls, self.written
+        other.commits, other.prefix = self.commits, "[prep] "
+        return other
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._con, name)
@@ -91,8 +100,10 @@ def main() -> None:
     print(summary.line())
     print(f"total {total:.2f} s, read {int(io['rchar']) / 2**20:,.0f} MB, written "
           f"{int(io['wchar']) / 2**20:,.0f} MB, warehouse {size:,.0f} MB, peak RSS {rss:.0f} MB")
-    print(f"DuckDB statements {sum(timed.seconds.values()):.2f} s in all (the rest: Python on "
-          "the storing thread, and waiting for the reader thread)")
+    prep = sum(v for k, v in timed.seconds.items() if k.startswith("[prep] "))
+    print(f"DuckDB statements {sum(timed.seconds.values()) - prep:.2f} s on the import's "
+          f"connection (the rest: Python on the storing thread, and waiting for the reader "
+          f"thread), {prep:.2f} s on the overlap's, beside it")
     print("commits:", " ".join(f"{s:.2f}" for s in timed.commits))
     for key, seconds in sorted(timed.seconds.items(), key=lambda kv: -kv[1])[:args.top]:
         print(f"{seconds:7.2f} s {timed.calls[key]:5d}x {timed.written[key] / 2**20:6.0f} MB "

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import orjson
 
 from ..store.db import one, scalar
 
@@ -217,7 +218,15 @@ def _parse_text(data: bytes, text: str, line: int, wanted: str) -> list[Record |
     if len(data) > BIG_LINE:
         return _parse_big(text, line, wanted)
     try:
-        obj = json.loads(text)
+        # orjson reads the same values about five times as fast; what it refuses (lone
+        # surrogates, NaN, integers beyond 64 bits, nesting past 1,024, invalid JSON) is
+        # read by json, which accepts or reports it as before
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        obj = _MISSING
+    try:
+        if obj is _MISSING:
+            obj = json.loads(text)
     except json.JSONDecodeError as exc:
         # the line ends before the JSON does: at its last character, or inside a string
         # that never closes (json reports where that string starts)
@@ -230,6 +239,7 @@ def _parse_text(data: bytes, text: str, line: int, wanted: str) -> list[Record |
 
 
 _duck: duckdb.DuckDBPyConnection | None = None
+_MISSING = object()
 
 
 def _parse_big(text: str, line: int, wanted: str) -> list[Record | Bad]:
