@@ -123,6 +123,7 @@ class Importer:
             self.con.execute(f"set {key} = '{value}'")
         self._memory = 0
         self._committed = 0   # batches committed so far
+        self._stored: dict[int, frozenset[str]] = {}   # their page ids, the last few
         self._offered = 0     # distinct pages of the batches prepared so far
         batches: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=1)
         stop = threading.Event()
@@ -371,7 +372,9 @@ class Importer:
             prepared = self._prepare(con, batch, summary)
         result = storing.commit(prepared, batch, run_id=summary.run_id,
                                 campaign=self.campaign, allow_forgotten=self.allow_forgotten,
-                                committed=self._committed)
+                                stored=self._stored, committed=self._committed)
+        self._stored[self._committed] = frozenset(batch.page_ids)
+        self._stored.pop(self._committed - 8, None)   # a batch is prepared one commit ahead
         self._committed += 1
         return result
 
