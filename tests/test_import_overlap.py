@@ -99,3 +99,27 @@ def test_overlap_stores_what_one_batch_after_another_stores(tmp_path, archive, m
     assert _contents(two) == _contents(one)
     assert query(two, "select count(*) - count(distinct page_id) from raw.page_index") == [(0,)]
     assert _orphans(two) == set() and _orphans(one) == set()
+
+
+def test_payloads_load_byte_exact_through_the_file_and_the_string(tmp_path, monkeypatch):
+    """Payloads go to DuckDB through a file (storing._load_from_file), or, for a batch with
+    a carriage return inside a payload (JSON whitespace, which the CSV reader would take for
+    a line end), through one string: either way each is stored exactly as read."""
+    pages = _pages()
+    # real pages, one with a carriage return and a tab between its top-level members
+    odd = pages[1].replace(', "includes"', ',\r\t"includes"', 1)
+    assert odd != pages[1]
+    archive = tmp_path / "pages.jsonl"
+    archive.write_bytes("".join(f"{p}\n" for p in [pages[0], odd, *pages[2:]]).encode())
+    monkeypatch.setattr(run, "BATCH_BYTES", 1)   # one record a batch
+    ways: list[bool] = []
+    load = storing._load_from_file
+    monkeypatch.setattr(storing, "_load_from_file",
+                        lambda *a, **k: ways.append(load(*a, **k)) or ways[-1])
+    cfg = make_config(tmp_path)
+    s = run_import(cfg, [archive])
+    assert s.bad == 0 and ways.count(False) == 1 and ways.count(True) == len(pages) - 1
+    stored = {r.rpartition("/")[2]: p for r, p in
+              query(cfg, "select request, payload::varchar from raw.pages")}
+    for number, line in enumerate([pages[0], odd, *pages[2:]], start=1):
+        assert stored[f"pages.jsonl:{number}"] == line
