@@ -1,6 +1,6 @@
 """Kill-safety of the raw layer: an import killed (SIGKILL) in each phase of storing a batch's
-payloads (segment being written, written but not renamed, renamed but not committed) or
-before its final checkpoint, then run again, ends with the same warehouse as one
+payloads (segment being written, written but not renamed, renamed but not committed; the
+file a batch's payloads are loaded through written) or before its final checkpoint, then run again, ends with the same warehouse as one
 uninterrupted import, and no segment file is left that no page references. On both
 warehouse backends (with a lake, the segments are in `<data_path>/raw/`)."""
 
@@ -23,7 +23,7 @@ from .test_import_kill import ROOT, archive, snapshot_of  # noqa: F401
 
 DRIVER = textwrap.dedent("""
     import os, signal, sys
-    from tracker.importers import run
+    from tracker.importers import run, storing
     from tracker.store import segments
     from tracker.cli import main
     run.BATCH_BYTES = 120_000
@@ -39,6 +39,7 @@ DRIVER = textwrap.dedent("""
     segments.fsync_file = killer("fsync_file", segments.fsync_file)   # .tmp written
     segments.fsync_dir = killer("fsync_dir", segments.fsync_dir)      # renamed, not committed
     run.Importer._finish = killer("finish", run.Importer._finish)     # before the checkpoint
+    storing._columns = killer("load", storing._columns)   # a batch's load file written
     sys.argv = ["tracker", "import", sys.argv[1]]
     main()
 """)
@@ -87,7 +88,7 @@ def clean(tmp_path_factory, archive):  # noqa: F811
 
 
 @pytest.mark.parametrize("kill_at,where", [(3, "fsync_file"), (4, "fsync_dir"),
-                                           (1, "finish")])
+                                           (1, "finish"), (3, "load")])
 def test_killed_while_writing_segments(tmp_path, archive, clean, backend,  # noqa: F811
                                        kill_at, where):
     cfg = _config(tmp_path, backend)
@@ -96,6 +97,8 @@ def test_killed_while_writing_segments(tmp_path, archive, clean, backend,  # noq
     left = {p.name for p in folder.iterdir()}
     if where == "fsync_file":
         assert any(n.endswith(".tmp") for n in left), left
+    if where == "load":
+        assert any(n.startswith("load-") and n.endswith(".tmp") for n in left), left
     assert _import(tmp_path, archive) == 0
     got = _snapshot(cfg)
     assert got["folder"] == folder

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import msgspec
 import orjson
 
 from ..store.db import one, scalar
@@ -217,6 +218,9 @@ def parse_line(data: bytes, line: int, wanted: str) -> list[Record | Bad]:
 def _parse_text(data: bytes, text: str, line: int, wanted: str) -> list[Record | Bad]:
     if len(data) > BIG_LINE:
         return _parse_big(text, line, wanted)
+    if wanted in ("auto", "twarc2") and data.startswith(b'{"data"') and \
+            (records := _probe_page(data, text, line, wanted)) is not None:
+        return records
     try:
         # orjson reads the same values about five times as fast; what it refuses (lone
         # surrogates, NaN, integers beyond 64 bits, nesting past 1,024, invalid JSON) is
@@ -236,6 +240,65 @@ def _parse_text(data: bytes, text: str, line: int, wanted: str) -> list[Record |
             why = f"invalid JSON: {exc.msg} at column {exc.colno}"
         return [Bad(line, why, text)]
     return to_records(obj, text, line, wanted)
+
+
+_Raw = msgspec.Raw | msgspec.UnsetType
+
+
+class _Probe(msgspec.Struct):
+    """The top-level members `kind_of` and `to_records` look at; each value as its raw JSON
+    (msgspec checks it is well formed and builds nothing)."""
+    data: _Raw = msgspec.UNSET
+    includes: _Raw = msgspec.UNSET
+    errors: _Raw = msgspec.UNSET
+    twarc: _Raw = msgspec.field(default=msgspec.UNSET, name="__twarc")
+    meta: _Raw = msgspec.UNSET
+    statuses: _Raw = msgspec.UNSET
+    posts: _Raw = msgspec.UNSET
+    feed: _Raw = msgspec.UNSET
+    thread: _Raw = msgspec.UNSET
+    profiles: _Raw = msgspec.UNSET
+    author: _Raw = msgspec.UNSET
+    author_id: _Raw = msgspec.UNSET
+    id: _Raw = msgspec.UNSET
+
+
+_PROBE = msgspec.json.Decoder(_Probe)
+_SMALL = ("errors", "__twarc", "meta")   # read whole: what to_records takes from a page
+
+
+def _probe_page(data: bytes, text: str, line: int, wanted: str) -> list[Record | Bad] | None:
+    """A twarc2 / X API v2 page's records without building its tweets in Python (about 5
+    times faster than orjson; the page is stored as read, so only its shape matters): a
+    stand-in object with the page's top-level members, each of the same JSON type and
+    emptiness, `errors` and `__twarc` read whole. None when msgspec refuses the line or it
+    is not a twarc2 page: then it is parsed whole."""
+    try:
+        probe = _PROBE.decode(data)
+    except msgspec.DecodeError:
+        return None
+    stub: dict[str, Any] = {}
+    for name in _Probe.__struct_fields__:
+        raw = getattr(probe, name)
+        if raw is msgspec.UNSET:
+            continue
+        key = "__twarc" if name == "twarc" else name
+        value = bytes(raw)
+        stub[key] = orjson.loads(value) if key in _SMALL else _shape(value)
+    if kind_of(stub) != "twarc2":
+        return None
+    return to_records(stub, text, line, wanted)
+
+
+def _shape(value: bytes) -> Any:
+    """A stand-in of the same JSON type and emptiness as the raw JSON `value`."""
+    first = value[:1]
+    if first in (b"[", b"{"):
+        empty = len(value) < 64 and not value[1:-1].strip()
+        if first == b"[":
+            return [] if empty else [None]
+        return {} if empty else {"": None}
+    return orjson.loads(value)
 
 
 _duck: duckdb.DuckDBPyConnection | None = None

@@ -1,0 +1,68 @@
+"""A twarc2 page is classified from its shape without building its tweets in Python
+(tracker/importers/formats.py `_probe_page`): it must give exactly the records that parsing
+the whole line gives, for every real recorded line and for pages of every shape."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tracker.importers import formats
+
+from .conftest import FIXTURES
+
+
+def _whole(data: bytes, line: int, wanted: str) -> list:
+    """The records of a line parsed whole with Python's json (the reference)."""
+    text = data.decode("utf-8")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:
+        return formats.parse_line(data, line, wanted)   # the reason, as the import gives it
+    return formats.to_records(obj, text, line, wanted)
+
+
+def _real_lines() -> list[bytes]:
+    out = []
+    for path in sorted(FIXTURES.rglob("*.jsonl")):
+        out += [ln for ln in path.read_bytes().splitlines() if ln.strip()]
+    return out
+
+
+SHAPES = [
+    b'{"data": [], "meta": {"result_count": 0}}',
+    b'{"data": [ ], "includes": {"users": [{"id": "1"}]}}',
+    b'{"data": null, "errors": [{"title": "Not Found Error", "detail": "gone", '
+    b'"resource_id": "9"}]}',
+    b'{"data": [], "errors": [{"title": "t"}], "__twarc": {"retrieved_at": '
+    b'"2016-04-29T10:00:00+00:00"}}',
+    b'{"data": {"id": "1", "text": "streamed #AleppoIsBurning"}, "matching_rules": []}',
+    b'{"data": [{"id": "1"}], "__twarc": {"retrieved_at": "2016-04-29T10:00:00"}}',
+    b'{"data": [{"id": "1"}], "__twarc": {"retrieved_at": 12}}',
+    b'{"data": 0, "statuses": [{"id_str": "1", "user": {}}]}',
+    b'{"data": [1], "author": {"id": "2"}, "author_id": "2", "id": "3"}',
+    b'{"data": [1], "id": "3"}',
+    b'{"data": [{"id": "1"}], "includes": {}, "__twarc": {"retrieved_at": "x\\ny"}}',
+    b'{"data": [{"id": "1"}]',                      # truncated
+    b'{"data": [{"id": "1", "text": "\\ud800"}]}',  # a lone surrogate: json reads it
+    b'{"data": [{"id": 123456789012345678901234567890}]}',   # beyond 64 bits
+    b'{"data": [NaN]}',
+    b'{"data": [1], "data": []}',                   # a repeated key: the last counts
+]
+
+
+@pytest.mark.parametrize("wanted", ["auto", "twarc2", "x_v1"])
+def test_probe_gives_the_records_of_the_whole_parse(wanted):
+    real = _real_lines()
+    assert sum(ln.startswith(b'{"data"') for ln in real) >= 10   # real pages go through it
+    for number, data in enumerate(real + SHAPES, start=1):
+        assert formats.parse_line(data, number, wanted) == _whole(data, number, wanted), data[:80]
+
+
+def test_probe_is_taken_for_twarc2_pages_only():
+    page = next(ln for ln in _real_lines() if ln.startswith(b'{"data"'))
+    assert formats._probe_page(page, page.decode(), 1, "auto") is not None
+    flat = b'{"data": [1], "author": {"id": "2"}, "author_id": "2", "id": "3"}'
+    assert formats._probe_page(flat, flat.decode(), 1, "auto") is None   # parsed whole
+    assert formats._probe_page(b'{"data": [1]', "", 1, "auto") is None
