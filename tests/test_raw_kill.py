@@ -1,8 +1,9 @@
 """Kill-safety of the raw layer: an import killed (SIGKILL) in each phase of storing a batch's
 payloads (segment being written, written but not renamed, renamed but not committed; the
-file a batch's payloads are loaded through written) or before its final checkpoint, then run again, ends with the same warehouse as one
-uninterrupted import, and no segment file is left that no page references. On both
-warehouse backends (with a lake, the segments are in `<data_path>/raw/`)."""
+file a batch's payloads are loaded through written) or before its final checkpoint, then
+run again, ends with the same warehouse as one uninterrupted import, and no segment file is
+left that no page references. On both warehouse backends (with a lake, the segments are in
+`<data_path>/raw/`)."""
 
 from __future__ import annotations
 
