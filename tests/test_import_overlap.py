@@ -123,3 +123,73 @@ def test_payloads_load_byte_exact_through_the_file_and_the_string(tmp_path, monk
               query(cfg, "select request, payload::varchar from raw.pages")}
     for number, line in enumerate([pages[0], odd, *pages[2:]], start=1):
         assert stored[f"pages.jsonl:{number}"] == line
+
+
+def test_interrupt_after_a_commit_keeps_it_and_removes_the_batch_prepared_ahead(
+        tmp_path, archive, monkeypatch):
+    """Ctrl-C while a batch is being reported (after its commit, with the next batch
+    prepared on the other connection): the committed batch's segment stays, the one
+    prepared ahead is removed, and a rerun ends as an uninterrupted import."""
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "whole").mkdir()
+    cut, whole = make_config(tmp_path / "cut"), make_config(tmp_path / "whole")
+    monkeypatch.setattr(run, "BATCH_BYTES", 1)
+    calls = []
+    prepare = storing.prepare
+
+    def slow_prepare(*a, **k):   # the batch ahead is still being prepared
+        time.sleep(0.05)
+        return prepare(*a, **k)
+
+    def stop_at_third(summary, total):
+        calls.append(summary.pages_new)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(storing, "prepare", slow_prepare)
+    with pytest.raises(KeyboardInterrupt):
+        run_import(cut, [archive], on_progress=stop_at_third)
+    stored = query(cut, "select count(*) from raw.page_index")[0][0]
+    assert stored == calls[-1] > 0
+    used = {r[0] for r in query(cut, "select distinct segment from raw.page_index")}
+    folder = cut.warehouse.parent / (cut.warehouse.name + ".raw")
+    assert all((folder / name).exists() for name in used)   # nothing committed was removed
+    assert _orphans(cut) == set()                           # nor left behind
+    assert run_import(cut, [archive]).pages_new == len(_pages()) - stored
+    run_import(whole, [archive])
+    assert _contents(cut) == _contents(whole)
+
+
+def test_memory_limit_is_never_set_on_a_connection_being_prepared_on(
+        tmp_path, archive, monkeypatch):
+    """A batch with a larger record raises DuckDB's memory limit (for the whole database);
+    it is set on a connection no preparation is using: a DuckDB connection runs one
+    statement at a time, and a statement from another thread would take its results."""
+    monkeypatch.setattr(run, "BATCH_BYTES", 1)
+    monkeypatch.setattr(run, "MEMORY_FLOOR", 1)        # each larger record raises the limit
+    monkeypatch.setattr(run, "MEMORY_PER_RECORD_BYTE", 4096)
+    busy: set[int] = set()
+    clashes: list[int] = []
+    prepare, set_memory = storing.prepare, run.Importer._set_memory
+
+    def tracked_prepare(con, *a, **k):
+        busy.add(id(con))
+        try:
+            time.sleep(0.05)
+            return prepare(con, *a, **k)
+        finally:
+            busy.discard(id(con))
+
+    def tracked_set_memory(self, memory, con):
+        if memory != self._memory and id(con) in busy:
+            clashes.append(memory)
+        return set_memory(self, memory, con)
+
+    monkeypatch.setattr(storing, "prepare", tracked_prepare)
+    monkeypatch.setattr(run.Importer, "_set_memory", tracked_set_memory)
+    # pages in growing order of size, so that most batches raise the limit
+    path = tmp_path / "growing.jsonl"
+    path.write_text("".join(f"{p}\n" for p in sorted(_pages(), key=len)), encoding="utf-8")
+    cfg = make_config(tmp_path)
+    s = run_import(cfg, [path])
+    assert s.pages_new == len(_pages()) and clashes == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -278,23 +279,29 @@ def _probe_page(data: bytes, text: str, line: int, wanted: str) -> list[Record |
     except msgspec.DecodeError:
         return None
     stub: dict[str, Any] = {}
-    for name in _Probe.__struct_fields__:
-        raw = getattr(probe, name)
-        if raw is msgspec.UNSET:
-            continue
-        key = "__twarc" if name == "twarc" else name
-        value = bytes(raw)
-        stub[key] = orjson.loads(value) if key in _SMALL else _shape(value)
+    try:
+        for name in _Probe.__struct_fields__:
+            raw = getattr(probe, name)
+            if raw is msgspec.UNSET:
+                continue
+            key = "__twarc" if name == "twarc" else name
+            value = bytes(raw)
+            stub[key] = orjson.loads(value) if key in _SMALL else _shape(value)
+    except orjson.JSONDecodeError:   # what msgspec lets pass and orjson does not (1e400)
+        return None
     if kind_of(stub) != "twarc2":
         return None
     return to_records(stub, text, line, wanted)
+
+
+_EMPTY = re.compile(rb"\[\s*\]|\{\s*\}")
 
 
 def _shape(value: bytes) -> Any:
     """A stand-in of the same JSON type and emptiness as the raw JSON `value`."""
     first = value[:1]
     if first in (b"[", b"{"):
-        empty = len(value) < 64 and not value[1:-1].strip()
+        empty = _EMPTY.match(value) is not None
         if first == b"[":
             return [] if empty else [None]
         return {} if empty else {"": None}

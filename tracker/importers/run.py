@@ -129,23 +129,24 @@ class Importer:
         stop = threading.Event()
         reader = threading.Thread(target=self._read, args=(inputs, summary, batches, stop),
                                   name="import-reader", daemon=True)
-        overlap = (storing.Overlap(self.con, self.config.campaigns)
-                   if not self.allow_forgotten and storing.Overlap.usable(self.con) else None)
-        for key, value in OVERLAP_SETTINGS.items() if overlap else ():
-            self.con.execute(f"set {key} = '{value}'")
-        reader.start()
-        pending: list[storing.Pending] = []   # the batch being prepared ahead, if any
+        overlap: storing.Overlap | None = None
+        pending: list[storing.Pending] = []   # batches being prepared ahead, in order
         try:
+            if not self.allow_forgotten and storing.Overlap.usable(self.con):
+                overlap = storing.Overlap(self.con, self.config.campaigns)
+                for key, value in OVERLAP_SETTINGS.items():
+                    self.con.execute(f"set {key} = '{value}'")
+            reader.start()
             self._store_all(batches, overlap, pending, summary, start, total)
         except ImportFormatError as exc:  # --strict: what was read before the record is kept
             summary.status = "failed"
-            storing.abandon(pending[0] if pending else None)
+            storing.abandon(pending)   # first: its thread may be using this connection
             self._finish(summary, str(exc), start)
             _restore(self.con, saved)
             raise
         except BaseException:
             summary.status = "interrupted"
-            storing.abandon(pending[0] if pending else None)
+            storing.abandon(pending)
             self._finish(summary, "stopped before the import finished", start)
             _restore(self.con, saved)
             raise
@@ -176,28 +177,31 @@ class Importer:
                    summary: ImportSummary, start: float, total: int | None) -> None:
         """Store the reader's batches in order until it is done (or raise its error). With
         the overlap, each batch is prepared on the other connection while the one before it
-        commits; `pending` holds the batch being prepared ahead (for the caller to abandon
-        if this raises)."""
+        commits; `pending` holds the batches prepared ahead and not yet committed (for the
+        caller to abandon if this raises)."""
 
-        def flush_pending() -> None:
-            if pending:
-                done = pending.pop()
-                self._flush(done.batch, summary, start, total, done.con, done.future)
+        def flush_oldest() -> None:
+            done = pending[0]
+            self._flush(done.batch, summary, start, total, done.con, done.future)
+            pending.pop(0)
 
         while (item := batches.get()) is not None:
             if isinstance(item, BaseException):
-                flush_pending()   # the records read before the error are kept
+                while pending:   # the records read before the error are kept
+                    flush_oldest()
                 raise item
             if overlap is None:
                 self._flush(item, summary, start, total)
                 continue
             ahead = self._ahead(item, summary, overlap) if item.records else None
-            flush_pending()
+            if ahead is not None:
+                pending.append(ahead)
+            while len(pending) > (ahead is not None):
+                flush_oldest()
             if ahead is None:
                 self._flush(item, summary, start, total)
-            else:
-                pending.append(ahead)
-        flush_pending()
+        while pending:
+            flush_oldest()
 
     def _read(self, inputs: list[Input], summary: ImportSummary,
               batches: queue.Queue[Batch | BaseException | None],
@@ -289,20 +293,22 @@ class Importer:
                overlap: storing.Overlap) -> storing.Pending | None:
         """Start preparing `batch` on the overlap's next connection, in its thread; None if
         DuckDB cannot have the memory it needs now (then `_flush` finds how much)."""
+        con = overlap.next_connection()   # idle: its last batch has committed
         try:
-            self._set_memory(max(self._memory_for(batch), self._memory))
+            self._set_memory(max(self._memory_for(batch), self._memory), con)
         except duckdb.OutOfMemoryException:
             return None
-        con = overlap.next_connection()
         return storing.Pending(batch, con, overlap.pool.submit(self._prepare, con, batch, summary))
 
     def _memory_for(self, batch: Batch) -> int:
         largest = max(map(len, batch.payloads), default=0)
         return max(MEMORY_FLOOR, MEMORY_PER_RECORD_BYTE * largest, self._memory)
 
-    def _set_memory(self, memory: int) -> None:
+    def _set_memory(self, memory: int, con: duckdb.DuckDBPyConnection) -> None:
+        """DuckDB's memory limit (for the whole database), set on `con`: a connection no
+        preparation is using (a connection runs one statement at a time)."""
         if memory != self._memory:   # a record far larger than a slice gets more room
-            self.con.execute(f"set memory_limit = '{memory // 2**20}MB'")
+            con.execute(f"set memory_limit = '{memory // 2**20}MB'")
             self._memory = memory
 
     def _flush(self, batch: Batch, summary: ImportSummary, start: float,
@@ -321,9 +327,9 @@ class Importer:
         memory = self._memory_for(batch)
         for _ in range(MEMORY_RETRIES):
             try:
-                self._set_memory(memory)
-                prepared = storing.take(ahead)
+                prepared = storing.take(ahead)   # first: it runs on `con`
                 ahead = None
+                self._set_memory(memory, con)
                 result, seen, again = self._store(batch, summary, con, prepared)
                 break
             except duckdb.OutOfMemoryException:

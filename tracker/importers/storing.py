@@ -46,10 +46,19 @@ class Prepared:
     committed: int                  # batches committed when it was prepared
 
     def discard(self) -> None:
-        """Remove the segment if no commit used it (a batch that failed or was redone)."""
-        if self.segment is not None:
-            segments.path_of(self.con, self.segment).unlink(missing_ok=True)
-            self.segment = None
+        """Remove the segment unless a committed page refers to it (a batch that failed, was
+        redone or was abandoned; an interrupt can come after its commit). Only while no
+        transaction of the connection is open."""
+        if self.segment is None:
+            return
+        name, self.segment = self.segment, None
+        try:
+            used = scalar(self.con, "select count(*) from raw.page_index where segment = ?",
+                          [name])
+        except duckdb.Error:   # cannot tell: kept; the next opening removes it if unused
+            return
+        if not used:
+            segments.path_of(self.con, name).unlink(missing_ok=True)
 
 
 def prepare(con: duckdb.DuckDBPyConnection, batch: Batch, *, run_id: str, batch_id: str,
@@ -212,16 +221,17 @@ def take(ahead: concurrent.futures.Future[Prepared] | None
         return None
 
 
-def abandon(pending: Pending | None) -> None:
-    """The import stops: end a preparation under way and remove its segment."""
-    if pending is None:
-        return
-    pending.con.interrupt()
-    try:
-        prepared = pending.future.result()
-    except BaseException:   # interrupted, or failed: it removed what it wrote
-        return
-    prepared.discard()
+def abandon(pending: list[Pending]) -> None:
+    """The import stops: end the preparations under way and wait for them (their thread may
+    be using the import's connection), then remove the segments no commit used."""
+    for ahead in pending:
+        ahead.con.interrupt()   # harmless on a connection that is idle
+    for ahead in pending:
+        try:
+            prepared = ahead.future.result()
+        except BaseException:   # interrupted, or failed: it removed what it wrote
+            continue
+        prepared.discard()
 
 
 class Overlap:
