@@ -36,31 +36,26 @@ from .summary import ImportSummary
 log = logging.getLogger("tracker.import")
 
 BATCH_BYTES = 24 * 1024 * 1024
-# DuckDB's memory limit during an import: its buffer pool fills up to the limit, and the
-# process needs about as much again outside it (Python, the slice being parsed), so 256 MB
-# keeps a large archive under 1 GB. A record far larger than a slice (store.normalise)
-# gets 20 times its size.
+# DuckDB's memory limit during an import: its buffer pool fills up to it, and the process
+# needs about as much again outside it, so 256 MB keeps a large archive under 1 GB. A record
+# far larger than a slice (store.normalise) gets 20 times its size.
 MEMORY_FLOOR = 256 * 1024 * 1024
 MEMORY_PER_RECORD_BYTE = 20
 MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
-# A batch's pages are parsed in slices of about this many bytes (store.normalise.SLICE_BYTES
-# says why). Larger than there: an import parses before its transaction, so a slice's
-# tables are freed when the next replaces them, and each slice costs about 25 ms of
-# statements whatever its size (4 MB: 41 slices for the 150 MB archive, 16 MB: 12).
+# Pages are parsed in slices of about this many bytes (store.normalise.SLICE_BYTES says why;
+# larger here, where a slice's tables are freed before the next: docs/import.md).
 SLICE_BYTES = 16 * 1024 * 1024
 # At the end of a container member, a batch holding this many input bytes is stored even if
 # not full: a killed import resumes after the last stored member (reading.MemberDone).
 MEMBER_FLUSH_BYTES = 16 * 1024 * 1024
-# Settings for the duration of an import, restored afterwards. DuckDB keeps committed rows
-# in memory until a checkpoint; checkpointing at 32 MB of log (default 16 MB) bounds that
-# without a checkpoint per batch. Its allocator keeps up to 128 MB of freed memory per thread
-# by default; 16 MB and a background thread that returns it keep RSS down.
+# Settings for the duration of an import, restored afterwards: a checkpoint at 32 MB of log
+# (committed rows stay in memory until one) and an allocator that returns freed memory
+# sooner (16 MB kept per thread, not 128 MB) keep RSS down.
 IMPORT_SETTINGS = {"checkpoint_threshold": "32MB", "allocator_flush_threshold": "16MB",
                    "allocator_background_threads": "true"}
-# With the overlap (storing.Overlap) the two connections keep both cores busy, and DuckDB's
-# own worker threads only contend with them: one thread each (150 MB archive, 2 cores: 16-17
-# CPU-seconds and 11.8-12.6 s with two threads, 12-13 and 9.7-10.5 s with one).
+# With the overlap (storing.Overlap) two connections fill both cores and DuckDB's own worker
+# threads only contend with them (docs/import.md "Two batches at once"): one thread each.
 OVERLAP_SETTINGS = {"threads": "1"}
 _SETTINGS = ("memory_limit", *IMPORT_SETTINGS, *OVERLAP_SETTINGS)
 
