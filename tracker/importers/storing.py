@@ -18,6 +18,7 @@ collection run stores), so nothing is stored twice.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -192,8 +193,9 @@ def commit(prepared: Prepared, batch: Batch, *, run_id: str, campaign: str | Non
         ledger.add_members_done(con, run_id, batch.members)
         con.execute("commit")
     except BaseException:
-        con.execute("rollback")
-        prepared.discard()
+        with contextlib.suppress(duckdb.Error):   # none open if Ctrl-C came after the commit
+            con.execute("rollback")
+        prepared.discard()   # unless the commit went through: then its pages refer to it
         raise
     if result.segment != prepared.segment:   # redacted, or no new page: not used
         prepared.discard()
@@ -209,8 +211,7 @@ class Pending:
     future: concurrent.futures.Future[Prepared]
 
 
-def take(ahead: concurrent.futures.Future[Prepared] | None
-          ) -> Prepared | None:
+def take(ahead: concurrent.futures.Future[Prepared] | None) -> Prepared | None:
     """The overlap's preparation of a batch, or None if there was none or it failed (it
     removed what it wrote; the batch is then prepared again where its errors are handled)."""
     if ahead is None:
