@@ -228,10 +228,9 @@ def _parse_text(data: bytes, text: str, line: int, wanted: str) -> list[Record |
         # read by json, which accepts or reports it as before
         obj = orjson.loads(data)
     except orjson.JSONDecodeError:
-        obj = _MISSING
+        obj = None
     try:
-        if obj is _MISSING:
-            obj = json.loads(text)
+        obj = json.loads(text) if obj is None else obj
     except json.JSONDecodeError as exc:
         # the line ends before the JSON does: at its last character, or inside a string
         # that never closes (json reports where that string starts)
@@ -309,7 +308,6 @@ def _shape(value: bytes) -> Any:
 
 
 _duck: duckdb.DuckDBPyConnection | None = None
-_MISSING = object()
 
 
 def _parse_big(text: str, line: int, wanted: str) -> list[Record | Bad]:

@@ -290,7 +290,7 @@ class Importer:
         DuckDB cannot have the memory it needs now (then `_flush` finds how much)."""
         con = overlap.next_connection()   # idle: its last batch has committed
         try:
-            self._set_memory(max(self._memory_for(batch), self._memory), con)
+            self._set_memory(self._memory_for(batch), con)
         except duckdb.OutOfMemoryException:
             return None
         return storing.Pending(batch, con, overlap.pool.submit(self._prepare, con, batch, summary))

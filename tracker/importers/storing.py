@@ -27,7 +27,7 @@ import duckdb
 
 from ..config import Campaign
 from ..store import ledger, segments
-from ..store.db import scalar
+from ..store.db import scalar, sibling
 from ..store.lake import is_lake
 from ..store.load import _BATCH_IN, BatchResult, drop_known, store_batch_table, write_segment
 from ..store.normalise import MERGE_SQL, parse_batch, release
@@ -242,20 +242,15 @@ class Overlap:
     warehouse's segment folder is too."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> None:
-        self.connections = [con, con.cursor()]
-        spare = self.connections[1]
-        # what every warehouse connection has (store.db._opened), and the import's set-up
-        from ..store import keys
-        keys.define(spare)
-        segments.prepare(spare, writer=False)
-        prepare_connection(spare, campaigns)
+        spare = sibling(con)
+        self.connections = [con, spare]
+        prepare_connection(spare, campaigns)   # the import's set-up, as on `con`
         self.pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="import-prep")
         self.turn = 0
 
     @staticmethod
     def usable(con: duckdb.DuckDBPyConnection) -> bool:
-        return bool(segments.database_path(con)) and \
-            segments.database_path(con) != ":memory:" and not is_lake(con)
+        return segments.database_path(con) not in ("", ":memory:") and not is_lake(con)
 
     def next_connection(self) -> duckdb.DuckDBPyConnection:
         con = self.connections[self.turn % 2]

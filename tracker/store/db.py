@@ -299,6 +299,21 @@ def _opened(con: duckdb.DuckDBPyConnection, lake: Lake | None, *, read_only: boo
     return con
 
 
+def sibling(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second connection to the DuckDB-file warehouse open on `con`, made ready as
+    `_opened` makes a reader (the authors' key macro, the segments' folder): per-connection
+    state a cursor does not share. Not for a lake (its attachment is per connection)."""
+    from . import keys
+    other = con.cursor()
+    try:
+        keys.define(other)
+        _raw_layer(other, writer=False)
+    except BaseException:
+        other.close()
+        raise
+    return other
+
+
 def _raw_layer(con: duckdb.DuckDBPyConnection, *, writer: bool) -> None:
     """Tell the connection where the payload segments are; a writer also removes the
     segments a crash left unreferenced and points the view at the folder if it moved."""
