@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import duckdb
 
-from .normalise import _TEMP_TABLES, SLICE_BYTES, _sql, formats, register_url_functions
+from . import forms
+from .normalise import _TEMP_TABLES, SLICE_BYTES, _sql, formats
 
 
 def _slices(con: duckdb.DuckDBPyConnection, fmt: str) -> list[tuple[int, int]]:
@@ -34,7 +35,6 @@ def _slices(con: duckdb.DuckDBPyConnection, fmt: str) -> list[tuple[int, int]]:
 
 def backfill_links(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     """Read links and media of stored posts from raw.pages; return (links, media) added."""
-    register_url_functions(con)
     before = con.execute("select (select count(*) from norm.post_urls), "
                          "(select count(*) from norm.post_media)").fetchone()
     assert before is not None
@@ -48,6 +48,7 @@ def backfill_links(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
             con.execute(_sql(fmt))
             con.execute("delete from n_posts n where not exists (select 1 from norm.posts p "
                         "where p.platform = n.platform and p.post_id = n.post_id)")
+            forms.url_forms(con)
             con.execute(_sql("_links"))
     con.execute("drop view if exists batch")
     con.execute("drop table if exists backfill_pages")

@@ -32,14 +32,11 @@ import re
 from collections.abc import Iterable, Sequence
 
 import duckdb
-from duckdb.func import FunctionNullHandling
 
 from ..config import Campaign
 from ..errors import WarehouseError
-from ..hashtags import normalise_tag
 from ..resources import NORMALISE_DIR
-from ..urls import normalise_url, registered_domain
-from . import keys
+from . import forms, keys
 from .db import one, require_full_build, scalar, utc_session
 
 # Large batches (archive import) are parsed in slices of about this many bytes of payload:
@@ -117,18 +114,14 @@ def _load(name: str) -> str:
 
 
 def _scratch_tables(name: str) -> list[str]:
-    """The temp tables the SQL file `name` creates for its own use."""
-    return re.findall(r"create or replace temp table (\w+)", _load(name))
+    """The temp tables the SQL file `name` creates for its own use, and those
+    store.forms makes for it."""
+    return [*re.findall(r"create or replace temp table (\w+)", _load(name)),
+            *forms.TABLES.get(name, ())]
 
 
 def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> None:
-    """Per-connection set-up: the tag UDF and the campaign -> tag table."""
-    try:
-        con.create_function("tracker_tag_norm", normalise_tag, ["VARCHAR"], "VARCHAR",
-                            side_effects=False)
-    except (duckdb.CatalogException, duckdb.NotImplementedException):
-        pass  # already registered on this connection
-    register_url_functions(con)
+    """Per-connection set-up: the author key macros and the campaign -> tag table."""
     keys.define(con)
     con.execute("create or replace temp table campaign_tags (campaign varchar, tag varchar)")
     rows = [(c.name, t) for c in campaigns for t in c.tags]
@@ -136,17 +129,6 @@ def prepare(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign]) -> No
         con.executemany("insert into campaign_tags values (?, ?)", rows)
     con.execute("create or replace temp table assign_campaign (campaign varchar)")
     con.execute("create or replace temp table assign_skip (page_id varchar)")
-
-
-def register_url_functions(con: duckdb.DuckDBPyConnection) -> None:
-    """The URL rules of tracker/urls.py as SQL functions (for _links.sql)."""
-    for name, fn in (("tracker_url_norm", normalise_url),
-                     ("tracker_url_domain", registered_domain)):
-        try:
-            con.create_function(name, fn, ["VARCHAR"], "VARCHAR", side_effects=False,
-                                null_handling=FunctionNullHandling.SPECIAL)
-        except (duckdb.CatalogException, duckdb.NotImplementedException):
-            pass  # already registered on this connection
 
 
 def normalise_batch(con: duckdb.DuckDBPyConnection, batch_table: str,
@@ -235,7 +217,9 @@ def _merge_batch(con: duckdb.DuckDBPyConnection, assign_campaign: str | None,
     if not allow_forgotten and scalar(
             con, "select count(*) from ledger.forgotten where restored_by is null"):
         con.execute(_sql("_forgotten"))
+    forms.tag_forms(con)
     con.execute(_sql("_merge"))
+    forms.url_forms(con)
     con.execute(_sql("_links"))
     changes, moves = one(con, "select count(*), count(*) filter (where moves_in_time) "
                               "from n_post_changes")

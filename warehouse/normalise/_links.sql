@@ -1,15 +1,9 @@
 -- Move the batch's links and media items (temp tables n_urls, n_media) into norm.post_urls
 -- and norm.post_media. Runs after _merge.sql (and in the backfill of schema 6,
 -- tracker/store/backfill.py), only for posts of the batch that are kept (n_posts, after
--- _forgotten.sql). The URL rules are Python (tracker/urls.py), run once per distinct link.
-create or replace temp table n_url_forms as
-select expanded, tracker_url_norm(expanded) as url_norm
-from (select distinct coalesce(expanded_url, url) as expanded from n_urls
-      where coalesce(expanded_url, url) is not null);
-
-create or replace temp table n_url_domains as
-select url_norm, tracker_url_domain(url_norm) as domain
-from (select distinct url_norm from n_url_forms where url_norm is not null);
+-- _forgotten.sql). The URL rules are Python (tracker/urls.py): tracker/store/forms.py makes
+-- n_url_forms (expanded, url_norm), the form of each distinct link of n_urls, and
+-- n_url_domains (url_norm, domain) before this file runs.
 
 -- One row per (post, normalised link): links in the text (entities, content, facets, csv)
 -- come before cards and embeds, each in its order; a link both in the text and in a card is

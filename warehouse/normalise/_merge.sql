@@ -3,13 +3,8 @@
 -- not stored yet (an anti-join, which DuckDB runs as a hash join without a resident index),
 -- so a batch delivered twice (at-least-once) stores nothing new and each key stays unique.
 -- This file and store.normalise.relink_campaigns are the only writers of norm.*.
--- The (Python) tag UDF runs once per distinct spelling, not once per row.
-create or replace temp table n_tag_forms as
-select tag_text,
-       case when regexp_full_match(tag_text, '[A-Za-z0-9_]*') then lower(tag_text)
-            else tracker_tag_norm(tag_text) end as tag
-from (select distinct tag_text from n_hashtags where tag_text is not null and tag_text <> '');
-
+-- n_tag_forms (tag_text, tag): the form of each distinct spelling in n_hashtags, made in
+-- Python (tracker/hashtags.py) by tracker/store/forms.py before this file runs.
 create or replace temp table n_tags as
 select distinct h.platform, h.post_id, f.tag, h.tag_text
 from n_hashtags h join n_tag_forms f using (tag_text);
