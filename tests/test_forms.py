@@ -69,3 +69,16 @@ def test_no_spellings_make_empty_tables_with_text_columns(con):
         assert con.execute(f"select count(*) from {table}").fetchone() == (0,)
         types = {r[1] for r in con.execute(f"describe {table}").fetchall()}
         assert types == {"VARCHAR"}, table
+
+
+def test_the_merge_release_drops_the_forms_tables(con):
+    from tracker.store.normalise import MERGE_SQL, release
+    con.execute("create temp table n_hashtags (platform varchar, post_id varchar, "
+                "tag_text varchar)")
+    con.execute("create temp table n_urls (url varchar, expanded_url varchar)")
+    forms.tag_forms(con)
+    forms.url_forms(con)
+    release(con, MERGE_SQL)   # after each batch's commit: the next batch makes them again
+    left = {r[0] for r in con.execute("select table_name from duckdb_tables() "
+                                      "where temporary").fetchall()}
+    assert left == {"n_hashtags", "n_urls"}

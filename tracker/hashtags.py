@@ -8,6 +8,7 @@ A tag is compared after Unicode NFKC normalisation and case folding, without the
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _HASH = re.compile(r"^[#\uFF03]+")
 _HASH_IN_TEXT = re.compile(r"[#\uFF03]")
@@ -28,6 +29,7 @@ def is_hashtag(tag: str) -> bool:
         _TAG_CATEGORIES) for ch in body)
 
 
+@lru_cache(maxsize=65536)
 def normalise_tag(tag: str) -> str:
     """Return the comparison form of a hashtag: NFKC, casefolded, without '#'."""
     folded = unicodedata.normalize("NFKC", tag.strip())

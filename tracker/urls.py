@@ -1,7 +1,8 @@
 """Links in posts: one definition of a normalised URL and of its registered domain.
 
-Used by the loader (as DuckDB UDFs, once per distinct URL of a batch: `warehouse/normalise/
-_links.sql`) and by the tests' plain-Python oracle, so the rule is written once.
+Used by the loader (through `tracker/store/forms.py`, once per distinct URL of a batch, for
+`warehouse/normalise/_links.sql`) and by the tests' plain-Python oracle, so the rule is
+written once.
 
 `normalise_url`: an http(s) URL with the scheme and host lowercased, the default port, the
 fragment, the user info and the tracking parameters (TRACKING_PARAMS, and every `utm_*`)

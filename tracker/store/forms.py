@@ -1,9 +1,10 @@
 """The Python rules the normalisation SQL needs, handed to it as small temp tables.
 
 Hashtags and links are compared in forms made by Python (tracker/hashtags.py,
-tracker/urls.py). A batch's distinct spellings are read out, mapped in Python once (cached
-across batches) and given back to DuckDB as one table each, before the SQL that joins them
-runs: n_tag_forms for _merge.sql, n_url_forms and n_url_domains for _links.sql.
+tracker/urls.py). A batch's distinct spellings are read out, mapped in Python once (the
+rules cache their answers across batches) and given back to DuckDB as one table each,
+before the SQL that joins them runs: n_tag_forms for _merge.sql, n_url_forms and
+n_url_domains for _links.sql.
 
 Not a Python UDF, nor list parameters: when pandas is not installed (it is not a
 dependency), DuckDB 1.5 tries to import it twice for every value it hands to Python or
@@ -14,7 +15,6 @@ milliseconds a batch (docs/import.md, "Python rules").
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import duckdb
 import orjson
@@ -22,10 +22,9 @@ import orjson
 from ..hashtags import normalise_tag
 from ..urls import normalise_url, registered_domain
 
+TAGS, URLS, DOMAINS = "n_tag_forms", "n_url_forms", "n_url_domains"
 # the tables made here, by the SQL file that reads them (store.normalise.release drops them)
-TABLES = {"_merge": ("n_tag_forms",), "_links": ("n_url_forms", "n_url_domains")}
-
-_tag_form = lru_cache(maxsize=65536)(normalise_tag)
+TABLES = {"_merge": (TAGS,), "_links": (URLS, DOMAINS)}
 
 
 def _mapped(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, str],
@@ -43,18 +42,18 @@ def _mapped(con: duckdb.DuckDBPyConnection, table: str, columns: tuple[str, str]
 
 def tag_forms(con: duckdb.DuckDBPyConnection) -> None:
     """n_tag_forms (tag_text, tag): the form of each spelling in n_hashtags."""
-    _mapped(con, "n_tag_forms", ("tag_text", "tag"),
+    _mapped(con, TAGS, ("tag_text", "tag"),
             "select distinct tag_text from n_hashtags "
-            "where tag_text is not null and tag_text <> ''", _tag_form)
+            "where tag_text is not null and tag_text <> ''", normalise_tag)
 
 
 def url_forms(con: duckdb.DuckDBPyConnection) -> None:
     """n_url_forms (expanded, url_norm): the normalised form of each link in n_urls (its
     expanded form where the platform gives one); n_url_domains (url_norm, domain): the
     registered domain of each normalised link."""
-    _mapped(con, "n_url_forms", ("expanded", "url_norm"),
+    _mapped(con, URLS, ("expanded", "url_norm"),
             "select distinct coalesce(expanded_url, url) from n_urls "
             "where coalesce(expanded_url, url) is not null", normalise_url)
-    _mapped(con, "n_url_domains", ("url_norm", "domain"),
-            "select distinct url_norm from n_url_forms where url_norm is not null",
+    _mapped(con, DOMAINS, ("url_norm", "domain"),
+            f"select distinct url_norm from {URLS} where url_norm is not null",
             registered_domain)
