@@ -34,10 +34,15 @@ class RawPage:
 
 def page_id(format: str, payload: str) -> str:
     """The raw layer's key: a content hash of (format, payload), the same for every loader."""
+    return page_id_of(format, payload.encode("utf-8", "surrogatepass"))
+
+
+def page_id_of(format: str, encoded: bytes) -> str:
+    """`page_id` of a payload given as its UTF-8 bytes (lone surrogates as "surrogatepass")."""
     h = hashlib.sha256()
     h.update(format.encode())
     h.update(b"\0")
-    h.update(payload.encode("utf-8", "surrogatepass"))
+    h.update(encoded)
     return h.hexdigest()[:32]
 
 

@@ -51,6 +51,18 @@ class Record:
     # False: kept by the campaign filter only for a status it quotes, so `--campaign` does not
     # take its results (the quoted status joins campaigns by its own tags)
     assign: bool = True
+    # the payload's UTF-8 bytes when they are the line as read (`with_raw`), so they need not
+    # be encoded again for the page id and the load
+    raw: bytes | None = None
+
+
+def with_raw(items: list[Record | Bad], text: str, data: bytes) -> list[Record | Bad]:
+    """`items`, read from `data` (decoded as `text`): each record whose payload is `text`
+    itself carries `data` as its bytes."""
+    for item in items:
+        if isinstance(item, Record) and item.payload is text:
+            item.raw = data
+    return items
 
 
 @dataclass
@@ -211,7 +223,7 @@ def parse_line(data: bytes, line: int, wanted: str) -> list[Record | Bad]:
     except UnicodeDecodeError as exc:
         return [Bad(line, f"not UTF-8 text (byte {exc.start + 1}): binary data?", data)]
     try:
-        return _parse_text(data, text, line, wanted)
+        return with_raw(_parse_text(data, text, line, wanted), text, data)
     except RecursionError:
         return [Bad(line, "JSON nested too deeply to read", text)]
 

@@ -340,7 +340,7 @@ class Importer:
                     return
                 why = "could not be normalised: " + str(exc).splitlines()[0][:300]
                 origin, _, line = batch.requests[0].rpartition(":")
-                batch.quarantine.append((origin, int(line), why, batch.payloads[0]))
+                batch.quarantine.append((origin, int(line), why, batch.texts(0, 1)[0]))
                 batch.drop_payloads()
                 summary.bad += 1
         else:

@@ -128,7 +128,7 @@ def _load_strings(con: duckdb.DuckDBPyConnection, batch: Batch, lo: int, hi: int
                        payloads=", string_split($10, chr(10)) as payloads")
     con.execute(f"insert into batch_in {sql}",
                 [*constants, *_columns(batch, lo, hi, campaign),
-                 "\n".join(batch.payloads[lo:hi])])
+                 "\n".join(batch.texts(lo, hi))])
 
 
 def _load_from_file(con: duckdb.DuckDBPyConnection, batch: Batch, campaign: str | None,
@@ -136,15 +136,16 @@ def _load_from_file(con: duckdb.DuckDBPyConnection, batch: Batch, campaign: str 
     """All records into batch_in, the payloads through a file; False (nothing loaded) if a
     payload cannot go that way."""
     largest = max(map(len, batch.payloads), default=0)
-    if not batch.payloads or 4 * largest > LOAD_FILE_LINE or \
-            any("\r" in p for p in batch.payloads):
+    # a lone surrogate (from \ud800) is not UTF-8: the string way
+    if not batch.payloads or largest > LOAD_FILE_LINE or batch.surrogates or \
+            any(b"\r" in p for p in batch.payloads):
         return False
     path = segments.raw_dir(con) / f"load-{uuid.uuid4().hex}.tmp"   # a crash's: removed
     try:
-        with open(path, "w", encoding="utf-8", newline="") as f:
-            f.write("\n".join(batch.payloads))
-            f.write("\n")
-    except (UnicodeEncodeError, OSError):   # a lone surrogate (from \ud800): the string way
+        with open(path, "wb") as f:
+            f.write(b"\n".join(batch.payloads))
+            f.write(b"\n")
+    except OSError:
         path.unlink(missing_ok=True)
         return False
     try:
