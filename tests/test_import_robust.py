@@ -98,6 +98,28 @@ def test_garbage_lines_between_good_ones(tmp_path):
     assert {r[0] for r in query(cfg, "select post_id from norm.posts")} == want
 
 
+def test_lone_surrogate_escape_is_quarantined_and_the_rest_imported(tmp_path):
+    """A `\\ud800` escape with no low surrogate after it is not text the raw layer can hold
+    (DuckDB's JSON refuses it). In a page stored as read and in a flat tweet the import
+    writes out again (which once crashed the import), it is quarantined with its reason,
+    and the good pages around it are stored."""
+    lines = good_pages()
+    page = '{"data": [{"id": "4", "text": "y \\ud800 #AleppoIsBurning", "author_id": "2"}]}'
+    flat = ('{"id": "3", "text": "x \\ud800 \\u062d\\u0644\\u0628", "author_id": "2", '
+            '"author": {"id": "2", "username": "u"}, "created_at": "2016-04-29T10:00:00.000Z"}')
+    path = tmp_path / "surrogates.jsonl"
+    path.write_text("\n".join([lines[0], page, flat, lines[1]]) + "\n", encoding="utf-8")
+    cfg = make_config(tmp_path)
+    s = run_import(cfg, [path])
+    assert (s.pages_new, s.bad) == (2, 2)
+    bad = query(cfg, "select line, reason, raw from ledger.quarantine order by line")
+    assert [b[0] for b in bad] == [2, 3]
+    assert all("no low surrogate" in b[1] for b in bad)
+    assert bad[0][2] == page and "\\ud800" in bad[1][2]
+    want = expected_from_payloads([json.loads(x) for x in lines[:2]])["posts"]
+    assert {r[0] for r in query(cfg, "select post_id from norm.posts")} == want
+
+
 def test_empty_file_and_empty_lines(tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")

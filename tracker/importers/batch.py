@@ -37,10 +37,8 @@ class Batch:
         self.platforms: list[str] = []
         self.requests: list[str] = []
         self.retrieved: list[str] = []
-        # each payload as UTF-8 bytes: the line as read, or the text encoded (a lone
-        # surrogate, from a JSON escape, as "surrogatepass": then `surrogates` is set)
+        # each payload as UTF-8 bytes: the line as read, or the text encoded
         self.payloads: list[bytes] = []
-        self.surrogates = False
         self.assign: list[bool] = []     # whether `--campaign` takes the record's results
         self.quarantine: list[tuple[str, int | None, str, str | bytes | None]] = []
         self.bytes = 0
@@ -57,13 +55,7 @@ class Batch:
             self.quarantine.append((origin, rec.line, err, None))
         if rec.payload is None or rec.format is None:
             return
-        payload = rec.raw
-        if payload is None:
-            try:
-                payload = rec.payload.encode("utf-8")
-            except UnicodeEncodeError:
-                payload = rec.payload.encode("utf-8", "surrogatepass")
-                self.surrogates = True
+        payload = rec.raw if rec.raw is not None else rec.payload.encode("utf-8")
         self.page_ids.append(page_id_of(rec.format, payload))
         self.formats.append(rec.format)
         self.platforms.append(rec.platform or "")
@@ -81,7 +73,6 @@ class Batch:
             for name in self.COLUMNS:
                 getattr(part, name).append(getattr(self, name)[i])
             part.records = 1
-            part.surrogates = self.surrogates
             part.read_upto = self.read_upto
             part.last = self.last and i == len(self.payloads) - 1
             parts.append(part)
@@ -104,7 +95,7 @@ class Batch:
 
     def texts(self, lo: int, hi: int) -> list[str]:
         """Payloads [lo, hi) as text."""
-        return [p.decode("utf-8", "surrogatepass") for p in self.payloads[lo:hi]]
+        return [p.decode("utf-8") for p in self.payloads[lo:hi]]
 
     def drop_payloads(self) -> None:
         for name in self.COLUMNS:

@@ -53,7 +53,7 @@ class Record:
     assign: bool = True
     # the payload's UTF-8 bytes when they are the line as read (`with_raw`), so they need not
     # be encoded again for the page id and the load
-    raw: bytes | None = None
+    raw: bytes | None = field(default=None, compare=False, repr=False)
 
 
 def with_raw(items: list[Record | Bad], text: str, data: bytes) -> list[Record | Bad]:
@@ -206,14 +206,26 @@ def to_records(obj: Any, text: str | None, line: int, wanted: str) -> list[Recor
     if kind == "x_v1_list":
         obj, text = {"statuses": obj}, None
     if kind == "mastodon" and isinstance(obj, list) and len(obj) > ARRAY_CHUNK:
-        return [Record(line, fmt, platform, json.dumps(obj[i:i + ARRAY_CHUNK], ensure_ascii=False))
+        return [Record(line, fmt, platform, _dumps(obj[i:i + ARRAY_CHUNK]))
                 for i in range(0, len(obj), ARRAY_CHUNK)]
     errors = api_errors(obj) if fam == "twarc2" else []
     retrieved = _retrieved(obj) if isinstance(obj, dict) else None
     if fam == "twarc2" and not obj.get("data") and not obj.get("includes"):
         return [Record(line, None, None, None, retrieved, errors)]  # an error-only line
-    payload = text if text is not None else json.dumps(obj, ensure_ascii=False)
+    payload = text if text is not None else _dumps(obj)
     return [Record(line, fmt, platform, payload, retrieved, errors)]
+
+
+def _dumps(obj: Any) -> str:
+    """A value read from JSON, as JSON text again. A lone surrogate (a `\\ud800` escape, which
+    Python reads) is not UTF-8: then the text keeps non-ASCII characters as escapes, as
+    the input had it (the raw layer refuses it as it refuses such a line read as is)."""
+    text = json.dumps(obj, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj)
+    return text
 
 
 def parse_line(data: bytes, line: int, wanted: str) -> list[Record | Bad]:

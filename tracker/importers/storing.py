@@ -136,8 +136,7 @@ def _load_from_file(con: duckdb.DuckDBPyConnection, batch: Batch, campaign: str 
     """All records into batch_in, the payloads through a file; False (nothing loaded) if a
     payload cannot go that way."""
     largest = max(map(len, batch.payloads), default=0)
-    # a lone surrogate (from \ud800) is not UTF-8: the string way
-    if not batch.payloads or largest > LOAD_FILE_LINE or batch.surrogates or \
+    if not batch.payloads or largest > LOAD_FILE_LINE or \
             any(b"\r" in p for p in batch.payloads):
         return False
     path = segments.raw_dir(con) / f"load-{uuid.uuid4().hex}.tmp"   # a crash's: removed
