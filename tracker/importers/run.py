@@ -37,9 +37,10 @@ log = logging.getLogger("tracker.import")
 
 BATCH_BYTES = 24 * 1024 * 1024
 # DuckDB's memory limit during an import: its buffer pool fills up to it, and the process
-# needs about as much again outside it, so 256 MB keeps a large archive under 1 GB. A record
+# needs about as much again outside it; at 384 MB a 2.1 GB archive peaks at 760 MB (at 256 MB
+# the committed rows waiting for a checkpoint spilled to disk: docs/import.md). A record
 # far larger than a slice (store.normalise) gets 20 times its size.
-MEMORY_FLOOR = 256 * 1024 * 1024
+MEMORY_FLOOR = 384 * 1024 * 1024
 MEMORY_PER_RECORD_BYTE = 20
 MEMORY_RETRIES = 6
 BATCH_RECORDS = 20_000
