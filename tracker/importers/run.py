@@ -25,6 +25,7 @@ from ..store.db import scalar
 from ..store.lake import checkpoint_file
 from ..store.load import BatchResult
 from ..store.normalise import prepare
+from ..urls import load_in_background
 from . import storing
 from .batch import Batch, release_memory
 from .containers import Container
@@ -106,6 +107,7 @@ class Importer:
     def run(self, paths: list[str]) -> ImportSummary:
         """Import the files; reading (a thread) overlaps with storing (DuckDB, this thread)."""
         inputs = expand(paths)
+        load_in_background()
         prepare(self.con, self.config.campaigns)
         ledger.mark_killed(self.con, "import")   # one writer: a 'running' import is dead
         self.reading.done = ledger.members_done(self.con)
