@@ -38,6 +38,7 @@ from .store.ledger import LastRun
 from .store.load import store_batch
 from .store.normalise import prepare
 from .timeutil import utcnow
+from .urls import load_in_background
 
 log = logging.getLogger("tracker.pipeline")
 
@@ -155,6 +156,7 @@ def run_pass(sink: Sink, config: Config, campaign: Campaign, source_cfg: SourceC
     """
     run = RunSummary(ledger.new_run_id("collect"), campaign.name, source_cfg.name)
     runlog = RunLog()
+    load_in_background()   # the link rules, for storing the pages, while the first is fetched
     sink.start(run)
     log.info("run started", extra={"event": "run_started", "run_id": run.run_id,
                                    "campaign": run.campaign, "source": run.source})
