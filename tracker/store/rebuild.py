@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import duckdb
 
 from ..config import Campaign
+from ..urls import load_in_background
 from . import segments
 from .db import require_full_build, scalar
 from .lake import checkpoint_file
@@ -61,6 +62,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, campaigns: Iterable[Campaign],
             on_batch: Callable[[int, int], None] | None = None) -> RebuildResult:
     """Empty norm.* and normalise every raw page again (see the module docstring)."""
     start = time.perf_counter()
+    load_in_background()   # the link rules, while the first pages are read
     prepare(con, campaigns)
     saved = scalar(con, "select current_setting('memory_limit')")
     con.execute(f"set memory_limit = '{MEMORY_LIMIT}'")
