@@ -125,6 +125,29 @@ def test_payloads_load_byte_exact_through_the_file_and_the_string(tmp_path, monk
         assert stored[f"pages.jsonl:{number}"] == line
 
 
+def test_payloads_at_the_load_files_line_limit_are_stored_exactly(tmp_path, monkeypatch):
+    """DuckDB's CSV reader refuses a line longer than its limit: a payload of that many
+    bytes goes through the file, one a byte longer through the string; both stored as read."""
+    page = _pages()[0]
+    limit = len(page.encode()) + 64
+    monkeypatch.setattr(storing, "LOAD_FILE_LINE", limit)
+    monkeypatch.setattr(run, "BATCH_BYTES", 1)   # one record a batch
+    lines = [page[:-1] + " " * (limit - len(page.encode()) + extra) + "}" for extra in (0, 1)]
+    assert [len(ln.encode()) for ln in lines] == [limit, limit + 1]
+    archive = tmp_path / "pages.jsonl"
+    archive.write_bytes("".join(f"{ln}\n" for ln in lines).encode())
+    ways: list[bool] = []
+    load = storing._load_from_file
+    monkeypatch.setattr(storing, "_load_from_file",
+                        lambda *a, **k: ways.append(load(*a, **k)) or ways[-1])
+    cfg = make_config(tmp_path)
+    s = run_import(cfg, [archive])
+    assert s.bad == 0 and s.pages_new == 2 and ways == [True, False]
+    stored = {r.rpartition("/")[2]: p for r, p in
+              query(cfg, "select request, payload::varchar from raw.pages")}
+    assert stored == {"pages.jsonl:1": lines[0], "pages.jsonl:2": lines[1]}
+
+
 def test_interrupt_after_a_commit_keeps_it_and_removes_the_batch_prepared_ahead(
         tmp_path, archive, monkeypatch):
     """Ctrl-C while a batch is being reported (after its commit, with the next batch

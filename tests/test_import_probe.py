@@ -9,6 +9,7 @@ import json
 import pytest
 
 from tracker.importers import formats
+from tracker.pages import page_id, page_id_of
 
 from .conftest import FIXTURES
 
@@ -76,3 +77,24 @@ def test_probe_is_taken_for_twarc2_pages_only():
     flat = b'{"data": [1], "author": {"id": "2"}, "author_id": "2", "id": "3"}'
     assert formats._probe_page(flat, flat.decode(), 1, "auto") is None   # parsed whole
     assert formats._probe_page(b'{"data": [1]', "", 1, "auto") is None
+
+
+FLAT = (b'{"id": "3", "text": "\\u062d\\u0644\\u0628 #AleppoIsBurning", "author_id": "2", '
+        b'"author": {"id": "2", "username": "u"}, "created_at": "2016-04-29T10:00:00.000Z"}')
+
+
+@pytest.mark.parametrize("data", [
+    *_real_lines()[:6],
+    '{"data": [{"id": "1", "text": "حلب"}],\r\t"includes": {}}  '.encode(),   # kept as read
+    FLAT,                                                    # written out again by the import
+    b'[{"id_str": "1", "text": "x", "user": {"id_str": "2"}}]',   # a v1.1 list, likewise
+])
+def test_records_carry_their_payloads_utf8_bytes(data):
+    """The bytes a record carries are its payload's UTF-8 (the line itself, when the payload is
+    the line), so the page id made from them is the page id of the text."""
+    records = [r for r in formats.parse_line(data, 1, "auto") if isinstance(r, formats.Record)]
+    assert records
+    for r in records:
+        assert r.encoded == r.payload.encode("utf-8")
+        assert page_id_of(r.format, r.encoded) == page_id(r.format, r.payload)
+        assert (r.encoded is data) == (r.payload == data.decode())

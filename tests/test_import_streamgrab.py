@@ -127,6 +127,23 @@ def test_truncated_member_keeps_lines_before_and_quarantines_the_rest(tmp_path):
     assert summary.scan.lines >= 2 * len(minute_lines(0))
 
 
+def test_tagged_line_with_surrogate_bytes_is_quarantined_not_fatal(tmp_path):
+    """Python's json reads UTF-8 bytes of a surrogate (not UTF-8 text); such a line carrying
+    a campaign tag once stopped the import with a UnicodeDecodeError from the reader. It is
+    quarantined as not UTF-8, and the member's other statuses are stored."""
+    cfg = make_config(tmp_path)
+    bad = (b'{"id_str": "1", "text": "#AleppoIsBurning \xed\xa0\x80", "user": {"id_str": '
+           b'"2"}, "entities": {"hashtags": [{"text": "AleppoIsBurning"}]}}')
+    text = ("\n".join(minute_lines(0)) + "\n").encode() + bad + b"\n"
+    tar = write_tar(tmp_path / "grab.tar", [("00.json.bz2", bz2.compress(text))])
+    summary = run_import(cfg, [tar])
+    assert _matched(cfg) == {s["id_str"] for s in statuses() if carries(s)}
+    rows = query(cfg, "select line, reason, raw_bytes from ledger.quarantine")
+    assert summary.bad == 1 and len(rows) == 1
+    assert rows[0][0] == len(minute_lines(0)) + 1
+    assert rows[0][1].startswith("not UTF-8 text") and bytes(rows[0][2]) == bad
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_truncated_tar_keeps_members_before_the_cut(tmp_path, workers):
     cfg = make_config(tmp_path)

@@ -48,7 +48,8 @@ def _extractor() -> tldextract.TLDExtract:
 def load_in_background() -> None:
     """Load the suffix list in a thread now (the import does, as it starts: its first batch's
     links need it, and its first batch is read and parsed meanwhile)."""
-    threading.Thread(target=_load, name="tracker-suffix-list", daemon=True).start()
+    if not _extractor.cache_info().currsize:   # not loaded yet
+        threading.Thread(target=_load, name="tracker-suffix-list", daemon=True).start()
 
 
 def _load() -> None:

@@ -55,7 +55,9 @@ class Batch:
             self.quarantine.append((origin, rec.line, err, None))
         if rec.payload is None or rec.format is None:
             return
-        payload = rec.raw if rec.raw is not None else rec.payload.encode("utf-8")
+        # every payload is UTF-8 text: read as such, or written by the import (formats._dumps,
+        # csvrows), which quarantines what is not
+        payload = rec.encoded if rec.encoded is not None else rec.payload.encode("utf-8")
         self.page_ids.append(page_id_of(rec.format, payload))
         self.formats.append(rec.format)
         self.platforms.append(rec.platform or "")

@@ -51,17 +51,18 @@ class Record:
     # False: kept by the campaign filter only for a status it quotes, so `--campaign` does not
     # take its results (the quoted status joins campaigns by its own tags)
     assign: bool = True
-    # the payload's UTF-8 bytes when they are the line as read (`with_raw`), so they need not
-    # be encoded again for the page id and the load
-    raw: bytes | None = field(default=None, compare=False, repr=False)
+    # the payload's UTF-8 bytes, when known already: the line as read (`with_encoded`), or
+    # the text the import wrote (`_dumps`); so they are not encoded again for the page id and
+    # the load
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
 
 
-def with_raw(items: list[Record | Bad], text: str, data: bytes) -> list[Record | Bad]:
+def with_encoded(items: list[Record | Bad], text: str, data: bytes) -> list[Record | Bad]:
     """`items`, read from `data` (decoded as `text`): each record whose payload is `text`
     itself carries `data` as its bytes."""
     for item in items:
         if isinstance(item, Record) and item.payload is text:
-            item.raw = data
+            item.encoded = data
     return items
 
 
@@ -206,26 +207,29 @@ def to_records(obj: Any, text: str | None, line: int, wanted: str) -> list[Recor
     if kind == "x_v1_list":
         obj, text = {"statuses": obj}, None
     if kind == "mastodon" and isinstance(obj, list) and len(obj) > ARRAY_CHUNK:
-        return [Record(line, fmt, platform, _dumps(obj[i:i + ARRAY_CHUNK]))
-                for i in range(0, len(obj), ARRAY_CHUNK)]
+        chunks = [_dumps(obj[i:i + ARRAY_CHUNK]) for i in range(0, len(obj), ARRAY_CHUNK)]
+        return [Record(line, fmt, platform, text, encoded=encoded) for text, encoded in chunks]
     errors = api_errors(obj) if fam == "twarc2" else []
     retrieved = _retrieved(obj) if isinstance(obj, dict) else None
     if fam == "twarc2" and not obj.get("data") and not obj.get("includes"):
         return [Record(line, None, None, None, retrieved, errors)]  # an error-only line
-    payload = text if text is not None else _dumps(obj)
-    return [Record(line, fmt, platform, payload, retrieved, errors)]
+    if text is not None:
+        return [Record(line, fmt, platform, text, retrieved, errors)]
+    payload, encoded = _dumps(obj)
+    return [Record(line, fmt, platform, payload, retrieved, errors, encoded=encoded)]
 
 
-def _dumps(obj: Any) -> str:
-    """A value read from JSON, as JSON text again. A lone surrogate (a `\\ud800` escape, which
-    Python reads) is not UTF-8: then the text keeps non-ASCII characters as escapes, as
-    the input had it (the raw layer refuses it as it refuses such a line read as is)."""
+def _dumps(obj: Any) -> tuple[str, bytes]:
+    """A value read from JSON, as JSON text again, and its UTF-8 bytes. A lone surrogate (a
+    `\\ud800` escape, which Python reads) is not UTF-8: then the text keeps non-ASCII
+    characters as escapes, as the input had them (the raw layer refuses it as it refuses
+    such a line read as is)."""
     text = json.dumps(obj, ensure_ascii=False)
     try:
-        text.encode("utf-8")
+        return text, text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(obj)
-    return text
+        text = json.dumps(obj)
+        return text, text.encode("utf-8")
 
 
 def parse_line(data: bytes, line: int, wanted: str) -> list[Record | Bad]:
@@ -235,7 +239,7 @@ def parse_line(data: bytes, line: int, wanted: str) -> list[Record | Bad]:
     except UnicodeDecodeError as exc:
         return [Bad(line, f"not UTF-8 text (byte {exc.start + 1}): binary data?", data)]
     try:
-        return with_raw(_parse_text(data, text, line, wanted), text, data)
+        return with_encoded(_parse_text(data, text, line, wanted), text, data)
     except RecursionError:
         return [Bad(line, "JSON nested too deeply to read", text)]
 

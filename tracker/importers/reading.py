@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import ImportFormatError
 from .archive import records
 from .containers import Container, Member
-from .formats import Bad, Record, parse_line, to_records, with_raw
+from .formats import Bad, Record, parse_line, to_records, with_encoded
 from .inputs import Input
 from .prefilter import Prefilter
 from .streamgrab import Scanned, carries, carries_itself, looks_like_grab, scan_members
@@ -192,8 +192,11 @@ def _hit(data: bytes, line: int, reading: Reading, counts: Counts) -> list[Recor
         return parse_line(data, line, reading.fmt)   # the reason it cannot be read
     if not carries(obj, reading.tags):
         return []
-    text = data.decode("utf-8")
-    out = with_raw(to_records(obj, text, line, reading.fmt), text, data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:   # json reads UTF-16, and surrogates as UTF-8 bytes
+        return parse_line(data, line, reading.fmt)   # the reason it cannot be read
+    out = with_encoded(to_records(obj, text, line, reading.fmt), text, data)
     own = carries_itself(obj, reading.tags)
     mine = own if reading.assign_tags is None else carries_itself(obj, reading.assign_tags)
     records = [item for item in out if isinstance(item, Record)]

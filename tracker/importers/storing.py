@@ -96,8 +96,8 @@ def prepare(con: duckdb.DuckDBPyConnection, batch: Batch, *, run_id: str, batch_
 # and read by DuckDB's CSV reader (with no quote, escape or delimiter: one line, one value),
 # about twice as fast as splitting a string of them. A payload never holds a line break
 # (each is one line of JSON, or JSON the import wrote); one holding a carriage return,
-# which the CSV reader takes for a line end, or one larger than LOAD_FILE_LINE, is loaded
-# from the string instead.
+# which the CSV reader takes for a line end, or one of more than LOAD_FILE_LINE bytes, is
+# loaded from the string instead.
 LOAD_FILE_LINE = 8 * 1024 * 1024
 _META = """select unnest(c.ids) as page_id, unnest(c.formats) as format,
            unnest(c.platforms) as platform, 'import' as source,
