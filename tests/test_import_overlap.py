@@ -109,20 +109,27 @@ def test_payloads_load_byte_exact_through_the_file_and_the_string(tmp_path, monk
     # real pages, one with a carriage return and a tab between its top-level members
     odd = pages[1].replace(', "includes"', ',\r\t"includes"', 1)
     assert odd != pages[1]
+    lines = [pages[0], odd, *pages[2:]]
+    s, ways, stored = _one_a_batch(tmp_path, monkeypatch, lines)
+    assert s.bad == 0 and ways.count(False) == 1 and ways.count(True) == len(pages) - 1
+    assert stored == {f"pages.jsonl:{n}": line for n, line in enumerate(lines, start=1)}
+
+
+def _one_a_batch(tmp_path, monkeypatch, lines: list[str]):
+    """Import `lines`, one record a batch: the summary, whether each batch went through the
+    load file (True) or the string, and the payloads stored by request ('pages.jsonl:N')."""
     archive = tmp_path / "pages.jsonl"
-    archive.write_bytes("".join(f"{p}\n" for p in [pages[0], odd, *pages[2:]]).encode())
-    monkeypatch.setattr(run, "BATCH_BYTES", 1)   # one record a batch
+    archive.write_bytes("".join(f"{ln}\n" for ln in lines).encode())
+    monkeypatch.setattr(run, "BATCH_BYTES", 1)
     ways: list[bool] = []
     load = storing._load_from_file
     monkeypatch.setattr(storing, "_load_from_file",
                         lambda *a, **k: ways.append(load(*a, **k)) or ways[-1])
     cfg = make_config(tmp_path)
     s = run_import(cfg, [archive])
-    assert s.bad == 0 and ways.count(False) == 1 and ways.count(True) == len(pages) - 1
     stored = {r.rpartition("/")[2]: p for r, p in
               query(cfg, "select request, payload::varchar from raw.pages")}
-    for number, line in enumerate([pages[0], odd, *pages[2:]], start=1):
-        assert stored[f"pages.jsonl:{number}"] == line
+    return s, ways, stored
 
 
 def test_payloads_at_the_load_files_line_limit_are_stored_exactly(tmp_path, monkeypatch):
@@ -131,20 +138,10 @@ def test_payloads_at_the_load_files_line_limit_are_stored_exactly(tmp_path, monk
     page = _pages()[0]
     limit = len(page.encode()) + 64
     monkeypatch.setattr(storing, "LOAD_FILE_LINE", limit)
-    monkeypatch.setattr(run, "BATCH_BYTES", 1)   # one record a batch
     lines = [page[:-1] + " " * (limit - len(page.encode()) + extra) + "}" for extra in (0, 1)]
     assert [len(ln.encode()) for ln in lines] == [limit, limit + 1]
-    archive = tmp_path / "pages.jsonl"
-    archive.write_bytes("".join(f"{ln}\n" for ln in lines).encode())
-    ways: list[bool] = []
-    load = storing._load_from_file
-    monkeypatch.setattr(storing, "_load_from_file",
-                        lambda *a, **k: ways.append(load(*a, **k)) or ways[-1])
-    cfg = make_config(tmp_path)
-    s = run_import(cfg, [archive])
+    s, ways, stored = _one_a_batch(tmp_path, monkeypatch, lines)
     assert s.bad == 0 and s.pages_new == 2 and ways == [True, False]
-    stored = {r.rpartition("/")[2]: p for r, p in
-              query(cfg, "select request, payload::varchar from raw.pages")}
     assert stored == {"pages.jsonl:1": lines[0], "pages.jsonl:2": lines[1]}
 
 
